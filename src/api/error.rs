@@ -1,0 +1,67 @@
+//! Errors a viewer can get, each with its HTTP status. Internal detail stays in the logs.
+
+use std::fmt;
+
+use crate::store::StoreError;
+
+/// A request the API cannot answer as asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// No or wrong bearer token.
+    Unauthorized,
+    /// `VIEWER_TOKEN` is not configured: every viewer is refused.
+    ViewerTokenUnset,
+    /// A parameter is malformed.
+    BadParam {
+        /// The parameter's name.
+        name: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+    /// No such route.
+    NotFound,
+    /// The route exists, not with this method.
+    MethodNotAllowed,
+    /// A sync is already running.
+    SyncRunning,
+    /// Storage failed; the detail is logged by the runtime.
+    Store(StoreError),
+}
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthorized => 401,
+            Self::ViewerTokenUnset => 503,
+            Self::BadParam { .. } => 400,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::SyncRunning => 409,
+            Self::Store(_) => 500,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unauthorized => {
+                f.write_str("unauthorized: send Authorization: Bearer <VIEWER_TOKEN>")
+            }
+            Self::ViewerTokenUnset => f.write_str(
+                "viewer access is closed because VIEWER_TOKEN is not set: run \
+                 `npx wrangler secret put VIEWER_TOKEN` (locally, add VIEWER_TOKEN=… to .dev.vars)",
+            ),
+            Self::BadParam { name, problem } => write!(f, "bad parameter `{name}`: {problem}"),
+            Self::NotFound => f.write_str("not found"),
+            Self::MethodNotAllowed => f.write_str("method not allowed"),
+            Self::SyncRunning => {
+                f.write_str("a sync is already running; its progress is in GET /api/sync-runs")
+            }
+            Self::Store(_) => f.write_str("internal error: the database could not be read"),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}

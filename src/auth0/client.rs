@@ -1,0 +1,496 @@
+//! The Management API client: one token per run, paced requests, bounded retries.
+//!
+//! Deciding (how long to wait, whether to retry) is in small pure functions; the client only
+//! sends, sleeps and counts. Auth0's rules are in shared/auth0-api-notes.md.
+
+use serde::de::DeserializeOwned;
+use std::fmt;
+
+use super::error::Auth0Error;
+use super::types::{ApiErrorBody, OAuthError, TokenResponse};
+use crate::clock::Clock;
+use crate::config::Auth0Config;
+use crate::http::{HttpClient, HttpRequest, HttpResponse, Method};
+use crate::time::EpochMs;
+
+/// How hard the client tries, and how fast it may go. Defaults suit every Auth0 plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts for 5xx, timeouts and unreadable bodies, the first included.
+    pub max_attempts: u32,
+    /// 429s tolerated for one request before giving up.
+    pub max_429_per_request: u32,
+    /// 429s tolerated for the whole run.
+    pub max_429_per_run: u32,
+    /// The first backoff; it doubles per attempt.
+    pub base_backoff_ms: u64,
+    /// The longest single wait.
+    pub max_wait_ms: u64,
+    /// Each request's timeout.
+    pub timeout_ms: u64,
+    /// Requests this invocation may make (Workers' subrequest limit); `None` for no limit.
+    pub max_requests: Option<u32>,
+    /// A client-side token bucket (requests per second, burst), for tenants whose headers lag.
+    pub pace: Option<(f64, u32)>,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            max_429_per_request: 8,
+            max_429_per_run: 100,
+            base_backoff_ms: 500,
+            max_wait_ms: 60_000,
+            timeout_ms: 30_000,
+            max_requests: None,
+            pace: None,
+        }
+    }
+}
+
+/// What the run cost, for the sync history.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestStats {
+    /// Every HTTP request sent, the token's included.
+    pub requests: u32,
+    /// 429 answers met.
+    pub rate_limited: u32,
+    /// Requests sent again after a failure of any kind.
+    pub retries: u32,
+}
+
+/// A bearer token with its lifetime and scopes. `Debug` never shows the token.
+#[derive(Clone)]
+pub struct AccessToken {
+    value: String,
+    expires_at: EpochMs,
+    /// The granted scopes.
+    pub scopes: Vec<String>,
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("value", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+/// Rate-limit headers of the last answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateHeaders {
+    /// `x-ratelimit-remaining`.
+    pub remaining: Option<u64>,
+    /// `x-ratelimit-reset`, in epoch ms.
+    pub reset_at: Option<EpochMs>,
+}
+
+impl RateHeaders {
+    /// Reads the headers; absent or malformed ones are `None`.
+    pub fn read(resp: &HttpResponse) -> Self {
+        let num = |name: &str| resp.header(name).and_then(|v| v.trim().parse::<u64>().ok());
+        Self {
+            remaining: num("x-ratelimit-remaining"),
+            reset_at: num("x-ratelimit-reset").map(|s| s.saturating_mul(1000)),
+        }
+    }
+}
+
+/// How long to wait before the next request, given the last answer's headers.
+///
+/// Waits only when the bucket is empty: until the reset, bounded by `max_wait`.
+pub fn pacing_wait(last: RateHeaders, now: EpochMs, max_wait: u64) -> u64 {
+    match (last.remaining, last.reset_at) {
+        (Some(0), Some(reset)) => reset.saturating_sub(now).min(max_wait),
+        _ => 0,
+    }
+}
+
+/// How long to wait after a 429: `Retry-After`, else until the reset, else backoff; plus jitter.
+pub fn wait_after_429(
+    resp: &HttpResponse,
+    now: EpochMs,
+    attempt: u32,
+    policy: &RetryPolicy,
+) -> u64 {
+    let retry_after = resp
+        .header("retry-after")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|s| s * 1000);
+    let until_reset = RateHeaders::read(resp)
+        .reset_at
+        .map(|r| r.saturating_sub(now))
+        .filter(|w| *w > 0);
+    let base = retry_after
+        .or(until_reset)
+        .unwrap_or_else(|| backoff(policy.base_backoff_ms, attempt));
+    (base + jitter(now, base / 10 + 50)).min(policy.max_wait_ms)
+}
+
+/// Exponential backoff: base × 2^attempt, without overflow.
+pub fn backoff(base_ms: u64, attempt: u32) -> u64 {
+    base_ms.saturating_mul(1u64 << attempt.min(20))
+}
+
+/// A spread in `0..span` that differs between runs without a random source.
+fn jitter(now: EpochMs, span: u64) -> u64 {
+    if span == 0 {
+        return 0;
+    }
+    now.wrapping_mul(0x9E37_79B9_7F4A_7C15) % span
+}
+
+/// A client-side token bucket.
+#[derive(Debug, Clone)]
+struct Bucket {
+    per_ms: f64,
+    burst: f64,
+    tokens: f64,
+    at: EpochMs,
+}
+
+impl Bucket {
+    fn new(per_second: f64, burst: u32, now: EpochMs) -> Self {
+        let burst = f64::from(burst.max(1));
+        Self {
+            per_ms: per_second / 1000.0,
+            burst,
+            tokens: burst,
+            at: now,
+        }
+    }
+
+    /// Takes a token, returning how long to wait for it first.
+    fn take(&mut self, now: EpochMs) -> u64 {
+        let elapsed = now.saturating_sub(self.at) as f64;
+        self.tokens = (self.tokens + elapsed * self.per_ms).min(self.burst);
+        self.at = now;
+        self.tokens -= 1.0;
+        if self.tokens >= 0.0 {
+            0
+        } else {
+            (-self.tokens / self.per_ms).ceil() as u64
+        }
+    }
+}
+
+/// Whether an answer is worth another attempt.
+enum Verdict<T> {
+    Done(T),
+    Retry(String),
+    Fail(Auth0Error),
+}
+
+/// The Management API client for one run.
+pub struct Auth0Client<'a, H: HttpClient, C: Clock> {
+    http: &'a H,
+    clock: &'a C,
+    config: &'a Auth0Config,
+    policy: RetryPolicy,
+    token: Option<AccessToken>,
+    last_rate: RateHeaders,
+    bucket: Option<Bucket>,
+    /// What the run has cost so far.
+    pub stats: RequestStats,
+}
+
+impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
+    /// A client that has not yet fetched a token.
+    pub fn new(http: &'a H, clock: &'a C, config: &'a Auth0Config, policy: RetryPolicy) -> Self {
+        let bucket = policy
+            .pace
+            .map(|(rate, burst)| Bucket::new(rate, burst, clock.now_ms()));
+        Self {
+            http,
+            clock,
+            config,
+            policy,
+            token: None,
+            last_rate: RateHeaders::default(),
+            bucket,
+            stats: RequestStats::default(),
+        }
+    }
+
+    /// Sleeps on the run's clock (export polling).
+    pub async fn wait(&self, ms: u64) {
+        self.clock.sleep_ms(ms).await;
+    }
+
+    /// The scopes of the current token, once one was fetched.
+    pub fn granted_scopes(&self) -> Option<&[String]> {
+        self.token.as_ref().map(|t| t.scopes.as_slice())
+    }
+
+    /// Fetches a token unless a valid one is held.
+    ///
+    /// # Errors
+    /// Bad credentials (401), no grant for the API (403), or Auth0 unavailable.
+    pub async fn connect(&mut self) -> Result<&AccessToken, Auth0Error> {
+        let fresh = self
+            .token
+            .as_ref()
+            .is_some_and(|t| t.expires_at > self.clock.now_ms() + 60_000);
+        if !fresh {
+            self.token = Some(self.fetch_token().await?);
+        }
+        Ok(self.token.as_ref().expect("token was just set"))
+    }
+
+    async fn fetch_token(&mut self) -> Result<AccessToken, Auth0Error> {
+        let body = serde_json::json!({
+            "grant_type": "client_credentials",
+            "client_id": self.config.client_id.as_str(),
+            "client_secret": self.config.client_secret.expose(),
+            "audience": self.config.domain.audience(),
+        })
+        .to_string();
+        let req = HttpRequest {
+            method: Method::Post,
+            url: format!("{}/oauth/token", self.config.base.as_str()),
+            headers: vec![("content-type", "application/json".into())],
+            body: Some(body),
+            gunzip: false,
+            timeout_ms: self.policy.timeout_ms,
+        };
+        let now = self.clock.now_ms();
+        self.send_with_retries(&req, |resp| match resp.status {
+            200..=299 => match serde_json::from_str::<TokenResponse>(&resp.body) {
+                Ok(t) => Verdict::Done(AccessToken {
+                    value: t.access_token,
+                    expires_at: now + t.expires_in.unwrap_or(86_400) * 1000,
+                    scopes: t
+                        .scope
+                        .unwrap_or_default()
+                        .split_whitespace()
+                        .map(str::to_string)
+                        .collect(),
+                }),
+                Err(_) => Verdict::Retry("invalid JSON from the token endpoint".into()),
+            },
+            401 => Verdict::Fail(Auth0Error::InvalidCredentials {
+                code: oauth_error(resp)
+                    .error
+                    .unwrap_or_else(|| "access_denied".into()),
+            }),
+            403 => {
+                let e = oauth_error(resp);
+                Verdict::Fail(Auth0Error::NotAuthorizedForApi {
+                    description: e
+                        .error_description
+                        .or(e.error)
+                        .unwrap_or_else(|| "access denied".into()),
+                })
+            }
+            s => classify_other(s, resp),
+        })
+        .await
+    }
+
+    /// GETs `path_and_query` (starting with `/api/v2/`) and parses the JSON answer.
+    ///
+    /// # Errors
+    /// See [`Auth0Error`]; transient failures are retried first.
+    pub async fn get<T: DeserializeOwned>(
+        &mut self,
+        path_and_query: &str,
+    ) -> Result<T, Auth0Error> {
+        self.api(Method::Get, path_and_query, None).await
+    }
+
+    /// POSTs a JSON body to `path` and parses the JSON answer.
+    ///
+    /// # Errors
+    /// See [`Auth0Error`].
+    pub async fn post<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, Auth0Error> {
+        self.api(Method::Post, path, Some(body.to_string())).await
+    }
+
+    async fn api<T: DeserializeOwned>(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<T, Auth0Error> {
+        let mut refreshed = false;
+        loop {
+            let token = self.connect().await?.value.clone();
+            let mut headers = vec![("authorization", format!("Bearer {token}"))];
+            if body.is_some() {
+                headers.push(("content-type", "application/json".into()));
+            }
+            let req = HttpRequest {
+                method,
+                url: format!("{}{path}", self.config.base.as_str()),
+                headers,
+                body: body.clone(),
+                gunzip: false,
+                timeout_ms: self.policy.timeout_ms,
+            };
+            let result = self
+                .send_with_retries(&req, |resp| match resp.status {
+                    200..=299 => match serde_json::from_str::<T>(&resp.body) {
+                        Ok(v) => Verdict::Done(v),
+                        Err(_) => Verdict::Retry("invalid JSON".into()),
+                    },
+                    401 => Verdict::Fail(Auth0Error::TokenRejected {
+                        message: api_error(resp)
+                            .message
+                            .unwrap_or_else(|| "Unauthorized".into()),
+                    }),
+                    403 => {
+                        let e = api_error(resp);
+                        let message = e.message.unwrap_or_default();
+                        match e.error_code.as_deref() {
+                            Some("insufficient_scope") => Verdict::Fail(Auth0Error::MissingScope {
+                                scope: scope_from_message(&message),
+                            }),
+                            _ => Verdict::Fail(Auth0Error::Forbidden { message }),
+                        }
+                    }
+                    s => classify_other(s, resp),
+                })
+                .await;
+            match result {
+                // An expired or revoked token: one fresh token, then a clear failure.
+                Err(Auth0Error::TokenRejected { .. }) if !refreshed => {
+                    refreshed = true;
+                    self.token = None;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Downloads a signed URL (an export file) without the bearer token, gunzipping it.
+    ///
+    /// # Errors
+    /// [`Auth0Error::Unavailable`] once retries are spent; `Rejected` for an expired link (403).
+    pub async fn download_gzip(&mut self, url: &str) -> Result<String, Auth0Error> {
+        let req = HttpRequest {
+            method: Method::Get,
+            url: url.to_string(),
+            headers: Vec::new(),
+            body: None,
+            gunzip: true,
+            timeout_ms: self.policy.timeout_ms * 4,
+        };
+        self.send_with_retries(&req, |resp| match resp.status {
+            200..=299 => Verdict::Done(resp.body.clone()),
+            s => classify_other(s, resp),
+        })
+        .await
+    }
+
+    /// Sends, sleeping for pacing, 429s and transient failures as the policy allows.
+    async fn send_with_retries<T>(
+        &mut self,
+        req: &HttpRequest,
+        judge: impl Fn(&HttpResponse) -> Verdict<T>,
+    ) -> Result<T, Auth0Error> {
+        let mut transient = 0u32;
+        let mut limited = 0u32;
+        loop {
+            self.pace().await;
+            if let Some(max) = self.policy.max_requests
+                && self.stats.requests >= max
+            {
+                return Err(Auth0Error::BudgetSpent);
+            }
+            if transient + limited > 0 {
+                self.stats.retries += 1;
+            }
+            self.stats.requests += 1;
+            let failure = match self.http.send(req).await {
+                Err(e) => e.0,
+                Ok(resp) => {
+                    self.last_rate = RateHeaders::read(&resp);
+                    if resp.status == 429 {
+                        self.stats.rate_limited += 1;
+                        limited += 1;
+                        if limited > self.policy.max_429_per_request
+                            || self.stats.rate_limited > self.policy.max_429_per_run
+                        {
+                            return Err(Auth0Error::RateLimited { retries: limited });
+                        }
+                        let now = self.clock.now_ms();
+                        let wait = wait_after_429(&resp, now, limited - 1, &self.policy);
+                        // The headers' bucket state is stale once we have waited it out.
+                        self.last_rate = RateHeaders::default();
+                        self.clock.sleep_ms(wait).await;
+                        continue;
+                    }
+                    match judge(&resp) {
+                        Verdict::Done(v) => return Ok(v),
+                        Verdict::Fail(e) => return Err(e),
+                        Verdict::Retry(why) => why,
+                    }
+                }
+            };
+            transient += 1;
+            if transient >= self.policy.max_attempts {
+                return Err(Auth0Error::Unavailable {
+                    last: failure,
+                    attempts: transient,
+                });
+            }
+            let now = self.clock.now_ms();
+            let base = backoff(self.policy.base_backoff_ms, transient - 1);
+            let wait = (base + jitter(now, base / 4 + 1)).min(self.policy.max_wait_ms);
+            self.clock.sleep_ms(wait).await;
+        }
+    }
+
+    async fn pace(&mut self) {
+        let now = self.clock.now_ms();
+        let mut wait = pacing_wait(self.last_rate, now, self.policy.max_wait_ms);
+        if let Some(bucket) = self.bucket.as_mut() {
+            wait = wait.max(bucket.take(now + wait));
+        }
+        if wait > 0 {
+            self.clock.sleep_ms(wait).await;
+        }
+    }
+}
+
+fn oauth_error(resp: &HttpResponse) -> OAuthError {
+    serde_json::from_str(&resp.body).unwrap_or_default()
+}
+
+fn api_error(resp: &HttpResponse) -> ApiErrorBody {
+    serde_json::from_str(&resp.body).unwrap_or_default()
+}
+
+/// 5xx is worth retrying; any other status is final.
+fn classify_other<T>(status: u16, resp: &HttpResponse) -> Verdict<T> {
+    if status >= 500 {
+        return Verdict::Retry(format!("HTTP {status}"));
+    }
+    let e = api_error(resp);
+    Verdict::Fail(Auth0Error::Rejected {
+        status,
+        code: e.error_code,
+        message: e
+            .message
+            .unwrap_or_else(|| format!("HTTP {status} with no message")),
+    })
+}
+
+/// Pulls `read:users` out of "Insufficient scope, expected any of: read:users".
+fn scope_from_message(message: &str) -> String {
+    message
+        .split_once("expected any of:")
+        .map(|(_, scopes)| scopes.trim().trim_end_matches('.').to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| format!("the scope named by Auth0 (\"{message}\")"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,342 @@
+//! An in-memory Auth0 tenant behind the HTTP seam, for native tests of the client and the sync.
+//!
+//! It keeps the rules that matter: the 1000-result cap, `created_at` ranges, checkpoint paging
+//! with an empty final page, scopes, token expiry, export jobs, and injectable faults.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use crate::http::{HttpClient, HttpRequest, HttpResponse, Method, TransportError};
+
+/// A scripted fault: given the request number and request, maybe answer instead of the tenant.
+pub type Fault = Box<dyn FnMut(u32, &HttpRequest) -> Option<Result<HttpResponse, TransportError>>>;
+
+/// The fake tenant.
+pub struct FakeAuth0 {
+    /// Users as Auth0 JSON.
+    pub users: RefCell<Vec<Value>>,
+    /// Organization id to member user ids.
+    pub orgs: RefCell<Vec<(String, Vec<String>)>>,
+    /// Scopes granted to tokens.
+    pub scopes: RefCell<Vec<String>>,
+    /// The only accepted client secret.
+    pub secret: RefCell<String>,
+    /// Tokens currently valid.
+    pub valid_tokens: RefCell<Vec<String>>,
+    /// Every request: method and URL.
+    pub log: RefCell<Vec<String>>,
+    /// Every Authorization header seen on export downloads (must stay empty).
+    pub download_auth: RefCell<Vec<String>>,
+    /// An injected fault.
+    pub fault: RefCell<Option<Fault>>,
+    issued: Cell<u32>,
+    jobs: RefCell<HashMap<String, u32>>,
+}
+
+fn answer(status: u16, body: Value) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: body.to_string(),
+    }
+}
+
+fn split_url(url: &str) -> (String, HashMap<String, String>) {
+    let path_q = url.splitn(4, '/').nth(3).map_or("", |p| p);
+    let (path, q) = path_q.split_once('?').unwrap_or((path_q, ""));
+    let params = crate::api::params::pairs(q).into_iter().collect();
+    (format!("/{path}"), params)
+}
+
+/// Tests `created_at:[a TO *]` / `{a TO *]`-style ranges against one value.
+fn in_range(q: &str, created: &str) -> bool {
+    let Some(range) = q.strip_prefix("created_at:") else {
+        return true;
+    };
+    let inclusive_low = range.starts_with('[');
+    let inclusive_high = range.ends_with(']');
+    let inner = &range[1..range.len() - 1];
+    let (lo, hi) = inner.split_once(" TO ").expect("range");
+    let lo_ok = lo == "*"
+        || if inclusive_low {
+            created >= lo
+        } else {
+            created > lo
+        };
+    let hi_ok = hi == "*"
+        || if inclusive_high {
+            created <= hi
+        } else {
+            created < hi
+        };
+    lo_ok && hi_ok
+}
+
+impl FakeAuth0 {
+    /// A tenant with these users and all three scopes.
+    pub fn with_users(users: Vec<Value>) -> Self {
+        Self {
+            users: RefCell::new(users),
+            orgs: RefCell::new(Vec::new()),
+            scopes: RefCell::new(
+                [
+                    "read:users",
+                    "read:organizations",
+                    "read:organization_members",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ),
+            secret: RefCell::new("test-secret".into()),
+            valid_tokens: RefCell::new(Vec::new()),
+            log: RefCell::new(Vec::new()),
+            download_auth: RefCell::new(Vec::new()),
+            fault: RefCell::new(None),
+            issued: Cell::new(0),
+            jobs: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// `n` users; `cluster` of them share one millisecond.
+    pub fn generate(n: usize, cluster: usize) -> Vec<Value> {
+        (0..n)
+            .map(|i| {
+                let created = if i < cluster {
+                    "2022-06-01T00:00:00.000Z".to_string()
+                } else {
+                    // Several users per millisecond now and then, as real tenants have.
+                    crate::time::iso_from_ms(1_600_000_000_000 + (i as u64 / 3) * 7_919)
+                };
+                json!({
+                    "user_id": format!("auth0|{i:08}"),
+                    "email": format!("user{i}@example.com"),
+                    "name": format!("User {i}"),
+                    "created_at": created,
+                    "identities": [{"connection": "Username-Password-Authentication"}],
+                    "logins_count": i % 7,
+                })
+            })
+            .collect()
+    }
+
+    /// Counts logged requests whose URL contains `part`.
+    pub fn count(&self, part: &str) -> usize {
+        self.log
+            .borrow()
+            .iter()
+            .filter(|l| l.contains(part))
+            .count()
+    }
+
+    fn authorized(&self, req: &HttpRequest) -> bool {
+        req.headers.iter().any(|(k, v)| {
+            *k == "authorization"
+                && v.strip_prefix("Bearer ")
+                    .is_some_and(|t| self.valid_tokens.borrow().iter().any(|x| x == t))
+        })
+    }
+
+    fn scope_needed(&self, scope: &str) -> Option<HttpResponse> {
+        (!self.scopes.borrow().iter().any(|s| s == scope)).then(|| {
+            answer(
+                403,
+                json!({"statusCode": 403, "error": "Forbidden",
+                       "message": format!("Insufficient scope, expected any of: {scope}"),
+                       "errorCode": "insufficient_scope"}),
+            )
+        })
+    }
+
+    fn token(&self, req: &HttpRequest) -> HttpResponse {
+        let body: Value =
+            serde_json::from_str(req.body.as_deref().unwrap_or("{}")).unwrap_or_default();
+        if body["client_secret"] != *self.secret.borrow() {
+            return answer(
+                401,
+                json!({"error": "access_denied", "error_description": "Unauthorized"}),
+            );
+        }
+        self.issued.set(self.issued.get() + 1);
+        let token = format!("tok-{}", self.issued.get());
+        self.valid_tokens.borrow_mut().push(token.clone());
+        answer(
+            200,
+            json!({"access_token": token, "token_type": "Bearer", "expires_in": 86400,
+                   "scope": self.scopes.borrow().join(" ")}),
+        )
+    }
+
+    fn list_users(&self, p: &HashMap<String, String>) -> HttpResponse {
+        if let Some(denied) = self.scope_needed("read:users") {
+            return denied;
+        }
+        let page: usize = p.get("page").map_or(0, |v| v.parse().unwrap());
+        let per_page: usize = p.get("per_page").map_or(50, |v| v.parse().unwrap());
+        if per_page > 100 || p.get("search_engine").map(String::as_str) != Some("v3") {
+            return answer(
+                400,
+                json!({"statusCode": 400, "errorCode": "invalid_query_string", "message": "bad query"}),
+            );
+        }
+        if (page + 1) * per_page > 1000 {
+            return answer(
+                400,
+                json!({"statusCode": 400, "error": "Bad Request",
+                       "message": "You can only page through the first 1000 records.",
+                       "errorCode": "invalid_paging"}),
+            );
+        }
+        let q = p.get("q").cloned().unwrap_or_default();
+        let mut matched: Vec<Value> = self
+            .users
+            .borrow()
+            .iter()
+            .filter(|u| in_range(&q, u["created_at"].as_str().unwrap_or("")))
+            .cloned()
+            .collect();
+        // Ties in created_at come back in an arbitrary (here: reversed id) order.
+        matched.sort_by(|a, b| {
+            a["created_at"]
+                .as_str()
+                .cmp(&b["created_at"].as_str())
+                .then(b["user_id"].as_str().cmp(&a["user_id"].as_str()))
+        });
+        let total = matched.len().min(1000);
+        let users: Vec<Value> = matched
+            .into_iter()
+            .skip(page * per_page)
+            .take(per_page)
+            .collect();
+        answer(
+            200,
+            json!({"start": page * per_page, "limit": per_page, "length": users.len(), "users": users, "total": total}),
+        )
+    }
+
+    fn export(&self, path: &str, req: &HttpRequest) -> HttpResponse {
+        if let Some(denied) = self.scope_needed("read:users") {
+            return denied;
+        }
+        if req.method == Method::Post {
+            let id = format!("job_{}", self.jobs.borrow().len());
+            self.jobs.borrow_mut().insert(id.clone(), 0);
+            return answer(
+                201,
+                json!({"type": "users_export", "status": "pending", "id": id}),
+            );
+        }
+        let id = path.rsplit('/').next().unwrap_or_default().to_string();
+        let mut jobs = self.jobs.borrow_mut();
+        let polls = jobs.entry(id.clone()).or_insert(0);
+        *polls += 1;
+        if *polls < 2 {
+            return answer(200, json!({"id": id, "status": "processing"}));
+        }
+        answer(
+            200,
+            json!({"id": id, "status": "completed", "location": format!("https://files.example/{id}.json.gz")}),
+        )
+    }
+
+    fn members(&self, org: &str, p: &HashMap<String, String>) -> HttpResponse {
+        if let Some(denied) = self.scope_needed("read:organization_members") {
+            return denied;
+        }
+        let orgs = self.orgs.borrow();
+        let Some((_, members)) = orgs.iter().find(|(id, _)| id == org) else {
+            return answer(
+                404,
+                json!({"statusCode": 404, "errorCode": "inexistent_organization", "message": "No organization found"}),
+            );
+        };
+        let take: usize = p.get("take").map_or(50, |v| v.parse().unwrap());
+        let from: usize = p.get("from").map_or(0, |v| v.parse().unwrap());
+        let page: Vec<Value> = members
+            .iter()
+            .skip(from)
+            .take(take)
+            .map(|m| json!({"user_id": m}))
+            .collect();
+        // A full last page still carries `next`; the page after it is empty.
+        let next = (page.len() == take).then(|| (from + take).to_string());
+        answer(200, json!({"members": page, "next": next}))
+    }
+
+    fn organizations(&self, p: &HashMap<String, String>) -> HttpResponse {
+        if let Some(denied) = self.scope_needed("read:organizations") {
+            return denied;
+        }
+        let take: usize = p.get("take").map_or(50, |v| v.parse().unwrap());
+        let from: usize = p.get("from").map_or(0, |v| v.parse().unwrap());
+        let orgs = self.orgs.borrow();
+        let page: Vec<Value> = orgs
+            .iter()
+            .skip(from)
+            .take(take)
+            .map(|(id, _)| json!({"id": id, "name": id, "display_name": format!("Org {id}")}))
+            .collect();
+        let more = from + take < orgs.len();
+        let mut body = json!({"organizations": page});
+        if more {
+            body["next"] = json!((from + take).to_string());
+        }
+        answer(200, body)
+    }
+
+    fn route(&self, req: &HttpRequest) -> HttpResponse {
+        let (path, params) = split_url(&req.url);
+        if path == "/oauth/token" {
+            return self.token(req);
+        }
+        if path.starts_with("/job_") {
+            let auth: Vec<String> = req
+                .headers
+                .iter()
+                .filter(|(k, _)| *k == "authorization")
+                .map(|(_, v)| v.clone())
+                .collect();
+            self.download_auth.borrow_mut().extend(auth);
+            let lines: Vec<String> = self.users.borrow().iter().map(Value::to_string).collect();
+            return HttpResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: lines.join("\n"),
+            };
+        }
+        if !self.authorized(req) {
+            return answer(
+                401,
+                json!({"statusCode": 401, "error": "Unauthorized", "message": "Expired token received for JSON Web Token validation"}),
+            );
+        }
+        if path == "/api/v2/users" {
+            self.list_users(&params)
+        } else if path.starts_with("/api/v2/jobs") {
+            self.export(&path, req)
+        } else if path == "/api/v2/organizations" {
+            self.organizations(&params)
+        } else if let Some(rest) = path.strip_prefix("/api/v2/organizations/") {
+            let org = rest.trim_end_matches("/members");
+            self.members(org, &params)
+        } else {
+            answer(404, json!({"statusCode": 404, "message": "Not Found"}))
+        }
+    }
+}
+
+impl HttpClient for FakeAuth0 {
+    async fn send(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        let n = self.log.borrow().len() as u32 + 1;
+        self.log
+            .borrow_mut()
+            .push(format!("{:?} {}", req.method, req.url));
+        if let Some(fault) = self.fault.borrow_mut().as_mut()
+            && let Some(r) = fault(n, req)
+        {
+            return r;
+        }
+        Ok(self.route(req))
+    }
+}

@@ -1,0 +1,35 @@
+//! auth0-license-sync: a Cloudflare Worker that keeps an Auth0 tenant's users in D1 for
+//! license and access reviews. This file holds only the event entry points; the logic lives in
+//! plain-Rust modules that are tested natively.
+
+pub mod api;
+pub mod auth0;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod store;
+pub mod sync;
+pub mod time;
+
+#[cfg(target_arch = "wasm32")]
+mod runtime;
+#[cfg(test)]
+pub mod testing;
+
+#[cfg(target_arch = "wasm32")]
+use worker::{Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent, event};
+
+/// Serves the viewer API, the dashboard and `POST /api/sync`.
+#[cfg(target_arch = "wasm32")]
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    runtime::handlers::fetch(req, env).await
+}
+
+/// Runs the cron sync. Workers report a scheduled event as a success whatever happens, so the
+/// outcome is recorded in the sync history instead.
+#[cfg(target_arch = "wasm32")]
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    runtime::handlers::scheduled(env).await;
+}

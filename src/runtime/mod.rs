@@ -1,0 +1,5 @@
+//! The Workers runtime behind the core's seams: `fetch`, timers, D1, env, and the handlers.
+
+pub mod clock;
+pub mod handlers;
+pub mod http;

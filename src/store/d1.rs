@@ -1,0 +1,213 @@
+//! The store on D1: bound statements from the SQL constants, bulk writes through `json_each`.
+
+use serde::de::DeserializeOwned;
+use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, Env};
+
+use super::runs::{CLOSE_ABANDONED, INSERT_RUN, LIST_RUNS, RELEASE_LOCK, TAKE_LOCK, UPDATE_RUN};
+use super::users::{
+    AFTER_ALL_TIMES, LIST_USERS, MARK_REMOVED, UPSERT_USERS, USERS_IN_EQ, USERS_IN_GE_LT,
+    USERS_IN_GT_LT,
+};
+use super::{
+    RowsWritten, RunRecord, StoreError, StoredUser, SyncStore, UserRecord, UserRow, UsersQuery,
+    ViewStore,
+};
+use crate::auth0::users::{Covered, Lower};
+use crate::time::EpochMs;
+
+/// The `DB` binding.
+pub struct D1Store {
+    db: D1Database,
+}
+
+fn fail(op: &'static str) -> impl Fn(worker::Error) -> StoreError {
+    move |e| StoreError {
+        op,
+        detail: e.to_string(),
+    }
+}
+
+fn text(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+
+fn opt_text(s: Option<&str>) -> JsValue {
+    s.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+fn num(n: u64) -> JsValue {
+    // Counters stay far below 2^53, where JS numbers stop being exact.
+    JsValue::from_f64(n as f64)
+}
+
+impl D1Store {
+    /// Binds to `DB`.
+    ///
+    /// # Errors
+    /// The binding is missing from wrangler.toml.
+    pub fn from_env(env: &Env) -> Result<Self, StoreError> {
+        env.d1("DB")
+            .map(|db| Self { db })
+            .map_err(fail("find the D1 binding DB (see wrangler.toml)"))
+    }
+
+    fn stmt(
+        &self,
+        op: &'static str,
+        sql: &str,
+        args: &[JsValue],
+    ) -> Result<D1PreparedStatement, StoreError> {
+        self.db.prepare(sql).bind(args).map_err(fail(op))
+    }
+
+    async fn rows<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        sql: &str,
+        args: &[JsValue],
+    ) -> Result<Vec<T>, StoreError> {
+        let result = self.stmt(op, sql, args)?.all().await.map_err(fail(op))?;
+        result.results::<T>().map_err(fail(op))
+    }
+
+    /// Runs a write and returns D1's `rows_written` (and `changes`).
+    async fn write(
+        &self,
+        op: &'static str,
+        sql: &str,
+        args: &[JsValue],
+    ) -> Result<(RowsWritten, u64), StoreError> {
+        let result = self.stmt(op, sql, args)?.run().await.map_err(fail(op))?;
+        let meta = result.meta().map_err(fail(op))?;
+        let written = meta.as_ref().and_then(|m| m.rows_written).unwrap_or(0) as u64;
+        let changes = meta.as_ref().and_then(|m| m.changes).unwrap_or(0) as u64;
+        Ok((written, changes))
+    }
+}
+
+impl SyncStore for D1Store {
+    async fn try_lock(&self, owner: &str, now: EpochMs, lease_ms: u64) -> Result<bool, StoreError> {
+        let (_, changes) = self
+            .write(
+                "take the sync lock",
+                TAKE_LOCK,
+                &[text(owner), num(now), num(now + lease_ms)],
+            )
+            .await?;
+        Ok(changes == 1)
+    }
+
+    async fn release_lock(&self, owner: &str) -> Result<(), StoreError> {
+        self.write("release the sync lock", RELEASE_LOCK, &[text(owner)])
+            .await?;
+        Ok(())
+    }
+
+    async fn close_abandoned_runs(&self, now_iso: &str, message: &str) -> Result<(), StoreError> {
+        self.write(
+            "close abandoned runs",
+            CLOSE_ABANDONED,
+            &[text(now_iso), text(message)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn start_run(&self, started_at: &str, trigger: &str) -> Result<i64, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Id {
+            id: i64,
+        }
+        let op = "record the run";
+        let row: Option<Id> = self
+            .stmt(op, INSERT_RUN, &[text(started_at), text(trigger)])?
+            .first(None)
+            .await
+            .map_err(fail(op))?;
+        row.map(|r| r.id).ok_or(StoreError {
+            op,
+            detail: "INSERT … RETURNING gave no row".into(),
+        })
+    }
+
+    async fn save_run(&self, r: &RunRecord) -> Result<(), StoreError> {
+        let args = [
+            JsValue::from_f64(r.id as f64),
+            opt_text(r.finished_at.as_deref()),
+            text(r.status.as_str()),
+            num(r.users_seen),
+            num(r.users_added),
+            num(r.users_updated),
+            num(r.users_removed),
+            num(r.api_requests),
+            num(r.rate_limited),
+            num(r.rows_written),
+            opt_text(r.error.as_deref()),
+        ];
+        self.write("save the run", UPDATE_RUN, &args).await?;
+        Ok(())
+    }
+
+    async fn users_in(&self, covered: &Covered) -> Result<Vec<StoredUser>, StoreError> {
+        let op = "read stored users";
+        match covered {
+            Covered::Exactly(at) => self.rows(op, USERS_IN_EQ, &[text(at)]).await,
+            Covered::Range { lower, before } => {
+                let upper = text(before.as_deref().unwrap_or(AFTER_ALL_TIMES));
+                match lower {
+                    Lower::Unbounded => self.rows(op, USERS_IN_GE_LT, &[text(""), upper]).await,
+                    Lower::Inclusive(t) => self.rows(op, USERS_IN_GE_LT, &[text(t), upper]).await,
+                    Lower::Exclusive(t) => self.rows(op, USERS_IN_GT_LT, &[text(t), upper]).await,
+                }
+            }
+        }
+    }
+
+    async fn upsert_users(
+        &self,
+        rows: &[UserRow],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        let json = serde_json::to_string(rows).map_err(|e| StoreError {
+            op: "write users",
+            detail: e.to_string(),
+        })?;
+        Ok(self
+            .write("write users", UPSERT_USERS, &[text(&json), text(now_iso)])
+            .await?
+            .0)
+    }
+
+    async fn mark_users_removed(
+        &self,
+        ids: &[String],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        Ok(self
+            .write(
+                "mark users removed",
+                MARK_REMOVED,
+                &[text(&json), text(now_iso)],
+            )
+            .await?
+            .0)
+    }
+}
+
+impl ViewStore for D1Store {
+    async fn list_users(&self, q: &UsersQuery) -> Result<Vec<UserRecord>, StoreError> {
+        let args = [
+            text(q.after.as_deref().unwrap_or("")),
+            num(u64::from(q.include_removed)),
+            num(u64::from(q.limit)),
+        ];
+        self.rows("list users", LIST_USERS, &args).await
+    }
+
+    async fn list_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
+        self.rows("list runs", LIST_RUNS, &[num(u64::from(limit))])
+            .await
+    }
+}

@@ -1,0 +1,208 @@
+//! An in-memory store with SQLite's write semantics, for native tests; it can fail on demand.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+
+use super::{
+    RowsWritten, RunRecord, RunStatus, StoreError, StoredUser, SyncStore, UserRecord, UserRow,
+    UsersQuery, ViewStore,
+};
+use crate::auth0::users::Covered;
+use crate::time::EpochMs;
+
+/// A stored user with the columns the store sets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemUser {
+    /// The written row.
+    pub row: UserRow,
+    /// When first stored.
+    pub first_seen_at: String,
+    /// When marked removed.
+    pub removed_at: Option<String>,
+}
+
+/// Tables in memory.
+#[derive(Default)]
+pub struct MemoryStore {
+    /// The users table.
+    pub users: RefCell<BTreeMap<String, MemUser>>,
+    /// The sync history.
+    pub runs: RefCell<Vec<RunRecord>>,
+    /// The lock row: owner and expiry.
+    pub lock: RefCell<Option<(String, EpochMs)>>,
+    /// Rows written, as D1 would count them.
+    pub rows_written: Cell<u64>,
+    /// Fail the nth upsert from now (1 = the next).
+    pub fail_upsert_in: Cell<u32>,
+}
+
+impl MemoryStore {
+    fn count(&self, n: u64) -> RowsWritten {
+        self.rows_written.set(self.rows_written.get() + n);
+        n
+    }
+}
+
+impl SyncStore for MemoryStore {
+    async fn try_lock(&self, owner: &str, now: EpochMs, lease_ms: u64) -> Result<bool, StoreError> {
+        let mut lock = self.lock.borrow_mut();
+        match lock.as_ref() {
+            Some((held_by, expires)) if held_by != owner && *expires > now => Ok(false),
+            _ => {
+                *lock = Some((owner.to_string(), now + lease_ms));
+                Ok(true)
+            }
+        }
+    }
+
+    async fn release_lock(&self, owner: &str) -> Result<(), StoreError> {
+        let mut lock = self.lock.borrow_mut();
+        if lock.as_ref().is_some_and(|(o, _)| o == owner) {
+            *lock = None;
+        }
+        Ok(())
+    }
+
+    async fn close_abandoned_runs(&self, now_iso: &str, message: &str) -> Result<(), StoreError> {
+        for r in self.runs.borrow_mut().iter_mut() {
+            if r.status == RunStatus::Running {
+                r.status = RunStatus::Failed;
+                r.finished_at = Some(now_iso.to_string());
+                r.error = Some(message.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    async fn start_run(&self, started_at: &str, trigger: &str) -> Result<i64, StoreError> {
+        let mut runs = self.runs.borrow_mut();
+        let id = runs.len() as i64 + 1;
+        runs.push(RunRecord::started(id, started_at.to_string(), trigger));
+        Ok(id)
+    }
+
+    async fn save_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        let mut runs = self.runs.borrow_mut();
+        let slot = runs
+            .iter_mut()
+            .find(|r| r.id == run.id)
+            .ok_or_else(|| StoreError {
+                op: "save the run",
+                detail: format!("no run {}", run.id),
+            })?;
+        *slot = run.clone();
+        Ok(())
+    }
+
+    async fn users_in(&self, covered: &Covered) -> Result<Vec<StoredUser>, StoreError> {
+        Ok(self
+            .users
+            .borrow()
+            .values()
+            .filter(|u| covered.contains(&u.row.created_at))
+            .map(|u| StoredUser {
+                user_id: u.row.user_id.clone(),
+                fingerprint: u.row.fingerprint.clone(),
+                removed_at: u.removed_at.clone(),
+            })
+            .collect())
+    }
+
+    async fn upsert_users(
+        &self,
+        rows: &[UserRow],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        let left = self.fail_upsert_in.get();
+        if left > 0 {
+            self.fail_upsert_in.set(left - 1);
+            if left == 1 {
+                return Err(StoreError {
+                    op: "write users",
+                    detail: "injected failure".into(),
+                });
+            }
+        }
+        let mut users = self.users.borrow_mut();
+        let mut n = 0;
+        for row in rows {
+            match users.get_mut(&row.user_id) {
+                Some(u) if u.row.fingerprint == row.fingerprint && u.removed_at.is_none() => {}
+                Some(u) => {
+                    u.row = row.clone();
+                    u.removed_at = None;
+                    n += 1;
+                }
+                None => {
+                    users.insert(
+                        row.user_id.clone(),
+                        MemUser {
+                            row: row.clone(),
+                            first_seen_at: now_iso.to_string(),
+                            removed_at: None,
+                        },
+                    );
+                    n += 1;
+                }
+            }
+        }
+        Ok(self.count(n))
+    }
+
+    async fn mark_users_removed(
+        &self,
+        ids: &[String],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        let mut users = self.users.borrow_mut();
+        let mut n = 0;
+        for id in ids {
+            if let Some(u) = users.get_mut(id)
+                && u.removed_at.is_none()
+            {
+                u.removed_at = Some(now_iso.to_string());
+                n += 1;
+            }
+        }
+        Ok(self.count(n))
+    }
+}
+
+impl ViewStore for MemoryStore {
+    async fn list_users(&self, q: &UsersQuery) -> Result<Vec<UserRecord>, StoreError> {
+        let after = q.after.clone().unwrap_or_default();
+        Ok(self
+            .users
+            .borrow()
+            .values()
+            .filter(|u| u.row.user_id > after && (q.include_removed || u.removed_at.is_none()))
+            .take(q.limit as usize)
+            .map(|u| UserRecord {
+                user_id: u.row.user_id.clone(),
+                email: u.row.email.clone(),
+                name: u.row.name.clone(),
+                connection: u.row.connection.clone(),
+                connections: serde_json::from_str(&u.row.connections).unwrap_or_default(),
+                last_login: u.row.last_login.clone(),
+                logins_count: u.row.logins_count,
+                created_at: u.row.created_at.clone(),
+                updated_at: u.row.updated_at.clone(),
+                blocked: u.row.blocked,
+                email_verified: u.row.email_verified,
+                first_seen_at: u.first_seen_at.clone(),
+                removed_at: u.removed_at.clone(),
+            })
+            .collect())
+    }
+
+    async fn list_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
+        Ok(self
+            .runs
+            .borrow()
+            .iter()
+            .rev()
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+}

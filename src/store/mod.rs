@@ -1,0 +1,111 @@
+//! Storage: the row types, their SQL, and the narrow traits the sync and the API use.
+//!
+//! D1 implements the traits on wasm ([`d1`]); tests use an in-memory store ([`memory`]).
+
+pub mod runs;
+pub mod users;
+
+#[cfg(target_arch = "wasm32")]
+pub mod d1;
+#[cfg(test)]
+pub mod memory;
+
+use std::fmt;
+
+use crate::auth0::users::Covered;
+use crate::time::EpochMs;
+pub use runs::{RunRecord, RunStatus};
+pub use users::{StoredUser, UserRecord, UserRow, UsersQuery};
+
+/// A storage call failed. `Display` is safe to show; `detail` is for logs only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError {
+    /// What was being done, e.g. `write users`.
+    pub op: &'static str,
+    /// The database's own message: logged, never returned to viewers.
+    pub detail: String,
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the database could not {} (details are in the Worker's logs)",
+            self.op
+        )
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Rows a write changed, as D1's `meta.rows_written` reports them.
+pub type RowsWritten = u64;
+
+/// What a sync needs from storage.
+#[allow(async_fn_in_trait)] // single-threaded wasm: no Send bound wanted
+pub trait SyncStore {
+    /// Takes the run lock for `owner` unless another owner holds an unexpired lease.
+    /// The same owner calling again extends its lease.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn try_lock(&self, owner: &str, now: EpochMs, lease_ms: u64) -> Result<bool, StoreError>;
+    /// Releases the lock if `owner` still holds it.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn release_lock(&self, owner: &str) -> Result<(), StoreError>;
+    /// Marks runs still `running` as failed: only called with the lock held, so they are dead.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn close_abandoned_runs(&self, now_iso: &str, message: &str) -> Result<(), StoreError>;
+    /// Inserts a `running` run and returns its id.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn start_run(&self, started_at: &str, trigger: &str) -> Result<i64, StoreError>;
+    /// Saves a run's progress or outcome.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn save_run(&self, run: &RunRecord) -> Result<(), StoreError>;
+    /// Stored users (removed or not) created inside `covered`.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn users_in(&self, covered: &Covered) -> Result<Vec<StoredUser>, StoreError>;
+    /// Inserts or updates these rows in bulk; `removed_at` is cleared on each.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn upsert_users(
+        &self,
+        rows: &[UserRow],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError>;
+    /// Sets `removed_at` on these users where it is not set.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn mark_users_removed(
+        &self,
+        ids: &[String],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError>;
+}
+
+/// What the viewer API needs from storage.
+#[allow(async_fn_in_trait)] // single-threaded wasm: no Send bound wanted
+pub trait ViewStore {
+    /// One page of users.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn list_users(&self, query: &UsersQuery) -> Result<Vec<UserRecord>, StoreError>;
+    /// The newest runs first.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn list_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError>;
+}

@@ -1,0 +1,125 @@
+//! The `sync_runs` table (the sync history) and the `sync_lock` row: row types and SQL.
+
+use serde::{Deserialize, Serialize};
+
+/// How a run ended, or that it is still going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// In progress.
+    Running,
+    /// Everything listed and stored.
+    Succeeded,
+    /// Stopped by an error; nothing was marked removed.
+    Failed,
+    /// Users synced, but part of the data (e.g. organizations) could not be read.
+    Partial,
+}
+
+impl RunStatus {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Partial => "partial",
+        }
+    }
+}
+
+/// One row of the sync history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Row id.
+    pub id: i64,
+    /// ISO-8601.
+    pub started_at: String,
+    /// ISO-8601, once ended.
+    pub finished_at: Option<String>,
+    /// See [`RunStatus`].
+    pub status: RunStatus,
+    /// `cron` or `manual`.
+    pub trigger: String,
+    /// Distinct users listed.
+    pub users_seen: u64,
+    /// New users stored.
+    pub users_added: u64,
+    /// Users whose stored fields changed (including returns after removal).
+    pub users_updated: u64,
+    /// Users marked removed.
+    pub users_removed: u64,
+    /// HTTP requests to Auth0, the token's included.
+    pub api_requests: u64,
+    /// 429 answers met.
+    pub rate_limited: u64,
+    /// User rows D1 reports written (the run's own record excluded).
+    pub rows_written: u64,
+    /// A message a person can act on, for failed and partial runs.
+    pub error: Option<String>,
+}
+
+impl RunRecord {
+    /// A run that has just started.
+    pub fn started(id: i64, started_at: String, trigger: &str) -> Self {
+        Self {
+            id,
+            started_at,
+            finished_at: None,
+            status: RunStatus::Running,
+            trigger: trigger.to_string(),
+            users_seen: 0,
+            users_added: 0,
+            users_updated: 0,
+            users_removed: 0,
+            api_requests: 0,
+            rate_limited: 0,
+            rows_written: 0,
+            error: None,
+        }
+    }
+}
+
+/// Inserts a running run (`?1` started_at, `?2` trigger) and returns its id.
+pub const INSERT_RUN: &str =
+    "INSERT INTO sync_runs (started_at, status, trigger) VALUES (?1, 'running', ?2) RETURNING id";
+
+/// Saves a run's counters and outcome by id.
+pub const UPDATE_RUN: &str = "UPDATE sync_runs SET finished_at = ?2, status = ?3, users_seen = ?4, \
+     users_added = ?5, users_updated = ?6, users_removed = ?7, api_requests = ?8, \
+     rate_limited = ?9, rows_written = ?10, error = ?11 WHERE id = ?1";
+
+/// Fails every run left `running` (`?1` now, `?2` message).
+pub const CLOSE_ABANDONED: &str = "UPDATE sync_runs SET status = 'failed', finished_at = ?1, \
+     error = ?2 WHERE status = 'running'";
+
+/// The newest runs, `?1` = how many.
+pub const LIST_RUNS: &str = "SELECT id, started_at, finished_at, status, trigger, users_seen, \
+     users_added, users_updated, users_removed, api_requests, rate_limited, rows_written, error \
+     FROM sync_runs ORDER BY id DESC LIMIT ?1";
+
+/// Takes or extends the lock (`?1` owner, `?2` now ms, `?3` expiry ms) unless another owner
+/// holds an unexpired lease. D1 reports one change exactly when the lock was taken.
+pub const TAKE_LOCK: &str = "INSERT INTO sync_lock (id, owner, expires_at) VALUES (1, ?1, ?3) \
+     ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
+     WHERE sync_lock.owner = excluded.owner OR sync_lock.expires_at <= ?2";
+
+/// Releases the lock if `?1` holds it.
+pub const RELEASE_LOCK: &str = "DELETE FROM sync_lock WHERE id = 1 AND owner = ?1";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_is_stored_and_served_lowercase() {
+        for s in [
+            RunStatus::Running,
+            RunStatus::Succeeded,
+            RunStatus::Failed,
+            RunStatus::Partial,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
+}

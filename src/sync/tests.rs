@@ -1,0 +1,244 @@
+//! Whole runs against the in-memory tenant and store.
+
+use super::*;
+use crate::auth0::fake::FakeAuth0;
+use crate::clock::fake::FakeClock;
+use crate::store::memory::MemoryStore;
+use crate::testing::{auth0_config as config, block_on};
+use serde_json::Value;
+
+const T0: u64 = 1_750_000_000_000;
+
+fn run(fake: &FakeAuth0, store: &MemoryStore, clock: &FakeClock) -> RunRecord {
+    let cfg = config("test-secret");
+    match block_on(run_sync(
+        fake,
+        clock,
+        store,
+        Ok(&cfg),
+        Trigger::Cron,
+        RetryPolicy::default(),
+    )) {
+        Ok(SyncResult::Ran { run, .. }) => run,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The store must hold exactly the tenant's users, field by field, none removed.
+fn assert_store_matches(fake: &FakeAuth0, store: &MemoryStore) {
+    let users = store.users.borrow();
+    let active: Vec<_> = users.values().filter(|u| u.removed_at.is_none()).collect();
+    let truth = fake.users.borrow();
+    assert_eq!(active.len(), truth.len());
+    for t in truth.iter() {
+        let id = t["user_id"].as_str().unwrap();
+        let u = &users.get(id).unwrap_or_else(|| panic!("missing {id}")).row;
+        assert!(users[id].removed_at.is_none());
+        assert_eq!(u.email.as_deref(), t["email"].as_str());
+        assert_eq!(u.name.as_deref(), t["name"].as_str());
+        assert_eq!(u.created_at, t["created_at"].as_str().unwrap());
+        assert_eq!(u.logins_count, t["logins_count"].as_i64().unwrap_or(0));
+        assert_eq!(
+            u.connection.as_deref(),
+            t["identities"][0]["connection"].as_str()
+        );
+    }
+}
+
+#[test]
+fn lists_past_the_cap_including_a_cluster_in_one_millisecond() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(3500, 1500));
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    let r = run(&fake, &store, &clock);
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+    assert_eq!(
+        (r.users_seen, r.users_added, r.users_removed),
+        (3500, 3500, 0)
+    );
+    assert_store_matches(&fake, &store);
+    assert_eq!(
+        fake.count("users-exports"),
+        1,
+        "the cluster is read from one export"
+    );
+    assert!(fake.download_auth.borrow().is_empty());
+    assert_eq!(fake.count("/oauth/token"), 1);
+    assert_eq!(r.api_requests, fake.log.borrow().len() as u64);
+    // No page past the cap was ever asked for.
+    assert!(fake.log.borrow().iter().all(|l| !l.contains("&page=10&")));
+}
+
+#[test]
+fn a_resync_without_changes_writes_no_user_rows() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(2500, 0));
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    run(&fake, &store, &clock);
+    let before = store.rows_written.get();
+    let r = run(&fake, &store, &clock);
+    assert_eq!(r.status, RunStatus::Succeeded);
+    assert_eq!(
+        (
+            r.users_added,
+            r.users_updated,
+            r.users_removed,
+            r.rows_written
+        ),
+        (0, 0, 0, 0)
+    );
+    assert_eq!(store.rows_written.get(), before);
+}
+
+#[test]
+fn deletions_are_marked_and_returns_clear_the_mark() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(2200, 0));
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    run(&fake, &store, &clock);
+    let removed: Vec<Value> = {
+        let mut users = fake.users.borrow_mut();
+        // One from the first block, one from a middle block, the newest user.
+        vec![users.remove(2199), users.remove(1100), users.remove(3)]
+    };
+    fake.users.borrow_mut()[0]["name"] = "Renamed".into();
+    clock.advance(1000);
+    let r = run(&fake, &store, &clock);
+    assert_eq!((r.users_removed, r.users_updated, r.users_added), (3, 1, 0));
+    for u in &removed {
+        let id = u["user_id"].as_str().unwrap();
+        assert!(store.users.borrow()[id].removed_at.is_some(), "{id}");
+    }
+    assert_store_matches(&fake, &store);
+    fake.users.borrow_mut().push(removed[0].clone());
+    let r = run(&fake, &store, &clock);
+    assert_eq!((r.users_removed, r.users_updated, r.users_added), (0, 1, 0));
+    let id = removed[0]["user_id"].as_str().unwrap();
+    assert!(store.users.borrow()[id].removed_at.is_none());
+}
+
+#[test]
+fn a_run_that_fails_midway_marks_no_one_removed_and_keeps_data() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(2500, 0));
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    run(&fake, &store, &clock);
+    let snapshot = store.users.borrow().clone();
+    // Half the tenant vanishes, and Auth0 starts failing after a few pages.
+    fake.users.borrow_mut().truncate(1200);
+    *fake.fault.borrow_mut() = Some(Box::new(|n, _| {
+        (n > 4).then(|| {
+            Ok(crate::http::HttpResponse {
+                status: 503,
+                headers: Vec::new(),
+                body: String::new(),
+            })
+        })
+    }));
+    let r = run(&fake, &store, &clock);
+    assert_eq!(r.status, RunStatus::Failed);
+    assert_eq!(r.users_removed, 0);
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap()
+            .contains("did not answer usefully"),
+        "{:?}",
+        r.error
+    );
+    assert_eq!(*store.users.borrow(), snapshot);
+}
+
+#[test]
+fn a_database_failure_fails_the_run_without_leaking_detail() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(1500, 0));
+    let store = MemoryStore::default();
+    store.fail_upsert_in.set(2);
+    let clock = FakeClock::at(T0);
+    let cfg = config("test-secret");
+    let res = block_on(run_sync(
+        &fake,
+        &clock,
+        &store,
+        Ok(&cfg),
+        Trigger::Manual,
+        RetryPolicy::default(),
+    ));
+    let Ok(SyncResult::Ran { run, internal }) = res else {
+        panic!("{res:?}")
+    };
+    assert_eq!(run.status, RunStatus::Failed);
+    let msg = run.error.unwrap();
+    assert!(
+        msg.contains("could not write users") && !msg.contains("injected"),
+        "{msg}"
+    );
+    assert!(internal.unwrap().contains("injected failure"));
+    assert_eq!(run.trigger, "manual");
+}
+
+#[test]
+fn missing_read_users_fails_the_run_and_names_the_scope() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(10, 0));
+    fake.scopes.borrow_mut().retain(|s| s != "read:users");
+    let store = MemoryStore::default();
+    let r = run(&fake, &store, &FakeClock::at(T0));
+    assert_eq!(r.status, RunStatus::Failed);
+    assert!(r.error.unwrap().contains("grant read:users"));
+    assert_eq!(fake.count("/api/v2/users"), 0);
+}
+
+#[test]
+fn bad_configuration_is_recorded_by_setting_name() {
+    let fake = FakeAuth0::with_users(Vec::new());
+    let store = MemoryStore::default();
+    let err = crate::config::ConfigError {
+        setting: "AUTH0_CLIENT_SECRET",
+        problem: "is not set".into(),
+    };
+    let clock = FakeClock::at(T0);
+    let res = block_on(run_sync(
+        &fake,
+        &clock,
+        &store,
+        Err(&err),
+        Trigger::Cron,
+        RetryPolicy::default(),
+    ));
+    let Ok(SyncResult::Ran { run, .. }) = res else {
+        panic!()
+    };
+    assert_eq!(run.status, RunStatus::Failed);
+    assert!(run.error.unwrap().contains("AUTH0_CLIENT_SECRET"));
+    assert!(fake.log.borrow().is_empty());
+}
+
+#[test]
+fn an_overlapping_run_stands_down_and_a_dead_run_is_closed_later() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(10, 0));
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    // A run that died holding the lock, its record left `running`.
+    block_on(store.try_lock("cron-dead", T0, LOCK_LEASE_MS)).unwrap();
+    block_on(store.start_run("2025-01-01T00:00:00.000Z", "cron")).unwrap();
+    let cfg = config("test-secret");
+    let res = block_on(run_sync(
+        &fake,
+        &clock,
+        &store,
+        Ok(&cfg),
+        Trigger::Manual,
+        RetryPolicy::default(),
+    ));
+    assert!(matches!(res, Ok(SyncResult::AlreadyRunning)));
+    assert!(fake.log.borrow().is_empty() && store.users.borrow().is_empty());
+    assert_eq!(store.runs.borrow().len(), 1);
+    // Once the lease has expired, the next run takes over and closes the dead one.
+    clock.advance(LOCK_LEASE_MS);
+    let r = run(&fake, &store, &clock);
+    assert_eq!(r.status, RunStatus::Succeeded);
+    let runs = store.runs.borrow();
+    assert_eq!(runs[0].status, RunStatus::Failed);
+    assert_eq!(runs[0].error.as_deref(), Some(ABANDONED));
+    assert!(store.lock.borrow().is_none(), "released");
+}

@@ -1,0 +1,133 @@
+//! UTC timestamps as epoch milliseconds and ISO-8601 strings, without a date crate.
+//!
+//! Auth0 and D1 both use `2023-01-25T17:48:14.784Z`; strings of that one shape sort as time does,
+//! which the store's range queries rely on.
+
+/// Milliseconds since the Unix epoch.
+pub type EpochMs = u64;
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// Formats epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn iso_from_ms(ms: EpochMs) -> String {
+    let ms = ms as i64;
+    let days = ms.div_euclid(MS_PER_DAY);
+    let rem = ms.rem_euclid(MS_PER_DAY);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000
+    )
+}
+
+/// Parses an ISO-8601 UTC timestamp (`Z` suffix, optional fraction) or a bare date.
+pub fn ms_from_iso(s: &str) -> Option<EpochMs> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        if part.bytes().all(|c| c.is_ascii_digit()) && !part.is_empty() {
+            part.parse().ok()
+        } else {
+            None
+        }
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let mut ms = days_from_civil(y, mo, d) * MS_PER_DAY;
+    if b.len() > 10 {
+        if b.len() < 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if h > 23 || mi > 59 || se > 60 {
+            return None;
+        }
+        ms += (h * 3600 + mi * 60 + se) * 1000;
+        let rest = &s[19..];
+        let rest = match rest.strip_prefix('.') {
+            Some(frac_and_z) => {
+                let digits = frac_and_z.bytes().take_while(u8::is_ascii_digit).count();
+                if digits == 0 {
+                    return None;
+                }
+                let frac = &frac_and_z[..digits.min(3)];
+                ms += frac.parse::<i64>().ok()? * 10_i64.pow(3 - frac.len() as u32);
+                &frac_and_z[digits..]
+            }
+            None => rest,
+        };
+        if rest != "Z" {
+            return None;
+        }
+    }
+    u64::try_from(ms).ok()
+}
+
+// Howard Hinnant's civil-calendar algorithms: exact for every proleptic Gregorian date.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_known_instants() {
+        assert_eq!(iso_from_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso_from_ms(1_674_668_894_784), "2023-01-25T17:48:14.784Z");
+        assert_eq!(iso_from_ms(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn parses_what_it_formats_across_many_days() {
+        for ms in (0..20_000u64).map(|i| i * 86_400_000 / 7 + i * 13) {
+            assert_eq!(ms_from_iso(&iso_from_ms(ms)), Some(ms), "{ms}");
+        }
+    }
+
+    #[test]
+    fn parses_dates_and_short_fractions_and_rejects_junk() {
+        assert_eq!(ms_from_iso("2023-01-25"), Some(1_674_604_800_000));
+        assert_eq!(ms_from_iso("2023-01-25T17:48:14Z"), Some(1_674_668_894_000));
+        assert_eq!(
+            ms_from_iso("2023-01-25T17:48:14.7Z"),
+            Some(1_674_668_894_700)
+        );
+        for bad in [
+            "",
+            "2023-13-01",
+            "2023-01-25T17:48",
+            "yesterday",
+            "2023-01-25T17:48:14+01:00",
+        ] {
+            assert_eq!(ms_from_iso(bad), None, "{bad}");
+        }
+    }
+}
