@@ -74,9 +74,9 @@ function assertNoApiMisuse(fake) {
 }
 
 describe("worker end to end", { skip }, () => {
-  describe("a tenant past the 1000 cap with an unsplittable bulk import", () => {
-    let fake, w;
-    const users = makeUsers(2500, { seed: 21, now: NOW, cluster: { size: 1100, at: "2024-03-03T03:03:03.303Z" } });
+  describe("5,000 users past the 1000 cap with a 1,500-user bulk import in one millisecond", () => {
+    let fake, w, returning;
+    const users = makeUsers(5000, { seed: 21, now: NOW, cluster: { size: 1500, at: "2024-03-03T03:03:03.303Z" } });
     const { organizations, members } = makeOrganizations(2, { seed: 21, users, sizes: [1200, 7] });
     before(async () => ({ fake, w } = await setup({ users: [...users], organizations, members })));
     after(async () => { await w?.close(); await fake?.close(); });
@@ -96,14 +96,15 @@ describe("worker end to end", { skip }, () => {
     test("first sync stores every user with the right columns", async () => {
       const { run } = await sync(w);
       assert.equal(run.status, "succeeded", JSON.stringify(run));
-      assert.equal(run.users_seen, 2500);
-      assert.equal(run.users_added, 2500);
+      assert.equal(run.users_seen, 5000);
+      assert.equal(run.users_added, 5000);
+      assert.equal(fake.stats().export, 1, "the unsplittable millisecond is read from one export job");
       assert.equal(run.users_removed, 0);
       assert.ok(fake.stats().token <= 1, "one token per run");
       assertNoApiMisuse(fake);
 
       const rows = await readD1Users(w.db);
-      assert.equal(rows.length, 2500);
+      assert.equal(rows.length, 5000);
       const byId = new Map(rows.map((r) => [r.user_id, r]));
       for (const u of users) {
         const row = byId.get(u.user_id);
@@ -122,11 +123,16 @@ describe("worker end to end", { skip }, () => {
       assert.equal(run.users_added, 0);
       assert.equal(run.users_updated, 0);
       assert.equal(run.users_removed, 0);
+      // D1 bills per row written: an unchanged tenant must cost (almost) nothing.
+      assert.equal(run.rows_written, 0);
+      assert.equal(run.users_seen, 5000);
       assertNoApiMisuse(fake);
     });
 
     test("adds, updates and removals are detected", async () => {
-      const gone = fake.users.splice(0, 3).map((u) => u.user_id);
+      const removedUsers = fake.users.splice(0, 3);
+      const gone = removedUsers.map((u) => u.user_id);
+      returning = removedUsers[1];
       for (const u of fake.users.slice(0, 2)) {
         u.logins_count = (u.logins_count ?? 0) + 1;
         u.last_login = u.updated_at = "2025-05-31T10:00:00.000Z";
@@ -138,15 +144,40 @@ describe("worker end to end", { skip }, () => {
       assert.deepEqual([run.users_added, run.users_updated, run.users_removed], [4, 2, 3]);
 
       const active = await listAllUsers(w);
-      assert.equal(active.length, 2501);
-      assert.equal(new Set(active.map((u) => u.user_id)).size, 2501);
+      assert.equal(active.length, 5001);
+      assert.equal(new Set(active.map((u) => u.user_id)).size, 5001);
       assert.ok(!active.some((u) => gone.includes(u.user_id)));
       const all = await listAllUsers(w, "status=all");
-      assert.equal(all.length, 2504);
+      assert.equal(all.length, 5004);
       for (const id of gone) assert.ok(all.find((u) => u.user_id === id).removed_at);
       const keys = ["user_id", "email", "name", "connection", "connections", "last_login", "logins_count", "created_at",
         "updated_at", "blocked", "email_verified", "first_seen_at", "removed_at"];
       for (const k of keys) assert.ok(k in active[0], `/api/users rows lack ${k}`);
+    });
+
+    test("a removed user who comes back is active again", async () => {
+      fake.users.push(returning);
+      const { run } = await sync(w);
+      assert.equal(run.status, "succeeded");
+      assert.deepEqual([run.users_added, run.users_updated, run.users_removed], [0, 1, 0]);
+      const row = (await readD1Users(w.db)).find((r) => r.user_id === returning.user_id);
+      assert.equal(row.removed_at, null);
+    });
+
+    test("a run that fails midway marks no one removed and keeps the data", async () => {
+      const before = await readD1Users(w.db);
+      const half = fake.users.splice(0, 2500);
+      fake.faults = { failAfter: { requests: 12, status: 503 } };
+      try {
+        const { run } = await sync(w);
+        assert.equal(run.status, "failed", JSON.stringify(run));
+        assert.equal(run.users_removed, 0);
+        assert.match(run.error, /did not answer usefully/);
+        assert.deepEqual(await readD1Users(w.db), before);
+      } finally {
+        fake.faults = {};
+        fake.users.unshift(...half);
+      }
     });
 
     test("sync runs are listed newest first", async () => {
