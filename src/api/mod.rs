@@ -9,8 +9,9 @@ pub mod params;
 use serde::Serialize;
 
 use crate::config::ViewerToken;
-use crate::store::{RunRecord, UserRecord, ViewStore};
+use crate::store::{RunRecord, UserRecord, UsersQuery, ViewStore};
 use crate::sync::SyncResult;
+use crate::time::EpochMs;
 pub use error::ApiError;
 
 /// The parts of an HTTP request the API reads.
@@ -24,6 +25,8 @@ pub struct ApiRequest<'a> {
     pub query: &'a str,
     /// The `Authorization` header.
     pub authorization: Option<&'a str>,
+    /// The current time, for relative filters such as `inactive_days`.
+    pub now_ms: EpochMs,
 }
 
 /// A finished answer.
@@ -96,50 +99,101 @@ pub async fn handle<S: ViewStore>(
     }
 }
 
+/// The routes, parsed from the path.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    Health,
+    Sync,
+    Users,
+    SyncRuns,
+    Organizations,
+    Members(String),
+}
+
+fn route(path: &str) -> Option<Route> {
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    Some(match path {
+        "/healthz" => Route::Health,
+        "/api/sync" => Route::Sync,
+        "/api/users" => Route::Users,
+        "/api/sync-runs" => Route::SyncRuns,
+        "/api/organizations" => Route::Organizations,
+        _ => {
+            let id = path
+                .strip_prefix("/api/organizations/")?
+                .strip_suffix("/members")
+                .filter(|id| !id.is_empty() && !id.contains('/'))?;
+            Route::Members(params::percent_decode(id))
+        }
+    })
+}
+
 async fn answer<S: ViewStore>(
     req: &ApiRequest<'_>,
     store: &S,
     viewer: Option<&ViewerToken>,
 ) -> Result<Handled, ApiError> {
-    let path = req.path.trim_end_matches('/');
-    let known = ["/healthz", "/api/sync", "/api/users", "/api/sync-runs"];
-    if !known.contains(&path) {
-        return Err(ApiError::NotFound);
-    }
-    if path == "/healthz" {
+    let route = route(req.path).ok_or(ApiError::NotFound)?;
+    if route == Route::Health {
         return Ok(Handled::Respond(ApiResponse::json(
             200,
             &serde_json::json!({"ok": true}),
         )));
     }
     authorize(viewer, req.authorization)?;
-    match (req.method, path) {
-        ("POST", "/api/sync") => Ok(Handled::RunSync),
-        ("GET" | "HEAD", "/api/users") => {
-            let q = params::users_query(req.query)?;
-            let mut page = store
-                .list_users(&q.fetch_one_more())
-                .await
-                .map_err(ApiError::Store)?;
-            let next_cursor = (page.len() > q.limit as usize).then(|| {
-                page.truncate(q.limit as usize);
-                params::encode_cursor(&page[page.len() - 1].user_id)
-            });
-            Ok(Handled::Respond(ApiResponse::json(
-                200,
-                &UsersPage {
-                    users: page,
-                    next_cursor,
-                },
-            )))
+    let get = matches!(req.method, "GET" | "HEAD");
+    let respond = |value: serde_json::Value| Ok(Handled::Respond(ApiResponse::json(200, &value)));
+    match route {
+        Route::Sync if req.method == "POST" => Ok(Handled::RunSync),
+        Route::Users if get => {
+            let q = params::users_query(req.query, req.now_ms)?;
+            let (users, next_cursor) = users_page(store, &q).await?;
+            respond(serde_json::json!({ "users": users, "next_cursor": next_cursor }))
         }
-        ("GET" | "HEAD", "/api/sync-runs") => {
+        Route::Members(id) if get => {
+            if !store
+                .organization_exists(&id)
+                .await
+                .map_err(ApiError::Store)?
+            {
+                return Err(ApiError::NotFound);
+            }
+            let mut q = params::users_query(req.query, req.now_ms)?;
+            q.organization = Some(id);
+            let (members, next_cursor) = users_page(store, &q).await?;
+            respond(serde_json::json!({ "members": members, "next_cursor": next_cursor }))
+        }
+        Route::Organizations if get => {
+            let organizations = store.list_organizations().await.map_err(ApiError::Store)?;
+            respond(serde_json::json!({ "organizations": organizations }))
+        }
+        Route::SyncRuns if get => {
             let limit = params::limit(req.query, 50, 500)?;
-            let runs = store.list_runs(limit).await.map_err(ApiError::Store)?;
-            Ok(Handled::Respond(ApiResponse::json(200, &RunsPage { runs })))
+            let runs: Vec<RunRecord> = store.list_runs(limit).await.map_err(ApiError::Store)?;
+            respond(serde_json::json!({ "runs": runs }))
         }
         _ => Err(ApiError::MethodNotAllowed),
     }
+}
+
+/// One page of users and the cursor for the next, if any.
+async fn users_page<S: ViewStore>(
+    store: &S,
+    q: &UsersQuery,
+) -> Result<(Vec<UserRecord>, Option<String>), ApiError> {
+    let mut page = store
+        .list_users(&q.fetch_one_more())
+        .await
+        .map_err(ApiError::Store)?;
+    if page.len() <= q.limit as usize {
+        return Ok((page, None));
+    }
+    page.truncate(q.limit as usize);
+    let next = page.last().map(|last| params::cursor_after(q.sort, last));
+    Ok((page, next))
 }
 
 /// Checks the viewer's bearer token. With no `VIEWER_TOKEN` set, everyone is refused.
@@ -171,17 +225,6 @@ pub fn sync_response(result: &Result<SyncResult, crate::store::StoreError>) -> A
         Ok(SyncResult::AlreadyRunning) => ApiResponse::error(&ApiError::SyncRunning),
         Err(e) => ApiResponse::error(&ApiError::Store(e.clone())),
     }
-}
-
-#[derive(Serialize)]
-struct UsersPage {
-    users: Vec<UserRecord>,
-    next_cursor: Option<String>,
-}
-
-#[derive(Serialize)]
-struct RunsPage {
-    runs: Vec<RunRecord>,
 }
 
 #[cfg(test)]

@@ -1,7 +1,11 @@
 //! Query-string parameters and the opaque paging cursor.
 
+use serde::{Deserialize, Serialize};
+
 use super::ApiError;
-use crate::store::UsersQuery;
+use crate::store::UserRecord;
+use crate::store::users::{Position, Sort, SortKey, StatusFilter, UsersQuery};
+use crate::time::{EpochMs, iso_from_ms};
 
 /// Decodes `a=1&b=x%20y` into pairs.
 pub fn pairs(query: &str) -> Vec<(String, String)> {
@@ -10,12 +14,13 @@ pub fn pairs(query: &str) -> Vec<(String, String)> {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
+            (percent_decode(k), percent_decode(v))
         })
         .collect()
 }
 
-fn decode(s: &str) -> String {
+/// Decodes `%XX` escapes (and `+` as space) in one query component.
+pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -61,33 +66,154 @@ pub fn limit(query: &str, default: u32, max: u32) -> Result<u32, ApiError> {
     }
 }
 
-/// Parses `/api/users` parameters.
+/// Longest accepted search text: longer is no search a person types.
+const MAX_SEARCH: usize = 200;
+
+fn bad(name: &'static str, problem: impl Into<String>) -> ApiError {
+    ApiError::BadParam {
+        name,
+        problem: problem.into(),
+    }
+}
+
+fn non_empty(p: &[(String, String)], name: &'static str) -> Result<Option<String>, ApiError> {
+    match get(p, name) {
+        None => Ok(None),
+        Some("") => Err(bad(name, "must not be empty")),
+        Some(v) => Ok(Some(v.to_string())),
+    }
+}
+
+/// Parses `sort=<field>[:asc|:desc]`.
+fn sort(p: &[(String, String)]) -> Result<Sort, ApiError> {
+    let Some(raw) = get(p, "sort") else {
+        return Ok(Sort::default());
+    };
+    let (field, dir) = raw.split_once(':').unwrap_or((raw, "asc"));
+    let key = match field {
+        "user_id" => SortKey::UserId,
+        "last_login" => SortKey::LastLogin,
+        "created_at" => SortKey::CreatedAt,
+        "email" => SortKey::Email,
+        _ => {
+            return Err(bad(
+                "sort",
+                "must be last_login, created_at, email or user_id, optionally with :asc or :desc",
+            ));
+        }
+    };
+    let desc = match dir {
+        "asc" => false,
+        "desc" => true,
+        _ => return Err(bad("sort", "the direction after `:` must be asc or desc")),
+    };
+    Ok(Sort { key, desc })
+}
+
+fn sort_name(s: Sort) -> String {
+    let field = match s.key {
+        SortKey::UserId => "user_id",
+        SortKey::LastLogin => "last_login",
+        SortKey::CreatedAt => "created_at",
+        SortKey::Email => "email",
+    };
+    format!("{field}:{}", if s.desc { "desc" } else { "asc" })
+}
+
+/// The cursor's content: the order it belongs to and the last row's position.
+#[derive(Serialize, Deserialize)]
+struct CursorBody {
+    s: String,
+    k: String,
+    u: String,
+}
+
+/// The cursor for the page after `last`, under `sort`.
+pub fn cursor_after(sort: Sort, last: &UserRecord) -> String {
+    let body = CursorBody {
+        s: sort_name(sort),
+        k: sort.key.value(last),
+        u: last.user_id.clone(),
+    };
+    encode_cursor(&serde_json::to_string(&body).unwrap_or_default())
+}
+
+/// Parses `/api/users` (and members) parameters; `now` anchors `inactive_days`.
 ///
 /// # Errors
-/// A bad `limit`, `cursor` or `status`, by name.
-pub fn users_query(query: &str) -> Result<UsersQuery, ApiError> {
+/// The first malformed parameter, by name.
+pub fn users_query(query: &str, now: EpochMs) -> Result<UsersQuery, ApiError> {
     let p = pairs(query);
+    let sort = sort(&p)?;
     let after = match get(&p, "cursor") {
         None | Some("") => None,
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| ApiError::BadParam {
-            name: "cursor",
-            problem: "not a cursor this API issued; start again without it".into(),
-        })?),
-    };
-    let include_removed = match get(&p, "status") {
-        None => false,
-        Some("all") => true,
-        Some(_) => {
-            return Err(ApiError::BadParam {
-                name: "status",
-                problem: "must be `all` (include removed users) or absent".into(),
-            });
+        Some(c) => {
+            let body: CursorBody = decode_cursor(c)
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .ok_or_else(|| {
+                    bad(
+                        "cursor",
+                        "not a cursor this API issued; start again without it",
+                    )
+                })?;
+            if body.s != sort_name(sort) {
+                return Err(bad(
+                    "cursor",
+                    "belongs to another sort order; start again without it",
+                ));
+            }
+            Some(Position {
+                key: body.k,
+                user_id: body.u,
+            })
         }
+    };
+    let status = match get(&p, "status") {
+        None => StatusFilter::Current,
+        Some("active") => StatusFilter::Active,
+        Some("blocked") => StatusFilter::Blocked,
+        Some("removed") => StatusFilter::Removed,
+        Some("all") => StatusFilter::All,
+        Some(_) => return Err(bad("status", "must be active, blocked, removed or all")),
+    };
+    let inactive_before = match get(&p, "inactive_days") {
+        None => None,
+        Some(v) => {
+            let days = v
+                .parse::<u64>()
+                .ok()
+                .filter(|d| (1..=36_500).contains(d))
+                .ok_or_else(|| {
+                    bad(
+                        "inactive_days",
+                        "must be a whole number of days from 1 to 36500",
+                    )
+                })?;
+            Some(iso_from_ms(now.saturating_sub(days * 86_400_000)))
+        }
+    };
+    let never_logged_in = match get(&p, "never_logged_in") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(bad("never_logged_in", "must be true or false")),
+    };
+    let search = match get(&p, "q") {
+        None | Some("") => None,
+        Some(v) if v.chars().count() > MAX_SEARCH => {
+            return Err(bad("q", format!("must be at most {MAX_SEARCH} characters")));
+        }
+        Some(v) => Some(v.to_lowercase()),
     };
     Ok(UsersQuery {
         limit: limit(query, 100, 1000)?,
         after,
-        include_removed,
+        status,
+        connection: non_empty(&p, "connection")?,
+        organization: non_empty(&p, "organization")?,
+        inactive_before,
+        never_logged_in,
+        search,
+        sort,
     })
 }
 
@@ -132,14 +258,35 @@ mod tests {
         }
     }
 
+    const NOW: EpochMs = 1_750_000_000_000;
+
     #[test]
     fn users_query_defaults_bounds_and_names_the_bad_parameter() {
-        let q = users_query("").unwrap();
-        assert_eq!((q.limit, q.after, q.include_removed), (100, None, false));
-        let q = users_query("limit=1000&status=all&cursor=6162").unwrap();
+        let q = users_query("", NOW).unwrap();
         assert_eq!(
-            (q.limit, q.after.as_deref(), q.include_removed),
-            (1000, Some("ab"), true)
+            q,
+            UsersQuery {
+                limit: 100,
+                ..UsersQuery::default()
+            }
+        );
+        let q = users_query("limit=1000&status=all&connection=google-oauth2&organization=org_1&q=Ann%20B&sort=last_login:desc&never_logged_in=true&inactive_days=30", NOW).unwrap();
+        assert_eq!(q.limit, 1000);
+        assert_eq!(q.status, StatusFilter::All);
+        assert_eq!(q.connection.as_deref(), Some("google-oauth2"));
+        assert_eq!(q.organization.as_deref(), Some("org_1"));
+        assert_eq!(q.search.as_deref(), Some("ann b"));
+        assert_eq!(
+            q.sort,
+            Sort {
+                key: SortKey::LastLogin,
+                desc: true
+            }
+        );
+        assert!(q.never_logged_in);
+        assert_eq!(
+            q.inactive_before.as_deref(),
+            Some("2025-05-16T15:06:40.000Z")
         );
         for (query, name) in [
             ("limit=0", "limit"),
@@ -147,12 +294,47 @@ mod tests {
             ("limit=x", "limit"),
             ("cursor=zz", "cursor"),
             ("status=gone", "status"),
+            ("inactive_days=0", "inactive_days"),
+            ("inactive_days=-3", "inactive_days"),
+            ("never_logged_in=yes", "never_logged_in"),
+            ("sort=name", "sort"),
+            ("sort=email:up", "sort"),
+            ("connection=", "connection"),
+            ("organization=", "organization"),
         ] {
-            match users_query(query) {
+            match users_query(query, NOW) {
                 Err(ApiError::BadParam { name: n, .. }) => assert_eq!(n, name, "{query}"),
                 other => panic!("{query}: {other:?}"),
             }
         }
+        let long = format!("q={}", "a".repeat(201));
+        assert!(users_query(&long, NOW).is_err());
+    }
+
+    #[test]
+    fn a_cursor_carries_its_position_and_belongs_to_one_sort() {
+        let rec: UserRecord = serde_json::from_value(serde_json::json!({
+            "user_id": "auth0|1", "email": "a@x", "name": null, "connection": null, "connections": "[]",
+            "last_login": null, "logins_count": 0, "created_at": "2020", "updated_at": null,
+            "blocked": 0, "email_verified": null, "first_seen_at": "f", "removed_at": null
+        })).unwrap();
+        let sort = Sort {
+            key: SortKey::Email,
+            desc: true,
+        };
+        let c = cursor_after(sort, &rec);
+        let q = users_query(&format!("sort=email:desc&cursor={c}"), NOW).unwrap();
+        assert_eq!(
+            q.after,
+            Some(Position {
+                key: "a@x".into(),
+                user_id: "auth0|1".into()
+            })
+        );
+        assert!(matches!(
+            users_query(&format!("sort=email&cursor={c}"), NOW),
+            Err(ApiError::BadParam { name: "cursor", .. })
+        ));
     }
 
     #[test]

@@ -94,6 +94,7 @@ pub async fn fetch(req: Request, env: Env) -> Result<Response> {
         path: url.path(),
         query: url.query().unwrap_or(""),
         authorization: authorization.as_deref(),
+        now_ms: worker::Date::now().as_millis(),
     };
     let viewer = ViewerToken::from_settings(&EnvSettings(&env));
     let answer = match D1Store::from_env(&env) {

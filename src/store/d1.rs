@@ -4,14 +4,18 @@ use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
+use super::organizations::{
+    ADD_MEMBERS, LIST_ORGS, LIST_STORED_MEMBERS, LIST_STORED_ORGS, MARK_MEMBERS_REMOVED,
+    MARK_ORGS_REMOVED, ORG_EXISTS, UPSERT_ORGS,
+};
 use super::runs::{CLOSE_ABANDONED, INSERT_RUN, LIST_RUNS, RELEASE_LOCK, TAKE_LOCK, UPDATE_RUN};
 use super::users::{
-    AFTER_ALL_TIMES, LIST_USERS, MARK_REMOVED, UPSERT_USERS, USERS_IN_EQ, USERS_IN_GE_LT,
-    USERS_IN_GT_LT,
+    AFTER_ALL_TIMES, MARK_REMOVED, SqlArg, UPSERT_USERS, USERS_IN_EQ, USERS_IN_GE_LT,
+    USERS_IN_GT_LT, list_users_sql,
 };
 use super::{
-    RowsWritten, RunRecord, StoreError, StoredUser, SyncStore, UserRecord, UserRow, UsersQuery,
-    ViewStore,
+    OrgRecord, OrgRow, RowsWritten, RunRecord, StoreError, StoredMember, StoredOrg, StoredUser,
+    SyncStore, UserRecord, UserRow, UsersQuery, ViewStore,
 };
 use crate::auth0::users::{Covered, Lower};
 use crate::time::EpochMs;
@@ -144,6 +148,10 @@ impl SyncStore for D1Store {
             num(r.rate_limited),
             num(r.rows_written),
             opt_text(r.error.as_deref()),
+            num(r.organizations_seen),
+            num(r.memberships_seen),
+            num(r.memberships_added),
+            num(r.memberships_removed),
         ];
         self.write("save the run", UPDATE_RUN, &args).await?;
         Ok(())
@@ -194,20 +202,119 @@ impl SyncStore for D1Store {
             .await?
             .0)
     }
+
+    async fn organizations(&self) -> Result<Vec<StoredOrg>, StoreError> {
+        self.rows("read stored organizations", LIST_STORED_ORGS, &[])
+            .await
+    }
+
+    async fn upsert_organizations(
+        &self,
+        rows: &[OrgRow],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        let json = serde_json::to_string(rows).unwrap_or_else(|_| "[]".into());
+        Ok(self
+            .write(
+                "write organizations",
+                UPSERT_ORGS,
+                &[text(&json), text(now_iso)],
+            )
+            .await?
+            .0)
+    }
+
+    async fn mark_organizations_removed(
+        &self,
+        ids: &[String],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        Ok(self
+            .write(
+                "mark organizations removed",
+                MARK_ORGS_REMOVED,
+                &[text(&json), text(now_iso)],
+            )
+            .await?
+            .0)
+    }
+
+    async fn members(&self, org_id: &str) -> Result<Vec<StoredMember>, StoreError> {
+        self.rows(
+            "read stored memberships",
+            LIST_STORED_MEMBERS,
+            &[text(org_id)],
+        )
+        .await
+    }
+
+    async fn add_members(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        let json = serde_json::to_string(user_ids).unwrap_or_else(|_| "[]".into());
+        Ok(self
+            .write(
+                "write memberships",
+                ADD_MEMBERS,
+                &[text(org_id), text(&json), text(now_iso)],
+            )
+            .await?
+            .0)
+    }
+
+    async fn mark_members_removed(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        let json = serde_json::to_string(user_ids).unwrap_or_else(|_| "[]".into());
+        Ok(self
+            .write(
+                "mark memberships removed",
+                MARK_MEMBERS_REMOVED,
+                &[text(org_id), text(&json), text(now_iso)],
+            )
+            .await?
+            .0)
+    }
 }
 
 impl ViewStore for D1Store {
     async fn list_users(&self, q: &UsersQuery) -> Result<Vec<UserRecord>, StoreError> {
-        let args = [
-            text(q.after.as_deref().unwrap_or("")),
-            num(u64::from(q.include_removed)),
-            num(u64::from(q.limit)),
-        ];
-        self.rows("list users", LIST_USERS, &args).await
+        let (sql, args) = list_users_sql(q);
+        let args: Vec<JsValue> = args
+            .into_iter()
+            .map(|a| match a {
+                SqlArg::Text(s) => JsValue::from_str(&s),
+                SqlArg::Int(n) => JsValue::from_f64(n as f64),
+            })
+            .collect();
+        self.rows("list users", &sql, &args).await
     }
 
     async fn list_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
         self.rows("list runs", LIST_RUNS, &[num(u64::from(limit))])
             .await
+    }
+
+    async fn list_organizations(&self) -> Result<Vec<OrgRecord>, StoreError> {
+        self.rows("list organizations", LIST_ORGS, &[]).await
+    }
+
+    async fn organization_exists(&self, id: &str) -> Result<bool, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Found {
+            #[allow(dead_code)] // only its presence matters
+            id: String,
+        }
+        let found: Vec<Found> = self
+            .rows("find the organization", ORG_EXISTS, &[text(id)])
+            .await?;
+        Ok(!found.is_empty())
     }
 }

@@ -3,9 +3,10 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
+use super::users::StatusFilter;
 use super::{
-    RowsWritten, RunRecord, RunStatus, StoreError, StoredUser, SyncStore, UserRecord, UserRow,
-    UsersQuery, ViewStore,
+    OrgRecord, OrgRow, RowsWritten, RunRecord, RunStatus, StoreError, StoredMember, StoredOrg,
+    StoredUser, SyncStore, UserRecord, UserRow, UsersQuery, ViewStore,
 };
 use crate::auth0::users::Covered;
 use crate::time::EpochMs;
@@ -34,6 +35,10 @@ pub struct MemoryStore {
     pub rows_written: Cell<u64>,
     /// Fail the nth upsert from now (1 = the next).
     pub fail_upsert_in: Cell<u32>,
+    /// Organizations: row and removal time.
+    pub orgs: RefCell<BTreeMap<String, (OrgRow, Option<String>)>>,
+    /// Memberships (org, user) to removal time.
+    pub memberships: RefCell<BTreeMap<(String, String), Option<String>>>,
 }
 
 impl MemoryStore {
@@ -166,33 +171,192 @@ impl SyncStore for MemoryStore {
         }
         Ok(self.count(n))
     }
+
+    async fn organizations(&self) -> Result<Vec<StoredOrg>, StoreError> {
+        Ok(self
+            .orgs
+            .borrow()
+            .values()
+            .map(|(r, removed)| StoredOrg {
+                id: r.id.clone(),
+                fingerprint: r.fingerprint.clone(),
+                removed_at: removed.clone(),
+            })
+            .collect())
+    }
+
+    async fn upsert_organizations(
+        &self,
+        rows: &[OrgRow],
+        _now: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        let mut orgs = self.orgs.borrow_mut();
+        let mut n = 0;
+        for r in rows {
+            let unchanged = orgs.get(&r.id).is_some_and(|(old, removed)| {
+                old.fingerprint == r.fingerprint && removed.is_none()
+            });
+            if !unchanged {
+                orgs.insert(r.id.clone(), (r.clone(), None));
+                n += 1;
+            }
+        }
+        Ok(self.count(n))
+    }
+
+    async fn mark_organizations_removed(
+        &self,
+        ids: &[String],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        let mut n = 0;
+        for id in ids {
+            if let Some((_, removed @ None)) = self.orgs.borrow_mut().get_mut(id) {
+                *removed = Some(now_iso.to_string());
+                n += 1;
+            }
+        }
+        Ok(self.count(n))
+    }
+
+    async fn members(&self, org_id: &str) -> Result<Vec<StoredMember>, StoreError> {
+        Ok(self
+            .memberships
+            .borrow()
+            .iter()
+            .filter(|((o, _), _)| o == org_id)
+            .map(|((_, u), removed)| StoredMember {
+                user_id: u.clone(),
+                removed_at: removed.clone(),
+            })
+            .collect())
+    }
+
+    async fn add_members(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        _now: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        let mut ms = self.memberships.borrow_mut();
+        let mut n = 0;
+        for u in user_ids {
+            let slot = ms
+                .entry((org_id.to_string(), u.clone()))
+                .or_insert(Some(String::new()));
+            if slot.is_some() {
+                *slot = None;
+                n += 1;
+            }
+        }
+        Ok(self.count(n))
+    }
+
+    async fn mark_members_removed(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        let mut ms = self.memberships.borrow_mut();
+        let mut n = 0;
+        for u in user_ids {
+            if let Some(slot @ None) = ms.get_mut(&(org_id.to_string(), u.clone())) {
+                *slot = Some(now_iso.to_string());
+                n += 1;
+            }
+        }
+        Ok(self.count(n))
+    }
+}
+
+/// The filters of [`UsersQuery`], as `list_users_sql` states them in SQL.
+fn admits(q: &UsersQuery, r: &UserRecord) -> bool {
+    let status = match q.status {
+        StatusFilter::Current => r.removed_at.is_none(),
+        StatusFilter::Active => r.removed_at.is_none() && !r.blocked,
+        StatusFilter::Blocked => r.removed_at.is_none() && r.blocked,
+        StatusFilter::Removed => r.removed_at.is_some(),
+        StatusFilter::All => true,
+    };
+    let inactive = q
+        .inactive_before
+        .as_ref()
+        .is_none_or(|cut| r.last_login.as_ref().is_none_or(|l| l < cut));
+    let search = q.search.as_ref().is_none_or(|s| {
+        [&r.email, &r.name].iter().any(|f| {
+            f.as_deref()
+                .unwrap_or("")
+                .to_ascii_lowercase()
+                .contains(s.as_str())
+        })
+    });
+    status
+        && inactive
+        && search
+        && (!q.never_logged_in || r.last_login.is_none())
+        && q.connection
+            .as_ref()
+            .is_none_or(|c| r.connection.as_ref() == Some(c))
+        && q.organization
+            .as_ref()
+            .is_none_or(|o| r.organizations.contains(o))
+}
+
+impl MemoryStore {
+    fn record(&self, u: &MemUser) -> UserRecord {
+        let organizations = self
+            .memberships
+            .borrow()
+            .iter()
+            .filter(|((_, user), removed)| *user == u.row.user_id && removed.is_none())
+            .map(|((org, _), _)| org.clone())
+            .collect();
+        UserRecord {
+            user_id: u.row.user_id.clone(),
+            email: u.row.email.clone(),
+            name: u.row.name.clone(),
+            connection: u.row.connection.clone(),
+            connections: serde_json::from_str(&u.row.connections).unwrap_or_default(),
+            last_login: u.row.last_login.clone(),
+            logins_count: u.row.logins_count,
+            created_at: u.row.created_at.clone(),
+            updated_at: u.row.updated_at.clone(),
+            blocked: u.row.blocked,
+            email_verified: u.row.email_verified,
+            first_seen_at: u.first_seen_at.clone(),
+            removed_at: u.removed_at.clone(),
+            organizations,
+        }
+    }
 }
 
 impl ViewStore for MemoryStore {
     async fn list_users(&self, q: &UsersQuery) -> Result<Vec<UserRecord>, StoreError> {
-        let after = q.after.clone().unwrap_or_default();
-        Ok(self
+        let mut out: Vec<UserRecord> = self
             .users
             .borrow()
             .values()
-            .filter(|u| u.row.user_id > after && (q.include_removed || u.removed_at.is_none()))
-            .take(q.limit as usize)
-            .map(|u| UserRecord {
-                user_id: u.row.user_id.clone(),
-                email: u.row.email.clone(),
-                name: u.row.name.clone(),
-                connection: u.row.connection.clone(),
-                connections: serde_json::from_str(&u.row.connections).unwrap_or_default(),
-                last_login: u.row.last_login.clone(),
-                logins_count: u.row.logins_count,
-                created_at: u.row.created_at.clone(),
-                updated_at: u.row.updated_at.clone(),
-                blocked: u.row.blocked,
-                email_verified: u.row.email_verified,
-                first_seen_at: u.first_seen_at.clone(),
-                removed_at: u.removed_at.clone(),
-            })
-            .collect())
+            .map(|u| self.record(u))
+            .filter(|r| admits(q, r))
+            .collect();
+        let key = |r: &UserRecord| (q.sort.key.value(r), r.user_id.clone());
+        out.sort_by_key(key);
+        if q.sort.desc {
+            out.reverse();
+        }
+        if let Some(pos) = &q.after {
+            let at = (pos.key.clone(), pos.user_id.clone());
+            out.retain(|r| {
+                if q.sort.desc {
+                    key(r) < at
+                } else {
+                    key(r) > at
+                }
+            });
+        }
+        out.truncate(q.limit as usize);
+        Ok(out)
     }
 
     async fn list_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
@@ -204,5 +368,28 @@ impl ViewStore for MemoryStore {
             .take(limit as usize)
             .cloned()
             .collect())
+    }
+
+    async fn list_organizations(&self) -> Result<Vec<OrgRecord>, StoreError> {
+        let ms = self.memberships.borrow();
+        Ok(self
+            .orgs
+            .borrow()
+            .values()
+            .map(|(r, removed)| OrgRecord {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                display_name: r.display_name.clone(),
+                member_count: ms
+                    .iter()
+                    .filter(|((o, _), rm)| *o == r.id && rm.is_none())
+                    .count() as i64,
+                removed_at: removed.clone(),
+            })
+            .collect())
+    }
+
+    async fn organization_exists(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.orgs.borrow().contains_key(id))
     }
 }

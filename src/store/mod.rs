@@ -2,6 +2,7 @@
 //!
 //! D1 implements the traits on wasm ([`d1`]); tests use an in-memory store ([`memory`]).
 
+pub mod organizations;
 pub mod runs;
 pub mod users;
 
@@ -14,6 +15,7 @@ use std::fmt;
 
 use crate::auth0::users::Covered;
 use crate::time::EpochMs;
+pub use organizations::{OrgRecord, OrgRow, StoredMember, StoredOrg};
 pub use runs::{RunRecord, RunStatus};
 pub use users::{StoredUser, UserRecord, UserRow, UsersQuery};
 
@@ -93,6 +95,54 @@ pub trait SyncStore {
         ids: &[String],
         now_iso: &str,
     ) -> Result<RowsWritten, StoreError>;
+    /// Every stored organization.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn organizations(&self) -> Result<Vec<StoredOrg>, StoreError>;
+    /// Inserts or updates organizations in bulk; `removed_at` is cleared on each.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn upsert_organizations(
+        &self,
+        rows: &[OrgRow],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError>;
+    /// Sets `removed_at` on these organizations where it is not set.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn mark_organizations_removed(
+        &self,
+        ids: &[String],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError>;
+    /// One organization's stored memberships, removed ones included.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn members(&self, org_id: &str) -> Result<Vec<StoredMember>, StoreError>;
+    /// Adds these members, or clears their removal.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn add_members(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError>;
+    /// Marks these memberships removed.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn mark_members_removed(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError>;
 }
 
 /// What the viewer API needs from storage.
@@ -108,4 +158,14 @@ pub trait ViewStore {
     /// # Errors
     /// Any database failure.
     async fn list_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError>;
+    /// Every organization with its member count.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn list_organizations(&self) -> Result<Vec<OrgRecord>, StoreError>;
+    /// Whether this organization is stored.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn organization_exists(&self, id: &str) -> Result<bool, StoreError>;
 }

@@ -53,8 +53,20 @@ pub struct RunRecord {
     pub api_requests: u64,
     /// 429 answers met.
     pub rate_limited: u64,
-    /// User rows D1 reports written (the run's own record excluded).
+    /// User, organization and membership rows D1 reports written (the run's own record excluded).
     pub rows_written: u64,
+    /// Organizations listed.
+    #[serde(default)]
+    pub organizations_seen: u64,
+    /// Memberships listed, over all organizations.
+    #[serde(default)]
+    pub memberships_seen: u64,
+    /// Memberships new or back after removal.
+    #[serde(default)]
+    pub memberships_added: u64,
+    /// Memberships marked removed.
+    #[serde(default)]
+    pub memberships_removed: u64,
     /// A message a person can act on, for failed and partial runs.
     pub error: Option<String>,
 }
@@ -75,6 +87,10 @@ impl RunRecord {
             api_requests: 0,
             rate_limited: 0,
             rows_written: 0,
+            organizations_seen: 0,
+            memberships_seen: 0,
+            memberships_added: 0,
+            memberships_removed: 0,
             error: None,
         }
     }
@@ -87,7 +103,8 @@ pub const INSERT_RUN: &str =
 /// Saves a run's counters and outcome by id.
 pub const UPDATE_RUN: &str = "UPDATE sync_runs SET finished_at = ?2, status = ?3, users_seen = ?4, \
      users_added = ?5, users_updated = ?6, users_removed = ?7, api_requests = ?8, \
-     rate_limited = ?9, rows_written = ?10, error = ?11 WHERE id = ?1";
+     rate_limited = ?9, rows_written = ?10, error = ?11, organizations_seen = ?12, \
+     memberships_seen = ?13, memberships_added = ?14, memberships_removed = ?15 WHERE id = ?1";
 
 /// Fails every run left `running` (`?1` now, `?2` message).
 pub const CLOSE_ABANDONED: &str = "UPDATE sync_runs SET status = 'failed', finished_at = ?1, \
@@ -95,7 +112,8 @@ pub const CLOSE_ABANDONED: &str = "UPDATE sync_runs SET status = 'failed', finis
 
 /// The newest runs, `?1` = how many.
 pub const LIST_RUNS: &str = "SELECT id, started_at, finished_at, status, trigger, users_seen, \
-     users_added, users_updated, users_removed, api_requests, rate_limited, rows_written, error \
+     users_added, users_updated, users_removed, api_requests, rate_limited, rows_written, error, \
+     organizations_seen, memberships_seen, memberships_added, memberships_removed \
      FROM sync_runs ORDER BY id DESC LIMIT ?1";
 
 /// Takes or extends the lock (`?1` owner, `?2` now ms, `?3` expiry ms) unless another owner

@@ -74,6 +74,9 @@ pub struct UserRecord {
     pub first_seen_at: String,
     /// When a complete listing first lacked the user.
     pub removed_at: Option<String>,
+    /// Organizations the user currently belongs to.
+    #[serde(default, deserialize_with = "json_list")]
+    pub organizations: Vec<String>,
 }
 
 // D1 hands booleans back as 0/1 and JSON columns as text.
@@ -90,16 +93,190 @@ fn json_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(serde_json::from_str(&text).unwrap_or_default())
 }
 
-/// Which users a viewer asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which users a viewer asks for: filters, order and the page.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UsersQuery {
     /// Page size.
     pub limit: u32,
-    /// Users after this `user_id` (the cursor).
-    pub after: Option<String>,
-    /// Include users marked removed.
-    pub include_removed: bool,
+    /// Users after this position (the cursor).
+    pub after: Option<Position>,
+    /// Which states to include.
+    pub status: StatusFilter,
+    /// Only this primary connection.
+    pub connection: Option<String>,
+    /// Only members of this organization.
+    pub organization: Option<String>,
+    /// Only users whose last login is before this instant, or who never logged in.
+    pub inactive_before: Option<String>,
+    /// Only users who never logged in.
+    pub never_logged_in: bool,
+    /// A lower-case substring of email or name.
+    pub search: Option<String>,
+    /// The order.
+    pub sort: Sort,
 }
+
+/// A place in a sorted listing: the sort key's value and the `user_id` that breaks ties.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// The sort column's value at the last row served.
+    pub key: String,
+    /// The last row's `user_id`.
+    pub user_id: String,
+}
+
+/// Which users by state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    /// Everyone not marked removed (the default).
+    #[default]
+    Current,
+    /// Not removed and not blocked.
+    Active,
+    /// Blocked and not removed.
+    Blocked,
+    /// Marked removed.
+    Removed,
+    /// Everyone.
+    All,
+}
+
+/// The column to sort on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    /// `user_id` (the default: stable and unique).
+    #[default]
+    UserId,
+    /// Last login; never-logged-in users sort first ascending, last descending.
+    LastLogin,
+    /// Creation time.
+    CreatedAt,
+    /// Email; users without one sort first ascending.
+    Email,
+}
+
+impl SortKey {
+    /// The SQL expression sorted on; indexes exist on exactly these expressions.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Self::UserId => "user_id",
+            Self::LastLogin => "COALESCE(last_login, '')",
+            Self::CreatedAt => "created_at",
+            Self::Email => "COALESCE(email, '')",
+        }
+    }
+
+    /// The key's value for a record, as the SQL expression computes it.
+    pub fn value(self, r: &UserRecord) -> String {
+        match self {
+            Self::UserId => r.user_id.clone(),
+            Self::LastLogin => r.last_login.clone().unwrap_or_default(),
+            Self::CreatedAt => r.created_at.clone(),
+            Self::Email => r.email.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// An order: a key and a direction; ties broken by `user_id` in the same direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sort {
+    /// The column.
+    pub key: SortKey,
+    /// Descending.
+    pub desc: bool,
+}
+
+/// A bound SQL value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlArg {
+    /// TEXT.
+    Text(String),
+    /// INTEGER.
+    Int(i64),
+}
+
+/// Builds the statement for one page of users, with `?N` placeholders and their values.
+///
+/// Every filter is a bound parameter: viewer input never becomes SQL text.
+pub fn list_users_sql(q: &UsersQuery) -> (String, Vec<SqlArg>) {
+    let mut args: Vec<SqlArg> = Vec::new();
+    let mut bind = |v: SqlArg| {
+        args.push(v);
+        format!("?{}", args.len())
+    };
+    let mut conds: Vec<String> = Vec::new();
+    match q.status {
+        StatusFilter::Current => conds.push("removed_at IS NULL".into()),
+        StatusFilter::Active => conds.push("removed_at IS NULL AND blocked = 0".into()),
+        StatusFilter::Blocked => conds.push("removed_at IS NULL AND blocked = 1".into()),
+        StatusFilter::Removed => conds.push("removed_at IS NOT NULL".into()),
+        StatusFilter::All => {}
+    }
+    if let Some(c) = &q.connection {
+        conds.push(format!("connection = {}", bind(SqlArg::Text(c.clone()))));
+    }
+    if let Some(o) = &q.organization {
+        conds.push(format!(
+            "EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = users.user_id \
+             AND m.org_id = {} AND m.removed_at IS NULL)",
+            bind(SqlArg::Text(o.clone()))
+        ));
+    }
+    if let Some(cutoff) = &q.inactive_before {
+        conds.push(format!(
+            "(last_login IS NULL OR last_login < {})",
+            bind(SqlArg::Text(cutoff.clone()))
+        ));
+    }
+    if q.never_logged_in {
+        conds.push("last_login IS NULL".into());
+    }
+    if let Some(s) = &q.search {
+        let p = bind(SqlArg::Text(s.clone()));
+        conds.push(format!(
+            "(instr(lower(COALESCE(email, '')), {p}) > 0 OR instr(lower(COALESCE(name, '')), {p}) > 0)"
+        ));
+    }
+    let key = q.sort.key.sql();
+    let (cmp, dir) = if q.sort.desc {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    if let Some(pos) = &q.after {
+        if q.sort.key == SortKey::UserId {
+            conds.push(format!(
+                "user_id {cmp} {}",
+                bind(SqlArg::Text(pos.user_id.clone()))
+            ));
+        } else {
+            let k = bind(SqlArg::Text(pos.key.clone()));
+            let id = bind(SqlArg::Text(pos.user_id.clone()));
+            conds.push(format!(
+                "({key} {cmp} {k} OR ({key} = {k} AND user_id {cmp} {id}))"
+            ));
+        }
+    }
+    let order = if q.sort.key == SortKey::UserId {
+        format!("user_id {dir}")
+    } else {
+        format!("{key} {dir}, user_id {dir}")
+    };
+    let filter = if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
+    };
+    let limit = bind(SqlArg::Int(i64::from(q.limit)));
+    let sql = format!(
+        "SELECT {USER_COLUMNS}, {USER_ORGANIZATIONS} FROM users{filter} ORDER BY {order} LIMIT {limit}"
+    );
+    (sql, args)
+}
+
+/// Each user's current organizations, as a JSON array.
+pub const USER_ORGANIZATIONS: &str = "(SELECT json_group_array(m.org_id) FROM memberships m \
+     WHERE m.user_id = users.user_id AND m.removed_at IS NULL) AS organizations";
 
 /// Columns viewers see, in order.
 pub const USER_COLUMNS: &str = "user_id, email, name, connection, connections, last_login, \
@@ -142,11 +319,6 @@ pub const USERS_IN_EQ: &str =
 /// An upper bound above every ISO-8601 timestamp, for open-ended ranges.
 pub const AFTER_ALL_TIMES: &str = "~";
 
-/// A page of users after the cursor, `?1` = cursor ('' for none), `?2` = include removed (0/1), `?3` = limit.
-pub const LIST_USERS: &str = "SELECT user_id, email, name, connection, connections, last_login, \
-     logins_count, created_at, updated_at, blocked, email_verified, first_seen_at, removed_at \
-     FROM users WHERE user_id > ?1 AND (?2 = 1 OR removed_at IS NULL) ORDER BY user_id LIMIT ?3";
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +340,52 @@ mod tests {
     #[test]
     fn the_upper_sentinel_sorts_after_timestamps() {
         assert!("2999-12-31T23:59:59.999Z" < AFTER_ALL_TIMES);
-        assert!(USER_COLUMNS.split(", ").all(|c| LIST_USERS.contains(c)));
+    }
+
+    #[test]
+    fn viewer_input_is_bound_never_spliced_into_sql() {
+        let q = UsersQuery {
+            limit: 10,
+            connection: Some("x'); DROP TABLE users;--".into()),
+            search: Some("o'brien".into()),
+            organization: Some("org_1".into()),
+            inactive_before: Some("2025-01-01".into()),
+            after: Some(Position {
+                key: "k'".into(),
+                user_id: "u'".into(),
+            }),
+            sort: Sort {
+                key: SortKey::LastLogin,
+                desc: true,
+            },
+            ..UsersQuery::default()
+        };
+        let (sql, args) = list_users_sql(&q);
+        assert!(!sql.contains("DROP"), "{sql}");
+        assert!(!sql.contains("brien") && !sql.contains("org_1"), "{sql}");
+        assert_eq!(args.len(), 7);
+        assert!(
+            sql.contains("ORDER BY COALESCE(last_login, '') DESC, user_id DESC LIMIT ?7"),
+            "{sql}"
+        );
+        assert!(sql.contains("(COALESCE(last_login, '') < ?5 OR (COALESCE(last_login, '') = ?5 AND user_id < ?6))"), "{sql}");
+    }
+
+    #[test]
+    fn status_filters_pick_the_right_states() {
+        let sql = |status| {
+            list_users_sql(&UsersQuery {
+                limit: 1,
+                status,
+                ..UsersQuery::default()
+            })
+            .0
+        };
+        assert!(
+            sql(StatusFilter::Current).contains("WHERE removed_at IS NULL ORDER BY user_id ASC")
+        );
+        assert!(sql(StatusFilter::Blocked).contains("blocked = 1"));
+        assert!(sql(StatusFilter::Removed).contains("removed_at IS NOT NULL"));
+        assert!(!sql(StatusFilter::All).contains("FROM users WHERE"));
     }
 }

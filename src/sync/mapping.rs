@@ -44,6 +44,13 @@ pub fn fingerprint(r: &UserRow) -> String {
         r.blocked.to_string(),
         format!("{:?}", r.email_verified),
     ];
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    fnv_hex(&refs)
+}
+
+/// FNV-1a 64 of the parts, each followed by a separator, as 16 hex digits (text, since D1
+/// numbers are doubles and would round a 64-bit hash).
+pub fn fnv_hex(parts: &[&str]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
         for b in part.bytes().chain([0x1f]) {

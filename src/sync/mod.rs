@@ -4,6 +4,7 @@
 //! failed or cut-short run never marks anyone removed and never deletes anything.
 
 pub mod mapping;
+pub mod organizations;
 pub mod plan;
 
 use crate::auth0::users::{Covered, Lower, Next, fetch_block};
@@ -52,7 +53,7 @@ pub enum SyncResult {
     /// A run happened; its record is saved. `internal` holds detail for the logs only.
     Ran {
         /// The saved run.
-        run: RunRecord,
+        run: Box<RunRecord>,
         /// Internal detail (database messages) to log, never to show.
         internal: Option<String>,
     },
@@ -130,28 +131,45 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
     store.close_abandoned_runs(&started, ABANDONED).await?;
     let id = store.start_run(&started, trigger.as_str()).await?;
     let mut run = RunRecord::started(id, started, trigger.as_str());
-    let stopped = match config {
+    // Ok(None): complete; Ok(Some(message)): users complete, organizations not (partial).
+    let outcome: Result<Option<String>, Stop> = match config {
         Err(e) => Err(Stop::Config(e.clone())),
         Ok(config) => {
             let mut client = Auth0Client::new(http, clock, config, policy);
-            let mut sync = UserSync {
+            let users = UserSync {
                 client: &mut client,
                 clock,
                 store,
                 run: &mut run,
                 owner,
                 saved_at_users: 0,
+            }
+            .all_users()
+            .await;
+            let outcome = match users {
+                Err(stop) => Err(stop),
+                Ok(()) => {
+                    match organizations::sync_organizations(&mut client, clock, store, &mut run)
+                        .await
+                    {
+                        Err(Stop::Auth0(e)) => Ok(Some(format!("organizations not synced: {e}"))),
+                        other => other,
+                    }
+                }
             };
-            let result = sync.all_users().await;
             run.api_requests = u64::from(client.stats.requests);
             run.rate_limited = u64::from(client.stats.rate_limited);
-            result
+            outcome
         }
     };
     let mut internal = None;
     run.finished_at = Some(iso_from_ms(clock.now_ms()));
-    match stopped {
-        Ok(()) => run.status = RunStatus::Succeeded,
+    match outcome {
+        Ok(None) => run.status = RunStatus::Succeeded,
+        Ok(Some(message)) => {
+            run.status = RunStatus::Partial;
+            run.error = Some(message);
+        }
         Err(stop) => {
             run.status = RunStatus::Failed;
             run.error = Some(match stop {
@@ -165,7 +183,10 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
         }
     }
     store.save_run(&run).await?;
-    Ok(SyncResult::Ran { run, internal })
+    Ok(SyncResult::Ran {
+        run: Box::new(run),
+        internal,
+    })
 }
 
 /// The user listing of one run.

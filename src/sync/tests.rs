@@ -19,7 +19,7 @@ fn run(fake: &FakeAuth0, store: &MemoryStore, clock: &FakeClock) -> RunRecord {
         Trigger::Cron,
         RetryPolicy::default(),
     )) {
-        Ok(SyncResult::Ran { run, .. }) => run,
+        Ok(SyncResult::Ran { run, .. }) => *run,
         other => panic!("{other:?}"),
     }
 }
@@ -241,4 +241,130 @@ fn an_overlapping_run_stands_down_and_a_dead_run_is_closed_later() {
     assert_eq!(runs[0].status, RunStatus::Failed);
     assert_eq!(runs[0].error.as_deref(), Some(ABANDONED));
     assert!(store.lock.borrow().is_none(), "released");
+}
+
+fn org_tenant() -> FakeAuth0 {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(1500, 0));
+    *fake.orgs.borrow_mut() = vec![
+        // 1,250 members: more than offset paging can reach; 1,200 is a multiple of the page size
+        // neither, so the fake's empty final page after a full one is also met below.
+        (
+            "org_big".into(),
+            (0..1250).map(|i| format!("auth0|{i:08}")).collect(),
+        ),
+        (
+            "org_full_pages".into(),
+            (0..200).map(|i| format!("auth0|{i:08}")).collect(),
+        ),
+        (
+            "org_small".into(),
+            vec!["auth0|00000001".into(), "auth0|00001400".into()],
+        ),
+    ];
+    fake
+}
+
+fn active_members(store: &MemoryStore, org: &str) -> Vec<String> {
+    store
+        .memberships
+        .borrow()
+        .iter()
+        .filter(|((o, _), removed)| o == org && removed.is_none())
+        .map(|((_, u), _)| u.clone())
+        .collect()
+}
+
+#[test]
+fn organizations_and_every_member_are_stored_and_changes_are_tracked() {
+    let fake = org_tenant();
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    let r = run(&fake, &store, &clock);
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+    assert_eq!(
+        (
+            r.organizations_seen,
+            r.memberships_seen,
+            r.memberships_added
+        ),
+        (3, 1452, 1452)
+    );
+    for (org, members) in fake.orgs.borrow().iter() {
+        let mut want = members.clone();
+        want.sort();
+        assert_eq!(active_members(&store, org), want, "{org}");
+    }
+    // An empty page after a full one ends the listing: 2 pages + 1 empty for 200 members.
+    assert_eq!(fake.count("org_full_pages/members"), 3);
+    // Nothing changed: no membership or organization rows written.
+    let r = run(&fake, &store, &clock);
+    assert_eq!(
+        (r.rows_written, r.memberships_added, r.memberships_removed),
+        (0, 0, 0)
+    );
+    // A member leaves, an organization is deleted.
+    fake.orgs.borrow_mut()[0]
+        .1
+        .retain(|u| u != "auth0|00000500");
+    fake.orgs.borrow_mut().pop();
+    let r = run(&fake, &store, &clock);
+    assert_eq!(r.status, RunStatus::Succeeded);
+    assert_eq!(
+        r.memberships_removed, 3,
+        "one member left, and the deleted org's two"
+    );
+    assert!(!active_members(&store, "org_big").contains(&"auth0|00000500".to_string()));
+    assert!(store.orgs.borrow()["org_small"].1.is_some());
+    assert!(active_members(&store, "org_small").is_empty());
+}
+
+#[test]
+fn each_missing_organization_scope_gives_a_partial_run_that_names_it() {
+    for (scope, expect) in [
+        (
+            "read:organizations",
+            "organizations not synced: grant read:organizations",
+        ),
+        (
+            "read:organization_members",
+            "organization members not synced: grant read:organization_members",
+        ),
+    ] {
+        let fake = org_tenant();
+        fake.scopes.borrow_mut().retain(|s| s != scope);
+        let store = MemoryStore::default();
+        let r = run(&fake, &store, &FakeClock::at(T0));
+        assert_eq!(r.status, RunStatus::Partial, "{scope}");
+        assert!(
+            r.error.as_deref().unwrap().starts_with(expect),
+            "{:?}",
+            r.error
+        );
+        assert_eq!(r.users_seen, 1500, "users still sync");
+        assert!(store.memberships.borrow().is_empty());
+    }
+}
+
+#[test]
+fn a_403_for_a_scope_the_token_claimed_still_degrades_to_partial() {
+    let fake = org_tenant();
+    // The token lists the scope, but the API refuses it anyway (a grant changed mid-run).
+    *fake.fault.borrow_mut() = Some(Box::new(|_, req| {
+        req.url.contains("/members").then(|| {
+            Ok(crate::http::HttpResponse {
+                status: 403,
+                headers: Vec::new(),
+                body: r#"{"statusCode":403,"error":"Forbidden","message":"Insufficient scope, expected any of: read:organization_members","errorCode":"insufficient_scope"}"#.into(),
+            })
+        })
+    }));
+    let store = MemoryStore::default();
+    let r = run(&fake, &store, &FakeClock::at(T0));
+    assert_eq!(r.status, RunStatus::Partial);
+    assert!(r.error.unwrap().contains("grant read:organization_members"));
+    assert_eq!(
+        store.orgs.borrow().len(),
+        3,
+        "organizations themselves were stored"
+    );
 }

@@ -1,0 +1,472 @@
+// Runs the worker locally (`npm run dev`): build, migrate local D1, start `wrangler dev` against a real or demo Auth0 tenant, run a first sync.
+
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+// The local binary rather than npx: no registry lookup, and one process fewer between us and wrangler.
+const WRANGLER = path.join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js");
+const DATABASE = "auth0-license-sync";
+const CRON_QUERY = "*/15+*+*+*+*";
+const DEMO_DOMAIN = "demo-tenant.us.auth0.com";
+const PLACEHOLDER_DOMAIN = "your-tenant.us.auth0.com";
+export const DEMO_VIEWER_TOKEN = "demo-viewer-token";
+const CREDENTIALS = ["AUTH0_DOMAIN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET"];
+const READY_TIMEOUT_MS = 90_000;
+const SYNC_TIMEOUT_MS = 120_000;
+
+const USAGE = `Usage: node scripts/dev.mjs [options]     (npm run dev -- [options])
+
+Builds the worker, applies migrations to the local D1 database and starts \`wrangler dev\`.
+With AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET in .dev.vars it syncs that tenant;
+otherwise it starts a demo Auth0 tenant on 127.0.0.1 and syncs that.
+
+Options:
+  --port N           port of the worker (default 8787)
+  --demo-port N      port of the demo Auth0 tenant (default 8788)
+  --demo-users N     users in the demo tenant (default 3000)
+  --persist-to DIR   local D1 state directory (default: wrangler's .wrangler/state);
+                     demo and real-tenant runs share it unless you separate them
+  --no-initial-sync  do not run a sync right after start
+  --help             show this help`;
+
+/** An expected problem: printed as one line, without a stack. */
+class DevError extends Error {
+  constructor(message, exitCode = 1) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+/**
+ * Parse a .dev.vars file the way wrangler (dotenv) does: KEY=value, optional `export `, single, double
+ * or backtick quotes, `#` comments; an unquoted value ends at the first `#`.
+ * @param {string} text
+ * @returns {Record<string, string>}
+ */
+export function parseDevVars(text) {
+  const out = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const m = raw.match(/^\s*(?:export\s+)?([\w.-]+)\s*=\s*(.*)$/);
+    if (!m) continue;
+    const [, key, rest] = m;
+    let value;
+    const q = rest[0];
+    const close = q === '"' || q === "'" || q === "`" ? rest.indexOf(q, 1) : -1;
+    if (close > 0) {
+      value = rest.slice(1, close);
+      if (q === '"') value = value.replace(/\\n/g, "\n").replace(/\\r/g, "\r");
+    } else {
+      value = rest.split("#")[0].trim();
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * Pick real or demo mode from the .dev.vars values.
+ * @param {Record<string, string> | null} devVars null when there is no .dev.vars
+ * @returns {{mode: "real"|"demo", token: string, warnings: string[]}}
+ */
+export function decideMode(devVars) {
+  const vars = devVars ?? {};
+  // The example's placeholder domain counts as unset, so a copied .dev.vars.example means "demo".
+  const has = (k) => typeof vars[k] === "string" && vars[k].trim() !== "" && !(k === "AUTH0_DOMAIN" && vars[k].trim() === PLACEHOLDER_DOMAIN);
+  const token = has("VIEWER_TOKEN") ? vars.VIEWER_TOKEN.trim() : "";
+  const warnings = [];
+  if (CREDENTIALS.every(has)) {
+    if (!token) {
+      warnings.push("VIEWER_TOKEN is not set in .dev.vars: the API refuses every request (all but /healthz) until you add one (see .dev.vars.example).");
+    }
+    return { mode: "real", token, warnings };
+  }
+  const present = CREDENTIALS.filter(has);
+  if (present.length) {
+    const missing = CREDENTIALS.filter((k) => !has(k));
+    warnings.push(`.dev.vars sets ${present.join(", ")} but not ${missing.join(", ")}: using the demo tenant instead.`);
+  }
+  return { mode: "demo", token: token || DEMO_VIEWER_TOKEN, warnings };
+}
+
+function parseOptions(argv) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: "string", default: "8787" },
+        "demo-port": { type: "string", default: "8788" },
+        "demo-users": { type: "string", default: "3000" },
+        "persist-to": { type: "string" },
+        "no-initial-sync": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (e) {
+    throw new DevError(`${e.message} (see --help)`, 2);
+  }
+  const int = (name, min, max) => {
+    const raw = values[name];
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < min || n > max) throw new DevError(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`, 2);
+    return n;
+  };
+  const opts = {
+    help: values.help,
+    port: int("port", 1, 65535),
+    demoPort: int("demo-port", 1, 65535),
+    demoUsers: int("demo-users", 0, 1_000_000),
+    // Absolute, because wrangler runs from the repository root, not the caller's directory.
+    persistTo: values["persist-to"] ? path.resolve(values["persist-to"]) : null,
+    initialSync: !values["no-initial-sync"],
+  };
+  if (opts.port === opts.demoPort) throw new DevError("--port and --demo-port must differ", 2);
+  return opts;
+}
+
+/** Fail early with a clear message rather than letting wrangler or the demo hit EADDRINUSE. */
+function assertPortFree(port, hint) {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", (e) => {
+      reject(e.code === "EADDRINUSE" || e.code === "EACCES"
+        ? new DevError(`port ${port} on 127.0.0.1 is ${e.code === "EACCES" ? "not allowed" : "already in use"}; ${hint}`)
+        : e);
+    });
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve()));
+  });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Env for wrangler: no phoning home (there is no network beyond the registries, so it would stall). */
+function wranglerEnv(extra = {}) {
+  return { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...extra };
+}
+
+function build() {
+  const r = spawnSync("sh", ["scripts/build.sh"], { cwd: REPO_ROOT, stdio: "inherit" });
+  if (r.error) throw new DevError(`could not run scripts/build.sh: ${r.error.message}`);
+  if (r.status !== 0) throw new DevError(`building the worker failed (scripts/build.sh exited ${r.status ?? r.signal}); see the output above`);
+}
+
+function applyMigrations(persistTo) {
+  const args = [WRANGLER, "d1", "migrations", "apply", DATABASE, "--local"];
+  if (persistTo) args.push("--persist-to", persistTo);
+  // On a terminal wrangler asks "About to apply N migration(s) ... continue?" and waits; with no TTY on
+  // stdin or CI=true it takes the fallback "yes" itself. Do both so it never waits.
+  const r = spawnSync(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "inherit", "inherit"], env: wranglerEnv({ CI: "true" }) });
+  if (r.error) throw new DevError(`could not run wrangler: ${r.error.message}`);
+  if (r.status !== 0) throw new DevError(`applying migrations to the local D1 database failed (wrangler exited ${r.status ?? r.signal}); see the output above`);
+}
+
+/** Alive as long as any process of the group (wrangler, workerd) is. */
+function groupAlive(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return e.code === "EPERM";
+  }
+}
+
+function killGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Starts wrangler dev in its own process group: killing only the top process would leave workerd running. */
+function startWrangler({ port, inspectorPort, persistTo, vars }) {
+  const args = [WRANGLER, "dev", "--local", "--test-scheduled", "--ip", "127.0.0.1", "--port", String(port),
+    "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false"];
+  if (persistTo) args.push("--persist-to", persistTo);
+  for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+  // SKIP_WORKER_BUILD: we just built; wrangler's [build] command then returns at once.
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: wranglerEnv({ SKIP_WORKER_BUILD: "1" }),
+  });
+  const w = { child, pgid: child.pid, exited: null, buffer: [], live: false };
+  // Quiet until the server answers (its output is shown if start-up fails); streamed afterwards.
+  const onData = (stream) => (chunk) => {
+    if (w.live) stream.write(chunk);
+    else {
+      w.buffer.push(chunk);
+      if (w.buffer.length > 500) w.buffer.shift();
+    }
+  };
+  child.stdout.on("data", onData(process.stdout));
+  child.stderr.on("data", onData(process.stderr));
+  w.exit = new Promise((resolve) => {
+    child.once("error", (e) => { w.exited = { code: 1, error: e }; resolve(w.exited); });
+    child.once("exit", (code, signal) => { w.exited = { code, signal }; resolve(w.exited); });
+  });
+  w.dumpBuffer = () => {
+    const text = Buffer.concat(w.buffer.map((b) => Buffer.from(b))).toString("utf8");
+    if (text.trim()) process.stderr.write(`----- wrangler output -----\n${text}${text.endsWith("\n") ? "" : "\n"}---------------------------\n`);
+    w.buffer = [];
+  };
+  return w;
+}
+
+/** Stops wrangler and workerd: SIGTERM to the group, SIGKILL whatever is left after a grace period. */
+async function stopWrangler(w, graceMs = 5000) {
+  if (!w || !groupAlive(w.pgid)) return;
+  killGroup(w.pgid, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (groupAlive(w.pgid) && Date.now() < deadline) await sleep(100);
+  if (groupAlive(w.pgid)) {
+    killGroup(w.pgid, "SIGKILL");
+    while (groupAlive(w.pgid) && Date.now() < deadline + 2000) await sleep(50);
+  }
+}
+
+/**
+ * GET without keep-alive (node:http, agent: false): pooled idle connections into workerd make its
+ * graceful shutdown wait for them, which slowed every stop by seconds.
+ */
+function get(url, { token, timeoutMs = 5000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const headers = token ? { authorization: `Bearer ${token}` } : {};
+    const req = http.get(url, { headers, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        let json = null;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          // Not JSON (e.g. /__scheduled answers "ok").
+        }
+        resolve({ status: res.statusCode, text, json });
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer from ${url} within ${timeoutMs / 1000} s`)));
+    req.on("error", reject);
+  });
+}
+
+async function waitHealthy(url, w) {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (w.exited) {
+      w.dumpBuffer();
+      throw new DevError(`wrangler dev exited during start-up (${w.exited.error?.message ?? `code ${w.exited.code ?? w.exited.signal}`})`, w.exited.code || 1);
+    }
+    try {
+      const r = await get(`${url}/healthz`);
+      if (r.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(500);
+  }
+  w.dumpBuffer();
+  throw new DevError(`wrangler dev did not answer ${url}/healthz with 200 within ${READY_TIMEOUT_MS / 1000} s`);
+}
+
+async function newestRun(url, token) {
+  const r = await get(`${url}/api/sync-runs?limit=1`, { token });
+  if (r.status !== 200) return { status: r.status, run: null, body: r.text };
+  return { status: 200, run: r.json?.runs?.[0] ?? null };
+}
+
+/** Runs the cron handler once and reports the run it recorded. Problems are reported, not fatal. */
+async function initialSync(url, token) {
+  const started = Date.now();
+  // Remember the newest run so one left in a persisted state dir is not mistaken for ours.
+  const before = token ? await newestRun(url, token).catch(() => null) : null;
+  const canObserve = before?.status === 200;
+  const prevId = before?.run?.id ?? 0;
+  console.log("Running a first sync (the cron trigger)...");
+  // The scheduled handler runs the whole sync before this answers, but poll the history anyway:
+  // the request could time out on a big tenant while the sync goes on.
+  const trigger = get(`${url}/__scheduled?cron=${CRON_QUERY}`, { timeoutMs: SYNC_TIMEOUT_MS })
+    .then((r) => ({ ok: r.status === 200, status: r.status, text: r.text }))
+    .catch((e) => ({ ok: false, error: e.message }));
+  if (!canObserve) {
+    const t = await trigger;
+    if (!t.ok) console.warn(`WARNING: triggering the first sync failed: ${t.error ?? `HTTP ${t.status} ${t.text}`}`);
+    else console.log("First sync finished; its result is in GET /api/sync-runs (needs VIEWER_TOKEN).");
+    return;
+  }
+  let triggerDoneAt = null;
+  trigger.then(() => { triggerDoneAt = Date.now(); });
+  while (Date.now() - started < SYNC_TIMEOUT_MS) {
+    const { run } = await newestRun(url, token).catch(() => ({ run: null }));
+    if (run && run.id > prevId && run.status !== "running") {
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      console.log(`First sync ${run.status}: ${run.users_seen} users seen, ${run.users_added} added, ${run.users_updated} updated, ${run.users_removed} removed (run #${run.id}, ${secs} s)`);
+      if (run.error) console.log(`  error: ${run.error}`);
+      return;
+    }
+    // The handler is done but recorded nothing new: another sync held the lock, or it could not start.
+    if (triggerDoneAt && Date.now() - triggerDoneAt > 5000 && !(run && run.id > prevId)) {
+      const t = await trigger;
+      console.warn(`WARNING: the first sync recorded no run${t.ok ? "" : ` (${t.error ?? `HTTP ${t.status}`})`}; another sync may hold the lock, see wrangler's log above.`);
+      return;
+    }
+    await sleep(1000);
+  }
+  console.warn(`WARNING: the first sync was still running after ${SYNC_TIMEOUT_MS / 1000} s; watch GET /api/sync-runs.`);
+}
+
+function printSummary({ url, token, mode, demo, persistTo, warnings }) {
+  const auth = `-H "Authorization: Bearer ${token || "<VIEWER_TOKEN>"}"`;
+  const state = persistTo ?? path.join(REPO_ROOT, ".wrangler/state");
+  console.log("");
+  console.log(mode === "demo"
+    ? `auth0-license-sync is running locally against the DEMO Auth0 tenant (${demo.users} users at ${demo.url}).`
+    : "auth0-license-sync is running locally against the Auth0 tenant in .dev.vars.");
+  console.log(`  URL:           ${url}`);
+  console.log(`  Viewer token:  ${token || "(none: set VIEWER_TOKEN in .dev.vars)"}`);
+  console.log(`  Local D1:      ${path.relative(process.cwd(), state) || "."}`);
+  console.log("Try:");
+  console.log(`  curl ${auth} "${url}/api/users?limit=5"`);
+  console.log(`  curl ${auth} "${url}/api/sync-runs?limit=5"`);
+  console.log(`  curl -X POST ${auth} ${url}/api/sync        # run a sync now`);
+  console.log(`  curl "${url}/__scheduled?cron=${CRON_QUERY}"   # fire the cron trigger`);
+  // wrangler reruns the build on changes in src/, but with SKIP_WORKER_BUILD=1 (for a fast start) that is a
+  // no-op, and it does not reload when build/ changes; a restart is the reliable way to pick up edits.
+  console.log("This serves the build made at start: after editing src/, press Ctrl+C and run `npm run dev` again.");
+  // Repeated here: the first print scrolled away under the build and migration output.
+  for (const w of warnings) console.warn(`WARNING: ${w}`);
+  console.log("Press Ctrl+C to stop.");
+  console.log(`READY url=${url} token=${token} mode=${mode}`);
+}
+
+async function main(argv) {
+  const opts = parseOptions(argv);
+  if (opts.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const devVarsPath = path.join(REPO_ROOT, ".dev.vars");
+  const devVars = fs.existsSync(devVarsPath) ? parseDevVars(fs.readFileSync(devVarsPath, "utf8")) : null;
+  const { mode, token, warnings } = decideMode(devVars);
+  for (const w of warnings) console.warn(`WARNING: ${w}`);
+
+  await assertPortFree(opts.port, "stop what uses it or pick another with --port");
+  if (mode === "demo") await assertPortFree(opts.demoPort, "stop what uses it or pick another with --demo-port");
+
+  if (!fs.existsSync(WRANGLER)) throw new DevError("wrangler is not installed (node_modules/wrangler is missing); run `npm run setup` first");
+  build();
+  applyMigrations(opts.persistTo);
+
+  let demo = null;
+  let w = null;
+  let stopping = false;
+  const cleanup = async () => {
+    await stopWrangler(w);
+    if (demo) await demo.close().catch(() => {});
+    demo = null;
+  };
+  // Last resort if we die unexpectedly: never leave wrangler/workerd behind.
+  process.on("exit", () => {
+    if (w && groupAlive(w.pgid)) killGroup(w.pgid, "SIGKILL");
+  });
+  const shutdown = new Promise((resolve) => {
+    const onSignal = (sig) => {
+      if (stopping) {
+        // A second Ctrl+C: do not wait for a graceful stop.
+        if (w) killGroup(w.pgid, "SIGKILL");
+        process.exit(130);
+      }
+      stopping = true;
+      console.log(`\n${sig}: stopping wrangler${demo ? " and the demo tenant" : ""}...`);
+      resolve({ signal: sig });
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+
+  let vars = {};
+  if (mode === "demo") {
+    const { startDemoAuth0, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET } = await import("./demo-auth0.mjs");
+    try {
+      demo = await startDemoAuth0({ port: opts.demoPort, users: opts.demoUsers, domain: DEMO_DOMAIN });
+    } catch (e) {
+      if (e.code === "EADDRINUSE") throw new DevError(`port ${opts.demoPort} on 127.0.0.1 is already in use; pick another with --demo-port`);
+      throw e;
+    }
+    console.log(`Demo Auth0 tenant (${opts.demoUsers} users) listening on ${demo.url}`);
+    // --var bindings override .dev.vars entries of the same name, so the demo wins even if .dev.vars
+    // exists with partial or empty credentials.
+    vars = {
+      AUTH0_DOMAIN: DEMO_DOMAIN,
+      AUTH0_CLIENT_ID: DEMO_CLIENT_ID,
+      AUTH0_CLIENT_SECRET: DEMO_CLIENT_SECRET,
+      AUTH0_BASE_URL: demo.url,
+      VIEWER_TOKEN: token,
+    };
+  }
+
+  const url = `http://127.0.0.1:${opts.port}`;
+  try {
+    w = startWrangler({ port: opts.port, inspectorPort: await freePort(), persistTo: opts.persistTo, vars });
+    console.log(`Starting wrangler dev on ${url} (pid ${w.pgid}, process group ${w.pgid})...`);
+    const started = await Promise.race([waitHealthy(url, w).then(() => "up"), shutdown]);
+    if (started !== "up") {
+      await cleanup();
+      return 0;
+    }
+    w.live = true;
+    w.buffer = [];
+    if (opts.initialSync) {
+      const done = await Promise.race([initialSync(url, token).then(() => "done"), shutdown]);
+      if (done !== "done") {
+        await cleanup();
+        return 0;
+      }
+    }
+    printSummary({ url, token, mode, demo: demo && { url: demo.url, users: opts.demoUsers }, persistTo: opts.persistTo, warnings });
+    const how = await Promise.race([shutdown, w.exit.then((e) => ({ exited: e }))]);
+    if (how.exited) {
+      const { code, signal, error } = how.exited;
+      console.error(`wrangler dev exited by itself (${error?.message ?? (signal ? `signal ${signal}` : `code ${code}`)})`);
+      await cleanup();
+      return signal || error ? 1 : code;
+    }
+    await cleanup();
+    console.log("Stopped.");
+    return 0;
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      if (e instanceof DevError) console.error(`dev: ${e.message}`);
+      else console.error(`dev: unexpected error: ${e?.stack ?? e}`);
+      process.exit(e?.exitCode ?? 1);
+    },
+  );
+}

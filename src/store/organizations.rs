@@ -1,0 +1,90 @@
+//! The `organizations` and `memberships` tables: row types and SQL.
+
+use serde::{Deserialize, Serialize};
+
+/// An organization as the sync writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrgRow {
+    /// `org_…`.
+    pub id: String,
+    /// The URL-safe name.
+    pub name: Option<String>,
+    /// The name people see.
+    pub display_name: Option<String>,
+    /// A hash of the fields above.
+    pub fingerprint: String,
+}
+
+/// The part of a stored organization the sync compares against.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StoredOrg {
+    /// `org_…`.
+    pub id: String,
+    /// The stored fingerprint.
+    pub fingerprint: String,
+    /// When it was found gone.
+    pub removed_at: Option<String>,
+}
+
+/// A stored membership, for the diff.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StoredMember {
+    /// The member.
+    pub user_id: String,
+    /// When it was found gone.
+    pub removed_at: Option<String>,
+}
+
+/// An organization as viewers see it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct OrgRecord {
+    /// `org_…`.
+    pub id: String,
+    /// The URL-safe name.
+    pub name: Option<String>,
+    /// The name people see.
+    pub display_name: Option<String>,
+    /// Members not marked removed.
+    pub member_count: i64,
+    /// When a complete listing first lacked it.
+    pub removed_at: Option<String>,
+}
+
+/// Every stored organization.
+pub const LIST_STORED_ORGS: &str = "SELECT id, fingerprint, removed_at FROM organizations";
+
+/// Bulk upsert from a JSON array (`?1`) of [`OrgRow`]s; `?2` is now. Unchanged rows are not written.
+pub const UPSERT_ORGS: &str = "INSERT INTO organizations (id, name, display_name, fingerprint, \
+     first_seen_at, removed_at) \
+     SELECT j.value ->> '$.id', j.value ->> '$.name', j.value ->> '$.display_name', \
+     j.value ->> '$.fingerprint', ?2, NULL FROM json_each(?1) AS j WHERE true \
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, display_name = excluded.display_name, \
+     fingerprint = excluded.fingerprint, removed_at = NULL \
+     WHERE organizations.fingerprint IS NOT excluded.fingerprint \
+     OR organizations.removed_at IS NOT NULL";
+
+/// Marks the organizations in a JSON array of ids (`?1`) removed at `?2`.
+pub const MARK_ORGS_REMOVED: &str = "UPDATE organizations SET removed_at = ?2 \
+     WHERE removed_at IS NULL AND id IN (SELECT value FROM json_each(?1))";
+
+/// One organization's stored memberships, `?1` = org id.
+pub const LIST_STORED_MEMBERS: &str =
+    "SELECT user_id, removed_at FROM memberships WHERE org_id = ?1";
+
+/// Adds members (JSON array of user ids `?2`) to org `?1` at `?3`, or clears their removal.
+pub const ADD_MEMBERS: &str = "INSERT INTO memberships (org_id, user_id, first_seen_at, removed_at) \
+     SELECT ?1, j.value, ?3, NULL FROM json_each(?2) AS j WHERE true \
+     ON CONFLICT (org_id, user_id) DO UPDATE SET removed_at = NULL \
+     WHERE memberships.removed_at IS NOT NULL";
+
+/// Marks members (JSON array `?2`) of org `?1` removed at `?3`.
+pub const MARK_MEMBERS_REMOVED: &str = "UPDATE memberships SET removed_at = ?3 \
+     WHERE org_id = ?1 AND removed_at IS NULL AND user_id IN (SELECT value FROM json_each(?2))";
+
+/// Organizations with their active member counts, by name.
+pub const LIST_ORGS: &str = "SELECT o.id, o.name, o.display_name, o.removed_at, \
+     (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id AND m.removed_at IS NULL) \
+     AS member_count FROM organizations o ORDER BY o.removed_at IS NOT NULL, o.name, o.id";
+
+/// Whether an organization id is stored, `?1` = id.
+pub const ORG_EXISTS: &str = "SELECT id FROM organizations WHERE id = ?1";

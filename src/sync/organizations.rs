@@ -1,0 +1,255 @@
+//! The organizations part of a run: organizations, then each one's members.
+//!
+//! It runs after a complete user listing. A missing scope skips what it guards and makes the
+//! run `partial` with the grant to add; nothing already stored is marked removed then.
+
+use std::collections::{HashMap, HashSet};
+
+use super::Stop;
+use crate::auth0::error::GRANT_PATH;
+use crate::auth0::organizations::{list_member_ids, list_organizations};
+use crate::auth0::types::Auth0Organization;
+use crate::auth0::{Auth0Client, Auth0Error};
+use crate::clock::Clock;
+use crate::http::HttpClient;
+use crate::store::{OrgRow, RunRecord, StoredMember, StoredOrg, SyncStore};
+use crate::time::iso_from_ms;
+
+/// Ids per membership write.
+const MEMBER_CHUNK: usize = 2000;
+
+/// The partial-run message for a scope the token lacks.
+pub fn missing_scope_message(scope: &str) -> String {
+    let (what, adds) = match scope {
+        "read:organizations" => (
+            "organizations not synced",
+            "the tenant's organizations and their members",
+        ),
+        _ => (
+            "organization members not synced",
+            "who belongs to each organization",
+        ),
+    };
+    format!("{what}: grant {scope} to the M2M app in {GRANT_PATH}; it adds {adds}.")
+}
+
+/// Maps an organization to its row, fingerprinted.
+pub fn org_row(o: &Auth0Organization) -> OrgRow {
+    let fingerprint = crate::sync::mapping::fnv_hex(&[
+        &o.id,
+        o.name.as_deref().unwrap_or("\u{0}"),
+        o.display_name.as_deref().unwrap_or("\u{0}"),
+    ]);
+    OrgRow {
+        id: o.id.clone(),
+        name: o.name.clone(),
+        display_name: o.display_name.clone(),
+        fingerprint,
+    }
+}
+
+/// What to write for the organization list.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct OrgPlan {
+    /// New, changed or returning organizations.
+    pub write: Vec<OrgRow>,
+    /// Stored, not removed, and no longer listed.
+    pub gone: Vec<String>,
+}
+
+/// Compares the complete organization list with the stored one.
+pub fn plan_orgs(listed: &[Auth0Organization], stored: &[StoredOrg]) -> OrgPlan {
+    let by_id: HashMap<&str, &StoredOrg> = stored.iter().map(|s| (s.id.as_str(), s)).collect();
+    let listed_ids: HashSet<&str> = listed.iter().map(|o| o.id.as_str()).collect();
+    let write = listed
+        .iter()
+        .map(org_row)
+        .filter(|r| {
+            by_id
+                .get(r.id.as_str())
+                .is_none_or(|s| s.fingerprint != r.fingerprint || s.removed_at.is_some())
+        })
+        .collect();
+    let mut gone: Vec<String> = stored
+        .iter()
+        .filter(|s| s.removed_at.is_none() && !listed_ids.contains(s.id.as_str()))
+        .map(|s| s.id.clone())
+        .collect();
+    gone.sort();
+    OrgPlan { write, gone }
+}
+
+/// Members to add (new or returning) and to mark removed, for one organization.
+pub fn plan_members(listed: &[String], stored: &[StoredMember]) -> (Vec<String>, Vec<String>) {
+    let active: HashSet<&str> = stored
+        .iter()
+        .filter(|m| m.removed_at.is_none())
+        .map(|m| m.user_id.as_str())
+        .collect();
+    let listed_set: HashSet<&str> = listed.iter().map(String::as_str).collect();
+    let mut add: Vec<String> = listed_set
+        .iter()
+        .filter(|id| !active.contains(*id))
+        .map(|id| (*id).to_string())
+        .collect();
+    let mut gone: Vec<String> = active
+        .iter()
+        .filter(|id| !listed_set.contains(*id))
+        .map(|id| (*id).to_string())
+        .collect();
+    add.sort();
+    gone.sort();
+    (add, gone)
+}
+
+/// Syncs organizations and memberships.
+///
+/// Returns `Ok(Some(message))` when a scope is missing (the run becomes `partial`).
+///
+/// # Errors
+/// Store failures, and Auth0 failures other than a missing scope.
+pub(super) async fn sync_organizations<H: HttpClient, C: Clock, S: SyncStore>(
+    client: &mut Auth0Client<'_, H, C>,
+    clock: &C,
+    store: &S,
+    run: &mut RunRecord,
+) -> Result<Option<String>, Stop> {
+    let granted = client.granted_scopes().unwrap_or_default().to_vec();
+    let lacks = |scope: &str| !granted.is_empty() && !granted.iter().any(|s| s == scope);
+    if lacks("read:organizations") {
+        return Ok(Some(missing_scope_message("read:organizations")));
+    }
+    let orgs = match list_organizations(client).await {
+        Err(Auth0Error::MissingScope { .. }) => {
+            return Ok(Some(missing_scope_message("read:organizations")));
+        }
+        other => other?,
+    };
+    run.organizations_seen = orgs.len() as u64;
+    let now = iso_from_ms(clock.now_ms());
+    let plan = plan_orgs(&orgs, &store.organizations().await?);
+    if !plan.write.is_empty() {
+        run.rows_written += store.upsert_organizations(&plan.write, &now).await?;
+    }
+    if !plan.gone.is_empty() {
+        run.rows_written += store.mark_organizations_removed(&plan.gone, &now).await?;
+        // A removed organization has no members left.
+        for org in &plan.gone {
+            apply_members(store, run, org, &[], &now).await?;
+        }
+    }
+    if lacks("read:organization_members") {
+        return Ok(Some(missing_scope_message("read:organization_members")));
+    }
+    for org in &orgs {
+        let ids = match list_member_ids(client, &org.id).await {
+            Err(Auth0Error::MissingScope { .. }) => {
+                return Ok(Some(missing_scope_message("read:organization_members")));
+            }
+            // Deleted between the two listings: its members go with the next run's removal.
+            Err(Auth0Error::Rejected { status: 404, .. }) => continue,
+            other => other?,
+        };
+        run.memberships_seen += ids.len() as u64;
+        let now = iso_from_ms(clock.now_ms());
+        apply_members(store, run, &org.id, &ids, &now).await?;
+    }
+    Ok(None)
+}
+
+async fn apply_members<S: SyncStore>(
+    store: &S,
+    run: &mut RunRecord,
+    org_id: &str,
+    listed: &[String],
+    now: &str,
+) -> Result<(), Stop> {
+    let (add, gone) = plan_members(listed, &store.members(org_id).await?);
+    for chunk in add.chunks(MEMBER_CHUNK) {
+        run.rows_written += store.add_members(org_id, chunk, now).await?;
+    }
+    for chunk in gone.chunks(MEMBER_CHUNK) {
+        run.rows_written += store.mark_members_removed(org_id, chunk, now).await?;
+    }
+    run.memberships_added += add.len() as u64;
+    run.memberships_removed += gone.len() as u64;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org(id: &str, name: &str) -> Auth0Organization {
+        Auth0Organization {
+            id: id.into(),
+            name: Some(name.into()),
+            display_name: None,
+        }
+    }
+
+    #[test]
+    fn org_plan_writes_only_changes_and_finds_the_gone() {
+        let a = org_row(&org("a", "A"));
+        let stored = vec![
+            StoredOrg {
+                id: "a".into(),
+                fingerprint: a.fingerprint.clone(),
+                removed_at: None,
+            },
+            StoredOrg {
+                id: "b".into(),
+                fingerprint: "x".into(),
+                removed_at: None,
+            },
+            StoredOrg {
+                id: "c".into(),
+                fingerprint: "x".into(),
+                removed_at: None,
+            },
+        ];
+        let plan = plan_orgs(&[org("a", "A"), org("b", "B"), org("d", "D")], &stored);
+        let ids: Vec<_> = plan.write.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["b", "d"]);
+        assert_eq!(plan.gone, ["c"]);
+    }
+
+    #[test]
+    fn member_plan_adds_returns_and_removes() {
+        let stored = vec![
+            StoredMember {
+                user_id: "kept".into(),
+                removed_at: None,
+            },
+            StoredMember {
+                user_id: "left".into(),
+                removed_at: None,
+            },
+            StoredMember {
+                user_id: "back".into(),
+                removed_at: Some("t".into()),
+            },
+        ];
+        let listed = ["kept", "back", "new", "new"].map(String::from);
+        let (add, gone) = plan_members(&listed, &stored);
+        assert_eq!(add, ["back", "new"]);
+        assert_eq!(gone, ["left"]);
+        assert_eq!(
+            plan_members(&["kept".into()], &stored[..1]),
+            (vec![], vec![])
+        );
+    }
+
+    #[test]
+    fn missing_scope_messages_name_the_scope_and_the_fix() {
+        let m = missing_scope_message("read:organization_members");
+        assert!(
+            m.starts_with("organization members not synced: grant read:organization_members"),
+            "{m}"
+        );
+        assert!(m.contains("Applications → APIs"));
+        assert!(
+            missing_scope_message("read:organizations").starts_with("organizations not synced")
+        );
+    }
+}

@@ -1,0 +1,220 @@
+// Proves the local-run command (scripts/dev.mjs, `npm run dev`) works: demo tenant, first sync, auth, clean stop.
+
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { parseDevVars, decideMode, DEMO_VIEWER_TOKEN, REPO_ROOT } from "../scripts/dev.mjs";
+
+const DEV = path.join(REPO_ROOT, "scripts/dev.mjs");
+const DEMO_USERS = 1500;
+
+describe("parseDevVars", () => {
+  test("reads KEY=value lines like wrangler's dotenv parsing", () => {
+    const vars = parseDevVars([
+      "# comment",
+      "AUTH0_DOMAIN=tenant.eu.auth0.com",
+      "  export AUTH0_CLIENT_ID = abc  # trailing comment",
+      'AUTH0_CLIENT_SECRET="s3cr#t with spaces"',
+      "VIEWER_TOKEN='single'",
+      "EMPTY=",
+      "not a pair",
+      "",
+    ].join("\r\n"));
+    assert.deepEqual(vars, {
+      AUTH0_DOMAIN: "tenant.eu.auth0.com",
+      AUTH0_CLIENT_ID: "abc",
+      AUTH0_CLIENT_SECRET: "s3cr#t with spaces",
+      VIEWER_TOKEN: "single",
+      EMPTY: "",
+    });
+  });
+});
+
+describe("decideMode", () => {
+  const creds = { AUTH0_DOMAIN: "t.us.auth0.com", AUTH0_CLIENT_ID: "id", AUTH0_CLIENT_SECRET: "secret" };
+
+  test("no .dev.vars: demo with the demo token", () => {
+    assert.deepEqual(decideMode(null), { mode: "demo", token: DEMO_VIEWER_TOKEN, warnings: [] });
+  });
+
+  test("all three credentials: real, warning when VIEWER_TOKEN is missing", () => {
+    assert.deepEqual(decideMode({ ...creds, VIEWER_TOKEN: "tok" }), { mode: "real", token: "tok", warnings: [] });
+    const r = decideMode(creds);
+    assert.equal(r.mode, "real");
+    assert.equal(r.token, "");
+    assert.match(r.warnings[0], /VIEWER_TOKEN/);
+  });
+
+  test("partial or placeholder credentials: demo, keeping a VIEWER_TOKEN from .dev.vars", () => {
+    const r = decideMode({ AUTH0_DOMAIN: "t.us.auth0.com", AUTH0_CLIENT_ID: "", VIEWER_TOKEN: "mine" });
+    assert.equal(r.mode, "demo");
+    assert.equal(r.token, "mine");
+    assert.match(r.warnings[0], /AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET/);
+    // A .dev.vars copied unchanged from .dev.vars.example.
+    const example = parseDevVars(fs.readFileSync(path.join(REPO_ROOT, ".dev.vars.example"), "utf8"));
+    assert.deepEqual(decideMode(example), { mode: "demo", token: DEMO_VIEWER_TOKEN, warnings: [] });
+  });
+});
+
+// The end-to-end run must only ever reach the demo tenant on 127.0.0.1, never a real one.
+const devVarsPath = path.join(REPO_ROOT, ".dev.vars");
+const realTenant = fs.existsSync(devVarsPath) && decideMode(parseDevVars(fs.readFileSync(devVarsPath, "utf8"))).mode === "real";
+const skip = !fs.existsSync(path.join(REPO_ROOT, "build/index.js"))
+  ? "build/index.js is missing: run `sh scripts/build.sh` first"
+  : realTenant ? ".dev.vars holds Auth0 credentials, so npm run dev would sync that tenant, not the demo" : false;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** GET without keep-alive, so no pooled connection outlives the test. */
+function get(url, token) {
+  return new Promise((resolve, reject) => {
+    const headers = token ? { authorization: `Bearer ${token}` } : {};
+    http.get(url, { headers, agent: false, timeout: 30_000 }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, json, text });
+      });
+    }).on("error", reject).on("timeout", function () { this.destroy(new Error(`timeout: ${url}`)); });
+  });
+}
+
+/** Resolves "refused" once nothing accepts connections on the port. */
+function probe(port) {
+  return new Promise((resolve) => {
+    const s = net.createConnection({ port, host: "127.0.0.1" });
+    s.once("connect", () => { s.destroy(); resolve("open"); });
+    s.once("error", (e) => resolve(e.code === "ECONNREFUSED" ? "refused" : e.code));
+  });
+}
+
+function groupAlive(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return e.code === "EPERM";
+  }
+}
+
+describe("npm run dev (scripts/dev.mjs) with the demo tenant", { skip, timeout: 300_000 }, () => {
+  let child;
+  let exited; // promise of {code, signal}
+  let output = "";
+  let wranglerPgid = null;
+  let ready; // {url, token, mode}
+  let port;
+  let demoPort;
+  let stateDir;
+
+  before(async () => {
+    port = await freePort();
+    demoPort = await freePort();
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "dev-test-"));
+    // Its own process group, so `after` can kill everything it started even if the script hangs.
+    child = spawn(process.execPath, [DEV, "--port", String(port), "--demo-port", String(demoPort),
+      "--demo-users", String(DEMO_USERS), "--persist-to", stateDir], {
+      cwd: REPO_ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, SKIP_WORKER_BUILD: "1" },
+    });
+    exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    ready = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no READY line within 120 s; output:\n${output}`)), 120_000);
+      const onData = (chunk) => {
+        output += chunk;
+        wranglerPgid ??= Number(output.match(/process group (\d+)/)?.[1]) || null;
+        const m = output.match(/^READY url=(\S+) token=(\S*) mode=(demo|real)$/m);
+        if (m) {
+          clearTimeout(timer);
+          resolve({ url: m[1], token: m[2], mode: m[3] });
+        }
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+      exited.then(({ code, signal }) => {
+        clearTimeout(timer);
+        reject(new Error(`dev.mjs exited (${code ?? signal}) before READY; output:\n${output}`));
+      });
+    });
+  });
+
+  after(() => {
+    // Whatever happened above: leave no dev.mjs, wrangler or workerd behind.
+    for (const pgid of [child?.pid, wranglerPgid]) {
+      if (pgid && groupAlive(pgid)) process.kill(-pgid, "SIGKILL");
+    }
+    if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  test("prints the READY line for the demo tenant", () => {
+    assert.deepEqual(ready, { url: `http://127.0.0.1:${port}`, token: ready.token, mode: "demo" });
+    assert.ok(ready.token, "a viewer token is printed");
+    assert.ok(wranglerPgid, "the wrangler process group is printed");
+    assert.match(output, new RegExp(`curl -H "Authorization: Bearer ${ready.token}" "${ready.url}/api/users\\?limit=5"`));
+  });
+
+  test("/healthz answers 200", async () => {
+    assert.equal((await get(`${ready.url}/healthz`)).status, 200);
+  });
+
+  test("/api/users refuses a request without the token", async () => {
+    assert.equal((await get(`${ready.url}/api/users`)).status, 401);
+  });
+
+  test("the initial sync has run: newest run succeeded with every demo user", async () => {
+    const runs = await get(`${ready.url}/api/sync-runs?limit=1`, ready.token);
+    assert.equal(runs.status, 200, runs.text);
+    const [run] = runs.json.runs;
+    assert.equal(run.status, "succeeded", JSON.stringify(run));
+    assert.equal(run.users_seen, DEMO_USERS);
+    assert.match(output, /First sync succeeded: 1500 users seen/);
+  });
+
+  test("/api/users with the printed token returns the synced users", async () => {
+    const page = await get(`${ready.url}/api/users?limit=5`, ready.token);
+    assert.equal(page.status, 200, page.text);
+    assert.equal(page.json.users.length, 5);
+    assert.ok(page.json.next_cursor, "more pages follow");
+    let total = 0;
+    let cursor = null;
+    do {
+      const r = await get(`${ready.url}/api/users?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, ready.token);
+      assert.equal(r.status, 200, r.text);
+      total += r.json.users.length;
+      cursor = r.json.next_cursor;
+    } while (cursor);
+    assert.equal(total, DEMO_USERS);
+  });
+
+  test("SIGTERM stops the script, wrangler, workerd and the demo tenant", async () => {
+    process.kill(child.pid, "SIGTERM");
+    const result = await Promise.race([
+      exited,
+      new Promise((resolve) => setTimeout(() => resolve("timeout"), 20_000)),
+    ]);
+    assert.notEqual(result, "timeout", "dev.mjs exits within 20 s of SIGTERM");
+    assert.deepEqual(result, { code: 0, signal: null });
+    assert.equal(groupAlive(wranglerPgid), false, "no process of wrangler's group is left");
+    assert.equal(await probe(port), "refused", "nothing listens on the worker port");
+    assert.equal(await probe(demoPort), "refused", "nothing listens on the demo port");
+  });
+});
