@@ -203,6 +203,51 @@ impl Auth0Config {
     }
 }
 
+/// Optional tuning of the sync, from vars. Unset means: pace by Auth0's rate-limit headers.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SyncLimits {
+    /// `AUTH0_RATE_LIMIT_PER_SECOND`: requests per second to stay under.
+    pub rate_per_second: Option<f64>,
+    /// `AUTH0_RATE_LIMIT_BURST`: requests that may go at once.
+    pub burst: Option<u32>,
+}
+
+fn optional_number<T: std::str::FromStr + PartialOrd + fmt::Display>(
+    settings: &impl Settings,
+    name: &'static str,
+    min: T,
+    max: T,
+    example: &str,
+) -> Result<Option<T>, ConfigError> {
+    let Some(raw) = settings.get(name).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    match raw.trim().parse::<T>() {
+        Ok(v) if v >= min && v <= max => Ok(Some(v)),
+        _ => Err(ConfigError {
+            setting: name,
+            problem: format!(
+                "`{}` is not a number from {min} to {max}; set it like {name}={example} in \
+                 wrangler.toml [vars] (or .dev.vars), or remove it",
+                raw.trim()
+            ),
+        }),
+    }
+}
+
+impl SyncLimits {
+    /// Reads the optional limits.
+    ///
+    /// # Errors
+    /// A value that is not a number in range, by name.
+    pub fn from_settings(settings: &impl Settings) -> Result<Self, ConfigError> {
+        Ok(Self {
+            rate_per_second: optional_number(settings, "AUTH0_RATE_LIMIT_PER_SECOND", 0.1, 1000.0, "2")?,
+            burst: optional_number(settings, "AUTH0_RATE_LIMIT_BURST", 1, 1000, "2")?,
+        })
+    }
+}
+
 /// The bearer token that license viewers present. `None` when unset: viewers are then refused.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ViewerToken(String);
@@ -328,6 +373,27 @@ mod tests {
         assert!(shown.contains("<redacted>"));
         let v = ViewerToken::from_settings(&settings(&[("VIEWER_TOKEN", "view-me")])).unwrap();
         assert!(!format!("{v:?}").contains("view-me"));
+    }
+
+    #[test]
+    fn limits_are_optional_and_named_when_malformed() {
+        assert_eq!(SyncLimits::from_settings(&settings(&[])).unwrap(), SyncLimits::default());
+        let l = SyncLimits::from_settings(&settings(&[
+            ("AUTH0_RATE_LIMIT_PER_SECOND", "2"),
+            ("AUTH0_RATE_LIMIT_BURST", " 40 "),
+        ]))
+        .unwrap();
+        assert_eq!((l.rate_per_second, l.burst), (Some(2.0), Some(40)));
+        for (name, bad) in [
+            ("AUTH0_RATE_LIMIT_PER_SECOND", "fast"),
+            ("AUTH0_RATE_LIMIT_PER_SECOND", "0"),
+            ("AUTH0_RATE_LIMIT_BURST", "2.5"),
+            ("AUTH0_RATE_LIMIT_BURST", "0"),
+        ] {
+            let e = SyncLimits::from_settings(&settings(&[(name, bad)])).unwrap_err();
+            assert_eq!(e.setting, name);
+            assert!(e.problem.contains(bad) && e.problem.contains("[vars]"), "{e}");
+        }
     }
 
     #[test]

@@ -26,3 +26,8 @@ pub fn auth0_config(secret: &'static str) -> crate::config::Auth0Config {
     };
     crate::config::Auth0Config::from_settings(&settings).expect("valid test config")
 }
+
+/// A sync configuration for the fake tenant with default limits.
+pub fn sync_config(secret: &'static str) -> crate::sync::SyncConfig {
+    crate::sync::SyncConfig::new(auth0_config(secret), crate::config::SyncLimits::default())
+}

@@ -5,7 +5,7 @@ use crate::auth0::fake::FakeAuth0;
 use crate::clock::fake::FakeClock;
 use crate::store::memory::MemoryStore;
 use crate::sync::{Trigger, run_sync};
-use crate::testing::{auth0_config, block_on};
+use crate::testing::{block_on, sync_config};
 
 const NOW: u64 = 1_750_000_000_000;
 
@@ -37,14 +37,13 @@ fn get(
 fn synced_store(n: usize) -> MemoryStore {
     let store = MemoryStore::default();
     let fake = FakeAuth0::with_users(FakeAuth0::generate(n, 0));
-    let cfg = auth0_config("test-secret");
+    let cfg = sync_config("test-secret");
     block_on(run_sync(
         &fake,
         &FakeClock::at(1_750_000_000_000),
         &store,
         Ok(&cfg),
         Trigger::Cron,
-        Default::default(),
     ))
     .unwrap();
     store
@@ -141,14 +140,13 @@ fn users_page_through_with_a_cursor_and_nulls_for_absent_values() {
 fn runs_are_listed_newest_first() {
     let store = synced_store(3);
     let fake = FakeAuth0::with_users(FakeAuth0::generate(3, 0));
-    let cfg = auth0_config("test-secret");
+    let cfg = sync_config("test-secret");
     block_on(run_sync(
         &fake,
         &FakeClock::at(1_750_000_100_000),
         &store,
         Ok(&cfg),
         Trigger::Manual,
-        Default::default(),
     ))
     .unwrap();
     let v = viewer();
@@ -180,14 +178,13 @@ fn store_with_orgs() -> MemoryStore {
         ),
         ("org_small".into(), vec!["auth0|00000007".into()]),
     ];
-    let cfg = auth0_config("test-secret");
+    let cfg = sync_config("test-secret");
     block_on(run_sync(
         &fake,
         &FakeClock::at(NOW),
         &store,
         Ok(&cfg),
         Trigger::Cron,
-        Default::default(),
     ))
     .unwrap();
     store

@@ -3,11 +3,10 @@
 use worker::{Env, Request, Response, Result, console_error, console_log};
 
 use crate::api::{self, ApiRequest, ApiResponse, Handled, SECURITY_HEADERS};
-use crate::auth0::RetryPolicy;
-use crate::config::{Auth0Config, Settings, ViewerToken};
+use crate::config::{Auth0Config, Settings, SyncLimits, ViewerToken};
 use crate::store::StoreError;
 use crate::store::d1::D1Store;
-use crate::sync::{SyncResult, Trigger, run_sync};
+use crate::sync::{SyncConfig, SyncResult, Trigger, run_sync};
 
 use super::clock::WorkerClock;
 use super::http::WorkerHttp;
@@ -28,16 +27,12 @@ impl Settings for EnvSettings<'_> {
 /// Runs one sync and logs its outcome.
 async fn sync(env: &Env, trigger: Trigger) -> std::result::Result<SyncResult, StoreError> {
     let store = D1Store::from_env(env)?;
-    let config = Auth0Config::from_settings(&EnvSettings(env));
-    let result = run_sync(
-        &WorkerHttp,
-        &WorkerClock,
-        &store,
-        config.as_ref(),
-        trigger,
-        RetryPolicy::default(),
-    )
-    .await;
+    let settings = EnvSettings(env);
+    let config = Auth0Config::from_settings(&settings).and_then(|auth0| {
+        let limits = SyncLimits::from_settings(&settings)?;
+        Ok(SyncConfig::new(auth0, limits))
+    });
+    let result = run_sync(&WorkerHttp, &WorkerClock, &store, config.as_ref(), trigger).await;
     match &result {
         Ok(SyncResult::Ran { run, internal }) => {
             console_log!(

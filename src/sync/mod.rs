@@ -10,7 +10,7 @@ pub mod plan;
 use crate::auth0::users::{Covered, Lower, Next, fetch_block};
 use crate::auth0::{Auth0Client, Auth0Error, RetryPolicy, export};
 use crate::clock::Clock;
-use crate::config::{Auth0Config, ConfigError};
+use crate::config::{Auth0Config, ConfigError, SyncLimits};
 use crate::http::HttpClient;
 use crate::store::{RunRecord, RunStatus, StoreError, SyncStore, UserRow};
 use crate::time::iso_from_ms;
@@ -27,6 +27,31 @@ const PROGRESS_EVERY: u64 = 5000;
 /// The message left on a run that was still `running` when the next one took the lock.
 pub const ABANDONED: &str = "This run stopped before it finished (the Worker was stopped or hit a \
      limit). Nothing was marked removed; the next run starts over.";
+
+/// What a run needs to know: where Auth0 is and how hard to press it.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// The tenant and credentials.
+    pub auth0: Auth0Config,
+    /// Retries, pacing and budgets.
+    pub policy: RetryPolicy,
+}
+
+impl SyncConfig {
+    /// The default policy, paced by `limits` where set.
+    pub fn new(auth0: Auth0Config, limits: SyncLimits) -> Self {
+        let pace = limits
+            .rate_per_second
+            .map(|rate| (rate, limits.burst.unwrap_or(1)));
+        Self {
+            auth0,
+            policy: RetryPolicy {
+                pace,
+                ..RetryPolicy::default()
+            },
+        }
+    }
+}
 
 /// How a run was started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,16 +118,15 @@ pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore>(
     http: &H,
     clock: &C,
     store: &S,
-    config: Result<&Auth0Config, &ConfigError>,
+    config: Result<&SyncConfig, &ConfigError>,
     trigger: Trigger,
-    policy: RetryPolicy,
 ) -> Result<SyncResult, StoreError> {
     let now = clock.now_ms();
     let owner = format!("{}-{now}", trigger.as_str());
     if !store.try_lock(&owner, now, LOCK_LEASE_MS).await? {
         return Ok(SyncResult::AlreadyRunning);
     }
-    let result = locked_run(http, clock, store, config, trigger, policy, &owner).await;
+    let result = locked_run(http, clock, store, config, trigger, &owner).await;
     // A failed release only delays the next run until the lease expires.
     let released = store.release_lock(&owner).await;
     match (result, released) {
@@ -122,9 +146,8 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
     http: &H,
     clock: &C,
     store: &S,
-    config: Result<&Auth0Config, &ConfigError>,
+    config: Result<&SyncConfig, &ConfigError>,
     trigger: Trigger,
-    policy: RetryPolicy,
     owner: &str,
 ) -> Result<SyncResult, StoreError> {
     let started = iso_from_ms(clock.now_ms());
@@ -135,7 +158,8 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
     let outcome: Result<Option<String>, Stop> = match config {
         Err(e) => Err(Stop::Config(e.clone())),
         Ok(config) => {
-            let mut client = Auth0Client::new(http, clock, config, policy);
+            let mut client =
+                Auth0Client::new(http, clock, &config.auth0, config.policy.clone());
             let users = UserSync {
                 client: &mut client,
                 clock,

@@ -4,20 +4,19 @@ use super::*;
 use crate::auth0::fake::FakeAuth0;
 use crate::clock::fake::FakeClock;
 use crate::store::memory::MemoryStore;
-use crate::testing::{auth0_config as config, block_on};
+use crate::testing::{block_on, sync_config};
 use serde_json::Value;
 
 const T0: u64 = 1_750_000_000_000;
 
 fn run(fake: &FakeAuth0, store: &MemoryStore, clock: &FakeClock) -> RunRecord {
-    let cfg = config("test-secret");
+    let cfg = sync_config("test-secret");
     match block_on(run_sync(
         fake,
         clock,
         store,
         Ok(&cfg),
         Trigger::Cron,
-        RetryPolicy::default(),
     )) {
         Ok(SyncResult::Ran { run, .. }) => *run,
         other => panic!("{other:?}"),
@@ -155,14 +154,13 @@ fn a_database_failure_fails_the_run_without_leaking_detail() {
     let store = MemoryStore::default();
     store.fail_upsert_in.set(2);
     let clock = FakeClock::at(T0);
-    let cfg = config("test-secret");
+    let cfg = sync_config("test-secret");
     let res = block_on(run_sync(
         &fake,
         &clock,
         &store,
         Ok(&cfg),
         Trigger::Manual,
-        RetryPolicy::default(),
     ));
     let Ok(SyncResult::Ran { run, internal }) = res else {
         panic!("{res:?}")
@@ -203,7 +201,6 @@ fn bad_configuration_is_recorded_by_setting_name() {
         &store,
         Err(&err),
         Trigger::Cron,
-        RetryPolicy::default(),
     ));
     let Ok(SyncResult::Ran { run, .. }) = res else {
         panic!()
@@ -221,14 +218,13 @@ fn an_overlapping_run_stands_down_and_a_dead_run_is_closed_later() {
     // A run that died holding the lock, its record left `running`.
     block_on(store.try_lock("cron-dead", T0, LOCK_LEASE_MS)).unwrap();
     block_on(store.start_run("2025-01-01T00:00:00.000Z", "cron")).unwrap();
-    let cfg = config("test-secret");
+    let cfg = sync_config("test-secret");
     let res = block_on(run_sync(
         &fake,
         &clock,
         &store,
         Ok(&cfg),
         Trigger::Manual,
-        RetryPolicy::default(),
     ));
     assert!(matches!(res, Ok(SyncResult::AlreadyRunning)));
     assert!(fake.log.borrow().is_empty() && store.users.borrow().is_empty());

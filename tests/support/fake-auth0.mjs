@@ -394,6 +394,7 @@ export async function startFakeAuth0(opts = {}) {
   const clock = opts.clock ?? Date.now;
   const faultRand = mulberry32(opts.faultSeed ?? 42);
   const tokens = new Map(); // access_token -> {expiresAt, scopes}
+  let apiRequestCount = 0;
   const jobs = new Map(); // job id -> {job, snapshot, polls}
   const signed = new Map(); // sig -> {jobId, expiresAt}
   let bucket = null; // {tokens, at}
@@ -457,6 +458,10 @@ export async function startFakeAuth0(opts = {}) {
       bucket = null;
     },
     /** Mint a token without HTTP (for tests that exercise the API only). */
+    /** Every access token issued so far (for leak scans). */
+    issuedTokens() {
+      return [...tokens.keys()];
+    },
     issueToken({ scopes = fake.scopes, ttl = fake.tokenTtl } = {}) {
       const token = crypto.randomBytes(24).toString("base64url");
       tokens.set(token, { expiresAt: clock() + ttl * 1000, scopes: [...scopes] });
@@ -784,6 +789,10 @@ export async function startFakeAuth0(opts = {}) {
       return handleDownload(req, path, query, send);
     }
     if (!path.startsWith("/api/v2/")) return sendError(boom(404, "Not Found", "Not Found"));
+
+    // A test's hook into the run: e.g. revoke credentials or expire tokens after request n.
+    apiRequestCount += 1;
+    if (fake.onApiRequest) await fake.onApiRequest(apiRequestCount, { kind, method, path, query });
 
     const delayMs = fake.faults?.delayMs;
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
