@@ -243,10 +243,7 @@ async function stopWrangler(w, graceMs = 5000) {
   }
 }
 
-/**
- * GET without keep-alive (node:http, agent: false): pooled idle connections into workerd make its
- * graceful shutdown wait for them, which slowed every stop by seconds.
- */
+/** GET over a fresh connection (agent: false), so no pooled keep-alive socket into workerd outlives it. */
 function get(url, { token, timeoutMs = 5000 } = {}) {
   return new Promise((resolve, reject) => {
     const headers = token ? { authorization: `Bearer ${token}` } : {};
@@ -315,22 +312,30 @@ async function initialSync(url, token) {
     return;
   }
   let triggerDoneAt = null;
-  trigger.then(() => { triggerDoneAt = Date.now(); });
+  const triggerDone = trigger.then(() => { triggerDoneAt = Date.now(); });
   while (Date.now() - started < SYNC_TIMEOUT_MS) {
     const { run } = await newestRun(url, token).catch(() => ({ run: null }));
-    if (run && run.id > prevId && run.status !== "running") {
+    const ours = run && run.id > prevId ? run : null;
+    if (ours && ours.status !== "running") {
       const secs = ((Date.now() - started) / 1000).toFixed(1);
-      console.log(`First sync ${run.status}: ${run.users_seen} users seen, ${run.users_added} added, ${run.users_updated} updated, ${run.users_removed} removed (run #${run.id}, ${secs} s)`);
-      if (run.error) console.log(`  error: ${run.error}`);
+      console.log(`First sync ${ours.status}: ${ours.users_seen} users seen, ${ours.users_added} added, ${ours.users_updated} updated, ${ours.users_removed} removed (run #${ours.id}, ${secs} s)`);
+      if (ours.error) console.log(`  error: ${ours.error}`);
       return;
     }
-    // The handler is done but recorded nothing new: another sync held the lock, or it could not start.
-    if (triggerDoneAt && Date.now() - triggerDoneAt > 5000 && !(run && run.id > prevId)) {
+    // The cron handler runs the sync to the end before it answers, so once it has answered for a few
+    // seconds without a finished run, none is coming: another sync held the lock, it could not start,
+    // or the worker was reloaded mid-run (which leaves the run marked "running").
+    if (triggerDoneAt && Date.now() - triggerDoneAt > 5000) {
       const t = await trigger;
-      console.warn(`WARNING: the first sync recorded no run${t.ok ? "" : ` (${t.error ?? `HTTP ${t.status}`})`}; another sync may hold the lock, see wrangler's log above.`);
+      const why = t.ok ? "" : ` (${t.error ?? `HTTP ${t.status}`})`;
+      console.warn(ours
+        ? `WARNING: the first sync (run #${ours.id}) is still marked running though the cron handler returned${why}; see wrangler's log above.`
+        : `WARNING: the first sync recorded no run${why}; another sync may hold the lock, see wrangler's log above.`);
       return;
     }
-    await sleep(1000);
+    // Look again as soon as the handler answers, else every second.
+    if (triggerDoneAt) await sleep(1000);
+    else await Promise.race([triggerDone, sleep(1000)]);
   }
   console.warn(`WARNING: the first sync was still running after ${SYNC_TIMEOUT_MS / 1000} s; watch GET /api/sync-runs.`);
 }
@@ -402,6 +407,8 @@ async function main(argv) {
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    // A closed terminal would otherwise kill us without running the cleanup.
+    process.on("SIGHUP", onSignal);
   });
 
   let vars = {};
@@ -429,31 +436,30 @@ async function main(argv) {
   try {
     w = startWrangler({ port: opts.port, inspectorPort: await freePort(), persistTo: opts.persistTo, vars });
     console.log(`Starting wrangler dev on ${url} (pid ${w.pgid}, process group ${w.pgid})...`);
-    const started = await Promise.race([waitHealthy(url, w).then(() => "up"), shutdown]);
-    if (started !== "up") {
+    // Each phase below ends early on a signal or if wrangler dies.
+    const interrupted = Promise.race([shutdown, w.exit.then((e) => ({ exited: e }))]);
+    const finish = async (how) => {
+      if (how.exited) {
+        const { code, signal, error } = how.exited;
+        w.dumpBuffer();
+        console.error(`wrangler dev exited by itself (${error?.message ?? (signal ? `signal ${signal}` : `code ${code}`)})`);
+        await cleanup();
+        return signal || error ? 1 : code;
+      }
       await cleanup();
+      console.log("Stopped.");
       return 0;
-    }
+    };
+    const up = await Promise.race([waitHealthy(url, w).then(() => null), shutdown]);
+    if (up) return finish(up);
     w.live = true;
     w.buffer = [];
     if (opts.initialSync) {
-      const done = await Promise.race([initialSync(url, token).then(() => "done"), shutdown]);
-      if (done !== "done") {
-        await cleanup();
-        return 0;
-      }
+      const how = await Promise.race([initialSync(url, token).then(() => null), interrupted]);
+      if (how) return finish(how);
     }
     printSummary({ url, token, mode, demo: demo && { url: demo.url, users: opts.demoUsers }, persistTo: opts.persistTo, warnings });
-    const how = await Promise.race([shutdown, w.exit.then((e) => ({ exited: e }))]);
-    if (how.exited) {
-      const { code, signal, error } = how.exited;
-      console.error(`wrangler dev exited by itself (${error?.message ?? (signal ? `signal ${signal}` : `code ${code}`)})`);
-      await cleanup();
-      return signal || error ? 1 : code;
-    }
-    await cleanup();
-    console.log("Stopped.");
-    return 0;
+    return finish(await interrupted);
   } catch (e) {
     await cleanup();
     throw e;

@@ -207,10 +207,12 @@ describe("npm run dev (scripts/dev.mjs) with the demo tenant", { skip, timeout: 
 
   test("SIGTERM stops the script, wrangler, workerd and the demo tenant", async () => {
     process.kill(child.pid, "SIGTERM");
+    let timer;
     const result = await Promise.race([
       exited,
-      new Promise((resolve) => setTimeout(() => resolve("timeout"), 20_000)),
+      new Promise((resolve) => { timer = setTimeout(() => resolve("timeout"), 20_000); }),
     ]);
+    clearTimeout(timer);
     assert.notEqual(result, "timeout", "dev.mjs exits within 20 s of SIGTERM");
     assert.deepEqual(result, { code: 0, signal: null });
     assert.equal(groupAlive(wranglerPgid), false, "no process of wrangler's group is left");
