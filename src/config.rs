@@ -242,7 +242,13 @@ impl SyncLimits {
     /// A value that is not a number in range, by name.
     pub fn from_settings(settings: &impl Settings) -> Result<Self, ConfigError> {
         Ok(Self {
-            rate_per_second: optional_number(settings, "AUTH0_RATE_LIMIT_PER_SECOND", 0.1, 1000.0, "2")?,
+            rate_per_second: optional_number(
+                settings,
+                "AUTH0_RATE_LIMIT_PER_SECOND",
+                0.1,
+                1000.0,
+                "2",
+            )?,
             burst: optional_number(settings, "AUTH0_RATE_LIMIT_BURST", 1, 1000, "2")?,
         })
     }
@@ -377,7 +383,10 @@ mod tests {
 
     #[test]
     fn limits_are_optional_and_named_when_malformed() {
-        assert_eq!(SyncLimits::from_settings(&settings(&[])).unwrap(), SyncLimits::default());
+        assert_eq!(
+            SyncLimits::from_settings(&settings(&[])).unwrap(),
+            SyncLimits::default()
+        );
         let l = SyncLimits::from_settings(&settings(&[
             ("AUTH0_RATE_LIMIT_PER_SECOND", "2"),
             ("AUTH0_RATE_LIMIT_BURST", " 40 "),
@@ -392,7 +401,10 @@ mod tests {
         ] {
             let e = SyncLimits::from_settings(&settings(&[(name, bad)])).unwrap_err();
             assert_eq!(e.setting, name);
-            assert!(e.problem.contains(bad) && e.problem.contains("[vars]"), "{e}");
+            assert!(
+                e.problem.contains(bad) && e.problem.contains("[vars]"),
+                "{e}"
+            );
         }
     }
 

@@ -3,10 +3,12 @@
 //! plain-Rust modules that are tested natively.
 
 pub mod api;
+pub mod auth;
 pub mod auth0;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod render;
 pub mod store;
 pub mod sync;
 pub mod time;

@@ -11,6 +11,8 @@ pub enum ApiError {
     Unauthorized,
     /// `VIEWER_TOKEN` is not configured: every viewer is refused.
     ViewerTokenUnset,
+    /// A Cloudflare Access assertion failed verification.
+    AccessDenied(String),
     /// A parameter is malformed.
     BadParam {
         /// The parameter's name.
@@ -34,6 +36,7 @@ impl ApiError {
         match self {
             Self::Unauthorized => 401,
             Self::ViewerTokenUnset => 503,
+            Self::AccessDenied(_) => 403,
             Self::BadParam { .. } => 400,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
@@ -53,6 +56,7 @@ impl fmt::Display for ApiError {
                 "viewer access is closed because VIEWER_TOKEN is not set: run \
                  `npx wrangler secret put VIEWER_TOKEN` (locally, add VIEWER_TOKEN=… to .dev.vars)",
             ),
+            Self::AccessDenied(why) => write!(f, "Cloudflare Access token rejected: {why}"),
             Self::BadParam { name, problem } => write!(f, "bad parameter `{name}`: {problem}"),
             Self::NotFound => f.write_str("not found"),
             Self::MethodNotAllowed => f.write_str("method not allowed"),

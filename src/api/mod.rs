@@ -1,31 +1,38 @@
-//! The viewer API as plain Rust: routing, viewer authentication, parameters and rendering.
+//! The viewer API and pages as plain Rust: routing, viewer identity, parameters and rendering.
 //!
 //! The runtime turns a Workers request into an [`ApiRequest`], calls [`handle`], and turns the
-//! [`ApiResponse`] back; only `POST /api/sync` needs the runtime itself ([`Handled::RunSync`]).
+//! [`ApiResponse`] back. Two routes need the runtime itself: `POST /api/sync`
+//! ([`Handled::RunSync`]) and the streamed CSV export ([`Handled::Csv`]).
 
 pub mod error;
+pub mod pages;
 pub mod params;
+pub mod viewer;
 
 use serde::Serialize;
 
-use crate::config::ViewerToken;
 use crate::store::{RunRecord, UserRecord, UsersQuery, ViewStore};
 use crate::sync::SyncResult;
-use crate::time::EpochMs;
+use crate::time::{EpochMs, iso_from_ms};
 pub use error::ApiError;
+pub use viewer::{AccessOutcome, Viewer, ViewerAuth};
 
 /// The parts of an HTTP request the API reads.
 #[derive(Debug, Clone, Copy)]
 pub struct ApiRequest<'a> {
     /// `GET`, `POST`, …
     pub method: &'a str,
-    /// The path, without the query.
+    /// The path, without the query, still percent-encoded.
     pub path: &'a str,
     /// The raw query string, without `?`.
     pub query: &'a str,
     /// The `Authorization` header.
     pub authorization: Option<&'a str>,
-    /// The current time, for relative filters such as `inactive_days`.
+    /// The `Cookie` header.
+    pub cookie: Option<&'a str>,
+    /// The body, for form posts (`/login`).
+    pub body: &'a str,
+    /// The current time, for relative filters and sessions.
     pub now_ms: EpochMs,
 }
 
@@ -42,15 +49,39 @@ pub struct ApiResponse {
     pub body: String,
 }
 
+/// The content type of JSON answers.
+pub const JSON: &str = "application/json; charset=utf-8";
+/// The content type of pages.
+pub const HTML: &str = "text/html; charset=utf-8";
+/// The content type of the export.
+pub const CSV: &str = "text/csv; charset=utf-8";
+
 impl ApiResponse {
     /// A JSON answer.
     pub fn json(status: u16, value: &impl Serialize) -> Self {
         Self {
             status,
             headers: Vec::new(),
-            content_type: "application/json; charset=utf-8",
+            content_type: JSON,
             body: serde_json::to_string(value).unwrap_or_else(|_| "{}".into()),
         }
+    }
+
+    /// A page.
+    pub fn html(status: u16, body: String) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            content_type: HTML,
+            body,
+        }
+    }
+
+    /// A redirect after a form post or to the login page.
+    pub fn see_other(location: &str) -> Self {
+        let mut r = Self::html(303, String::new());
+        r.headers.push(("location", location.to_string()));
+        r
     }
 
     /// The error's status and message; never internal detail.
@@ -66,17 +97,26 @@ impl ApiResponse {
     }
 }
 
-/// Headers every answer carries.
-pub const SECURITY_HEADERS: [(&str, &str); 5] = [
+/// Headers every answer carries, whatever its type.
+pub const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "no-referrer"),
     ("x-frame-options", "DENY"),
-    (
-        "content-security-policy",
-        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    ),
     ("cache-control", "no-store"),
 ];
+
+/// The Content-Security-Policy for a content type: pages may use only their hashed stylesheet.
+pub fn content_security_policy(content_type: &str) -> String {
+    if content_type == HTML {
+        format!(
+            "default-src 'none'; style-src '{}'; img-src 'none'; script-src 'none'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            pages::style_hash()
+        )
+    } else {
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'".to_string()
+    }
+}
 
 /// What the runtime must do with a request.
 #[derive(Debug)]
@@ -85,74 +125,127 @@ pub enum Handled {
     Respond(ApiResponse),
     /// Run a sync now (already authorized), then answer with [`sync_response`].
     RunSync,
-}
-
-/// Routes and answers a request.
-pub async fn handle<S: ViewStore>(
-    req: &ApiRequest<'_>,
-    store: &S,
-    viewer: Option<&ViewerToken>,
-) -> Handled {
-    match answer(req, store, viewer).await {
-        Ok(h) => h,
-        Err(e) => Handled::Respond(ApiResponse::error(&e)),
-    }
+    /// Stream the CSV export of this query (already authorized), page by page.
+    Csv(UsersQuery),
 }
 
 /// The routes, parsed from the path.
 #[derive(Debug, PartialEq, Eq)]
 enum Route {
     Health,
+    Dashboard,
+    Runs,
+    Login,
+    Logout,
+    Csv,
     Sync,
     Users,
+    User(String),
+    Summary,
     SyncRuns,
     Organizations,
     Members(String),
 }
 
+/// One non-empty path segment.
+fn segment(s: &str) -> Option<&str> {
+    Some(s).filter(|s| !s.is_empty() && !s.contains('/'))
+}
+
 fn route(path: &str) -> Option<Route> {
-    let path = path
+    let trimmed = path
         .strip_suffix('/')
         .filter(|p| !p.is_empty())
         .unwrap_or(path);
-    Some(match path {
+    Some(match trimmed {
+        "/" => Route::Dashboard,
         "/healthz" => Route::Health,
+        "/runs" => Route::Runs,
+        "/login" => Route::Login,
+        "/logout" => Route::Logout,
+        "/users.csv" => Route::Csv,
         "/api/sync" => Route::Sync,
         "/api/users" => Route::Users,
+        "/api/summary" => Route::Summary,
         "/api/sync-runs" => Route::SyncRuns,
         "/api/organizations" => Route::Organizations,
         _ => {
-            let id = path
-                .strip_prefix("/api/organizations/")?
-                .strip_suffix("/members")
-                .filter(|id| !id.is_empty() && !id.contains('/'))?;
-            Route::Members(params::percent_decode(id))
+            if let Some(id) = trimmed.strip_prefix("/api/users/").and_then(segment) {
+                Route::User(params::percent_decode(id))
+            } else {
+                let id = trimmed
+                    .strip_prefix("/api/organizations/")?
+                    .strip_suffix("/members")
+                    .and_then(segment)?;
+                Route::Members(params::percent_decode(id))
+            }
         }
     })
 }
 
-async fn answer<S: ViewStore>(
+/// Routes and answers a request.
+pub async fn handle<S: ViewStore>(
     req: &ApiRequest<'_>,
     store: &S,
-    viewer: Option<&ViewerToken>,
-) -> Result<Handled, ApiError> {
-    let route = route(req.path).ok_or(ApiError::NotFound)?;
-    if route == Route::Health {
-        return Ok(Handled::Respond(ApiResponse::json(
+    auth: &ViewerAuth<'_>,
+) -> Handled {
+    let Some(route) = route(req.path) else {
+        return Handled::Respond(ApiResponse::error(&ApiError::NotFound));
+    };
+    let get = matches!(req.method, "GET" | "HEAD");
+    let page_route = matches!(route, Route::Dashboard | Route::Runs);
+    let result = match route {
+        Route::Health if get => Ok(Handled::Respond(ApiResponse::json(
             200,
             &serde_json::json!({"ok": true}),
-        )));
+        ))),
+        Route::Login => return Handled::Respond(pages::login(req, auth)),
+        Route::Logout if req.method == "POST" => return Handled::Respond(pages::logout()),
+        _ => match auth.identify(req) {
+            // A browser without a session goes to the login form, not to a JSON error.
+            Err(ApiError::Unauthorized) if page_route => {
+                return Handled::Respond(ApiResponse::see_other("/login"));
+            }
+            Err(e @ ApiError::ViewerTokenUnset) if page_route => {
+                return Handled::Respond(ApiResponse::html(
+                    503,
+                    crate::render::html::closed_page(&e.to_string()),
+                ));
+            }
+            Err(e) => Err(e),
+            Ok(viewer) => authorized(route, get, req, store, &viewer).await,
+        },
+    };
+    match result {
+        Ok(h) => h,
+        Err(e) => Handled::Respond(ApiResponse::error(&e)),
     }
-    authorize(viewer, req.authorization)?;
-    let get = matches!(req.method, "GET" | "HEAD");
+}
+
+async fn authorized<S: ViewStore>(
+    route: Route,
+    get: bool,
+    req: &ApiRequest<'_>,
+    store: &S,
+    viewer: &Viewer,
+) -> Result<Handled, ApiError> {
     let respond = |value: serde_json::Value| Ok(Handled::Respond(ApiResponse::json(200, &value)));
     match route {
+        Route::Dashboard if get => Ok(Handled::Respond(
+            pages::dashboard(req, store, viewer).await?,
+        )),
+        Route::Runs if get => Ok(Handled::Respond(pages::runs(req, store, viewer).await?)),
         Route::Sync if req.method == "POST" => Ok(Handled::RunSync),
+        Route::Csv if get => Ok(Handled::Csv(params::users_query(req.query, req.now_ms)?)),
         Route::Users if get => {
             let q = params::users_query(req.query, req.now_ms)?;
             let (users, next_cursor) = users_page(store, &q).await?;
             respond(serde_json::json!({ "users": users, "next_cursor": next_cursor }))
         }
+        Route::User(id) if get => match store.get_user(&id).await.map_err(ApiError::Store)? {
+            Some(user) => respond(serde_json::json!({ "user": user })),
+            None => Err(ApiError::NotFound),
+        },
         Route::Members(id) if get => {
             if !store
                 .organization_exists(&id)
@@ -170,6 +263,9 @@ async fn answer<S: ViewStore>(
             let organizations = store.list_organizations().await.map_err(ApiError::Store)?;
             respond(serde_json::json!({ "organizations": organizations }))
         }
+        Route::Summary if get => {
+            respond(serde_json::to_value(summary(store, req.now_ms).await?).unwrap_or_default())
+        }
         Route::SyncRuns if get => {
             let limit = params::limit(req.query, 50, 500)?;
             let runs: Vec<RunRecord> = store.list_runs(limit).await.map_err(ApiError::Store)?;
@@ -180,7 +276,10 @@ async fn answer<S: ViewStore>(
 }
 
 /// One page of users and the cursor for the next, if any.
-async fn users_page<S: ViewStore>(
+///
+/// # Errors
+/// A storage failure.
+pub async fn users_page<S: ViewStore>(
     store: &S,
     q: &UsersQuery,
 ) -> Result<(Vec<UserRecord>, Option<String>), ApiError> {
@@ -196,25 +295,74 @@ async fn users_page<S: ViewStore>(
     Ok((page, next))
 }
 
-/// Checks the viewer's bearer token. With no `VIEWER_TOKEN` set, everyone is refused.
+/// The seat counts and context the dashboard shows, as `/api/summary` serves them.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// Seats by state.
+    pub counts: crate::store::SeatCounts,
+    /// Users per primary connection.
+    pub by_connection: Vec<crate::store::ConnectionCount>,
+    /// Organizations with member counts.
+    pub by_organization: Vec<crate::store::OrgRecord>,
+    /// The newest run.
+    pub last_sync: Option<RunRecord>,
+    /// The newest run that stored a complete user listing (succeeded or partial).
+    pub last_complete_sync: Option<RunRecord>,
+    /// When these figures were read.
+    pub generated_at: String,
+}
+
+/// Runs the summary's queries.
 ///
 /// # Errors
-/// [`ApiError::ViewerTokenUnset`] or [`ApiError::Unauthorized`].
-pub fn authorize(viewer: Option<&ViewerToken>, header: Option<&str>) -> Result<(), ApiError> {
-    let token = viewer.ok_or(ApiError::ViewerTokenUnset)?;
-    let presented = header
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
+/// A storage failure.
+pub async fn summary<S: ViewStore>(store: &S, now: EpochMs) -> Result<Summary, ApiError> {
+    let cutoffs = [30u64, 60, 90].map(|d| iso_from_ms(now.saturating_sub(d * 86_400_000)));
+    let counts = store.seat_counts(&cutoffs).await.map_err(ApiError::Store)?;
+    let by_connection = store.connection_counts().await.map_err(ApiError::Store)?;
+    let by_organization = store.list_organizations().await.map_err(ApiError::Store)?;
+    let runs = store.list_runs(50).await.map_err(ApiError::Store)?;
+    let last_complete_sync = runs
+        .iter()
+        .find(|r| {
+            matches!(
+                r.status,
+                crate::store::RunStatus::Succeeded | crate::store::RunStatus::Partial
+            )
         })
-        .map(str::trim)
-        .unwrap_or("");
-    if token.matches(presented) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized)
+        .cloned();
+    Ok(Summary {
+        counts,
+        by_connection,
+        by_organization,
+        last_sync: runs.into_iter().next(),
+        last_complete_sync,
+        generated_at: iso_from_ms(now),
+    })
+}
+
+/// The CSV export as one string (the runtime streams the same pieces page by page).
+///
+/// # Errors
+/// A storage failure.
+pub async fn csv_export<S: ViewStore>(store: &S, query: &UsersQuery) -> Result<String, ApiError> {
+    let mut out = crate::render::csv::header();
+    let mut q = UsersQuery {
+        limit: CSV_PAGE,
+        ..query.clone()
+    };
+    loop {
+        let (users, next) = users_page(store, &q).await?;
+        out.push_str(&crate::render::csv::rows(&users));
+        match (next, users.last()) {
+            (Some(_), Some(last)) => q.after = Some(params::position_of(q.sort, last)),
+            _ => return Ok(out),
+        }
     }
 }
+
+/// Rows per page of the CSV export: large pages, few queries, bounded memory.
+pub const CSV_PAGE: u32 = 1000;
 
 /// The answer to `POST /api/sync`.
 pub fn sync_response(result: &Result<SyncResult, crate::store::StoreError>) -> ApiResponse {

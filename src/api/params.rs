@@ -128,6 +128,14 @@ struct CursorBody {
     u: String,
 }
 
+/// Where `last` stands under `sort`, to continue after it.
+pub fn position_of(sort: Sort, last: &UserRecord) -> Position {
+    Position {
+        key: sort.key.value(last),
+        user_id: last.user_id.clone(),
+    }
+}
+
 /// The cursor for the page after `last`, under `sort`.
 pub fn cursor_after(sort: Sort, last: &UserRecord) -> String {
     let body = CursorBody {

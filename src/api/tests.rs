@@ -3,6 +3,7 @@
 use super::*;
 use crate::auth0::fake::FakeAuth0;
 use crate::clock::fake::FakeClock;
+use crate::config::ViewerToken;
 use crate::store::memory::MemoryStore;
 use crate::sync::{Trigger, run_sync};
 use crate::testing::{block_on, sync_config};
@@ -26,11 +27,18 @@ fn get(
         path,
         query,
         authorization: auth,
+        cookie: None,
+        body: "",
         now_ms: NOW,
     };
-    match block_on(handle(&req, store, v)) {
+    let viewer_auth = ViewerAuth {
+        token: v,
+        session_key: None,
+        access: AccessOutcome::Off,
+    };
+    match block_on(handle(&req, store, &viewer_auth)) {
         Handled::Respond(r) => r,
-        Handled::RunSync => panic!("GET never runs a sync"),
+        other => panic!("GET {path_query}: {other:?}"),
     }
 }
 
@@ -74,10 +82,17 @@ fn health_is_open_and_everything_else_needs_the_viewer_token() {
         path: "/api/sync",
         query: "",
         authorization: Some("Bearer v-token"),
+        cookie: None,
+        body: "",
         now_ms: NOW,
     };
+    let auth = ViewerAuth {
+        token: Some(&v),
+        session_key: None,
+        access: AccessOutcome::Off,
+    };
     assert!(matches!(
-        block_on(handle(&post, &store, Some(&v))),
+        block_on(handle(&post, &store, &auth)),
         Handled::RunSync
     ));
     let anon = ApiRequest {
@@ -85,7 +100,7 @@ fn health_is_open_and_everything_else_needs_the_viewer_token() {
         ..post
     };
     assert!(
-        matches!(block_on(handle(&anon, &store, Some(&v))), Handled::Respond(r) if r.status == 401)
+        matches!(block_on(handle(&anon, &store, &auth)), Handled::Respond(r) if r.status == 401)
     );
 }
 
@@ -282,4 +297,248 @@ fn sorted_pages_with_filters_cover_each_match_once() {
     sorted.sort();
     sorted.reverse();
     assert_eq!(seen, sorted);
+}
+
+fn request<'a>(
+    method: &'a str,
+    path_query: &'a str,
+    cookie: Option<&'a str>,
+    body: &'a str,
+) -> ApiRequest<'a> {
+    let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
+    ApiRequest {
+        method,
+        path,
+        query,
+        authorization: None,
+        cookie,
+        body,
+        now_ms: NOW,
+    }
+}
+
+fn respond(store: &MemoryStore, req: &ApiRequest<'_>, auth: &ViewerAuth<'_>) -> ApiResponse {
+    match block_on(handle(req, store, auth)) {
+        Handled::Respond(r) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A tenant whose names and emails are hostile, as social logins allow.
+fn hostile_store() -> MemoryStore {
+    let mut users = FakeAuth0::generate(3, 0);
+    let hostile = [
+        "<script>alert(1)</script>",
+        "\"><img src=x onerror=alert(1)>",
+        "=HYPERLINK(\"http://x\")",
+    ];
+    for (u, name) in users.iter_mut().zip(hostile) {
+        u["name"] = name.into();
+        u["email"] = format!("{name}@evil.example").into();
+    }
+    let store = MemoryStore::default();
+    let fake = FakeAuth0::with_users(users);
+    let cfg = sync_config("test-secret");
+    block_on(run_sync(
+        &fake,
+        &FakeClock::at(NOW),
+        &store,
+        Ok(&cfg),
+        Trigger::Cron,
+    ))
+    .unwrap();
+    store
+}
+
+#[test]
+fn a_browser_logs_in_with_the_token_and_its_cookie_opens_pages_and_json() {
+    let store = hostile_store();
+    let v = viewer();
+    let key = crate::auth::session::SessionKey::derive("v-token");
+    let auth = ViewerAuth {
+        token: Some(&v),
+        session_key: Some(&key),
+        access: AccessOutcome::Off,
+    };
+    // Without a session, pages send the browser to the form.
+    let r = respond(&store, &request("GET", "/", None, ""), &auth);
+    assert_eq!((r.status, r.headers[0].1.as_str()), (303, "/login"));
+    assert_eq!(
+        respond(&store, &request("GET", "/login", None, ""), &auth).status,
+        200
+    );
+    let wrong = respond(
+        &store,
+        &request("POST", "/login", None, "token=nope"),
+        &auth,
+    );
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("not the viewer token"));
+    let ok = respond(
+        &store,
+        &request("POST", "/login", None, "token=v-token"),
+        &auth,
+    );
+    assert_eq!(ok.status, 303);
+    let set_cookie = &ok
+        .headers
+        .iter()
+        .find(|(k, _)| *k == "set-cookie")
+        .unwrap()
+        .1;
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(set_cookie.contains(attr), "{set_cookie}");
+    }
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let page = respond(&store, &request("GET", "/", Some(&cookie), ""), &auth);
+    assert_eq!(page.status, 200);
+    assert_eq!(page.content_type, HTML);
+    assert_eq!(
+        respond(
+            &store,
+            &request("GET", "/api/users", Some(&cookie), ""),
+            &auth
+        )
+        .status,
+        200
+    );
+    let forged = format!("{cookie}x");
+    assert_eq!(
+        respond(
+            &store,
+            &request("GET", "/api/users", Some(&forged), ""),
+            &auth
+        )
+        .status,
+        401
+    );
+    let out = respond(
+        &store,
+        &request("POST", "/logout", Some(&cookie), ""),
+        &auth,
+    );
+    assert!(
+        out.headers
+            .iter()
+            .any(|(k, v)| *k == "set-cookie" && v.contains("Max-Age=0"))
+    );
+}
+
+#[test]
+fn hostile_names_are_inert_in_html_and_csv_and_exact_in_json() {
+    let store = hostile_store();
+    let v = viewer();
+    let auth = ViewerAuth {
+        token: Some(&v),
+        session_key: None,
+        access: AccessOutcome::Off,
+    };
+    let mut req = request("GET", "/", None, "");
+    req.authorization = Some("Bearer v-token");
+    let page = respond(&store, &req, &auth).body;
+    assert!(!page.contains("<script>alert"), "raw script in page");
+    assert!(!page.contains("<img src=x"), "raw img in page");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(page.contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"));
+    let json = get(&store, "/api/users", Some("Bearer v-token"), Some(&v));
+    let names: Vec<String> =
+        serde_json::from_str::<serde_json::Value>(&json.body).unwrap()["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["name"].as_str().unwrap().to_string())
+            .collect();
+    assert!(names.contains(&"=HYPERLINK(\"http://x\")".to_string()));
+    let csv = block_on(csv_export(
+        &store,
+        &UsersQuery {
+            limit: 100,
+            ..UsersQuery::default()
+        },
+    ))
+    .unwrap();
+    assert!(csv.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{csv}");
+    assert_eq!(csv.matches("\r\n").count(), 4, "header and three users");
+}
+
+#[test]
+fn cloudflare_access_identities_are_trusted_and_bad_assertions_refused() {
+    let store = MemoryStore::default();
+    let identity = crate::auth::access::Identity {
+        email: Some("ann@corp.example".into()),
+        subject: None,
+    };
+    let ok = ViewerAuth {
+        token: None,
+        session_key: None,
+        access: AccessOutcome::Verified(identity),
+    };
+    let page = respond(&store, &request("GET", "/", None, ""), &ok);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("ann@corp.example"));
+    let bad = ViewerAuth {
+        token: None,
+        session_key: None,
+        access: AccessOutcome::Rejected("expired".into()),
+    };
+    let r = respond(&store, &request("GET", "/api/users", None, ""), &bad);
+    assert_eq!(r.status, 403);
+    // Configured Access with no assertion and no token: refused, not open.
+    let absent = ViewerAuth {
+        token: None,
+        session_key: None,
+        access: AccessOutcome::Absent,
+    };
+    assert_eq!(
+        respond(&store, &request("GET", "/api/users", None, ""), &absent).status,
+        401
+    );
+    assert_eq!(
+        respond(&store, &request("GET", "/healthz", None, ""), &absent).status,
+        200
+    );
+}
+
+#[test]
+fn summary_counts_seats_and_one_user_can_be_read_by_id() {
+    let store = synced_store(40);
+    let v = viewer();
+    let s = body(&get(
+        &store,
+        "/api/summary",
+        Some("Bearer v-token"),
+        Some(&v),
+    ));
+    assert_eq!(s["counts"]["current"], 40);
+    assert_eq!(s["counts"]["never_logged_in"], 40);
+    assert_eq!(s["counts"]["inactive_90"], 40);
+    assert_eq!(s["last_sync"]["status"], "succeeded");
+    assert_eq!(s["by_connection"][0]["users"], 40);
+    let u = body(&get(
+        &store,
+        "/api/users/auth0%7C00000007",
+        Some("Bearer v-token"),
+        Some(&v),
+    ));
+    assert_eq!(u["user"]["email"], "user7@example.com");
+    assert_eq!(
+        get(
+            &store,
+            "/api/users/nobody",
+            Some("Bearer v-token"),
+            Some(&v)
+        )
+        .status,
+        404
+    );
+}
+
+#[test]
+fn pages_carry_a_strict_policy_allowing_only_the_hashed_style() {
+    let csp = content_security_policy(HTML);
+    assert!(csp.contains("script-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    let hash = pages::style_hash();
+    assert!(hash.starts_with("sha256-") && csp.contains(hash));
+    assert_eq!(hash.len(), "sha256-".len() + 44);
+    assert!(content_security_policy(JSON).starts_with("default-src 'none'"));
 }

@@ -1,13 +1,24 @@
 //! The event handlers: build the runtime's seams, call the core, log what viewers must not see.
 
+use std::cell::RefCell;
+
+use futures_util::stream;
 use worker::{Env, Request, Response, Result, console_error, console_log};
 
-use crate::api::{self, ApiRequest, ApiResponse, Handled, SECURITY_HEADERS};
+use crate::api::{
+    self, AccessOutcome, ApiRequest, ApiResponse, CSV, Handled, SECURITY_HEADERS, ViewerAuth,
+    content_security_policy, params,
+};
+use crate::auth::access::{AccessConfig, AccessError, Jwk, verify_access_jwt};
+use crate::auth::session::SessionKey;
 use crate::config::{Auth0Config, Settings, SyncLimits, ViewerToken};
-use crate::store::StoreError;
+use crate::render::csv;
 use crate::store::d1::D1Store;
+use crate::store::{StoreError, UsersQuery, ViewStore};
 use crate::sync::{SyncConfig, SyncResult, Trigger, run_sync};
+use crate::time::EpochMs;
 
+use super::access::{SubtleRsa, fetch_jwks};
 use super::clock::WorkerClock;
 use super::http::WorkerHttp;
 
@@ -76,30 +87,126 @@ pub async fn scheduled(env: Env) {
     let _ = sync(&env, Trigger::Cron).await;
 }
 
+/// How long fetched Access signing keys are trusted before they are fetched again.
+const JWKS_TTL_MS: EpochMs = 10 * 60 * 1000;
+
+thread_local! {
+    // Per isolate: Access keys rotate rarely, and fetching them per request would be slow.
+    static JWKS: RefCell<Option<(String, Vec<Jwk>, EpochMs)>> = const { RefCell::new(None) };
+}
+
+async fn jwks(
+    cfg: &AccessConfig,
+    now: EpochMs,
+    refresh: bool,
+) -> std::result::Result<Vec<Jwk>, AccessError> {
+    let cached = JWKS.with_borrow(|c| {
+        c.as_ref()
+            .filter(|(url, _, at)| !refresh && *url == cfg.team_url && now < at + JWKS_TTL_MS)
+            .map(|(_, keys, _)| keys.clone())
+    });
+    if let Some(keys) = cached {
+        return Ok(keys);
+    }
+    let keys = fetch_jwks(cfg).await?;
+    JWKS.with_borrow_mut(|c| *c = Some((cfg.team_url.clone(), keys.clone(), now)));
+    Ok(keys)
+}
+
+/// Verifies the Cloudflare Access assertion, when Access is configured.
+async fn access_outcome(env: &Env, req: &Request, now: EpochMs) -> AccessOutcome {
+    let cfg = match AccessConfig::from_settings(&EnvSettings(env)) {
+        Ok(None) => return AccessOutcome::Off,
+        Ok(Some(cfg)) => cfg,
+        Err(e) => {
+            console_error!("Cloudflare Access is misconfigured: {e}");
+            return AccessOutcome::Rejected(format!(
+                "Cloudflare Access is misconfigured ({})",
+                e.setting
+            ));
+        }
+    };
+    let Ok(Some(token)) = req.headers().get("cf-access-jwt-assertion") else {
+        return AccessOutcome::Absent;
+    };
+    let mut result = Err(AccessError::UnknownKey);
+    for refresh in [false, true] {
+        result = match jwks(&cfg, now, refresh).await {
+            Ok(keys) => verify_access_jwt(&token, &keys, &cfg, now / 1000, &SubtleRsa).await,
+            Err(e) => Err(e),
+        };
+        // An unknown key id may mean the keys rotated: fetch them once more.
+        if !matches!(result, Err(AccessError::UnknownKey)) {
+            break;
+        }
+    }
+    match result {
+        Ok(identity) => AccessOutcome::Verified(identity),
+        Err(e) => {
+            console_log!("Cloudflare Access assertion rejected: {e}");
+            AccessOutcome::Rejected(e.to_string())
+        }
+    }
+}
+
 /// Every HTTP request.
 ///
 /// # Errors
 /// Only if a response cannot be built at all.
-pub async fn fetch(req: Request, env: Env) -> Result<Response> {
+pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
     let url = req.url()?;
     let method = req.method().to_string();
     let authorization = req.headers().get("authorization")?;
+    let cookie = req.headers().get("cookie")?;
+    let now = worker::Date::now().as_millis();
+    // Only the login form posts a body worth reading; it is tiny.
+    let body = if method == "POST" && url.path() == "/login" {
+        req.text()
+            .await
+            .unwrap_or_default()
+            .chars()
+            .take(4096)
+            .collect()
+    } else {
+        String::new()
+    };
+    let access = access_outcome(&env, &req, now).await;
+    let settings = EnvSettings(&env);
+    let token = ViewerToken::from_settings(&settings);
+    // Sessions are signed with SESSION_SECRET, else with a key derived from VIEWER_TOKEN, so
+    // rotating the token also ends every session.
+    let session_key = settings
+        .get("SESSION_SECRET")
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| {
+            settings
+                .get("VIEWER_TOKEN")
+                .filter(|s| !s.trim().is_empty())
+        })
+        .map(|secret| SessionKey::derive(&secret));
+    let auth = ViewerAuth {
+        token: token.as_ref(),
+        session_key: session_key.as_ref(),
+        access,
+    };
     let api_req = ApiRequest {
         method: &method,
         path: url.path(),
         query: url.query().unwrap_or(""),
         authorization: authorization.as_deref(),
-        now_ms: worker::Date::now().as_millis(),
+        cookie: cookie.as_deref(),
+        body: &body,
+        now_ms: now,
     };
-    let viewer = ViewerToken::from_settings(&EnvSettings(&env));
     let answer = match D1Store::from_env(&env) {
         Err(e) => {
             console_error!("{}: {}", e.op, e.detail);
             ApiResponse::error(&api::ApiError::Store(e))
         }
-        Ok(store) => match api::handle(&api_req, &store, viewer.as_ref()).await {
+        Ok(store) => match api::handle(&api_req, &store, &auth).await {
             Handled::Respond(r) => r,
             Handled::RunSync => api::sync_response(&sync(&env, Trigger::Manual).await),
+            Handled::Csv(query) => return csv_response(store, query),
         },
     };
     if answer.status >= 500 {
@@ -108,15 +215,68 @@ pub async fn fetch(req: Request, env: Env) -> Result<Response> {
     respond(answer)
 }
 
+/// Streams the export a page at a time, so a large tenant never sits in memory whole.
+fn csv_response(store: D1Store, query: UsersQuery) -> Result<Response> {
+    let first = UsersQuery {
+        limit: api::CSV_PAGE,
+        ..query
+    };
+    let pages = stream::unfold(Some((store, Some(first), true)), |state| async move {
+        let (store, query, header) = state?;
+        let mut chunk = if header { csv::header() } else { String::new() };
+        let q = query?;
+        match store.list_users(&q).await {
+            Ok(users) => {
+                chunk.push_str(&csv::rows(&users));
+                let next = (users.len() == q.limit as usize)
+                    .then(|| {
+                        users.last().map(|last| UsersQuery {
+                            after: Some(params::position_of(q.sort, last)),
+                            ..q.clone()
+                        })
+                    })
+                    .flatten();
+                let more = next.is_some();
+                Some((
+                    Ok::<Vec<u8>, worker::Error>(chunk.into_bytes()),
+                    more.then_some((store, next, false)),
+                ))
+            }
+            Err(e) => {
+                // Headers are already sent: end the file with a line saying it is incomplete.
+                console_error!("{}: {}", e.op, e.detail);
+                chunk.push_str("\"export incomplete: the database could not be read\"\r\n");
+                Some((Ok(chunk.into_bytes()), None))
+            }
+        }
+    });
+    let mut resp = Response::from_stream(pages)?;
+    let headers = resp.headers_mut();
+    headers.set("content-type", CSV)?;
+    headers.set(
+        "content-disposition",
+        "attachment; filename=\"auth0-users.csv\"",
+    )?;
+    headers.set("content-security-policy", &content_security_policy(CSV))?;
+    for (k, v) in SECURITY_HEADERS {
+        headers.set(k, v)?;
+    }
+    Ok(resp)
+}
+
 fn respond(a: ApiResponse) -> Result<Response> {
     let mut resp = Response::ok(a.body)?.with_status(a.status);
     let headers = resp.headers_mut();
     headers.set("content-type", a.content_type)?;
+    headers.set(
+        "content-security-policy",
+        &content_security_policy(a.content_type),
+    )?;
     for (k, v) in SECURITY_HEADERS {
         headers.set(k, v)?;
     }
     for (k, v) in &a.headers {
-        headers.set(k, v)?;
+        headers.append(k, v)?;
     }
     Ok(resp)
 }

@@ -9,13 +9,14 @@ use super::organizations::{
     MARK_ORGS_REMOVED, ORG_EXISTS, UPSERT_ORGS,
 };
 use super::runs::{CLOSE_ABANDONED, INSERT_RUN, LIST_RUNS, RELEASE_LOCK, TAKE_LOCK, UPDATE_RUN};
+use super::summary::{CONNECTION_COUNTS, SEAT_COUNTS};
 use super::users::{
-    AFTER_ALL_TIMES, MARK_REMOVED, SqlArg, UPSERT_USERS, USERS_IN_EQ, USERS_IN_GE_LT,
+    AFTER_ALL_TIMES, GET_USER, MARK_REMOVED, SqlArg, UPSERT_USERS, USERS_IN_EQ, USERS_IN_GE_LT,
     USERS_IN_GT_LT, list_users_sql,
 };
 use super::{
-    OrgRecord, OrgRow, RowsWritten, RunRecord, StoreError, StoredMember, StoredOrg, StoredUser,
-    SyncStore, UserRecord, UserRow, UsersQuery, ViewStore,
+    ConnectionCount, OrgRecord, OrgRow, RowsWritten, RunRecord, SeatCounts, StoreError,
+    StoredMember, StoredOrg, StoredUser, SyncStore, UserRecord, UserRow, UsersQuery, ViewStore,
 };
 use crate::auth0::users::{Covered, Lower};
 use crate::time::EpochMs;
@@ -316,5 +317,21 @@ impl ViewStore for D1Store {
             .rows("find the organization", ORG_EXISTS, &[text(id)])
             .await?;
         Ok(!found.is_empty())
+    }
+
+    async fn get_user(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
+        let rows: Vec<UserRecord> = self.rows("read a user", GET_USER, &[text(user_id)]).await?;
+        Ok(rows.into_iter().next())
+    }
+
+    async fn seat_counts(&self, cutoffs: &[String; 3]) -> Result<SeatCounts, StoreError> {
+        let args: Vec<JsValue> = cutoffs.iter().map(|c| text(c)).collect();
+        let rows: Vec<SeatCounts> = self.rows("count seats", SEAT_COUNTS, &args).await?;
+        Ok(rows.into_iter().next().unwrap_or_default())
+    }
+
+    async fn connection_counts(&self) -> Result<Vec<ConnectionCount>, StoreError> {
+        self.rows("count users per connection", CONNECTION_COUNTS, &[])
+            .await
     }
 }

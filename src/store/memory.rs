@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::users::StatusFilter;
 use super::{
-    OrgRecord, OrgRow, RowsWritten, RunRecord, RunStatus, StoreError, StoredMember, StoredOrg,
-    StoredUser, SyncStore, UserRecord, UserRow, UsersQuery, ViewStore,
+    ConnectionCount, OrgRecord, OrgRow, RowsWritten, RunRecord, RunStatus, SeatCounts, StoreError,
+    StoredMember, StoredOrg, StoredUser, SyncStore, UserRecord, UserRow, UsersQuery, ViewStore,
 };
 use crate::auth0::users::Covered;
 use crate::time::EpochMs;
@@ -391,5 +391,50 @@ impl ViewStore for MemoryStore {
 
     async fn organization_exists(&self, id: &str) -> Result<bool, StoreError> {
         Ok(self.orgs.borrow().contains_key(id))
+    }
+
+    async fn get_user(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.users.borrow().get(user_id).map(|u| self.record(u)))
+    }
+
+    async fn seat_counts(&self, cutoffs: &[String; 3]) -> Result<SeatCounts, StoreError> {
+        let mut c = SeatCounts::default();
+        for u in self.users.borrow().values() {
+            if u.removed_at.is_some() {
+                c.removed += 1;
+                continue;
+            }
+            c.current += 1;
+            if u.row.blocked {
+                c.blocked += 1;
+            } else {
+                c.active += 1;
+            }
+            let login = u.row.last_login.as_deref();
+            c.never_logged_in += i64::from(login.is_none());
+            let inactive = |cut: &String| i64::from(login.is_none_or(|l| l < cut.as_str()));
+            c.inactive_30 += inactive(&cutoffs[0]);
+            c.inactive_60 += inactive(&cutoffs[1]);
+            c.inactive_90 += inactive(&cutoffs[2]);
+        }
+        Ok(c)
+    }
+
+    async fn connection_counts(&self) -> Result<Vec<ConnectionCount>, StoreError> {
+        let mut by: BTreeMap<Option<String>, i64> = BTreeMap::new();
+        for u in self
+            .users
+            .borrow()
+            .values()
+            .filter(|u| u.removed_at.is_none())
+        {
+            *by.entry(u.row.connection.clone()).or_default() += 1;
+        }
+        let mut out: Vec<ConnectionCount> = by
+            .into_iter()
+            .map(|(connection, users)| ConnectionCount { connection, users })
+            .collect();
+        out.sort_by(|a, b| b.users.cmp(&a.users).then(a.connection.cmp(&b.connection)));
+        Ok(out)
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod organizations;
 pub mod runs;
+pub mod summary;
 pub mod users;
 
 #[cfg(target_arch = "wasm32")]
@@ -17,6 +18,7 @@ use crate::auth0::users::Covered;
 use crate::time::EpochMs;
 pub use organizations::{OrgRecord, OrgRow, StoredMember, StoredOrg};
 pub use runs::{RunRecord, RunStatus};
+pub use summary::{ConnectionCount, SeatCounts};
 pub use users::{StoredUser, UserRecord, UserRow, UsersQuery};
 
 /// A storage call failed. `Display` is safe to show; `detail` is for logs only.
@@ -168,4 +170,19 @@ pub trait ViewStore {
     /// # Errors
     /// Any database failure.
     async fn organization_exists(&self, id: &str) -> Result<bool, StoreError>;
+    /// One user by id, removed or not.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn get_user(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// Seat counts, with the 30/60/90-day cut-offs as ISO-8601 instants.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn seat_counts(&self, cutoffs: &[String; 3]) -> Result<SeatCounts, StoreError>;
+    /// Users per primary connection.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn connection_counts(&self) -> Result<Vec<ConnectionCount>, StoreError>;
 }

@@ -274,6 +274,15 @@ pub fn list_users_sql(q: &UsersQuery) -> (String, Vec<SqlArg>) {
     (sql, args)
 }
 
+/// One user by id (`?1`).
+pub const GET_USER: &str = concat!(
+    "SELECT user_id, email, name, connection, connections, last_login, logins_count, created_at, ",
+    "updated_at, blocked, email_verified, first_seen_at, removed_at, ",
+    "(SELECT json_group_array(m.org_id) FROM memberships m ",
+    "WHERE m.user_id = users.user_id AND m.removed_at IS NULL) AS organizations ",
+    "FROM users WHERE user_id = ?1"
+);
+
 /// Each user's current organizations, as a JSON array.
 pub const USER_ORGANIZATIONS: &str = "(SELECT json_group_array(m.org_id) FROM memberships m \
      WHERE m.user_id = users.user_id AND m.removed_at IS NULL) AS organizations";

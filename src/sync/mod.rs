@@ -158,8 +158,7 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
     let outcome: Result<Option<String>, Stop> = match config {
         Err(e) => Err(Stop::Config(e.clone())),
         Ok(config) => {
-            let mut client =
-                Auth0Client::new(http, clock, &config.auth0, config.policy.clone());
+            let mut client = Auth0Client::new(http, clock, &config.auth0, config.policy.clone());
             let users = UserSync {
                 client: &mut client,
                 clock,

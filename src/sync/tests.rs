@@ -11,13 +11,7 @@ const T0: u64 = 1_750_000_000_000;
 
 fn run(fake: &FakeAuth0, store: &MemoryStore, clock: &FakeClock) -> RunRecord {
     let cfg = sync_config("test-secret");
-    match block_on(run_sync(
-        fake,
-        clock,
-        store,
-        Ok(&cfg),
-        Trigger::Cron,
-    )) {
+    match block_on(run_sync(fake, clock, store, Ok(&cfg), Trigger::Cron)) {
         Ok(SyncResult::Ran { run, .. }) => *run,
         other => panic!("{other:?}"),
     }
@@ -155,13 +149,7 @@ fn a_database_failure_fails_the_run_without_leaking_detail() {
     store.fail_upsert_in.set(2);
     let clock = FakeClock::at(T0);
     let cfg = sync_config("test-secret");
-    let res = block_on(run_sync(
-        &fake,
-        &clock,
-        &store,
-        Ok(&cfg),
-        Trigger::Manual,
-    ));
+    let res = block_on(run_sync(&fake, &clock, &store, Ok(&cfg), Trigger::Manual));
     let Ok(SyncResult::Ran { run, internal }) = res else {
         panic!("{res:?}")
     };
@@ -195,13 +183,7 @@ fn bad_configuration_is_recorded_by_setting_name() {
         problem: "is not set".into(),
     };
     let clock = FakeClock::at(T0);
-    let res = block_on(run_sync(
-        &fake,
-        &clock,
-        &store,
-        Err(&err),
-        Trigger::Cron,
-    ));
+    let res = block_on(run_sync(&fake, &clock, &store, Err(&err), Trigger::Cron));
     let Ok(SyncResult::Ran { run, .. }) = res else {
         panic!()
     };
@@ -219,13 +201,7 @@ fn an_overlapping_run_stands_down_and_a_dead_run_is_closed_later() {
     block_on(store.try_lock("cron-dead", T0, LOCK_LEASE_MS)).unwrap();
     block_on(store.start_run("2025-01-01T00:00:00.000Z", "cron")).unwrap();
     let cfg = sync_config("test-secret");
-    let res = block_on(run_sync(
-        &fake,
-        &clock,
-        &store,
-        Ok(&cfg),
-        Trigger::Manual,
-    ));
+    let res = block_on(run_sync(&fake, &clock, &store, Ok(&cfg), Trigger::Manual));
     assert!(matches!(res, Ok(SyncResult::AlreadyRunning)));
     assert!(fake.log.borrow().is_empty() && store.users.borrow().is_empty());
     assert_eq!(store.runs.borrow().len(), 1);

@@ -1,0 +1,134 @@
+//! The HTML routes: dashboard, sync history, login and logout.
+
+use std::sync::OnceLock;
+
+use super::{ApiError, ApiRequest, ApiResponse, ViewerAuth, params, users_page};
+use crate::auth::encoding::base64_std;
+use crate::auth::session::{clear_cookie_header, issue, set_cookie_header};
+use crate::auth::sha256::sha256;
+use crate::render::html::{self, Dashboard, Filters};
+use crate::store::{RunStatus, UsersQuery, ViewStore};
+
+use super::viewer::Viewer;
+
+/// `sha256-<base64>` of the inline stylesheet, for the CSP.
+pub fn style_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| format!("sha256-{}", base64_std(&sha256(html::STYLE.as_bytes()))))
+}
+
+/// The table's filters as given, to echo them back in the form.
+fn filters(query: &str) -> Filters {
+    let p = params::pairs(query);
+    let get = |name: &str| {
+        p.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    Filters {
+        q: get("q"),
+        status: get("status"),
+        connection: get("connection"),
+        organization: get("organization"),
+        inactive_days: get("inactive_days"),
+        never_logged_in: get("never_logged_in") == "true",
+        sort: get("sort"),
+    }
+}
+
+/// The dashboard.
+///
+/// # Errors
+/// A storage failure.
+pub async fn dashboard<S: ViewStore>(
+    req: &ApiRequest<'_>,
+    store: &S,
+    viewer: &Viewer,
+) -> Result<ApiResponse, ApiError> {
+    let summary = super::summary(store, req.now_ms).await?;
+    let f = filters(req.query);
+    // A bad filter shows its message above an unfiltered table, rather than an error page.
+    let (query, filter_error) = match params::users_query(req.query, req.now_ms) {
+        Ok(q) => (q, None),
+        Err(e) => (
+            UsersQuery {
+                limit: 100,
+                ..UsersQuery::default()
+            },
+            Some(e.to_string()),
+        ),
+    };
+    let (users, next_cursor) = users_page(store, &query).await?;
+    let last_good = summary.last_complete_sync.as_ref();
+    let last_run = summary.last_sync.as_ref();
+    let page = html::dashboard(&Dashboard {
+        viewer: &viewer.label(),
+        session: viewer.has_session(),
+        counts: &summary.counts,
+        connections: &summary.by_connection,
+        organizations: &summary.by_organization,
+        last_run,
+        last_good_run: last_good
+            .filter(|_| last_run.is_some_and(|r| r.status == RunStatus::Failed)),
+        users: &users,
+        next_cursor: next_cursor.as_deref(),
+        paged: query.after.is_some(),
+        filters: &f,
+        filter_error: filter_error.as_deref(),
+        now: req.now_ms,
+    });
+    Ok(ApiResponse::html(200, page))
+}
+
+/// The sync history page.
+///
+/// # Errors
+/// A storage failure.
+pub async fn runs<S: ViewStore>(
+    req: &ApiRequest<'_>,
+    store: &S,
+    viewer: &Viewer,
+) -> Result<ApiResponse, ApiError> {
+    let runs = store.list_runs(200).await.map_err(ApiError::Store)?;
+    Ok(ApiResponse::html(
+        200,
+        html::runs_page(&viewer.label(), viewer.has_session(), &runs, req.now_ms),
+    ))
+}
+
+/// `GET /login` shows the form; `POST /login` checks the token and starts a session.
+pub fn login(req: &ApiRequest<'_>, auth: &ViewerAuth<'_>) -> ApiResponse {
+    let (Some(token), Some(key)) = (auth.token, auth.session_key) else {
+        return ApiResponse::html(
+            503,
+            html::closed_page(&ApiError::ViewerTokenUnset.to_string()),
+        );
+    };
+    match req.method {
+        "POST" => {
+            let presented = params::pairs(req.body)
+                .into_iter()
+                .find(|(k, _)| k == "token")
+                .map(|(_, v)| v)
+                .unwrap_or_default();
+            if token.matches(presented.trim()) {
+                let mut r = ApiResponse::see_other("/");
+                r.headers
+                    .push(("set-cookie", set_cookie_header(&issue(key, req.now_ms))));
+                r
+            } else {
+                ApiResponse::html(401, html::login_page(Some("That is not the viewer token.")))
+            }
+        }
+        "GET" | "HEAD" => ApiResponse::html(200, html::login_page(None)),
+        _ => ApiResponse::error(&ApiError::MethodNotAllowed),
+    }
+}
+
+/// Ends the session.
+pub fn logout() -> ApiResponse {
+    let mut r = ApiResponse::see_other("/login");
+    r.headers.push(("set-cookie", clear_cookie_header()));
+    r
+}

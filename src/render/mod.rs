@@ -1,0 +1,4 @@
+//! Rendering for viewers: the HTML pages and the CSV export, as pure functions of the data.
+
+pub mod csv;
+pub mod html;
