@@ -26,6 +26,16 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$bindgen_version"; then
   cargo install wasm-bindgen-cli --version "$bindgen_version"
 fi
 
+# The browser tests drive Debian's Chromium (playwright-core does not download browsers here).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium for the browser tests (once)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is missing: install it (Debian: sudo apt-get install chromium) for the browser tests" >&2
+  fi
+fi
+
 if [ ! -d node_modules/miniflare ] || [ package.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
