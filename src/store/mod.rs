@@ -11,6 +11,8 @@ pub mod users;
 pub mod d1;
 #[cfg(test)]
 pub mod memory;
+#[cfg(test)]
+mod sql_tests;
 
 use std::fmt;
 

@@ -1,0 +1,280 @@
+//! The store's SQL run natively in SQLite (the engine under D1) against the real migrations:
+//! write semantics, the lock, and that every viewer query is served by an index.
+
+use rusqlite::{Connection, params_from_iter};
+
+use super::organizations::{ADD_MEMBERS, MARK_MEMBERS_REMOVED, UPSERT_ORGS};
+use super::runs::{RELEASE_LOCK, TAKE_LOCK};
+use super::summary::SEAT_COUNTS;
+use super::users::{
+    MARK_REMOVED, Position, Sort, SortKey, SqlArg, StatusFilter, UPSERT_USERS, UsersQuery,
+    list_users_sql,
+};
+use crate::sync::mapping::user_row;
+
+fn db() -> Connection {
+    let conn = Connection::open_in_memory().unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in files {
+        conn.execute_batch(&std::fs::read_to_string(&f).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+    }
+    conn
+}
+
+fn rows_json(users: &[serde_json::Value]) -> String {
+    let rows: Vec<_> = users
+        .iter()
+        .map(|u| user_row(&serde_json::from_value(u.clone()).unwrap()))
+        .collect();
+    serde_json::to_string(&rows).unwrap()
+}
+
+fn user(id: &str, name: &str, last_login: Option<&str>) -> serde_json::Value {
+    serde_json::json!({"user_id": id, "name": name, "email": format!("{id}@x.io"),
+        "created_at": "2024-01-01T00:00:00.000Z", "last_login": last_login,
+        "identities": [{"connection": "db"}]})
+}
+
+#[test]
+fn upsert_writes_only_new_changed_or_returning_rows_and_keeps_first_seen() {
+    let conn = db();
+    let a = user("a", "A", None);
+    let b = user("b", "B", None);
+    let n = conn
+        .execute(
+            UPSERT_USERS,
+            [rows_json(&[a.clone(), b.clone()]), "t1".into()],
+        )
+        .unwrap();
+    assert_eq!(n, 2);
+    let n = conn
+        .execute(
+            UPSERT_USERS,
+            [rows_json(&[a.clone(), b.clone()]), "t2".into()],
+        )
+        .unwrap();
+    assert_eq!(n, 0, "unchanged rows are not written");
+    let b2 = user("b", "B2", Some("2025-01-01T00:00:00.000Z"));
+    let n = conn
+        .execute(UPSERT_USERS, [rows_json(&[a.clone(), b2]), "t3".into()])
+        .unwrap();
+    assert_eq!(n, 1);
+    let (name, seen, blocked): (String, String, i64) = conn
+        .query_row(
+            "SELECT name, first_seen_at, blocked FROM users WHERE user_id = 'b'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((name.as_str(), seen.as_str(), blocked), ("B2", "t1", 0));
+    assert_eq!(conn.execute(MARK_REMOVED, ["[\"a\"]", "t4"]).unwrap(), 1);
+    assert_eq!(
+        conn.execute(MARK_REMOVED, ["[\"a\"]", "t5"]).unwrap(),
+        0,
+        "marked once"
+    );
+    let n = conn
+        .execute(UPSERT_USERS, [rows_json(&[a]), "t6".into()])
+        .unwrap();
+    assert_eq!(n, 1, "a returning user is written to clear removed_at");
+    let removed: Option<String> = conn
+        .query_row(
+            "SELECT removed_at FROM users WHERE user_id = 'a'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(removed, None);
+}
+
+#[test]
+fn the_lock_admits_one_owner_until_its_lease_expires() {
+    let conn = db();
+    let take = |owner: &str, now: i64| {
+        conn.execute(TAKE_LOCK, rusqlite::params![owner, now, now + 100])
+            .unwrap()
+    };
+    assert_eq!(take("cron-1", 0), 1);
+    assert_eq!(take("manual-2", 50), 0, "held");
+    assert_eq!(take("cron-1", 60), 1, "the owner renews");
+    assert_eq!(take("manual-2", 159), 0, "renewed lease still held");
+    assert_eq!(take("manual-2", 160), 1, "expired lease is taken over");
+    assert_eq!(
+        conn.execute(RELEASE_LOCK, ["cron-1"]).unwrap(),
+        0,
+        "only the holder releases"
+    );
+    assert_eq!(conn.execute(RELEASE_LOCK, ["manual-2"]).unwrap(), 1);
+}
+
+#[test]
+fn memberships_and_organizations_write_only_changes() {
+    let conn = db();
+    let orgs = r#"[{"id":"org_1","name":"a","display_name":"A","fingerprint":"f1"}]"#;
+    assert_eq!(conn.execute(UPSERT_ORGS, [orgs, "t"]).unwrap(), 1);
+    assert_eq!(conn.execute(UPSERT_ORGS, [orgs, "t"]).unwrap(), 0);
+    assert_eq!(
+        conn.execute(ADD_MEMBERS, ["org_1", "[\"u1\",\"u2\"]", "t"])
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        conn.execute(ADD_MEMBERS, ["org_1", "[\"u1\",\"u2\"]", "t"])
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        conn.execute(MARK_MEMBERS_REMOVED, ["org_1", "[\"u2\"]", "t2"])
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        conn.execute(ADD_MEMBERS, ["org_1", "[\"u2\"]", "t3"])
+            .unwrap(),
+        1,
+        "back again"
+    );
+}
+
+fn plan(conn: &Connection, q: &UsersQuery) -> String {
+    let (sql, args) = list_users_sql(q);
+    let values: Vec<rusqlite::types::Value> = args
+        .into_iter()
+        .map(|a| match a {
+            SqlArg::Text(s) => rusqlite::types::Value::Text(s),
+            SqlArg::Int(n) => rusqlite::types::Value::Integer(n),
+        })
+        .collect();
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let rows = stmt
+        .query_map(params_from_iter(values), |r| r.get::<_, String>(3))
+        .unwrap();
+    rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn every_sort_and_filter_is_served_by_an_index_without_a_sort_step() {
+    let conn = db();
+    let after = Some(Position {
+        key: "k".into(),
+        user_id: "u".into(),
+    });
+    for key in [
+        SortKey::UserId,
+        SortKey::LastLogin,
+        SortKey::CreatedAt,
+        SortKey::Email,
+    ] {
+        for desc in [false, true] {
+            for q in [
+                UsersQuery {
+                    limit: 100,
+                    sort: Sort { key, desc },
+                    ..UsersQuery::default()
+                },
+                UsersQuery {
+                    limit: 100,
+                    sort: Sort { key, desc },
+                    after: after.clone(),
+                    status: StatusFilter::All,
+                    ..UsersQuery::default()
+                },
+            ] {
+                let p = plan(&conn, &q);
+                assert!(!p.contains("TEMP B-TREE"), "{key:?} desc={desc}: {p}");
+                assert!(p.contains("INDEX") || p.contains("PRIMARY KEY"), "{p}");
+            }
+        }
+    }
+    let by_connection = plan(
+        &conn,
+        &UsersQuery {
+            limit: 100,
+            connection: Some("db".into()),
+            ..UsersQuery::default()
+        },
+    );
+    assert!(
+        by_connection.contains("users_connection"),
+        "{by_connection}"
+    );
+    let by_org = plan(
+        &conn,
+        &UsersQuery {
+            limit: 100,
+            organization: Some("org_1".into()),
+            ..UsersQuery::default()
+        },
+    );
+    assert!(by_org.contains("memberships"), "{by_org}");
+    assert!(
+        !by_org.contains("SCAN m"),
+        "membership lookups use the key: {by_org}"
+    );
+}
+
+#[test]
+fn the_query_builder_filters_and_counts_as_documented() {
+    let conn = db();
+    let users = [
+        user("a", "Ann", Some("2025-06-01T00:00:00.000Z")),
+        user("b", "Bob", Some("2024-01-01T00:00:00.000Z")),
+        user("c", "Cy", None),
+    ];
+    conn.execute(UPSERT_USERS, [rows_json(&users), "t".into()])
+        .unwrap();
+    conn.execute("UPDATE users SET blocked = 1 WHERE user_id = 'b'", [])
+        .unwrap();
+    let ids = |q: &UsersQuery| -> Vec<String> {
+        let (sql, args) = list_users_sql(q);
+        let values: Vec<rusqlite::types::Value> = args
+            .into_iter()
+            .map(|a| match a {
+                SqlArg::Text(s) => s.into(),
+                SqlArg::Int(n) => n.into(),
+            })
+            .collect();
+        let mut stmt = conn.prepare(&sql).unwrap();
+        stmt.query_map(params_from_iter(values), |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let base = UsersQuery {
+        limit: 10,
+        ..UsersQuery::default()
+    };
+    let q = |f: &dyn Fn(&mut UsersQuery)| {
+        let mut q = base.clone();
+        f(&mut q);
+        ids(&q)
+    };
+    assert_eq!(q(&|q| q.status = StatusFilter::Active), ["a", "c"]);
+    assert_eq!(q(&|q| q.status = StatusFilter::Blocked), ["b"]);
+    assert_eq!(
+        q(&|q| q.inactive_before = Some("2025-01-01T00:00:00.000Z".into())),
+        ["b", "c"]
+    );
+    assert_eq!(q(&|q| q.never_logged_in = true), ["c"]);
+    assert_eq!(q(&|q| q.search = Some("bo".into())), ["b"]);
+    assert_eq!(
+        q(&|q| q.sort = Sort {
+            key: SortKey::LastLogin,
+            desc: true
+        }),
+        ["a", "b", "c"]
+    );
+    let counts: (i64, i64, i64, i64) = conn
+        .query_row(
+            SEAT_COUNTS,
+            ["2025-05-01", "2025-04-01", "2025-03-01"],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(5)?)),
+        )
+        .unwrap();
+    assert_eq!(counts, (3, 2, 1, 2));
+}
