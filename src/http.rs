@@ -97,9 +97,33 @@ pub fn query_string(pairs: &[(&str, String)]) -> String {
         .join("&")
 }
 
+/// Splits `scheme://host/path?query#fragment` into the path and the query.
+pub fn split_url(url: &str) -> (&str, &str) {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path_and_more = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    let without_fragment = path_and_more.split('#').next().unwrap_or("/");
+    without_fragment
+        .split_once('?')
+        .unwrap_or((without_fragment, ""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn splits_urls_into_path_and_query() {
+        assert_eq!(
+            split_url("https://h.example/api/users?limit=5#x"),
+            ("/api/users", "limit=5")
+        );
+        assert_eq!(split_url("http://127.0.0.1:8787"), ("/", ""));
+        assert_eq!(
+            split_url("https://h/api/users/auth0%7C1"),
+            ("/api/users/auth0%7C1", "")
+        );
+        assert_eq!(split_url("https://h/?q=a?b"), ("/", "q=a?b"));
+    }
 
     #[test]
     fn encodes_lucene_ranges_and_keeps_unreserved() {

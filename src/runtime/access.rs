@@ -6,19 +6,13 @@
 use wasm_bindgen::prelude::*;
 use worker::js_sys::{self, Array, Function, Object, Promise, Reflect, Uint8Array};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{Fetch, Url, web_sys};
 
+use super::http::WorkerHttp;
 use crate::auth::access::{AccessConfig, AccessError, Jwk, RsaVerifier, parse_jwks};
+use crate::http::{HttpClient, HttpRequest, Method};
 
 /// How long the certs request may take, body included.
-const CERTS_TIMEOUT_MS: f64 = 10_000.0;
-
-#[wasm_bindgen]
-extern "C" {
-    // Aborts the fetch, body included, once the time is up.
-    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout)]
-    fn abort_signal_timeout(ms: f64) -> web_sys::AbortSignal;
-}
+const CERTS_TIMEOUT_MS: u64 = 10_000;
 
 /// RSASSA-PKCS1-v1_5 with SHA-256 through the runtime's `crypto.subtle`.
 pub struct SubtleRsa;
@@ -77,26 +71,23 @@ async fn subtle_verify(key: &Jwk, data: &[u8], signature: &[u8]) -> Result<bool,
 /// the document has no usable RSA key.
 pub async fn fetch_jwks(cfg: &AccessConfig) -> Result<Vec<Jwk>, AccessError> {
     let certs_url = cfg.certs_url();
-    let url = Url::parse(&certs_url)
-        .map_err(|_| AccessError::Certs(format!("{certs_url} is not a valid URL")))?;
-    let signal = worker::AbortSignal::from(abort_signal_timeout(CERTS_TIMEOUT_MS));
-    let mut resp = Fetch::Url(url)
-        .send_with_signal(&signal)
+    let req = HttpRequest {
+        method: Method::Get,
+        url: certs_url.clone(),
+        headers: Vec::new(),
+        body: None,
+        gunzip: false,
+        timeout_ms: CERTS_TIMEOUT_MS,
+    };
+    let resp = WorkerHttp
+        .send(&req)
         .await
-        .map_err(|_| {
-            AccessError::Certs(format!(
-                "no answer from {certs_url} (timeout or connection failure)"
-            ))
-        })?;
-    let status = resp.status_code();
-    if status != 200 {
+        .map_err(|e| AccessError::Certs(e.to_string()))?;
+    if resp.status != 200 {
         return Err(AccessError::Certs(format!(
-            "{certs_url} answered HTTP {status}"
+            "{certs_url} answered HTTP {}",
+            resp.status
         )));
     }
-    let body = resp
-        .text()
-        .await
-        .map_err(|_| AccessError::Certs(format!("the answer from {certs_url} broke off")))?;
-    parse_jwks(&body)
+    parse_jwks(&resp.body)
 }

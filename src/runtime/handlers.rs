@@ -154,13 +154,15 @@ async fn access_outcome(env: &Env, req: &Request, now: EpochMs) -> AccessOutcome
 /// # Errors
 /// Only if a response cannot be built at all.
 pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
-    let url = req.url()?;
+    // The raw URL string: parsing it with the `url` crate would ship its IDNA tables in the wasm.
+    let raw_url = req.inner().url();
+    let (path, query) = crate::http::split_url(&raw_url);
     let method = req.method().to_string();
     let authorization = req.headers().get("authorization")?;
     let cookie = req.headers().get("cookie")?;
     let now = worker::Date::now().as_millis();
     // Only the login form posts a body worth reading; it is tiny.
-    let body = if method == "POST" && url.path() == "/login" {
+    let body = if method == "POST" && path == "/login" {
         req.text()
             .await
             .unwrap_or_default()
@@ -191,8 +193,8 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
     };
     let api_req = ApiRequest {
         method: &method,
-        path: url.path(),
-        query: url.query().unwrap_or(""),
+        path,
+        query,
         authorization: authorization.as_deref(),
         cookie: cookie.as_deref(),
         body: &body,
@@ -210,7 +212,7 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
         },
     };
     if answer.status >= 500 {
-        console_error!("{} {} answered {}", method, url.path(), answer.status);
+        console_error!("{} {} answered {}", method, path, answer.status);
     }
     respond(answer)
 }

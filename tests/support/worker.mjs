@@ -234,3 +234,81 @@ export async function countRows(db, table, where = "") {
   const row = await db.prepare(`SELECT COUNT(*) AS n FROM ${table} ${where ? `WHERE ${where}` : ""}`).first();
   return row.n;
 }
+
+/**
+ * Like startWorker, but workerd also listens on a real HTTP port on 127.0.0.1 (for a browser).
+ * Same bindings and migrations; adds `url` ("http://127.0.0.1:PORT/").
+ * @param {{bindings?: Record<string,string>, scriptPath?: string, migrationsDir?: string, echoLogs?: boolean}} [opts]
+ */
+export async function startWorkerHttp({
+  bindings = {},
+  scriptPath = DEFAULT_SCRIPT,
+  migrationsDir = MIGRATIONS_DIR,
+  echoLogs = process.env.WORKER_LOGS === "1",
+} = {}) {
+  scriptPath = path.resolve(REPO_ROOT, scriptPath);
+  if (!fs.existsSync(scriptPath)) throw new Error(`${scriptPath} does not exist: build the worker first`);
+  const logs = [];
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    modules: true,
+    scriptPath,
+    modulesRoot: path.dirname(scriptPath),
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2025-06-01",
+    d1Databases: { DB: "auth0-license-sync-test" },
+    d1Persist: false,
+    bindings,
+    cf: false,
+    handleRuntimeStdio(stdout, stderr) {
+      for (const s of [stdout, stderr]) {
+        readline.createInterface({ input: s }).on("line", (line) => {
+          logs.push(line);
+          if (echoLogs) process.stderr.write(`[worker] ${line}\n`);
+        });
+      }
+    },
+  });
+  try {
+    const url = (await mf.ready).href;
+    const db = await mf.getD1Database("DB");
+    await applyMigrations(db, migrationsDir);
+    const fetch = (p, init) => mf.dispatchFetch(new URL(p, url).href, init);
+    return {
+      mf, db, logs, url, fetch,
+      authedFetch(p, init = {}) {
+        const headers = new Headers(init.headers);
+        headers.set("authorization", `Bearer ${bindings.VIEWER_TOKEN}`);
+        return fetch(p, { ...init, headers });
+      },
+      close: () => mf.dispose(),
+    };
+  } catch (e) {
+    await mf.dispose().catch(() => {});
+    throw e;
+  }
+}
+
+/** Parse RFC 4180 CSV text (quoted fields may hold commas, quotes and line breaks) into rows of cells. */
+export function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let cell = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"' && cell === "") quoted = true;
+    else if (c === ",") { row.push(cell); cell = ""; }
+    else if (c === "\r" && text[i + 1] === "\n") { row.push(cell); rows.push(row); row = []; cell = ""; i++; }
+    else if (c === '"' || c === "\r" || c === "\n") throw new Error(`malformed CSV at offset ${i}: stray ${JSON.stringify(c)}`);
+    else cell += c;
+  }
+  if (quoted) throw new Error("malformed CSV: unterminated quoted field");
+  if (cell !== "" || row.length) throw new Error("malformed CSV: last record lacks CRLF");
+  return rows;
+}

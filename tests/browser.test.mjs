@@ -1,0 +1,192 @@
+// Drives the dashboard in headless Chromium against the built worker: login, seat cards, filters, paging, CSV download, screenshots.
+
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import { startFakeAuth0, makeUsers } from "./support/fake-auth0.mjs";
+import { startWorkerHttp, workerBuilt, parseCsv, REPO_ROOT } from "./support/worker.mjs";
+
+const CHROMIUM = "/usr/bin/chromium";
+const VIEWER_TOKEN = "browser-viewer-token";
+const ARTIFACTS = path.join(REPO_ROOT, "test-artifacts");
+const DAY = 86_400_000;
+const NOW_MS = Date.now();
+const iso = (ms) => new Date(ms).toISOString();
+
+const skip = !workerBuilt() ? "build/index.js missing: build the worker first (sh scripts/build.sh)"
+  : !fs.existsSync(CHROMIUM) ? `${CHROMIUM} missing: install chromium (scripts/setup.sh does)`
+    : false;
+
+const HOSTILE_NAMES = [
+  "<script>alert(1)</script>",
+  "\"><img src=x onerror=alert(1)>",
+  "=HYPERLINK(\"http://x\")",
+  "'); DROP TABLE users;--",
+  "0123456789abcdef".repeat(640), // 10 KB without spaces: the worst case for wrapping
+  "שלום \u202Eevil.exe\u202C مرحبا بك",
+  "Emoji 👩🏽‍💻🦀🎉 Person",
+];
+
+// ~250 users: generated ones (about 15% never logged in, logins spread over 200 days) plus hostile
+// names, half of which never logged in, the rest long inactive, so the inactive filter shows them.
+function tenant() {
+  const users = makeUsers(240, { seed: 99, now: NOW_MS });
+  // Keep last logins 12 h away from the 30-day cut-off so the page and the API cannot disagree.
+  for (const u of users) {
+    if (u.last_login && Math.abs(Date.parse(u.last_login) - (NOW_MS - 30 * DAY)) < 12 * 3600_000) {
+      u.last_login = iso(Date.parse(u.last_login) - 24 * 3600_000);
+    }
+  }
+  HOSTILE_NAMES.forEach((name, i) => {
+    const u = {
+      created_at: iso(NOW_MS - (300 + i) * DAY),
+      email: `hostile${i}@example.com`,
+      identities: [{ connection: "Username-Password-Authentication", provider: "auth0", user_id: `hostile${i}`, isSocial: false }],
+      name,
+      updated_at: iso(NOW_MS - 100 * DAY),
+      user_id: `auth0|hostile${i}`,
+    };
+    if (i % 2) { u.last_login = iso(NOW_MS - (45 + i) * DAY); u.logins_count = 2; }
+    users.push(u);
+  });
+  return users;
+}
+
+describe("dashboard in Chromium", { skip }, () => {
+  let fake, w, context, userDataDir;
+  const dialogs = [];
+  const consoleErrors = [];
+  const foreignRequests = [];
+
+  before(async () => {
+    fake = await startFakeAuth0({ users: tenant() });
+    w = await startWorkerHttp({
+      bindings: {
+        AUTH0_DOMAIN: fake.domain,
+        AUTH0_BASE_URL: fake.url,
+        AUTH0_CLIENT_ID: fake.clientId,
+        AUTH0_CLIENT_SECRET: fake.clientSecret,
+        VIEWER_TOKEN,
+      },
+    });
+    const run = await (await w.authedFetch("/api/sync", { method: "POST" })).json();
+    assert.equal(run.run?.status, "succeeded", JSON.stringify(run));
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "als-chromium-"));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      viewport: { width: 1280, height: 900 },
+      acceptDownloads: true,
+    });
+    context.on("page", watch);
+    for (const p of context.pages()) watch(p);
+  });
+
+  after(async () => {
+    await context?.close().catch(() => {});
+    await w?.close();
+    await fake?.close();
+    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  // Every page is watched for script dialogs (an XSS would alert), console errors (CSP reports
+  // land there) and requests leaving the worker's origin (an injected <img> would fetch).
+  function watch(page) {
+    page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+    page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+    page.on("pageerror", (e) => consoleErrors.push(String(e)));
+    page.on("request", (r) => { if (!r.url().startsWith(w.url)) foreignRequests.push(r.url()); });
+  }
+
+  const apiJson = async (p) => (await w.authedFetch(p)).json();
+  // user ids of the table rows, as shown under each email.
+  const rowIds = (page) => page.locator("section#users tbody tr td:first-child div.muted").allTextContents();
+
+  test("login, seat cards, inactive filter, paging, CSV download and screenshots", async () => {
+    const page = context.pages()[0] ?? await context.newPage();
+
+    // Not signed in: the dashboard sends the browser to the login form.
+    await page.goto(w.url);
+    assert.equal(new URL(page.url()).pathname, "/login");
+    await page.locator('input[name="token"]').fill(VIEWER_TOKEN);
+    await Promise.all([page.waitForURL((u) => u.pathname === "/"), page.getByRole("button", { name: "Sign in" }).click()]);
+    const cookie = (await context.cookies()).find((c) => c.name === "als_session");
+    assert.ok(cookie, "the session cookie was stored (Secure on http://127.0.0.1)");
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.secure, true);
+    assert.equal(cookie.sameSite, "Strict");
+
+    // Seat cards agree with the API.
+    const summary = await apiJson("/api/summary");
+    const card = async (label) => Number(await page.locator("a.card", { hasText: label }).locator("b").textContent());
+    assert.equal(await card("Active seats"), summary.counts.active);
+    assert.equal(await card("Never logged in"), summary.counts.never_logged_in);
+    assert.equal(await card("No login in 30 days"), summary.counts.inactive_30);
+    assert.ok(summary.counts.active > 200);
+    // The hashed stylesheet applied (a CSP mismatch would leave the page unstyled).
+    assert.equal(await page.locator("section").first().evaluate((el) => getComputedStyle(el).borderTopLeftRadius), "8px");
+    await page.screenshot({ path: path.join(ARTIFACTS, "dashboard.png"), fullPage: true });
+
+    // Filter to users with no login in 30 days through the form.
+    await page.locator('select[name="inactive_days"]').selectOption("30");
+    await Promise.all([page.waitForURL((u) => u.searchParams.get("inactive_days") === "30"), page.getByRole("button", { name: "Filter" }).click()]);
+    const inactive = await apiJson("/api/users?inactive_days=30&limit=1000");
+    assert.ok(inactive.users.length > 100, "more than one page of inactive users");
+    const page1 = await rowIds(page);
+    assert.deepEqual(page1, inactive.users.slice(0, 100).map((u) => u.user_id));
+    // Each row's last login is "never" or older than 30 days.
+    const cutoff = Date.now() - 30 * DAY;
+    const logins = await page.locator("section#users tbody tr td:nth-child(4)").evaluateAll((tds) =>
+      tds.map((td) => td.querySelector("time")?.getAttribute("datetime") ?? td.textContent));
+    assert.equal(logins.length, 100);
+    for (const l of logins) assert.ok(l === "never logged in" || Date.parse(l) < cutoff, `row with last login ${l}`);
+    assert.equal(await page.locator('select[name="inactive_days"]').inputValue(), "30", "the form keeps the filter");
+
+    // Next page: different rows, the continuation of the same listing.
+    await Promise.all([page.waitForURL((u) => u.searchParams.has("cursor")), page.locator('a[rel="next"]', { hasText: "Next page" }).click()]);
+    const page2 = await rowIds(page);
+    assert.ok(page2.length > 0);
+    assert.ok(page2.every((id) => !page1.includes(id)), "page 2 repeats rows of page 1");
+    assert.deepEqual(page2, inactive.users.slice(100, 200).map((u) => u.user_id));
+    assert.equal(await page.getByRole("link", { name: "First page" }).count(), 1);
+
+    // The CSV link downloads all pages of the filtered listing.
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("link", { name: "Download CSV (these filters, all pages)" }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), "auth0-users.csv");
+    const csv = fs.readFileSync(await download.path(), "utf8");
+    assert.equal(csv.charCodeAt(0), 0xfeff, "BOM");
+    const lines = csv.slice(1).split("\r\n");
+    assert.equal(lines.pop(), "", "ends with CRLF");
+    assert.equal(lines.length, 1 + inactive.users.length, "header + one line per inactive user");
+    const records = parseCsv(csv.slice(1));
+    assert.deepEqual(records.slice(1).map((r) => r[0]), inactive.users.map((u) => u.user_id));
+
+    // Hostile names render as text.
+    await page.goto(`${w.url}?q=hostile`);
+    const names = await page.locator("section#users tbody tr td:nth-child(2)").allTextContents();
+    for (const n of HOSTILE_NAMES) assert.ok(names.includes(n), `${n.slice(0, 40)} not shown as text`);
+    assert.equal(await page.locator("section#users img, section#users script").count(), 0);
+
+    // Phone width: no horizontal scrolling of the page itself (wide tables scroll in their box).
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const p of ["/", "/?q=hostile", "/?inactive_days=30", "/runs", "/login"]) {
+      await page.goto(new URL(p, w.url).href);
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 390 + 1, `${p} is ${width}px wide on a 390px screen`);
+    }
+    await page.goto(w.url);
+    await page.screenshot({ path: path.join(ARTIFACTS, "dashboard-phone.png"), fullPage: true });
+
+    assert.deepEqual(dialogs, [], "a script dialog opened");
+    assert.deepEqual(consoleErrors, [], "console errors (CSP violations?)");
+    assert.deepEqual(foreignRequests, [], "requests left the worker's origin");
+  });
+});
