@@ -203,6 +203,12 @@ impl Auth0Config {
     }
 }
 
+/// Auth0 requests per invocation unless set: under the Paid plan's 1,000 subrequests, with room
+/// for the Access keys and other fetches.
+pub const DEFAULT_MAX_AUTH0_REQUESTS: u32 = 950;
+/// D1 queries per invocation unless set: under the Paid plan's 1,000.
+pub const DEFAULT_MAX_D1_QUERIES: u32 = 950;
+
 /// Optional tuning of the sync, from vars. Unset means: pace by Auth0's rate-limit headers.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SyncLimits {
@@ -210,6 +216,10 @@ pub struct SyncLimits {
     pub rate_per_second: Option<f64>,
     /// `AUTH0_RATE_LIMIT_BURST`: requests that may go at once.
     pub burst: Option<u32>,
+    /// `SYNC_MAX_AUTH0_REQUESTS`: Auth0 requests per invocation (Workers' subrequest limit).
+    pub max_auth0_requests: Option<u32>,
+    /// `SYNC_MAX_D1_QUERIES`: D1 queries per invocation.
+    pub max_d1_queries: Option<u32>,
 }
 
 fn optional_number<T: std::str::FromStr + PartialOrd + fmt::Display>(
@@ -250,6 +260,14 @@ impl SyncLimits {
                 "2",
             )?,
             burst: optional_number(settings, "AUTH0_RATE_LIMIT_BURST", 1, 1000, "2")?,
+            max_auth0_requests: Some(
+                optional_number(settings, "SYNC_MAX_AUTH0_REQUESTS", 20, 100_000, "45")?
+                    .unwrap_or(DEFAULT_MAX_AUTH0_REQUESTS),
+            ),
+            max_d1_queries: Some(
+                optional_number(settings, "SYNC_MAX_D1_QUERIES", 20, 100_000, "45")?
+                    .unwrap_or(DEFAULT_MAX_D1_QUERIES),
+            ),
         })
     }
 }
@@ -383,10 +401,23 @@ mod tests {
 
     #[test]
     fn limits_are_optional_and_named_when_malformed() {
+        let defaults = SyncLimits::from_settings(&settings(&[])).unwrap();
+        assert_eq!((defaults.rate_per_second, defaults.burst), (None, None));
         assert_eq!(
-            SyncLimits::from_settings(&settings(&[])).unwrap(),
-            SyncLimits::default()
+            defaults.max_auth0_requests,
+            Some(DEFAULT_MAX_AUTH0_REQUESTS)
         );
+        let free = SyncLimits::from_settings(&settings(&[
+            ("SYNC_MAX_AUTH0_REQUESTS", "45"),
+            ("SYNC_MAX_D1_QUERIES", "45"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (free.max_auth0_requests, free.max_d1_queries),
+            (Some(45), Some(45))
+        );
+        let e = SyncLimits::from_settings(&settings(&[("SYNC_MAX_D1_QUERIES", "5")])).unwrap_err();
+        assert_eq!(e.setting, "SYNC_MAX_D1_QUERIES");
         let l = SyncLimits::from_settings(&settings(&[
             ("AUTH0_RATE_LIMIT_PER_SECOND", "2"),
             ("AUTH0_RATE_LIMIT_BURST", " 40 "),

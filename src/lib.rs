@@ -32,6 +32,6 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 /// outcome is recorded in the sync history instead.
 #[cfg(target_arch = "wasm32")]
 #[event(scheduled)]
-async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    runtime::handlers::scheduled(env).await;
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    runtime::handlers::scheduled(env, &event.cron()).await;
 }

@@ -370,7 +370,9 @@ pub fn sync_response(result: &Result<SyncResult, crate::store::StoreError>) -> A
         Ok(SyncResult::Ran { run, .. }) => {
             ApiResponse::json(200, &serde_json::json!({ "run": run }))
         }
-        Ok(SyncResult::AlreadyRunning) => ApiResponse::error(&ApiError::SyncRunning),
+        Ok(SyncResult::AlreadyRunning | SyncResult::Idle) => {
+            ApiResponse::error(&ApiError::SyncRunning)
+        }
         Err(e) => ApiResponse::error(&ApiError::Store(e.clone())),
     }
 }

@@ -41,11 +41,13 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A parameter's value; an empty value counts as not given, as HTML forms send every field.
 fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
 }
 
 /// Reads `limit`, defaulting and bounding it.
@@ -73,14 +75,6 @@ fn bad(name: &'static str, problem: impl Into<String>) -> ApiError {
     ApiError::BadParam {
         name,
         problem: problem.into(),
-    }
-}
-
-fn non_empty(p: &[(String, String)], name: &'static str) -> Result<Option<String>, ApiError> {
-    match get(p, name) {
-        None => Ok(None),
-        Some("") => Err(bad(name, "must not be empty")),
-        Some(v) => Ok(Some(v.to_string())),
     }
 }
 
@@ -154,7 +148,7 @@ pub fn users_query(query: &str, now: EpochMs) -> Result<UsersQuery, ApiError> {
     let p = pairs(query);
     let sort = sort(&p)?;
     let after = match get(&p, "cursor") {
-        None | Some("") => None,
+        None => None,
         Some(c) => {
             let body: CursorBody = decode_cursor(c)
                 .and_then(|json| serde_json::from_str(&json).ok())
@@ -206,7 +200,7 @@ pub fn users_query(query: &str, now: EpochMs) -> Result<UsersQuery, ApiError> {
         Some(_) => return Err(bad("never_logged_in", "must be true or false")),
     };
     let search = match get(&p, "q") {
-        None | Some("") => None,
+        None => None,
         Some(v) if v.chars().count() > MAX_SEARCH => {
             return Err(bad("q", format!("must be at most {MAX_SEARCH} characters")));
         }
@@ -216,8 +210,8 @@ pub fn users_query(query: &str, now: EpochMs) -> Result<UsersQuery, ApiError> {
         limit: limit(query, 100, 1000)?,
         after,
         status,
-        connection: non_empty(&p, "connection")?,
-        organization: non_empty(&p, "organization")?,
+        connection: get(&p, "connection").map(str::to_string),
+        organization: get(&p, "organization").map(str::to_string),
         inactive_before,
         never_logged_in,
         search,
@@ -270,6 +264,18 @@ mod tests {
 
     #[test]
     fn users_query_defaults_bounds_and_names_the_bad_parameter() {
+        // A form submits every field; empty ones are not filters.
+        let empty = users_query(
+            "q=&status=&connection=&organization=&inactive_days=&sort=&cursor=&limit=",
+            NOW,
+        );
+        assert_eq!(
+            empty.unwrap(),
+            UsersQuery {
+                limit: 100,
+                ..UsersQuery::default()
+            }
+        );
         let q = users_query("", NOW).unwrap();
         assert_eq!(
             q,
@@ -307,8 +313,6 @@ mod tests {
             ("never_logged_in=yes", "never_logged_in"),
             ("sort=name", "sort"),
             ("sort=email:up", "sort"),
-            ("connection=", "connection"),
-            ("organization=", "organization"),
         ] {
             match users_query(query, NOW) {
                 Err(ApiError::BadParam { name: n, .. }) => assert_eq!(n, name, "{query}"),

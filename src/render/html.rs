@@ -20,13 +20,13 @@ section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1
 h2{font-size:1rem;margin:0 0 .75rem}.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(140px,1fr));gap:.75rem}\
 .card{display:block;border:1px solid var(--line);border-radius:8px;padding:.6rem .75rem;text-decoration:none;color:inherit}\
 .card b{display:block;font-size:1.5rem}.card span{color:var(--muted);font-size:.85rem}\
-.badge{display:inline-block;padding:.05rem .5rem;border-radius:999px;font-size:.8rem;font-weight:600;border:1px solid currentColor}\
+.badge{display:inline-block;white-space:nowrap;padding:.05rem .5rem;border-radius:999px;font-size:.8rem;font-weight:600;border:1px solid currentColor}\
 .succeeded{color:var(--ok)}.partial{color:var(--warn)}.failed{color:var(--bad)}.running{color:var(--link)}\
 .error{border-left:4px solid var(--bad);padding:.5rem .75rem;background:#fff5f5;margin:.5rem 0;overflow-wrap:anywhere}\
 .partial-error{border-left-color:var(--warn);background:#fff8e6}\
 .muted{color:var(--muted)}.scroll{overflow-x:auto}\
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}\
-td{overflow-wrap:anywhere;max-width:28rem}th{white-space:nowrap;color:var(--muted);font-weight:600}\
+td{overflow-wrap:break-word;word-break:break-word;max-width:28rem}th{white-space:nowrap;color:var(--muted);font-weight:600}\
 form.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(160px,1fr));gap:.5rem;margin-bottom:.75rem;align-items:end}\
 label{display:flex;flex-direction:column;font-size:.8rem;color:var(--muted);gap:.2rem}\
 input,select,button{font:inherit;padding:.4rem .5rem;border:1px solid var(--line);border-radius:6px;background:#fff;color:var(--fg)}\

@@ -66,6 +66,7 @@ async fn sync(env: &Env, trigger: Trigger) -> std::result::Result<SyncResult, St
                 console_error!("sync run {} internal detail: {detail}", run.id);
             }
         }
+        Ok(SyncResult::Idle) => {}
         Ok(SyncResult::AlreadyRunning) => {
             console_log!(
                 "sync ({}) stood down: another run holds the lock",
@@ -82,9 +83,17 @@ async fn sync(env: &Env, trigger: Trigger) -> std::result::Result<SyncResult, St
     result
 }
 
-/// The cron trigger.
-pub async fn scheduled(env: Env) {
-    let _ = sync(&env, Trigger::Cron).await;
+/// The cron schedule that only continues paused runs (see wrangler.toml).
+pub const CONTINUE_CRON: &str = "* * * * *";
+
+/// The cron triggers: the frequent one continues a paused run, any other may start one.
+pub async fn scheduled(env: Env, cron: &str) {
+    let trigger = if cron.trim() == CONTINUE_CRON {
+        Trigger::Continue
+    } else {
+        Trigger::Cron
+    };
+    let _ = sync(&env, trigger).await;
 }
 
 /// How long fetched Access signing keys are trusted before they are fetched again.

@@ -8,10 +8,13 @@ use super::organizations::{
     ADD_MEMBERS, LIST_ORGS, LIST_STORED_MEMBERS, LIST_STORED_ORGS, MARK_MEMBERS_REMOVED,
     MARK_ORGS_REMOVED, ORG_EXISTS, UPSERT_ORGS,
 };
-use super::runs::{CLOSE_ABANDONED, INSERT_RUN, LIST_RUNS, RELEASE_LOCK, TAKE_LOCK, UPDATE_RUN};
+use super::runs::{
+    CLOSE_ABANDONED, INSERT_RUN, LIST_RUNS, PAUSED_RUN, RELEASE_LOCK, TAKE_LOCK, UPDATE_RUN,
+};
 use super::summary::{CONNECTION_COUNTS, SEAT_COUNTS};
 use super::users::{
-    AFTER_ALL_TIMES, GET_USER, MARK_REMOVED, SqlArg, UPSERT_USERS, USERS_IN_EQ, USERS_IN_GE_LT,
+    ADD_PENDING_REMOVALS, AFTER_ALL_TIMES, APPLY_PENDING_REMOVALS, CLEAR_PENDING_REMOVALS,
+    COUNT_CURRENT_USERS, GET_USER, SqlArg, UPSERT_USERS, USERS_IN_EQ, USERS_IN_GE_LT,
     USERS_IN_GT_LT, list_users_sql,
 };
 use super::{
@@ -153,6 +156,10 @@ impl SyncStore for D1Store {
             num(r.memberships_seen),
             num(r.memberships_added),
             num(r.memberships_removed),
+            num(r.invocations),
+            r.users_total_estimate.map_or(JsValue::NULL, num),
+            num(r.d1_queries),
+            opt_text(r.cursor.as_deref()),
         ];
         self.write("save the run", UPDATE_RUN, &args).await?;
         Ok(())
@@ -188,20 +195,57 @@ impl SyncStore for D1Store {
             .0)
     }
 
-    async fn mark_users_removed(
+    async fn add_pending_removals(
         &self,
+        run_id: i64,
         ids: &[String],
-        now_iso: &str,
     ) -> Result<RowsWritten, StoreError> {
         let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        let args = [JsValue::from_f64(run_id as f64), text(&json)];
         Ok(self
-            .write(
-                "mark users removed",
-                MARK_REMOVED,
-                &[text(&json), text(now_iso)],
-            )
+            .write("hold removed users", ADD_PENDING_REMOVALS, &args)
             .await?
             .0)
+    }
+
+    async fn apply_pending_removals(
+        &self,
+        run_id: i64,
+        now_iso: &str,
+    ) -> Result<(RowsWritten, u64), StoreError> {
+        let run = JsValue::from_f64(run_id as f64);
+        let (written, marked) = self
+            .write(
+                "mark users removed",
+                APPLY_PENDING_REMOVALS,
+                &[run.clone(), text(now_iso)],
+            )
+            .await?;
+        let (cleared, _) = self
+            .write("clear removed users", CLEAR_PENDING_REMOVALS, &[run])
+            .await?;
+        Ok((written + cleared, marked))
+    }
+
+    async fn clear_pending_removals(&self, run_id: i64) -> Result<(), StoreError> {
+        let run = JsValue::from_f64(run_id as f64);
+        self.write("clear removed users", CLEAR_PENDING_REMOVALS, &[run])
+            .await?;
+        Ok(())
+    }
+
+    async fn paused_run(&self) -> Result<Option<RunRecord>, StoreError> {
+        let rows: Vec<RunRecord> = self.rows("find a paused run", PAUSED_RUN, &[]).await?;
+        Ok(rows.into_iter().next())
+    }
+
+    async fn count_current_users(&self) -> Result<u64, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Count {
+            n: f64,
+        }
+        let rows: Vec<Count> = self.rows("count users", COUNT_CURRENT_USERS, &[]).await?;
+        Ok(rows.first().map_or(0, |c| c.n as u64))
     }
 
     async fn organizations(&self) -> Result<Vec<StoredOrg>, StoreError> {

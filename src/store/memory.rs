@@ -39,6 +39,8 @@ pub struct MemoryStore {
     pub orgs: RefCell<BTreeMap<String, (OrgRow, Option<String>)>>,
     /// Memberships (org, user) to removal time.
     pub memberships: RefCell<BTreeMap<(String, String), Option<String>>>,
+    /// Users a run found gone, by run.
+    pub pending: RefCell<std::collections::BTreeSet<(i64, String)>>,
 }
 
 impl MemoryStore {
@@ -70,7 +72,7 @@ impl SyncStore for MemoryStore {
 
     async fn close_abandoned_runs(&self, now_iso: &str, message: &str) -> Result<(), StoreError> {
         for r in self.runs.borrow_mut().iter_mut() {
-            if r.status == RunStatus::Running {
+            if r.status == RunStatus::Running && r.cursor.is_none() {
                 r.status = RunStatus::Failed;
                 r.finished_at = Some(now_iso.to_string());
                 r.error = Some(message.to_string());
@@ -154,14 +156,32 @@ impl SyncStore for MemoryStore {
         Ok(self.count(n))
     }
 
-    async fn mark_users_removed(
+    async fn add_pending_removals(
         &self,
+        run_id: i64,
         ids: &[String],
-        now_iso: &str,
     ) -> Result<RowsWritten, StoreError> {
+        let mut pending = self.pending.borrow_mut();
+        let before = pending.len();
+        pending.extend(ids.iter().map(|id| (run_id, id.clone())));
+        Ok(self.count((pending.len() - before) as u64))
+    }
+
+    async fn apply_pending_removals(
+        &self,
+        run_id: i64,
+        now_iso: &str,
+    ) -> Result<(RowsWritten, u64), StoreError> {
+        let ids: Vec<String> = self
+            .pending
+            .borrow()
+            .iter()
+            .filter(|(r, _)| *r == run_id)
+            .map(|(_, id)| id.clone())
+            .collect();
         let mut users = self.users.borrow_mut();
         let mut n = 0;
-        for id in ids {
+        for id in &ids {
             if let Some(u) = users.get_mut(id)
                 && u.removed_at.is_none()
             {
@@ -169,7 +189,33 @@ impl SyncStore for MemoryStore {
                 n += 1;
             }
         }
-        Ok(self.count(n))
+        drop(users);
+        self.pending.borrow_mut().retain(|(r, _)| *r != run_id);
+        Ok((self.count(n + ids.len() as u64), n))
+    }
+
+    async fn clear_pending_removals(&self, run_id: i64) -> Result<(), StoreError> {
+        self.pending.borrow_mut().retain(|(r, _)| *r != run_id);
+        Ok(())
+    }
+
+    async fn paused_run(&self) -> Result<Option<RunRecord>, StoreError> {
+        Ok(self
+            .runs
+            .borrow()
+            .iter()
+            .rev()
+            .find(|r| r.status == RunStatus::Running && r.cursor.is_some())
+            .cloned())
+    }
+
+    async fn count_current_users(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .users
+            .borrow()
+            .values()
+            .filter(|u| u.removed_at.is_none())
+            .count() as u64)
     }
 
     async fn organizations(&self) -> Result<Vec<StoredOrg>, StoreError> {

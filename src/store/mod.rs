@@ -90,15 +90,39 @@ pub trait SyncStore {
         rows: &[UserRow],
         now_iso: &str,
     ) -> Result<RowsWritten, StoreError>;
-    /// Sets `removed_at` on these users where it is not set.
+    /// Holds users found gone until the run's listing is complete.
     ///
     /// # Errors
     /// Any database failure.
-    async fn mark_users_removed(
+    async fn add_pending_removals(
         &self,
+        run_id: i64,
         ids: &[String],
-        now_iso: &str,
     ) -> Result<RowsWritten, StoreError>;
+    /// Marks the run's pending users removed and forgets them; returns rows written and users marked.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn apply_pending_removals(
+        &self,
+        run_id: i64,
+        now_iso: &str,
+    ) -> Result<(RowsWritten, u64), StoreError>;
+    /// Forgets a failed run's pending removals.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn clear_pending_removals(&self, run_id: i64) -> Result<(), StoreError>;
+    /// The newest run paused at a budget, to continue.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn paused_run(&self) -> Result<Option<RunRecord>, StoreError>;
+    /// Users not marked removed.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn count_current_users(&self) -> Result<u64, StoreError>;
     /// Every stored organization.
     ///
     /// # Errors

@@ -2,6 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+fn one() -> u64 {
+    1
+}
+
 /// How a run ended, or that it is still going.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -67,6 +71,18 @@ pub struct RunRecord {
     /// Memberships marked removed.
     #[serde(default)]
     pub memberships_removed: u64,
+    /// Worker invocations the run has taken so far (more than one when it paused at a budget).
+    #[serde(default = "one")]
+    pub invocations: u64,
+    /// About how many users the tenant has: the last sync's count, or Auth0's total.
+    #[serde(default)]
+    pub users_total_estimate: Option<u64>,
+    /// D1 queries the run has made.
+    #[serde(default)]
+    pub d1_queries: u64,
+    /// Where a paused run continues; internal, never served.
+    #[serde(default, skip_serializing)]
+    pub cursor: Option<String>,
     /// A message a person can act on, for failed and partial runs.
     pub error: Option<String>,
 }
@@ -91,6 +107,10 @@ impl RunRecord {
             memberships_seen: 0,
             memberships_added: 0,
             memberships_removed: 0,
+            invocations: 1,
+            users_total_estimate: None,
+            d1_queries: 0,
+            cursor: None,
             error: None,
         }
     }
@@ -104,17 +124,26 @@ pub const INSERT_RUN: &str =
 pub const UPDATE_RUN: &str = "UPDATE sync_runs SET finished_at = ?2, status = ?3, users_seen = ?4, \
      users_added = ?5, users_updated = ?6, users_removed = ?7, api_requests = ?8, \
      rate_limited = ?9, rows_written = ?10, error = ?11, organizations_seen = ?12, \
-     memberships_seen = ?13, memberships_added = ?14, memberships_removed = ?15 WHERE id = ?1";
+     memberships_seen = ?13, memberships_added = ?14, memberships_removed = ?15, \
+     invocations = ?16, users_total_estimate = ?17, d1_queries = ?18, cursor = ?19 WHERE id = ?1";
 
-/// Fails every run left `running` (`?1` now, `?2` message).
+/// Fails every run left `running` by an invocation that died (`?1` now, `?2` message); paused
+/// runs carry a cursor and are continued instead.
 pub const CLOSE_ABANDONED: &str = "UPDATE sync_runs SET status = 'failed', finished_at = ?1, \
-     error = ?2 WHERE status = 'running'";
+     error = ?2 WHERE status = 'running' AND cursor IS NULL";
 
 /// The newest runs, `?1` = how many.
 pub const LIST_RUNS: &str = "SELECT id, started_at, finished_at, status, trigger, users_seen, \
      users_added, users_updated, users_removed, api_requests, rate_limited, rows_written, error, \
-     organizations_seen, memberships_seen, memberships_added, memberships_removed \
-     FROM sync_runs ORDER BY id DESC LIMIT ?1";
+     organizations_seen, memberships_seen, memberships_added, memberships_removed, invocations, \
+     users_total_estimate, d1_queries FROM sync_runs ORDER BY id DESC LIMIT ?1";
+
+/// The newest paused run, if any.
+pub const PAUSED_RUN: &str = "SELECT id, started_at, finished_at, status, trigger, users_seen, \
+     users_added, users_updated, users_removed, api_requests, rate_limited, rows_written, error, \
+     organizations_seen, memberships_seen, memberships_added, memberships_removed, invocations, \
+     users_total_estimate, d1_queries, cursor FROM sync_runs \
+     WHERE status = 'running' AND cursor IS NOT NULL ORDER BY id DESC LIMIT 1";
 
 /// Takes or extends the lock (`?1` owner, `?2` now ms, `?3` expiry ms) unless another owner
 /// holds an unexpired lease. D1 reports one change exactly when the lock was taken.

@@ -7,8 +7,8 @@ use super::organizations::{ADD_MEMBERS, MARK_MEMBERS_REMOVED, UPSERT_ORGS};
 use super::runs::{RELEASE_LOCK, TAKE_LOCK};
 use super::summary::SEAT_COUNTS;
 use super::users::{
-    MARK_REMOVED, Position, Sort, SortKey, SqlArg, StatusFilter, UPSERT_USERS, UsersQuery,
-    list_users_sql,
+    ADD_PENDING_REMOVALS, APPLY_PENDING_REMOVALS, Position, Sort, SortKey, SqlArg, StatusFilter,
+    UPSERT_USERS, UsersQuery, list_users_sql,
 };
 use crate::sync::mapping::user_row;
 
@@ -72,9 +72,16 @@ fn upsert_writes_only_new_changed_or_returning_rows_and_keeps_first_seen() {
         )
         .unwrap();
     assert_eq!((name.as_str(), seen.as_str(), blocked), ("B2", "t1", 0));
-    assert_eq!(conn.execute(MARK_REMOVED, ["[\"a\"]", "t4"]).unwrap(), 1);
+    conn.execute(ADD_PENDING_REMOVALS, rusqlite::params![7, "[\"a\",\"a\"]"])
+        .unwrap();
     assert_eq!(
-        conn.execute(MARK_REMOVED, ["[\"a\"]", "t5"]).unwrap(),
+        conn.execute(APPLY_PENDING_REMOVALS, rusqlite::params![7, "t4"])
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        conn.execute(APPLY_PENDING_REMOVALS, rusqlite::params![7, "t5"])
+            .unwrap(),
         0,
         "marked once"
     );

@@ -27,6 +27,8 @@ pub struct UserRow {
     pub blocked: bool,
     /// Email verified; `None` where the connection does not say.
     pub email_verified: Option<bool>,
+    /// Email and name, lower-cased with Unicode rules, for case-insensitive search.
+    pub search_text: String,
     /// A hash of the fields above, to skip unchanged rows.
     pub fingerprint: String,
 }
@@ -233,9 +235,7 @@ pub fn list_users_sql(q: &UsersQuery) -> (String, Vec<SqlArg>) {
     }
     if let Some(s) = &q.search {
         let p = bind(SqlArg::Text(s.clone()));
-        conds.push(format!(
-            "(instr(lower(COALESCE(email, '')), {p}) > 0 OR instr(lower(COALESCE(name, '')), {p}) > 0)"
-        ));
+        conds.push(format!("instr(search_text, {p}) > 0"));
     }
     let key = q.sort.key.sql();
     let (cmp, dir) = if q.sort.desc {
@@ -296,24 +296,36 @@ pub const USER_COLUMNS: &str = "user_id, email, name, connection, connections, l
 /// Rows whose fingerprint matches and that are not removed are left alone, so D1 bills nothing
 /// for them; `first_seen_at` is kept on update.
 pub const UPSERT_USERS: &str = "INSERT INTO users (user_id, email, name, connection, connections, \
-     last_login, logins_count, created_at, updated_at, blocked, email_verified, fingerprint, \
-     first_seen_at, removed_at) \
+     last_login, logins_count, created_at, updated_at, blocked, email_verified, search_text, \
+     fingerprint, first_seen_at, removed_at) \
      SELECT j.value ->> '$.user_id', j.value ->> '$.email', j.value ->> '$.name', \
      j.value ->> '$.connection', j.value ->> '$.connections', j.value ->> '$.last_login', \
      j.value ->> '$.logins_count', j.value ->> '$.created_at', j.value ->> '$.updated_at', \
-     j.value ->> '$.blocked', j.value ->> '$.email_verified', j.value ->> '$.fingerprint', ?2, NULL \
+     j.value ->> '$.blocked', j.value ->> '$.email_verified', j.value ->> '$.search_text', \
+     j.value ->> '$.fingerprint', ?2, NULL \
      FROM json_each(?1) AS j WHERE true \
      ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, name = excluded.name, \
      connection = excluded.connection, connections = excluded.connections, \
      last_login = excluded.last_login, logins_count = excluded.logins_count, \
      created_at = excluded.created_at, updated_at = excluded.updated_at, \
      blocked = excluded.blocked, email_verified = excluded.email_verified, \
-     fingerprint = excluded.fingerprint, removed_at = NULL \
+     search_text = excluded.search_text, fingerprint = excluded.fingerprint, removed_at = NULL \
      WHERE users.fingerprint IS NOT excluded.fingerprint OR users.removed_at IS NOT NULL";
 
-/// Marks the users in a JSON array of ids (`?1`) removed at `?2`.
-pub const MARK_REMOVED: &str = "UPDATE users SET removed_at = ?2 \
-     WHERE removed_at IS NULL AND user_id IN (SELECT value FROM json_each(?1))";
+/// Holds users (JSON array `?2`) found gone by run `?1` until its listing is complete.
+pub const ADD_PENDING_REMOVALS: &str = "INSERT INTO sync_pending_removals (run_id, user_id) \
+     SELECT ?1, j.value FROM json_each(?2) AS j WHERE true ON CONFLICT DO NOTHING";
+
+/// Marks removed, at `?2`, the users run `?1` found gone.
+pub const APPLY_PENDING_REMOVALS: &str = "UPDATE users SET removed_at = ?2 \
+     WHERE removed_at IS NULL \
+     AND user_id IN (SELECT user_id FROM sync_pending_removals WHERE run_id = ?1)";
+
+/// Forgets run `?1`'s pending removals (applied, or the run failed).
+pub const CLEAR_PENDING_REMOVALS: &str = "DELETE FROM sync_pending_removals WHERE run_id = ?1";
+
+/// Users not marked removed: the next run's estimate of the tenant's size.
+pub const COUNT_CURRENT_USERS: &str = "SELECT COUNT(*) AS n FROM users WHERE removed_at IS NULL";
 
 /// Stored users created at or after `?1` and before `?2`.
 pub const USERS_IN_GE_LT: &str = "SELECT user_id, fingerprint, removed_at FROM users \

@@ -22,10 +22,16 @@ pub fn user_row(u: &Auth0User) -> UserRow {
         updated_at: u.updated_at.clone(),
         blocked: u.blocked.unwrap_or(false),
         email_verified: u.email_verified,
+        search_text: search_text(u.email.as_deref(), u.name.as_deref()),
         fingerprint: String::new(),
     };
     row.fingerprint = fingerprint(&row);
     row
+}
+
+/// Email and name for search: Unicode lower case, on two lines so a match cannot span both.
+pub fn search_text(email: Option<&str>, name: Option<&str>) -> String {
+    format!("{}\n{}", email.unwrap_or(""), name.unwrap_or("")).to_lowercase()
 }
 
 /// FNV-1a over every stored field, with separators so that shifted text cannot collide.
@@ -43,6 +49,7 @@ pub fn fingerprint(r: &UserRow) -> String {
         opt(&r.updated_at),
         r.blocked.to_string(),
         format!("{:?}", r.email_verified),
+        r.search_text.clone(),
     ];
     let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
     fnv_hex(&refs)
@@ -90,6 +97,15 @@ mod tests {
         );
         assert_eq!(r.email_verified, None);
         assert!(!serde_json::to_string(&r).unwrap().contains("idp-secret"));
+    }
+
+    #[test]
+    fn search_text_folds_case_in_every_script() {
+        assert_eq!(
+            search_text(Some("ZOË@X.IO"), Some("Åström ÉMILE")),
+            "zoë@x.io\nåström émile"
+        );
+        assert_eq!(search_text(None, None), "\n");
     }
 
     #[test]

@@ -1,29 +1,37 @@
-//! One sync run: lock, list every user block by block, write only changes, and record the run.
+//! One sync run: lock, list users block by block writing only changes, then organizations, and
+//! record the run. A run that reaches its invocation's budget pauses with a cursor and continues
+//! on the next invocation; the sync history shows it as one run.
 //!
-//! Removals are decided per block but applied only once the whole listing is complete, so a
-//! failed or cut-short run never marks anyone removed and never deletes anything.
+//! Removals are held until the whole user listing is complete, so a failed or cut-short run never
+//! marks anyone removed and never deletes anything.
 
+pub mod budget;
+pub mod cursor;
 pub mod mapping;
 pub mod organizations;
 pub mod plan;
 
+use budget::{BLOCK_QUERIES, BLOCK_REQUESTS, Budget, Counted, EXPORT_REQUESTS};
+use cursor::Cursor;
+
+use crate::auth0::types::Auth0User;
 use crate::auth0::users::{Covered, Lower, Next, fetch_block};
 use crate::auth0::{Auth0Client, Auth0Error, RetryPolicy, export};
 use crate::clock::Clock;
 use crate::config::{Auth0Config, ConfigError, SyncLimits};
 use crate::http::HttpClient;
 use crate::store::{RunRecord, RunStatus, StoreError, SyncStore, UserRow};
-use crate::time::iso_from_ms;
+use crate::time::{EpochMs, iso_from_ms};
 
-/// How long a run's lock lasts without renewal: past a Worker's longest run, so a crashed run
-/// blocks the next for this long at most.
+/// How long a run's lock lasts without renewal: past a Worker's longest invocation, so a crashed
+/// run blocks the next for this long at most.
 pub const LOCK_LEASE_MS: u64 = 15 * 60 * 1000;
 /// Rows per bulk write: keeps each statement's JSON well under D1's limits.
 const WRITE_CHUNK: usize = 500;
-/// Ids per removal statement.
-const REMOVE_CHUNK: usize = 2000;
 /// Save progress to the history every this many users (each save is one row written).
 const PROGRESS_EVERY: u64 = 5000;
+/// A run still paused after this many invocations is given up (something keeps it from moving).
+pub const MAX_INVOCATIONS: u64 = 1000;
 /// The message left on a run that was still `running` when the next one took the lock.
 pub const ABANDONED: &str = "This run stopped before it finished (the Worker was stopped or hit a \
      limit). Nothing was marked removed; the next run starts over.";
@@ -33,12 +41,14 @@ pub const ABANDONED: &str = "This run stopped before it finished (the Worker was
 pub struct SyncConfig {
     /// The tenant and credentials.
     pub auth0: Auth0Config,
-    /// Retries, pacing and budgets.
+    /// Retries, pacing and the request budget.
     pub policy: RetryPolicy,
+    /// The per-invocation budget.
+    pub budget: Budget,
 }
 
 impl SyncConfig {
-    /// The default policy, paced by `limits` where set.
+    /// The default policy, paced and budgeted by `limits` where set.
     pub fn new(auth0: Auth0Config, limits: SyncLimits) -> Self {
         let pace = limits
             .rate_per_second
@@ -47,7 +57,12 @@ impl SyncConfig {
             auth0,
             policy: RetryPolicy {
                 pace,
+                max_requests: limits.max_auth0_requests,
                 ..RetryPolicy::default()
+            },
+            budget: Budget {
+                max_requests: limits.max_auth0_requests,
+                max_queries: limits.max_d1_queries,
             },
         }
     }
@@ -56,9 +71,11 @@ impl SyncConfig {
 /// How a run was started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
-    /// The cron trigger.
+    /// The main cron schedule: continue a paused run, or start one.
     Cron,
-    /// `POST /api/sync`.
+    /// The frequent cron schedule: only continue a paused run.
+    Continue,
+    /// `POST /api/sync`: continue a paused run, or start one.
     Manual,
 }
 
@@ -66,7 +83,7 @@ impl Trigger {
     /// The stored text.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Cron => "cron",
+            Self::Cron | Self::Continue => "cron",
             Self::Manual => "manual",
         }
     }
@@ -75,18 +92,20 @@ impl Trigger {
 /// What a call to [`run_sync`] did.
 #[derive(Debug)]
 pub enum SyncResult {
-    /// A run happened; its record is saved. `internal` holds detail for the logs only.
+    /// A run happened (finished, or paused with `status` still `running`); its record is saved.
     Ran {
         /// The saved run.
         run: Box<RunRecord>,
         /// Internal detail (database messages) to log, never to show.
         internal: Option<String>,
     },
-    /// Another run holds the lock; this one stood down without writing.
+    /// Another invocation holds the lock; this one stood down without writing.
     AlreadyRunning,
+    /// A continuation tick found no paused run.
+    Idle,
 }
 
-/// Why the listing stopped early.
+/// Why a run stopped early.
 enum Stop {
     Auth0(Auth0Error),
     Config(ConfigError),
@@ -105,14 +124,22 @@ impl From<StoreError> for Stop {
     }
 }
 
-/// Runs one sync, unless another run holds the lock.
+/// Where an invocation left its run.
+enum Step {
+    /// Complete; `Some(message)` when organizations could not be synced (partial).
+    Finished(Option<String>),
+    /// The budget is spent; continue here next time.
+    Paused(Cursor),
+}
+
+/// Runs (or continues) one sync, unless another invocation holds the lock.
 ///
 /// # Errors
 /// Only when the lock or the run record cannot be written at all; every other failure is
 /// recorded in the run.
 ///
 /// # Concurrency
-/// Two overlapping calls (cron and manual) race for one lock row; the loser returns
+/// Overlapping invocations (cron and manual) race for one lock row; the loser returns
 /// [`SyncResult::AlreadyRunning`] before writing anything.
 pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore>(
     http: &H,
@@ -121,12 +148,17 @@ pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore>(
     config: Result<&SyncConfig, &ConfigError>,
     trigger: Trigger,
 ) -> Result<SyncResult, StoreError> {
+    let store = Counted::new(store);
+    // A continuation tick with nothing to continue costs one read and writes nothing.
+    if trigger == Trigger::Continue && store.paused_run().await?.is_none() {
+        return Ok(SyncResult::Idle);
+    }
     let now = clock.now_ms();
     let owner = format!("{}-{now}", trigger.as_str());
     if !store.try_lock(&owner, now, LOCK_LEASE_MS).await? {
         return Ok(SyncResult::AlreadyRunning);
     }
-    let result = locked_run(http, clock, store, config, trigger, &owner).await;
+    let result = locked_run(http, clock, &store, config, trigger, &owner).await;
     // A failed release only delays the next run until the lease expires.
     let released = store.release_lock(&owner).await;
     match (result, released) {
@@ -142,69 +174,106 @@ pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore>(
     }
 }
 
+/// Picks up the paused run, or starts a new one.
+async fn open_run<S: SyncStore>(
+    store: &Counted<'_, S>,
+    trigger: Trigger,
+    now: EpochMs,
+) -> Result<Option<(RunRecord, Cursor)>, StoreError> {
+    let now_iso = iso_from_ms(now);
+    if let Some(mut run) = store.paused_run().await? {
+        let cursor = run.cursor.take().as_deref().and_then(Cursor::from_json);
+        match cursor {
+            Some(cursor) if run.invocations < MAX_INVOCATIONS => {
+                run.invocations += 1;
+                // Without its cursor while we work: if this invocation dies, the next one closes it.
+                store.save_run(&run).await?;
+                return Ok(Some((run, cursor)));
+            }
+            _ => {
+                run.status = RunStatus::Failed;
+                run.finished_at = Some(now_iso.clone());
+                run.error = Some(format!(
+                    "This run was given up after {} invocations without finishing. Nothing was \
+                     marked removed; the next run starts over.",
+                    run.invocations
+                ));
+                store.save_run(&run).await?;
+            }
+        }
+    }
+    if trigger == Trigger::Continue {
+        return Ok(None);
+    }
+    store.close_abandoned_runs(&now_iso, ABANDONED).await?;
+    let id = store.start_run(&now_iso, trigger.as_str()).await?;
+    let mut run = RunRecord::started(id, now_iso, trigger.as_str());
+    let stored = store.count_current_users().await?;
+    run.users_total_estimate = (stored > 0).then_some(stored);
+    Ok(Some((run, Cursor::start())))
+}
+
 async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
     http: &H,
     clock: &C,
-    store: &S,
+    store: &Counted<'_, S>,
     config: Result<&SyncConfig, &ConfigError>,
     trigger: Trigger,
     owner: &str,
 ) -> Result<SyncResult, StoreError> {
-    let started = iso_from_ms(clock.now_ms());
-    store.close_abandoned_runs(&started, ABANDONED).await?;
-    let id = store.start_run(&started, trigger.as_str()).await?;
-    let mut run = RunRecord::started(id, started, trigger.as_str());
-    // Ok(None): complete; Ok(Some(message)): users complete, organizations not (partial).
-    let outcome: Result<Option<String>, Stop> = match config {
+    let Some((mut run, cursor)) = open_run(store, trigger, clock.now_ms()).await? else {
+        return Ok(SyncResult::Idle);
+    };
+    let (base_requests, base_limited) = (run.api_requests, run.rate_limited);
+    let step: Result<Step, Stop> = match config {
         Err(e) => Err(Stop::Config(e.clone())),
         Ok(config) => {
             let mut client = Auth0Client::new(http, clock, &config.auth0, config.policy.clone());
-            let users = UserSync {
+            let step = Invocation {
                 client: &mut client,
                 clock,
                 store,
                 run: &mut run,
                 owner,
+                budget: config.budget,
+                base_requests,
+                base_limited,
                 saved_at_users: 0,
+                locked_at: clock.now_ms(),
             }
-            .all_users()
+            .run(cursor)
             .await;
-            let outcome = match users {
-                Err(stop) => Err(stop),
-                Ok(()) => {
-                    match organizations::sync_organizations(&mut client, clock, store, &mut run)
-                        .await
-                    {
-                        Err(Stop::Auth0(e)) => Ok(Some(format!("organizations not synced: {e}"))),
-                        other => other,
-                    }
-                }
-            };
-            run.api_requests = u64::from(client.stats.requests);
-            run.rate_limited = u64::from(client.stats.rate_limited);
-            outcome
+            run.api_requests = base_requests + u64::from(client.stats.requests);
+            run.rate_limited = base_limited + u64::from(client.stats.rate_limited);
+            step
         }
     };
     let mut internal = None;
-    run.finished_at = Some(iso_from_ms(clock.now_ms()));
-    match outcome {
-        Ok(None) => run.status = RunStatus::Succeeded,
-        Ok(Some(message)) => {
-            run.status = RunStatus::Partial;
-            run.error = Some(message);
-        }
+    let finished = |run: &mut RunRecord, status: RunStatus, error: Option<String>| {
+        run.status = status;
+        run.error = error;
+        run.finished_at = Some(iso_from_ms(clock.now_ms()));
+    };
+    match step {
+        Ok(Step::Paused(cursor)) => run.cursor = Some(cursor.to_json()),
+        Ok(Step::Finished(None)) => finished(&mut run, RunStatus::Succeeded, None),
+        Ok(Step::Finished(Some(message))) => finished(&mut run, RunStatus::Partial, Some(message)),
         Err(stop) => {
-            run.status = RunStatus::Failed;
-            run.error = Some(match stop {
+            let message = match stop {
                 Stop::Auth0(e) => e.to_string(),
                 Stop::Config(e) => format!("Configuration: {e}"),
                 Stop::Store(e) => {
                     internal = Some(format!("{}: {}", e.op, e.detail));
                     format!("The sync stopped because {e}.")
                 }
-            });
+            };
+            finished(&mut run, RunStatus::Failed, Some(message));
+            // Held removals die with the run; a failure to forget them is harmless.
+            let _ = store.clear_pending_removals(run.id).await;
         }
     }
+    // This save and the lock release are the invocation's last two queries.
+    run.d1_queries += u64::from(store.used()) + 2;
     store.save_run(&run).await?;
     Ok(SyncResult::Ran {
         run: Box::new(run),
@@ -212,59 +281,110 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
     })
 }
 
-/// The user listing of one run.
-struct UserSync<'r, 'c, H: HttpClient, C: Clock, S: SyncStore> {
+/// One invocation's share of a run.
+struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: SyncStore> {
     client: &'r mut Auth0Client<'c, H, C>,
     clock: &'c C,
-    store: &'r S,
+    store: &'r Counted<'r, S>,
     run: &'r mut RunRecord,
     owner: &'r str,
+    budget: Budget,
+    base_requests: u64,
+    base_limited: u64,
     saved_at_users: u64,
+    locked_at: EpochMs,
 }
 
-impl<H: HttpClient, C: Clock, S: SyncStore> UserSync<'_, '_, H, C, S> {
-    async fn all_users(&mut self) -> Result<(), Stop> {
-        let token = self.client.connect().await?;
-        // The token says what it may do: a missing read:users is clearer now than as a 403 later.
-        if !token.scopes.is_empty() && !token.scopes.iter().any(|s| s == "read:users") {
-            return Err(Auth0Error::MissingScope {
-                scope: "read:users".into(),
-            }
-            .into());
-        }
-        let mut gone = Vec::new();
-        let mut lower = Lower::Unbounded;
-        loop {
-            let block = fetch_block(self.client, &lower).await?;
-            self.apply(block.users, &block.covered, &mut gone).await?;
-            lower = match block.next {
-                Next::Done => break,
-                Next::From(next) => next,
-                Next::Export(at) => {
-                    let users = export::users_created_at(self.client, &at).await?;
-                    self.apply(users, &Covered::Exactly(at.clone()), &mut gone)
-                        .await?;
-                    Lower::Exclusive(at)
-                }
-            };
-            self.checkpoint().await?;
-        }
-        // The listing is complete: only now may anyone be marked removed.
-        let now = iso_from_ms(self.clock.now_ms());
-        for ids in gone.chunks(REMOVE_CHUNK) {
-            self.run.rows_written += self.store.mark_users_removed(ids, &now).await?;
-        }
-        self.run.users_removed = gone.len() as u64;
-        Ok(())
+impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
+    fn room(&self, requests: u32, queries: u32) -> bool {
+        self.budget
+            .room(&self.client.stats, self.store.used(), requests, queries)
     }
 
-    /// Writes one block's changes and remembers who it found gone.
-    async fn apply(
-        &mut self,
-        users: Vec<crate::auth0::types::Auth0User>,
-        covered: &Covered,
-        gone: &mut Vec<String>,
-    ) -> Result<(), Stop> {
+    async fn run(&mut self, mut cursor: Cursor) -> Result<Step, Stop> {
+        match self.client.connect().await {
+            Err(Auth0Error::BudgetSpent) => return Ok(Step::Paused(cursor)),
+            Err(e) => return Err(e.into()),
+            Ok(token) => {
+                // The token says what it may do: a missing read:users is clearer now than as a
+                // 403 later.
+                if !token.scopes.is_empty() && !token.scopes.iter().any(|s| s == "read:users") {
+                    return Err(Auth0Error::MissingScope {
+                        scope: "read:users".into(),
+                    }
+                    .into());
+                }
+            }
+        }
+        loop {
+            cursor = match cursor {
+                Cursor::Users { lower } => {
+                    if !self.room(BLOCK_REQUESTS, BLOCK_QUERIES) {
+                        return Ok(Step::Paused(Cursor::Users { lower }));
+                    }
+                    let block = match fetch_block(self.client, &lower).await {
+                        Err(Auth0Error::BudgetSpent) => {
+                            return Ok(Step::Paused(Cursor::Users { lower }));
+                        }
+                        other => other?,
+                    };
+                    if self.run.users_total_estimate.is_none() {
+                        // Auth0's total is exact only below the cap.
+                        self.run.users_total_estimate = block.total_hint.filter(|t| *t < 1000);
+                    }
+                    self.apply(block.users, &block.covered).await?;
+                    match block.next {
+                        Next::Done => {
+                            self.finish_users().await?;
+                            Cursor::Organizations { next: 0 }
+                        }
+                        Next::From(next) => Cursor::Users { lower: next },
+                        Next::Export(at) => Cursor::Export { at },
+                    }
+                }
+                Cursor::Export { at } => {
+                    if !self.room(EXPORT_REQUESTS, BLOCK_QUERIES) {
+                        return Ok(Step::Paused(Cursor::Export { at }));
+                    }
+                    let users = match export::users_created_at(self.client, &at).await {
+                        Err(Auth0Error::BudgetSpent) => {
+                            return Ok(Step::Paused(Cursor::Export { at }));
+                        }
+                        other => other?,
+                    };
+                    self.apply(users, &Covered::Exactly(at.clone())).await?;
+                    Cursor::Users {
+                        lower: Lower::Exclusive(at),
+                    }
+                }
+                Cursor::Organizations { next } => {
+                    let step = organizations::sync_organizations(
+                        self.client,
+                        self.clock,
+                        self.store,
+                        self.run,
+                        next,
+                        &self.budget,
+                    )
+                    .await;
+                    return match step {
+                        Ok(organizations::OrgStep::Done(message)) => Ok(Step::Finished(message)),
+                        Ok(organizations::OrgStep::Paused(next)) => {
+                            Ok(Step::Paused(Cursor::Organizations { next }))
+                        }
+                        Err(Stop::Auth0(e)) => Ok(Step::Finished(Some(format!(
+                            "organizations not synced: {e}"
+                        )))),
+                        Err(e) => Err(e),
+                    };
+                }
+            };
+            self.progress().await?;
+        }
+    }
+
+    /// Writes one block's changes and holds who it found gone.
+    async fn apply(&mut self, users: Vec<Auth0User>, covered: &Covered) -> Result<(), Stop> {
         let rows: Vec<UserRow> = users.iter().map(mapping::user_row).collect();
         self.run.users_seen += rows.len() as u64;
         let stored = self.store.users_in(covered).await?;
@@ -273,28 +393,45 @@ impl<H: HttpClient, C: Clock, S: SyncStore> UserSync<'_, '_, H, C, S> {
         for chunk in plan.write.chunks(WRITE_CHUNK) {
             self.run.rows_written += self.store.upsert_users(chunk, &now).await?;
         }
+        if !plan.gone.is_empty() {
+            self.run.rows_written += self
+                .store
+                .add_pending_removals(self.run.id, &plan.gone)
+                .await?;
+        }
         self.run.users_added += plan.added;
         self.run.users_updated += plan.updated;
-        gone.extend(plan.gone);
+        Ok(())
+    }
+
+    /// The listing is complete: only now may anyone be marked removed.
+    async fn finish_users(&mut self) -> Result<(), Stop> {
+        let now = iso_from_ms(self.clock.now_ms());
+        let (written, removed) = self.store.apply_pending_removals(self.run.id, &now).await?;
+        self.run.rows_written += written;
+        self.run.users_removed += removed;
         Ok(())
     }
 
     /// Shows progress in the history now and then, and keeps the lock's lease alive.
-    async fn checkpoint(&mut self) -> Result<(), Stop> {
+    async fn progress(&mut self) -> Result<(), Stop> {
         if self.run.users_seen - self.saved_at_users < PROGRESS_EVERY {
             return Ok(());
         }
         self.saved_at_users = self.run.users_seen;
-        self.run.api_requests = u64::from(self.client.stats.requests);
-        self.run.rate_limited = u64::from(self.client.stats.rate_limited);
+        self.run.api_requests = self.base_requests + u64::from(self.client.stats.requests);
+        self.run.rate_limited = self.base_limited + u64::from(self.client.stats.rate_limited);
         self.store.save_run(self.run).await?;
         let now = self.clock.now_ms();
-        if !self.store.try_lock(self.owner, now, LOCK_LEASE_MS).await? {
-            // Our lease lapsed and another run took over: stop before writing more.
-            return Err(Stop::Store(StoreError {
-                op: "keep the sync lock",
-                detail: "lease expired and another run took the lock".into(),
-            }));
+        if now - self.locked_at > LOCK_LEASE_MS / 3 {
+            self.locked_at = now;
+            if !self.store.try_lock(self.owner, now, LOCK_LEASE_MS).await? {
+                // Our lease lapsed and another invocation took over: stop before writing more.
+                return Err(Stop::Store(StoreError {
+                    op: "keep the sync lock",
+                    detail: "lease expired and another run took the lock".into(),
+                }));
+            }
         }
         Ok(())
     }

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::Stop;
+use super::budget::{Budget, Counted};
 use crate::auth0::error::GRANT_PATH;
 use crate::auth0::organizations::{list_member_ids, list_organizations};
 use crate::auth0::types::Auth0Organization;
@@ -102,27 +103,51 @@ pub fn plan_members(listed: &[String], stored: &[StoredMember]) -> (Vec<String>,
     (add, gone)
 }
 
-/// Syncs organizations and memberships.
+/// Where the organizations part stopped.
+pub(super) enum OrgStep {
+    /// Done; `Some(message)` when a scope is missing (the run becomes `partial`).
+    Done(Option<String>),
+    /// The budget is spent; continue from this organization next invocation.
+    Paused(usize),
+}
+
+/// Auth0 requests kept free per organization: at least one page of members.
+const ORG_REQUESTS: u32 = 2;
+/// D1 queries per organization: read, add, remove.
+const ORG_QUERIES: u32 = 3;
+
+/// Syncs organizations, then the members of each from index `from` on.
 ///
-/// Returns `Ok(Some(message))` when a scope is missing (the run becomes `partial`).
+/// The organization list is read whole each invocation (cheap, and it must be complete to
+/// decide removals); members are synced one organization at a time, within the budget.
 ///
 /// # Errors
 /// Store failures, and Auth0 failures other than a missing scope.
 pub(super) async fn sync_organizations<H: HttpClient, C: Clock, S: SyncStore>(
     client: &mut Auth0Client<'_, H, C>,
     clock: &C,
-    store: &S,
+    store: &Counted<'_, S>,
     run: &mut RunRecord,
-) -> Result<Option<String>, Stop> {
+    from: usize,
+    budget: &Budget,
+) -> Result<OrgStep, Stop> {
     let granted = client.granted_scopes().unwrap_or_default().to_vec();
     let lacks = |scope: &str| !granted.is_empty() && !granted.iter().any(|s| s == scope);
     if lacks("read:organizations") {
-        return Ok(Some(missing_scope_message("read:organizations")));
+        return Ok(OrgStep::Done(Some(missing_scope_message(
+            "read:organizations",
+        ))));
+    }
+    if !budget.room(&client.stats, store.used(), ORG_REQUESTS, ORG_QUERIES) {
+        return Ok(OrgStep::Paused(from));
     }
     let orgs = match list_organizations(client).await {
         Err(Auth0Error::MissingScope { .. }) => {
-            return Ok(Some(missing_scope_message("read:organizations")));
+            return Ok(OrgStep::Done(Some(missing_scope_message(
+                "read:organizations",
+            ))));
         }
+        Err(Auth0Error::BudgetSpent) => return Ok(OrgStep::Paused(from)),
         other => other?,
     };
     run.organizations_seen = orgs.len() as u64;
@@ -139,14 +164,22 @@ pub(super) async fn sync_organizations<H: HttpClient, C: Clock, S: SyncStore>(
         }
     }
     if lacks("read:organization_members") {
-        return Ok(Some(missing_scope_message("read:organization_members")));
+        return Ok(OrgStep::Done(Some(missing_scope_message(
+            "read:organization_members",
+        ))));
     }
-    for org in &orgs {
+    for (i, org) in orgs.iter().enumerate().skip(from) {
+        if !budget.room(&client.stats, store.used(), ORG_REQUESTS, ORG_QUERIES) {
+            return Ok(OrgStep::Paused(i));
+        }
         let ids = match list_member_ids(client, &org.id).await {
             Err(Auth0Error::MissingScope { .. }) => {
-                return Ok(Some(missing_scope_message("read:organization_members")));
+                return Ok(OrgStep::Done(Some(missing_scope_message(
+                    "read:organization_members",
+                ))));
             }
-            // Deleted between the two listings: its members go with the next run's removal.
+            Err(Auth0Error::BudgetSpent) => return Ok(OrgStep::Paused(i)),
+            // Deleted between the two listings: the next run's organization list drops it.
             Err(Auth0Error::Rejected { status: 404, .. }) => continue,
             other => other?,
         };
@@ -154,7 +187,7 @@ pub(super) async fn sync_organizations<H: HttpClient, C: Clock, S: SyncStore>(
         let now = iso_from_ms(clock.now_ms());
         apply_members(store, run, &org.id, &ids, &now).await?;
     }
-    Ok(None)
+    Ok(OrgStep::Done(None))
 }
 
 async fn apply_members<S: SyncStore>(

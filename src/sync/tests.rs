@@ -340,3 +340,153 @@ fn a_403_for_a_scope_the_token_claimed_still_degrades_to_partial() {
         "organizations themselves were stored"
     );
 }
+
+fn budgeted(requests: u32, queries: u32) -> SyncConfig {
+    SyncConfig::new(
+        crate::testing::auth0_config("test-secret"),
+        crate::config::SyncLimits {
+            max_auth0_requests: Some(requests),
+            max_d1_queries: Some(queries),
+            ..Default::default()
+        },
+    )
+}
+
+/// Runs invocations until the run finishes; returns it and each invocation's (requests, queries).
+fn run_to_end(
+    fake: &FakeAuth0,
+    store: &MemoryStore,
+    clock: &FakeClock,
+    cfg: &SyncConfig,
+) -> (RunRecord, Vec<(u64, u64)>) {
+    let mut per_invocation = Vec::new();
+    let (mut requests, mut queries) = (0, 0);
+    for _ in 0..100 {
+        let before = fake.log.borrow().len() as u64;
+        let r = match block_on(run_sync(fake, clock, store, Ok(cfg), Trigger::Cron)) {
+            Ok(SyncResult::Ran { run, .. }) => *run,
+            other => panic!("{other:?}"),
+        };
+        let sent = fake.log.borrow().len() as u64 - before;
+        assert_eq!(
+            r.api_requests - requests,
+            sent,
+            "the run counts what it sent"
+        );
+        per_invocation.push((sent, r.d1_queries - queries));
+        requests = r.api_requests;
+        queries = r.d1_queries;
+        clock.advance(60_000);
+        if r.status != RunStatus::Running {
+            return (r, per_invocation);
+        }
+        assert!(r.cursor.is_some(), "a paused run keeps its cursor");
+    }
+    panic!("the run never finished");
+}
+
+#[test]
+fn a_tenant_too_big_for_one_free_invocation_syncs_across_several_as_one_run() {
+    let fake = org_tenant();
+    fake.users
+        .borrow_mut()
+        .extend(FakeAuth0::generate(5000, 1200).into_iter().skip(1500));
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    let (r, per) = run_to_end(&fake, &store, &clock, &budgeted(50, 50));
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+    assert!(per.len() > 1, "{per:?}");
+    for (requests, queries) in &per {
+        assert!(*requests <= 50 && *queries <= 50, "{per:?}");
+    }
+    assert_eq!(
+        (r.invocations, r.users_seen, r.users_added),
+        (per.len() as u64, 5000, 5000)
+    );
+    assert_eq!(store.runs.borrow().len(), 1, "one logical run");
+    assert_store_matches(&fake, &store);
+    assert_eq!(active_members(&store, "org_big").len(), 1250);
+    // A re-sync of the unchanged tenant writes no user or membership rows.
+    let (r, _) = run_to_end(&fake, &store, &clock, &budgeted(50, 50));
+    assert_eq!((r.rows_written, r.users_added, r.users_updated), (0, 0, 0));
+}
+
+#[test]
+fn removals_found_before_a_pause_apply_only_when_the_listing_completes() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(4000, 0));
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    run_to_end(&fake, &store, &clock, &budgeted(50, 50));
+    let gone = fake.users.borrow_mut().remove(10)["user_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // First invocation: the block holding the user is read, then the budget pauses the run.
+    let r = match block_on(run_sync(
+        &fake,
+        &clock,
+        &store,
+        Ok(&budgeted(50, 50)),
+        Trigger::Cron,
+    )) {
+        Ok(SyncResult::Ran { run, .. }) => *run,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(r.status, RunStatus::Running);
+    assert!(
+        store.users.borrow()[&gone].removed_at.is_none(),
+        "not before the listing completes"
+    );
+    assert_eq!(store.pending.borrow().len(), 1);
+    // The next invocation fails: the held removal is dropped, nobody is marked.
+    fake.secret.replace("rotated".into());
+    fake.valid_tokens.borrow_mut().clear();
+    let r = match block_on(run_sync(
+        &fake,
+        &clock,
+        &store,
+        Ok(&budgeted(50, 50)),
+        Trigger::Continue,
+    )) {
+        Ok(SyncResult::Ran { run, .. }) => *run,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        (r.status, r.users_removed, r.invocations),
+        (RunStatus::Failed, 0, 2)
+    );
+    assert!(store.users.borrow()[&gone].removed_at.is_none());
+    assert!(store.pending.borrow().is_empty());
+    // With credentials back, a full run marks the user removed.
+    fake.secret.replace("test-secret".into());
+    let (r, _) = run_to_end(&fake, &store, &clock, &budgeted(50, 50));
+    assert_eq!(r.users_removed, 1);
+    assert!(store.users.borrow()[&gone].removed_at.is_some());
+}
+
+#[test]
+fn the_continuation_tick_only_continues() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(2500, 0));
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    let cfg = budgeted(25, 50);
+    let idle = block_on(run_sync(&fake, &clock, &store, Ok(&cfg), Trigger::Continue));
+    assert!(matches!(idle, Ok(SyncResult::Idle)));
+    assert!(fake.log.borrow().is_empty() && store.runs.borrow().is_empty());
+    assert!(
+        store.lock.borrow().is_none(),
+        "an idle tick does not even lock"
+    );
+    let first = block_on(run_sync(&fake, &clock, &store, Ok(&cfg), Trigger::Cron));
+    assert!(
+        matches!(first, Ok(SyncResult::Ran { ref run, .. }) if run.status == RunStatus::Running)
+    );
+    let mut ticks = 0;
+    while store.runs.borrow()[0].status == RunStatus::Running {
+        ticks += 1;
+        assert!(ticks < 20);
+        block_on(run_sync(&fake, &clock, &store, Ok(&cfg), Trigger::Continue)).unwrap();
+    }
+    assert_eq!(store.runs.borrow()[0].status, RunStatus::Succeeded);
+    assert_eq!(store.runs.borrow().len(), 1);
+}

@@ -1,0 +1,213 @@
+//! Per-invocation budgets: Workers cap subrequests and D1 queries per invocation, so a run
+//! checks before each unit of work that it fits, and pauses instead of being cut off mid-write.
+
+use std::cell::Cell;
+
+use crate::auth0::RequestStats;
+use crate::auth0::users::Covered;
+use crate::store::{
+    OrgRow, RowsWritten, RunRecord, StoreError, StoredMember, StoredOrg, StoredUser, SyncStore,
+    UserRow,
+};
+use crate::time::EpochMs;
+
+/// Auth0 requests one user block may take: 10 pages and a token.
+pub const BLOCK_REQUESTS: u32 = 11;
+/// D1 queries one user block may take: read the range, two write chunks, hold removals.
+pub const BLOCK_QUERIES: u32 = 4;
+/// An export: create, a few polls, download.
+pub const EXPORT_REQUESTS: u32 = 12;
+/// Queries kept back to close the invocation: progress, removals, run record, lock.
+pub const RESERVE_QUERIES: u32 = 5;
+
+/// The limits of one invocation; `None` is unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Budget {
+    /// Auth0 requests (Workers subrequests).
+    pub max_requests: Option<u32>,
+    /// D1 queries.
+    pub max_queries: Option<u32>,
+}
+
+impl Budget {
+    /// Whether work needing `requests` and `queries` more still fits, keeping the reserve.
+    pub fn room(
+        &self,
+        stats: &RequestStats,
+        queries_used: u32,
+        requests: u32,
+        queries: u32,
+    ) -> bool {
+        let req_ok = self
+            .max_requests
+            .is_none_or(|max| stats.requests + requests <= max);
+        let q_ok = self
+            .max_queries
+            .is_none_or(|max| queries_used + queries + RESERVE_QUERIES <= max);
+        req_ok && q_ok
+    }
+}
+
+/// A store that counts the queries made through it.
+pub struct Counted<'s, S> {
+    inner: &'s S,
+    used: Cell<u32>,
+}
+
+impl<'s, S: SyncStore> Counted<'s, S> {
+    /// Wraps a store; the count starts at zero.
+    pub fn new(inner: &'s S) -> Self {
+        Self {
+            inner,
+            used: Cell::new(0),
+        }
+    }
+
+    /// Queries so far.
+    pub fn used(&self) -> u32 {
+        self.used.get()
+    }
+
+    fn tick(&self, n: u32) {
+        self.used.set(self.used.get() + n);
+    }
+}
+
+impl<S: SyncStore> SyncStore for Counted<'_, S> {
+    async fn try_lock(&self, owner: &str, now: EpochMs, lease_ms: u64) -> Result<bool, StoreError> {
+        self.tick(1);
+        self.inner.try_lock(owner, now, lease_ms).await
+    }
+    async fn release_lock(&self, owner: &str) -> Result<(), StoreError> {
+        self.tick(1);
+        self.inner.release_lock(owner).await
+    }
+    async fn close_abandoned_runs(&self, now_iso: &str, message: &str) -> Result<(), StoreError> {
+        self.tick(1);
+        self.inner.close_abandoned_runs(now_iso, message).await
+    }
+    async fn start_run(&self, started_at: &str, trigger: &str) -> Result<i64, StoreError> {
+        self.tick(1);
+        self.inner.start_run(started_at, trigger).await
+    }
+    async fn save_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        self.tick(1);
+        self.inner.save_run(run).await
+    }
+    async fn users_in(&self, covered: &Covered) -> Result<Vec<StoredUser>, StoreError> {
+        self.tick(1);
+        self.inner.users_in(covered).await
+    }
+    async fn upsert_users(
+        &self,
+        rows: &[UserRow],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        self.tick(1);
+        self.inner.upsert_users(rows, now_iso).await
+    }
+    async fn add_pending_removals(
+        &self,
+        run_id: i64,
+        ids: &[String],
+    ) -> Result<RowsWritten, StoreError> {
+        self.tick(1);
+        self.inner.add_pending_removals(run_id, ids).await
+    }
+    async fn apply_pending_removals(
+        &self,
+        run_id: i64,
+        now_iso: &str,
+    ) -> Result<(RowsWritten, u64), StoreError> {
+        // One statement marks, one forgets.
+        self.tick(2);
+        self.inner.apply_pending_removals(run_id, now_iso).await
+    }
+    async fn clear_pending_removals(&self, run_id: i64) -> Result<(), StoreError> {
+        self.tick(1);
+        self.inner.clear_pending_removals(run_id).await
+    }
+    async fn paused_run(&self) -> Result<Option<RunRecord>, StoreError> {
+        self.tick(1);
+        self.inner.paused_run().await
+    }
+    async fn count_current_users(&self) -> Result<u64, StoreError> {
+        self.tick(1);
+        self.inner.count_current_users().await
+    }
+    async fn organizations(&self) -> Result<Vec<StoredOrg>, StoreError> {
+        self.tick(1);
+        self.inner.organizations().await
+    }
+    async fn upsert_organizations(
+        &self,
+        rows: &[OrgRow],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        self.tick(1);
+        self.inner.upsert_organizations(rows, now_iso).await
+    }
+    async fn mark_organizations_removed(
+        &self,
+        ids: &[String],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        self.tick(1);
+        self.inner.mark_organizations_removed(ids, now_iso).await
+    }
+    async fn members(&self, org_id: &str) -> Result<Vec<StoredMember>, StoreError> {
+        self.tick(1);
+        self.inner.members(org_id).await
+    }
+    async fn add_members(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        self.tick(1);
+        self.inner.add_members(org_id, user_ids, now_iso).await
+    }
+    async fn mark_members_removed(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        now_iso: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        self.tick(1);
+        self.inner
+            .mark_members_removed(org_id, user_ids, now_iso)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_counts_both_limits_and_keeps_the_reserve() {
+        let b = Budget {
+            max_requests: Some(50),
+            max_queries: Some(50),
+        };
+        let stats = RequestStats {
+            requests: 39,
+            ..RequestStats::default()
+        };
+        assert!(b.room(&stats, 41, BLOCK_REQUESTS, BLOCK_QUERIES));
+        assert!(
+            !b.room(&stats, 42, BLOCK_REQUESTS, BLOCK_QUERIES),
+            "queries"
+        );
+        let stats = RequestStats {
+            requests: 40,
+            ..RequestStats::default()
+        };
+        assert!(
+            !b.room(&stats, 0, BLOCK_REQUESTS, BLOCK_QUERIES),
+            "requests"
+        );
+        assert!(Budget::default().room(&stats, 10_000, 1_000, 1_000));
+    }
+}
