@@ -348,6 +348,7 @@ function printSummary({ url, token, mode, demo, persistTo, warnings }) {
     ? `auth0-license-sync is running locally against the DEMO Auth0 tenant (${demo.users} users at ${demo.url}).`
     : "auth0-license-sync is running locally against the Auth0 tenant in .dev.vars.");
   console.log(`  URL:           ${url}`);
+  console.log(`  Dashboard:     ${url}/  (sign in with the viewer token)`);
   console.log(`  Viewer token:  ${token || "(none: set VIEWER_TOKEN in .dev.vars)"}`);
   console.log(`  Local D1:      ${path.relative(process.cwd(), state) || "."}`);
   console.log("Try:");

@@ -214,6 +214,31 @@ fn card(label: &str, value: i64, href: &str) -> String {
     )
 }
 
+/// A running sync's progress: users so far, of about how many, over how many invocations.
+pub fn progress(run: &RunRecord) -> String {
+    let of = run
+        .users_total_estimate
+        .filter(|t| *t > 0)
+        .map(|t| {
+            let pct = (run.users_seen * 100 / t).min(99);
+            format!(" of about {t} ({pct}%)")
+        })
+        .unwrap_or_default();
+    let invocations = if run.invocations > 1 {
+        format!(
+            ", over {} invocations so far (it pauses at each invocation's budget and continues within a minute)",
+            run.invocations
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "<p>In progress: {} users listed{of}{invocations}. Removals are applied only when the listing is complete; \
+         the tables show the stored data meanwhile.</p>",
+        run.users_seen
+    )
+}
+
 fn run_summary(run: &RunRecord, now: EpochMs) -> String {
     let mut s = format!(
         "<p>{} started {}",
@@ -225,12 +250,7 @@ fn run_summary(run: &RunRecord, now: EpochMs) -> String {
     }
     s.push_str("</p>");
     if run.status == RunStatus::Running {
-        write!(
-            s,
-            "<p>In progress: {} users listed so far; this page shows the last stored data until it finishes.</p>",
-            run.users_seen
-        )
-        .ok();
+        s.push_str(&progress(run));
     }
     write!(
         s,
@@ -601,6 +621,22 @@ mod tests {
         assert_eq!(relative("2025-06-15T15:06:30.000Z", NOW), "just now");
         assert_eq!(relative("2025-06-15T17:06:40.000Z", NOW), "in 2 hours");
         assert!(when(None, NOW, "never logged in").contains("never logged in"));
+    }
+
+    #[test]
+    fn a_running_sync_shows_how_far_it_is() {
+        let mut run = RunRecord::started(1, "2025-06-15T15:00:00.000Z".into(), "cron");
+        run.users_seen = 2500;
+        run.users_total_estimate = Some(10_000);
+        run.invocations = 3;
+        let p = progress(&run);
+        assert!(
+            p.contains("2500 users listed of about 10000 (25%), over 3 invocations"),
+            "{p}"
+        );
+        run.users_total_estimate = None;
+        run.invocations = 1;
+        assert!(progress(&run).contains("In progress: 2500 users listed. "));
     }
 
     #[test]
