@@ -44,6 +44,11 @@ fn opt_text(s: Option<&str>) -> JsValue {
     s.map_or(JsValue::NULL, JsValue::from_str)
 }
 
+/// A value as JSON text, bound for `json_each`. Rows, ids and strings always serialise.
+fn json(value: &impl serde::Serialize) -> JsValue {
+    JsValue::from_str(&serde_json::to_string(value).unwrap_or_else(|_| "[]".into()))
+}
+
 fn num(n: u64) -> JsValue {
     // Counters stay far below 2^53, where JS numbers stop being exact.
     JsValue::from_f64(n as f64)
@@ -77,6 +82,16 @@ impl D1Store {
     ) -> Result<Vec<T>, StoreError> {
         let result = self.stmt(op, sql, args)?.all().await.map_err(fail(op))?;
         result.results::<T>().map_err(fail(op))
+    }
+
+    /// Runs a write and returns D1's `rows_written`.
+    async fn written(
+        &self,
+        op: &'static str,
+        sql: &str,
+        args: &[JsValue],
+    ) -> Result<RowsWritten, StoreError> {
+        Ok(self.write(op, sql, args).await?.0)
     }
 
     /// Runs a write and returns D1's `rows_written` (and `changes`).
@@ -185,14 +200,8 @@ impl SyncStore for D1Store {
         rows: &[UserRow],
         now_iso: &str,
     ) -> Result<RowsWritten, StoreError> {
-        let json = serde_json::to_string(rows).map_err(|e| StoreError {
-            op: "write users",
-            detail: e.to_string(),
-        })?;
-        Ok(self
-            .write("write users", UPSERT_USERS, &[text(&json), text(now_iso)])
-            .await?
-            .0)
+        self.written("write users", UPSERT_USERS, &[json(&rows), text(now_iso)])
+            .await
     }
 
     async fn add_pending_removals(
@@ -200,12 +209,9 @@ impl SyncStore for D1Store {
         run_id: i64,
         ids: &[String],
     ) -> Result<RowsWritten, StoreError> {
-        let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-        let args = [JsValue::from_f64(run_id as f64), text(&json)];
-        Ok(self
-            .write("hold removed users", ADD_PENDING_REMOVALS, &args)
-            .await?
-            .0)
+        let args = [JsValue::from_f64(run_id as f64), json(&ids)];
+        self.written("hold removed users", ADD_PENDING_REMOVALS, &args)
+            .await
     }
 
     async fn apply_pending_removals(
@@ -258,15 +264,12 @@ impl SyncStore for D1Store {
         rows: &[OrgRow],
         now_iso: &str,
     ) -> Result<RowsWritten, StoreError> {
-        let json = serde_json::to_string(rows).unwrap_or_else(|_| "[]".into());
-        Ok(self
-            .write(
-                "write organizations",
-                UPSERT_ORGS,
-                &[text(&json), text(now_iso)],
-            )
-            .await?
-            .0)
+        self.written(
+            "write organizations",
+            UPSERT_ORGS,
+            &[json(&rows), text(now_iso)],
+        )
+        .await
     }
 
     async fn mark_organizations_removed(
@@ -274,15 +277,12 @@ impl SyncStore for D1Store {
         ids: &[String],
         now_iso: &str,
     ) -> Result<RowsWritten, StoreError> {
-        let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-        Ok(self
-            .write(
-                "mark organizations removed",
-                MARK_ORGS_REMOVED,
-                &[text(&json), text(now_iso)],
-            )
-            .await?
-            .0)
+        self.written(
+            "mark organizations removed",
+            MARK_ORGS_REMOVED,
+            &[json(&ids), text(now_iso)],
+        )
+        .await
     }
 
     async fn members(&self, org_id: &str) -> Result<Vec<StoredMember>, StoreError> {
@@ -300,15 +300,12 @@ impl SyncStore for D1Store {
         user_ids: &[String],
         now_iso: &str,
     ) -> Result<RowsWritten, StoreError> {
-        let json = serde_json::to_string(user_ids).unwrap_or_else(|_| "[]".into());
-        Ok(self
-            .write(
-                "write memberships",
-                ADD_MEMBERS,
-                &[text(org_id), text(&json), text(now_iso)],
-            )
-            .await?
-            .0)
+        self.written(
+            "write memberships",
+            ADD_MEMBERS,
+            &[text(org_id), json(&user_ids), text(now_iso)],
+        )
+        .await
     }
 
     async fn mark_members_removed(
@@ -317,15 +314,12 @@ impl SyncStore for D1Store {
         user_ids: &[String],
         now_iso: &str,
     ) -> Result<RowsWritten, StoreError> {
-        let json = serde_json::to_string(user_ids).unwrap_or_else(|_| "[]".into());
-        Ok(self
-            .write(
-                "mark memberships removed",
-                MARK_MEMBERS_REMOVED,
-                &[text(org_id), text(&json), text(now_iso)],
-            )
-            .await?
-            .0)
+        self.written(
+            "mark memberships removed",
+            MARK_MEMBERS_REMOVED,
+            &[text(org_id), json(&user_ids), text(now_iso)],
+        )
+        .await
     }
 }
 
