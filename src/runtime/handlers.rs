@@ -35,6 +35,11 @@ impl Settings for EnvSettings<'_> {
     }
 }
 
+/// The wasm instance's linear memory: it only grows, so this is the isolate's peak so far.
+fn wasm_memory_mib() -> usize {
+    core::arch::wasm32::memory_size(0) * 65_536 / (1024 * 1024)
+}
+
 /// Runs one sync and logs its outcome.
 async fn sync(env: &Env, trigger: Trigger) -> std::result::Result<SyncResult, StoreError> {
     let store = D1Store::from_env(env)?;
@@ -47,7 +52,7 @@ async fn sync(env: &Env, trigger: Trigger) -> std::result::Result<SyncResult, St
     match &result {
         Ok(SyncResult::Ran { run, internal }) => {
             console_log!(
-                "sync run {} {}: {} users seen, {} added, {} updated, {} removed, {} requests, {} rate-limited, {} rows written{}",
+                "sync run {} {}: {} users seen, {} added, {} updated, {} removed, {} requests, {} rate-limited, {} rows written, {} D1 queries, invocation {}, wasm memory {} MiB{}",
                 run.id,
                 run.status.as_str(),
                 run.users_seen,
@@ -57,6 +62,9 @@ async fn sync(env: &Env, trigger: Trigger) -> std::result::Result<SyncResult, St
                 run.api_requests,
                 run.rate_limited,
                 run.rows_written,
+                run.d1_queries,
+                run.invocations,
+                wasm_memory_mib(),
                 run.error
                     .as_deref()
                     .map(|e| format!("; error: {e}"))
