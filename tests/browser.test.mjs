@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { startFakeAuth0, makeUsers } from "./support/fake-auth0.mjs";
-import { startWorkerHttp, workerBuilt, parseCsv, REPO_ROOT } from "./support/worker.mjs";
+import { startWorkerHttp, workerBuilt, parseCsv, REPO_ROOT, tenantBindings } from "./support/worker.mjs";
 
 const CHROMIUM = "/usr/bin/chromium";
 const VIEWER_TOKEN = "browser-viewer-token";
@@ -64,13 +64,7 @@ describe("dashboard in Chromium", { skip }, () => {
   before(async () => {
     fake = await startFakeAuth0({ users: tenant() });
     w = await startWorkerHttp({
-      bindings: {
-        AUTH0_DOMAIN: fake.domain,
-        AUTH0_BASE_URL: fake.url,
-        AUTH0_CLIENT_ID: fake.clientId,
-        AUTH0_CLIENT_SECRET: fake.clientSecret,
-        VIEWER_TOKEN,
-      },
+      bindings: tenantBindings(fake, { VIEWER_TOKEN }),
     });
     const run = await (await w.authedFetch("/api/sync", { method: "POST" })).json();
     assert.equal(run.run?.status, "succeeded", JSON.stringify(run));

@@ -3,7 +3,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startFakeAuth0, makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
-import { startWorker, workerBuilt } from "./support/worker.mjs";
+import { startWorker, workerBuilt, tenantBindings } from "./support/worker.mjs";
 
 const NOW = "2025-06-01T12:00:00.000Z";
 const VIEWER_TOKEN = "viewer-secret-token";
@@ -12,13 +12,7 @@ const skip = !workerBuilt() && "build/index.js missing: build the worker first";
 async function setup(fakeOpts) {
   const fake = await startFakeAuth0(fakeOpts);
   const w = await startWorker({
-    bindings: {
-      AUTH0_DOMAIN: fake.domain,
-      AUTH0_BASE_URL: fake.url,
-      AUTH0_CLIENT_ID: fake.clientId,
-      AUTH0_CLIENT_SECRET: fake.clientSecret,
-      VIEWER_TOKEN,
-    },
+    bindings: tenantBindings(fake, { VIEWER_TOKEN }),
   });
   return { fake, w };
 }

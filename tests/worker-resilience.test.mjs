@@ -4,7 +4,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { startFakeAuth0, makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
-import { startWorker, workerBuilt, readD1Users, readSyncRuns } from "./support/worker.mjs";
+import { startWorker, workerBuilt, readD1Users, readSyncRuns, tenantBindings } from "./support/worker.mjs";
 
 const NOW = "2025-06-01T12:00:00.000Z";
 const VIEWER_TOKEN = "viewer-secret-token";
@@ -16,14 +16,7 @@ const seen = [];
 async function setup(fakeOpts = {}, extraBindings = {}) {
   const fake = await startFakeAuth0(fakeOpts);
   const w = await startWorker({
-    bindings: {
-      AUTH0_DOMAIN: fake.domain,
-      AUTH0_BASE_URL: fake.url,
-      AUTH0_CLIENT_ID: fake.clientId,
-      AUTH0_CLIENT_SECRET: fake.clientSecret,
-      VIEWER_TOKEN,
-      ...extraBindings,
-    },
+    bindings: tenantBindings(fake, { VIEWER_TOKEN, ...extraBindings }),
   });
   return { fake, w };
 }

@@ -4,7 +4,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { startFakeAuth0, makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
-import { startWorker, workerBuilt, readD1Users, parseCsv } from "./support/worker.mjs";
+import { startWorker, workerBuilt, readD1Users, parseCsv, tenantBindings } from "./support/worker.mjs";
 import { makeKeyPair, signJwt, accessClaims, startJwksServer } from "./support/access-keys.mjs";
 
 const VIEWER_TOKEN = "viewer-secret-token";
@@ -135,13 +135,7 @@ describe("viewer surface end to end", { skip }, () => {
   before(async () => {
     fake = await startFakeAuth0({ users: [...everyone], organizations, members });
     w = await startWorker({
-      bindings: {
-        AUTH0_DOMAIN: fake.domain,
-        AUTH0_BASE_URL: fake.url,
-        AUTH0_CLIENT_ID: fake.clientId,
-        AUTH0_CLIENT_SECRET: fake.clientSecret,
-        VIEWER_TOKEN,
-      },
+      bindings: tenantBindings(fake, { VIEWER_TOKEN }),
     });
     const first = await sync(w);
     assert.equal(first.status, "succeeded", JSON.stringify(first));
@@ -543,15 +537,7 @@ describe("Cloudflare Access", { skip }, () => {
     jwks = await startJwksServer([key.jwk]);
     fake = await startFakeAuth0({ users: makeUsers(30, { seed: 3, now: NOW_MS }) });
     w = await startWorker({
-      bindings: {
-        AUTH0_DOMAIN: fake.domain,
-        AUTH0_BASE_URL: fake.url,
-        AUTH0_CLIENT_ID: fake.clientId,
-        AUTH0_CLIENT_SECRET: fake.clientSecret,
-        VIEWER_TOKEN,
-        ACCESS_TEAM_DOMAIN: jwks.url,
-        ACCESS_AUD: AUD,
-      },
+      bindings: tenantBindings(fake, { VIEWER_TOKEN, ACCESS_TEAM_DOMAIN: jwks.url, ACCESS_AUD: AUD }),
     });
     // Without the Access header the bearer token still works (e.g. for the sync call).
     const run = await sync(w);

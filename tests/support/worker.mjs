@@ -312,3 +312,14 @@ export function parseCsv(text) {
   if (cell !== "" || row.length) throw new Error("malformed CSV: last record lacks CRLF");
   return rows;
 }
+
+/** The bindings that point the worker at a fake tenant, plus any others (VIEWER_TOKEN, vars). */
+export function tenantBindings(fake, extra = {}) {
+  return {
+    AUTH0_DOMAIN: fake.domain,
+    AUTH0_BASE_URL: fake.url,
+    AUTH0_CLIENT_ID: fake.clientId,
+    AUTH0_CLIENT_SECRET: fake.clientSecret,
+    ...extra,
+  };
+}
