@@ -43,11 +43,16 @@ impl HttpClient for WorkerHttp {
         let mut resp = Fetch::Request(request)
             .send_with_signal(&signal)
             .await
-            .map_err(|_| {
-                TransportError(format!(
-                    "no answer from {} (timeout or connection failure)",
-                    host(&req.url)
-                ))
+            .map_err(|e| {
+                // The runtime's own cap, not the network: say which setting avoids it.
+                if e.to_string().contains("Too many subrequests") {
+                    TransportError(crate::sync::SUBREQUEST_LIMIT_HIT.into())
+                } else {
+                    TransportError(format!(
+                        "no answer from {} (timeout or connection failure)",
+                        host(&req.url)
+                    ))
+                }
             })?;
         let status = resp.status_code();
         let headers = resp

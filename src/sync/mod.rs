@@ -36,6 +36,22 @@ pub const MAX_INVOCATIONS: u64 = 1000;
 pub const ABANDONED: &str = "This run stopped before it finished (the Worker was stopped or hit a \
      limit). Nothing was marked removed; the next run starts over.";
 
+/// Why a request failed when the Worker ran out of subrequests.
+pub const SUBREQUEST_LIMIT_HIT: &str = "this invocation reached the Workers subrequest limit; \
+     set SYNC_MAX_AUTH0_REQUESTS below your plan's limit (45 on the Free plan)";
+
+/// The message for a storage failure, naming the budget setting when D1's per-invocation query
+/// limit was the cause (the database's own text stays in the logs).
+fn store_failure_message(e: &StoreError) -> String {
+    if e.detail.contains("Too many API requests") || e.detail.contains("Too many queries") {
+        "The sync stopped because this invocation reached D1's query limit; set \
+         SYNC_MAX_D1_QUERIES below your plan's limit (45 on the Free plan)."
+            .into()
+    } else {
+        format!("The sync stopped because {e}.")
+    }
+}
+
 /// What a run needs to know: where Auth0 is and how hard to press it.
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
@@ -264,7 +280,7 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
                 Stop::Config(e) => format!("Configuration: {e}"),
                 Stop::Store(e) => {
                     internal = Some(format!("{}: {}", e.op, e.detail));
-                    format!("The sync stopped because {e}.")
+                    store_failure_message(&e)
                 }
             };
             finished(&mut run, RunStatus::Failed, Some(message));

@@ -490,3 +490,24 @@ fn the_continuation_tick_only_continues() {
     assert_eq!(store.runs.borrow()[0].status, RunStatus::Succeeded);
     assert_eq!(store.runs.borrow().len(), 1);
 }
+
+#[test]
+fn a_d1_limit_failure_names_the_budget_setting_without_the_raw_error() {
+    let e = StoreError {
+        op: "write users",
+        detail: "D1_ERROR: Too many API requests by single worker invocation.".into(),
+    };
+    let m = store_failure_message(&e);
+    assert!(
+        m.contains("SYNC_MAX_D1_QUERIES") && !m.contains("D1_ERROR"),
+        "{m}"
+    );
+    let other = StoreError {
+        op: "write users",
+        detail: "disk I/O error".into(),
+    };
+    assert_eq!(
+        store_failure_message(&other),
+        "The sync stopped because the database could not write users (details are in the Worker's logs)."
+    );
+}
