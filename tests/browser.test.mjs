@@ -103,7 +103,7 @@ describe("dashboard in Chromium", { skip }, () => {
 
   let page;
   const cutoffOk = (l) => l === "never logged in" || Date.parse(l) < Date.now() - 30 * DAY;
-  const lastLogins = () => page.locator("section#users tbody tr td:nth-child(4)").evaluateAll((tds) =>
+  const lastLogins = () => page.locator("section#users tbody tr td:nth-child(5)").evaluateAll((tds) =>
     tds.map((td) => td.querySelector("time")?.getAttribute("datetime") ?? td.textContent));
 
   test("the dashboard sends the browser to the login form; the token signs in; cards match /api/summary", async () => {
@@ -174,7 +174,7 @@ describe("dashboard in Chromium", { skip }, () => {
 
   test("hostile names render as inert text", async () => {
     await page.goto(`${w.url}?q=hostile`);
-    const names = await page.locator("section#users tbody tr td:nth-child(2)").allTextContents();
+    const names = await page.locator("section#users tbody tr td:nth-child(3)").allTextContents();
     for (const n of HOSTILE_NAMES) assert.ok(names.includes(n), `${n.slice(0, 40)} not shown as text`);
     assert.equal(await page.locator("img, script").count(), 0);
   });

@@ -26,7 +26,7 @@ h2{font-size:1rem;margin:0 0 .75rem}.cards{display:grid;grid-template-columns:re
 .partial-error{border-left-color:var(--warn);background:#fff8e6}\
 .muted{color:var(--muted)}.scroll{overflow-x:auto}\
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}\
-td{overflow-wrap:break-word;word-break:break-word;max-width:28rem}th{white-space:nowrap;color:var(--muted);font-weight:600}\
+td{overflow-wrap:break-word;max-width:28rem}td time{white-space:nowrap}td .age{display:block;font-size:.85em}th{white-space:nowrap;color:var(--muted);font-weight:600}\
 form.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(160px,1fr));gap:.5rem;margin-bottom:.75rem;align-items:end}\
 label{display:flex;flex-direction:column;font-size:.8rem;color:var(--muted);gap:.2rem}\
 input,select,button{font:inherit;padding:.4rem .5rem;border:1px solid var(--line);border-radius:6px;background:#fff;color:var(--fg)}\
@@ -97,7 +97,7 @@ fn when(iso: Option<&str>, now: EpochMs, missing: &str) -> String {
     match iso {
         None => format!("<span class=\"muted\">{missing}</span>"),
         Some(iso) => format!(
-            "<time datetime=\"{}\" title=\"{}\">{}</time> <span class=\"muted\">{}</span>",
+            "<time datetime=\"{}\" title=\"{}\">{}</time> <span class=\"muted age\">{}</span>",
             escape(iso),
             escape(iso),
             readable_date(iso),
@@ -306,17 +306,17 @@ fn user_row(u: &UserRecord, now: EpochMs) -> String {
         "<span class=\"badge succeeded\">active</span>"
     };
     format!(
-        "<tr><td>{}<div class=\"muted\">{}</div></td><td>{}</td><td class=\"hide-sm\">{}</td>\
-         <td>{}</td><td class=\"hide-sm\">{}</td><td class=\"hide-sm\">{}</td><td>{}</td>\
+        "<tr><td>{}<div class=\"muted\">{}</div></td><td>{}</td><td>{}</td><td class=\"hide-sm\">{}</td>\
+         <td>{}</td><td class=\"hide-sm\">{}</td><td class=\"hide-sm\">{}</td>\
          <td class=\"hide-sm\">{}</td></tr>",
         escape(u.email.as_deref().unwrap_or("(no email)")),
         escape(&u.user_id),
+        state,
         escape(u.name.as_deref().unwrap_or("")),
         escape(u.connection.as_deref().unwrap_or("")),
         when(u.last_login.as_deref(), now, "never logged in"),
         u.logins_count,
         when(Some(&u.created_at), now, ""),
-        state,
         escape(&u.organizations.join(", ")),
     )
 }
@@ -493,9 +493,9 @@ fn users_section(d: &Dashboard<'_>) -> String {
         write!(s, "<div class=\"error\" role=\"alert\">{}</div>", escape(e)).ok();
     }
     s.push_str(
-        "<div class=\"scroll\"><table><thead><tr><th>Email / user id</th><th>Name</th>\
+        "<div class=\"scroll\"><table><thead><tr><th>Email / user id</th><th>State</th><th>Name</th>\
          <th class=\"hide-sm\">Connection</th><th>Last login</th><th class=\"hide-sm\">Logins</th>\
-         <th class=\"hide-sm\">Created</th><th>State</th><th class=\"hide-sm\">Organizations</th></tr></thead><tbody>",
+         <th class=\"hide-sm\">Created</th><th class=\"hide-sm\">Organizations</th></tr></thead><tbody>",
     );
     if d.users.is_empty() {
         s.push_str("<tr><td colspan=\"8\" class=\"muted\">No users match.</td></tr>");
