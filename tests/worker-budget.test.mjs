@@ -3,7 +3,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startFakeAuth0, makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
-import { startWorker, workerBuilt, readD1Users, countRows } from "./support/worker.mjs";
+import { startWorker, workerBuilt, readD1Users, countRows, tenantBindings } from "./support/worker.mjs";
 
 const NOW = "2025-06-01T12:00:00.000Z";
 const VIEWER_TOKEN = "viewer-secret-token";
@@ -90,15 +90,11 @@ describe("Free-plan budgets: 5,000 users across invocations", { skip }, () => {
   before(async () => {
     fake = await startFakeAuth0({ users: [...users], organizations, members });
     w = await startWorker({
-      bindings: {
-        AUTH0_DOMAIN: fake.domain,
-        AUTH0_BASE_URL: fake.url,
-        AUTH0_CLIENT_ID: fake.clientId,
-        AUTH0_CLIENT_SECRET: fake.clientSecret,
+      bindings: tenantBindings(fake, {
         VIEWER_TOKEN,
         SYNC_MAX_AUTH0_REQUESTS: String(BUDGET),
         SYNC_MAX_D1_QUERIES: String(BUDGET),
-      },
+      }),
     });
   });
   after(async () => { await w?.close(); await fake?.close(); });
