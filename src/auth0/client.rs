@@ -30,7 +30,8 @@ pub struct RetryPolicy {
     pub timeout_ms: u64,
     /// Requests this invocation may make (Workers' subrequest limit); `None` for no limit.
     pub max_requests: Option<u32>,
-    /// A client-side token bucket (requests per second, burst), for tenants whose headers lag.
+    /// A client-side token bucket (requests per second, burst). When set it paces alone, finer
+    /// than Auth0's whole-second reset header; 429s are still waited out.
     pub pace: Option<(f64, u32)>,
 }
 
@@ -450,10 +451,13 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
 
     async fn pace(&mut self) {
         let now = self.clock.now_ms();
-        let mut wait = pacing_wait(self.last_rate, now, self.policy.max_wait_ms);
-        if let Some(bucket) = self.bucket.as_mut() {
-            wait = wait.max(bucket.take(now + wait));
-        }
+        // A configured bucket knows the refill rate to the millisecond; Auth0's reset header is
+        // rounded up to whole seconds, so following it would send on the second and waste up to
+        // a second per wait. Without a configured rate, the header is all there is.
+        let wait = match self.bucket.as_mut() {
+            Some(bucket) => bucket.take(now),
+            None => pacing_wait(self.last_rate, now, self.policy.max_wait_ms),
+        };
         if wait > 0 {
             self.clock.sleep_ms(wait).await;
         }

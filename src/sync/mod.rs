@@ -11,6 +11,8 @@ pub mod mapping;
 pub mod organizations;
 pub mod plan;
 
+use futures_util::future::join;
+
 use budget::{BLOCK_QUERIES, BLOCK_REQUESTS, Budget, Counted, EXPORT_REQUESTS};
 use cursor::Cursor;
 
@@ -297,6 +299,30 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
     })
 }
 
+/// Writes one block's changes and holds who it found gone.
+async fn apply_block<S: SyncStore, C: Clock>(
+    store: &Counted<'_, S>,
+    clock: &C,
+    run: &mut RunRecord,
+    users: Vec<Auth0User>,
+    covered: &Covered,
+) -> Result<(), Stop> {
+    let rows: Vec<UserRow> = users.iter().map(mapping::user_row).collect();
+    run.users_seen += rows.len() as u64;
+    let stored = store.users_in(covered).await?;
+    let plan = plan::plan_block(rows, &stored);
+    let now = iso_from_ms(clock.now_ms());
+    for chunk in plan.write.chunks(WRITE_CHUNK) {
+        run.rows_written += store.upsert_users(chunk, &now).await?;
+    }
+    if !plan.gone.is_empty() {
+        run.rows_written += store.add_pending_removals(run.id, &plan.gone).await?;
+    }
+    run.users_added += plan.added;
+    run.users_updated += plan.updated;
+    Ok(())
+}
+
 /// One invocation's share of a run.
 struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: SyncStore> {
     client: &'r mut Auth0Client<'c, H, C>,
@@ -338,7 +364,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                     if !self.room(BLOCK_REQUESTS, BLOCK_QUERIES) {
                         return Ok(Step::Paused(Cursor::Users { lower }));
                     }
-                    let block = match fetch_block(self.client, &lower).await {
+                    let mut block = match fetch_block(self.client, &lower).await {
                         Err(Auth0Error::BudgetSpent) => {
                             return Ok(Step::Paused(Cursor::Users { lower }));
                         }
@@ -348,14 +374,52 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                         // Auth0's total is exact only below the cap.
                         self.run.users_total_estimate = block.total_hint.filter(|t| *t < 1000);
                     }
-                    self.apply(block.users, &block.covered).await?;
-                    match block.next {
-                        Next::Done => {
-                            self.finish_users().await?;
-                            Cursor::Organizations { next: 0 }
-                        }
-                        Next::From(next) => Cursor::Users { lower: next },
-                        Next::Export(at) => Cursor::Export { at },
+                    loop {
+                        let following = match &block.next {
+                            Next::From(next) => Some(next.clone()),
+                            Next::Done | Next::Export(_) => None,
+                        };
+                        let prefetch =
+                            following.filter(|_| self.room(BLOCK_REQUESTS, 2 * BLOCK_QUERIES));
+                        let Some(next) = prefetch else {
+                            apply_block(
+                                self.store,
+                                self.clock,
+                                self.run,
+                                block.users,
+                                &block.covered,
+                            )
+                            .await?;
+                            break match block.next {
+                                Next::Done => {
+                                    self.finish_users().await?;
+                                    Cursor::Organizations { next: 0 }
+                                }
+                                Next::From(next) => Cursor::Users { lower: next },
+                                Next::Export(at) => Cursor::Export { at },
+                            };
+                        };
+                        // Write this block while the next one is fetched: D1 and Auth0 wait in
+                        // parallel instead of in turn.
+                        let (applied, fetched) = join(
+                            apply_block(
+                                self.store,
+                                self.clock,
+                                self.run,
+                                block.users,
+                                &block.covered,
+                            ),
+                            fetch_block(self.client, &next),
+                        )
+                        .await;
+                        applied?;
+                        self.progress().await?;
+                        block = match fetched {
+                            Err(Auth0Error::BudgetSpent) => {
+                                return Ok(Step::Paused(Cursor::Users { lower: next }));
+                            }
+                            other => other?,
+                        };
                     }
                 }
                 Cursor::Export { at } => {
@@ -368,7 +432,14 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                         }
                         other => other?,
                     };
-                    self.apply(users, &Covered::Exactly(at.clone())).await?;
+                    apply_block(
+                        self.store,
+                        self.clock,
+                        self.run,
+                        users,
+                        &Covered::Exactly(at.clone()),
+                    )
+                    .await?;
                     Cursor::Users {
                         lower: Lower::Exclusive(at),
                     }
@@ -397,27 +468,6 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
             };
             self.progress().await?;
         }
-    }
-
-    /// Writes one block's changes and holds who it found gone.
-    async fn apply(&mut self, users: Vec<Auth0User>, covered: &Covered) -> Result<(), Stop> {
-        let rows: Vec<UserRow> = users.iter().map(mapping::user_row).collect();
-        self.run.users_seen += rows.len() as u64;
-        let stored = self.store.users_in(covered).await?;
-        let plan = plan::plan_block(rows, &stored);
-        let now = iso_from_ms(self.clock.now_ms());
-        for chunk in plan.write.chunks(WRITE_CHUNK) {
-            self.run.rows_written += self.store.upsert_users(chunk, &now).await?;
-        }
-        if !plan.gone.is_empty() {
-            self.run.rows_written += self
-                .store
-                .add_pending_removals(self.run.id, &plan.gone)
-                .await?;
-        }
-        self.run.users_added += plan.added;
-        self.run.users_updated += plan.updated;
-        Ok(())
     }
 
     /// The listing is complete: only now may anyone be marked removed.

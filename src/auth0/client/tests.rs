@@ -233,3 +233,33 @@ fn the_request_budget_is_honoured() {
         Auth0Error::BudgetSpent
     );
 }
+
+#[test]
+fn a_configured_rate_paces_finer_than_the_whole_second_reset_header() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(1, 0));
+    // Every answer says the bucket is empty until the next whole second.
+    *fake.fault.borrow_mut() = Some(Box::new(|_, req| {
+        (!req.url.ends_with("/oauth/token")).then(|| {
+            status(
+                200,
+                "{\"users\":[],\"total\":0}",
+                &[
+                    ("x-ratelimit-remaining", "0"),
+                    ("x-ratelimit-reset", "1700000001"),
+                ],
+            )
+        })
+    }));
+    let clock = FakeClock::at(1_700_000_000_000);
+    let cfg = config("test-secret");
+    let policy = RetryPolicy {
+        pace: Some((2.0, 2)),
+        ..RetryPolicy::default()
+    };
+    let mut c = Auth0Client::new(&fake, &clock, &cfg, policy);
+    for _ in 0..4 {
+        let _: Value = block_on(c.get("/api/v2/users?search_engine=v3")).unwrap();
+    }
+    // Token and first request use the burst; then one every 500 ms, not one per second.
+    assert_eq!(*clock.sleeps.borrow(), [500, 500, 500]);
+}
