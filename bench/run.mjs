@@ -319,6 +319,11 @@ for (const n of SIZES) {
       console.log(`[${sec}] latency: ${LATENCY_N} × /api/users?limit=100 and /healthz, interleaved …`);
       latencyDone = { n, ...(await latency(w, LATENCY_N)) };
     }
+    // The worker logs its wasm linear memory after each invocation; it only grows, so the
+    // largest value is the isolate's peak (the limit is 128 MB for the whole isolate).
+    const mib = w.logs.map((l) => l.match(/wasm memory (\d+) MiB/)?.[1]).filter(Boolean).map(Number);
+    r.wasmMemoryMiB = mib.length ? Math.max(...mib) : null;
+    row(sec, "worker wasm memory, peak", r.wasmMemoryMiB === null ? "not logged" : `${r.wasmMemoryMiB} MiB`, "far below 128 MB", ok(r.wasmMemoryMiB !== null && r.wasmMemoryMiB <= 32));
   } finally {
     await w.close();
     await fake.close();
