@@ -4,6 +4,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startFakeAuth0, makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
 import { startWorker, workerBuilt, readD1Users, countRows, tenantBindings } from "./support/worker.mjs";
+import { expectedUserRow, storedMemberships, truthMemberships } from "./support/tenant.mjs";
 
 const NOW = "2025-06-01T12:00:00.000Z";
 const VIEWER_TOKEN = "viewer-secret-token";
@@ -17,42 +18,6 @@ const sent = (s) => s.api + s.token + s.download;
 
 async function newestRun(db) {
   return db.prepare("SELECT * FROM sync_runs ORDER BY id DESC LIMIT 1").first();
-}
-
-// What D1 must hold for one Auth0 user (the same contract as worker-sync.test.mjs).
-function expectedRow(u) {
-  return {
-    user_id: u.user_id,
-    email: u.email ?? null,
-    name: u.name ?? null,
-    connection: u.identities[0].connection,
-    connections: u.identities.map((i) => i.connection),
-    last_login: u.last_login ?? null,
-    logins_count: u.logins_count ?? 0,
-    created_at: u.created_at,
-    updated_at: u.updated_at,
-    blocked: u.blocked ? 1 : 0,
-    email_verified: u.email_verified === undefined ? null : u.email_verified ? 1 : 0,
-    removed_at: null,
-  };
-}
-
-async function storedMemberships(db) {
-  const { results } = await db
-    .prepare("SELECT org_id, user_id FROM memberships WHERE removed_at IS NULL ORDER BY org_id, user_id")
-    .all();
-  const out = new Map();
-  for (const r of results) out.set(r.org_id, [...(out.get(r.org_id) ?? []), r.user_id]);
-  return out;
-}
-
-function truthMemberships(fake) {
-  const out = new Map();
-  for (const o of [...fake.organizations].sort((a, b) => (a.id < b.id ? -1 : 1))) {
-    const ids = [...new Set(fake.members.get(o.id) ?? [])].sort();
-    if (ids.length) out.set(o.id, ids);
-  }
-  return out;
 }
 
 /**
@@ -129,7 +94,7 @@ describe("Free-plan budgets: 5,000 users across invocations", { skip }, () => {
     assert.deepEqual(rows.map((r) => r.user_id), fake.users.map((u) => u.user_id).sort());
     const byId = new Map(rows.map((r) => [r.user_id, r]));
     for (const u of fake.users) {
-      const exp = expectedRow(u);
+      const exp = expectedUserRow(u);
       const row = byId.get(u.user_id);
       for (const k of Object.keys(exp)) assert.deepEqual(row[k], exp[k], `${u.user_id}.${k}`);
     }

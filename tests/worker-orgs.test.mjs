@@ -2,44 +2,21 @@
 
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startFakeAuth0, makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
-import { startWorker, workerBuilt, tenantBindings } from "./support/worker.mjs";
+import { makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
+import { workerBuilt } from "./support/worker.mjs";
+import { startTenant, storedMemberships, truthMemberships } from "./support/tenant.mjs";
 
 const NOW = "2025-06-01T12:00:00.000Z";
 const VIEWER_TOKEN = "viewer-secret-token";
 const skip = !workerBuilt() && "build/index.js missing: build the worker first";
 
-async function setup(fakeOpts) {
-  const fake = await startFakeAuth0(fakeOpts);
-  const w = await startWorker({
-    bindings: tenantBindings(fake, { VIEWER_TOKEN }),
-  });
-  return { fake, w };
-}
+const setup = (fakeOpts) => startTenant(fakeOpts, { VIEWER_TOKEN });
+const truth = truthMemberships;
 
 async function sync(w) {
   const res = await w.authedFetch("/api/sync", { method: "POST" });
   assert.equal(res.status, 200);
   return (await res.json()).run;
-}
-
-// What D1 holds: org id -> sorted active member ids.
-async function storedMemberships(db) {
-  const { results } = await db
-    .prepare("SELECT org_id, user_id FROM memberships WHERE removed_at IS NULL ORDER BY org_id, user_id")
-    .all();
-  const out = new Map();
-  for (const r of results) out.set(r.org_id, [...(out.get(r.org_id) ?? []), r.user_id]);
-  return out;
-}
-
-function truth(fake) {
-  const out = new Map();
-  for (const o of fake.organizations) {
-    const ids = [...new Set(fake.members.get(o.id) ?? [])].sort();
-    if (ids.length) out.set(o.id, ids);
-  }
-  return out;
 }
 
 describe("organizations end to end", { skip }, () => {

@@ -3,8 +3,9 @@
 
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { startFakeAuth0, makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
-import { startWorker, workerBuilt, readD1Users, readSyncRuns, tenantBindings } from "./support/worker.mjs";
+import { makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
+import { workerBuilt, readD1Users, readSyncRuns } from "./support/worker.mjs";
+import { startTenant } from "./support/tenant.mjs";
 
 const NOW = "2025-06-01T12:00:00.000Z";
 const VIEWER_TOKEN = "viewer-secret-token";
@@ -13,13 +14,7 @@ const skip = !workerBuilt() && "build/index.js missing: build the worker first";
 // Everything a viewer or operator could ever see, for the leak scan.
 const seen = [];
 
-async function setup(fakeOpts = {}, extraBindings = {}) {
-  const fake = await startFakeAuth0(fakeOpts);
-  const w = await startWorker({
-    bindings: tenantBindings(fake, { VIEWER_TOKEN, ...extraBindings }),
-  });
-  return { fake, w };
-}
+const setup = (fakeOpts = {}, extraBindings = {}) => startTenant(fakeOpts, { VIEWER_TOKEN, ...extraBindings });
 
 async function fetchText(w, path, init) {
   const res = await w.authedFetch(path, init);

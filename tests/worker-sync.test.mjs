@@ -2,20 +2,15 @@
 
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startFakeAuth0, makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
-import { startWorker, workerBuilt, readD1Users, readSyncRuns, tenantBindings } from "./support/worker.mjs";
+import { makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
+import { workerBuilt, readD1Users, readSyncRuns } from "./support/worker.mjs";
+import { startTenant, expectedUserRow } from "./support/tenant.mjs";
 
 const NOW = "2025-06-01T12:00:00.000Z";
 const VIEWER_TOKEN = "viewer-secret-token";
 const skip = !workerBuilt() && "build/index.js missing: build the worker first";
 
-async function setup(fakeOpts = {}) {
-  const fake = await startFakeAuth0(fakeOpts);
-  const w = await startWorker({
-    bindings: tenantBindings(fake, { VIEWER_TOKEN }),
-  });
-  return { fake, w };
-}
+const setup = (fakeOpts = {}) => startTenant(fakeOpts, { VIEWER_TOKEN });
 
 async function sync(w) {
   const res = await w.authedFetch("/api/sync", { method: "POST" });
@@ -38,23 +33,6 @@ async function listAllUsers(w, params = "") {
     if (cursor === null) return out;
   }
   throw new Error("/api/users cursor never ended");
-}
-
-// What D1 must hold for one Auth0 user (see the contract in the brief).
-function expectedRow(u) {
-  return {
-    user_id: u.user_id,
-    email: u.email ?? null,
-    name: u.name ?? null,
-    connection: u.identities[0].connection,
-    connections: u.identities.map((i) => i.connection),
-    last_login: u.last_login ?? null,
-    logins_count: u.logins_count ?? 0,
-    created_at: u.created_at,
-    updated_at: u.updated_at,
-    blocked: u.blocked ? 1 : 0,
-    email_verified: u.email_verified === undefined ? null : u.email_verified ? 1 : 0,
-  };
 }
 
 function assertNoApiMisuse(fake) {
@@ -103,7 +81,7 @@ describe("worker end to end", { skip }, () => {
       for (const u of users) {
         const row = byId.get(u.user_id);
         assert.ok(row, `missing ${u.user_id}`);
-        const exp = expectedRow(u);
+        const exp = expectedUserRow(u);
         for (const k of Object.keys(exp)) assert.deepEqual(row[k], exp[k], `${u.user_id}.${k}`);
         assert.ok(row.first_seen_at);
         assert.equal(row.removed_at, null);
