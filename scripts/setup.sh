@@ -13,6 +13,13 @@ lock_version() {
 rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
   || rustup target add wasm32-unknown-unknown
 
+# Building worker-build links OpenSSL through pkg-config on Debian.
+if ! { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openssl 2>/dev/null; }; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pkg-config libssl-dev >/dev/null
+  fi
+fi
+
 worker_version=$(lock_version worker)
 if ! worker-build --version 2>/dev/null | grep -q "$worker_version"; then
   echo "installing worker-build $worker_version (a few minutes, once)"
