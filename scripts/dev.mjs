@@ -143,7 +143,8 @@ function assertPortFree(port, hint) {
   });
 }
 
-function freePort() {
+/** A port on 127.0.0.1 that nothing listens on right now. */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once("error", reject);

@@ -8,7 +8,7 @@ import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { parseDevVars, decideMode, DEMO_VIEWER_TOKEN, REPO_ROOT } from "../scripts/dev.mjs";
+import { parseDevVars, decideMode, freePort, DEMO_VIEWER_TOKEN, REPO_ROOT } from "../scripts/dev.mjs";
 
 const DEV = path.join(REPO_ROOT, "scripts/dev.mjs");
 const DEMO_USERS = 1500;
@@ -67,17 +67,6 @@ const realTenant = fs.existsSync(devVarsPath) && decideMode(parseDevVars(fs.read
 const skip = !fs.existsSync(path.join(REPO_ROOT, "build/index.js"))
   ? "build/index.js is missing: run `sh scripts/build.sh` first"
   : realTenant ? ".dev.vars holds Auth0 credentials, so npm run dev would sync that tenant, not the demo" : false;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** GET without keep-alive, so no pooled connection outlives the test. */
 function get(url, token) {

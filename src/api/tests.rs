@@ -42,18 +42,23 @@ fn get(
     }
 }
 
-fn synced_store(n: usize) -> MemoryStore {
-    let store = MemoryStore::default();
-    let fake = FakeAuth0::with_users(FakeAuth0::generate(n, 0));
+/// Runs one sync of `fake` into `store`.
+fn sync_into(store: &MemoryStore, fake: &FakeAuth0) {
     let cfg = sync_config("test-secret");
     block_on(run_sync(
-        &fake,
-        &FakeClock::at(1_750_000_000_000),
-        &store,
+        fake,
+        &FakeClock::at(NOW),
+        store,
         Ok(&cfg),
         Trigger::Cron,
     ))
     .unwrap();
+}
+
+fn synced_store(n: usize) -> MemoryStore {
+    let store = MemoryStore::default();
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(n, 0));
+    sync_into(&store, &fake);
     store
 }
 
@@ -193,15 +198,7 @@ fn store_with_orgs() -> MemoryStore {
         ),
         ("org_small".into(), vec!["auth0|00000007".into()]),
     ];
-    let cfg = sync_config("test-secret");
-    block_on(run_sync(
-        &fake,
-        &FakeClock::at(NOW),
-        &store,
-        Ok(&cfg),
-        Trigger::Cron,
-    ))
-    .unwrap();
+    sync_into(&store, &fake);
     store
 }
 
@@ -338,15 +335,7 @@ fn hostile_store() -> MemoryStore {
     }
     let store = MemoryStore::default();
     let fake = FakeAuth0::with_users(users);
-    let cfg = sync_config("test-secret");
-    block_on(run_sync(
-        &fake,
-        &FakeClock::at(NOW),
-        &store,
-        Ok(&cfg),
-        Trigger::Cron,
-    ))
-    .unwrap();
+    sync_into(&store, &fake);
     store
 }
 
