@@ -44,6 +44,31 @@ impl Cursor {
     }
 }
 
+/// A cursor as stored, with how many invocations in a row died while working from it.
+///
+/// An invocation stores its cursor with `deaths` one higher than it found while it works, and
+/// with 0 when it pauses cleanly; so a stored non-zero count means invocations died that many
+/// times in a row, and the run is given up before it loops forever on the same block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Saved {
+    /// Where to continue.
+    pub cursor: Cursor,
+    /// Invocations that died in a row.
+    pub deaths: u32,
+}
+
+impl Saved {
+    /// The stored form.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads the stored form; `None` for anything unreadable (the run then starts over).
+    pub fn from_json(s: &str) -> Option<Self> {
+        serde_json::from_str(s).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +86,12 @@ mod tests {
             assert_eq!(Cursor::from_json(&c.to_json()), Some(c));
         }
         assert_eq!(Cursor::from_json("{\"phase\":\"nope\"}"), None);
+        let saved = Saved {
+            cursor: Cursor::Organizations { next: 2 },
+            deaths: 1,
+        };
+        assert_eq!(Saved::from_json(&saved.to_json()), Some(saved));
+        assert_eq!(Saved::from_json("junk"), None);
         assert_eq!(
             Cursor::start().to_json(),
             "{\"phase\":\"users\",\"lower\":{\"kind\":\"unbounded\"}}"

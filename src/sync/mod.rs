@@ -14,7 +14,7 @@ pub mod plan;
 use futures_util::future::join;
 
 use budget::{BLOCK_QUERIES, BLOCK_REQUESTS, Budget, Counted, EXPORT_REQUESTS};
-use cursor::Cursor;
+use cursor::{Cursor, Saved};
 
 use crate::auth0::types::Auth0User;
 use crate::auth0::users::{Covered, Lower, Next, fetch_block};
@@ -34,6 +34,8 @@ const WRITE_CHUNK: usize = 500;
 const PROGRESS_EVERY: u64 = 5000;
 /// A run still paused after this many invocations is given up (something keeps it from moving).
 pub const MAX_INVOCATIONS: u64 = 1000;
+/// A run whose invocations died this many times in a row from the same checkpoint is given up.
+pub const MAX_DEATHS: u32 = 3;
 /// The message left on a run that was still `running` when the next one took the lock.
 pub const ABANDONED: &str = "This run stopped before it finished (the Worker was stopped or hit a \
      limit). Nothing was marked removed; the next run starts over.";
@@ -192,33 +194,48 @@ pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore>(
     }
 }
 
-/// Picks up the paused run, or starts a new one.
+/// Picks up the paused (or checkpointed) run, or starts a new one. Returns the run, where to
+/// continue, and the death count this invocation stores with its checkpoints.
 async fn open_run<S: SyncStore>(
     store: &Counted<'_, S>,
     trigger: Trigger,
     now: EpochMs,
-) -> Result<Option<(RunRecord, Cursor)>, StoreError> {
+) -> Result<Option<(RunRecord, Cursor, u32)>, StoreError> {
     let now_iso = iso_from_ms(now);
     if let Some(mut run) = store.paused_run().await? {
-        let cursor = run.cursor.take().as_deref().and_then(Cursor::from_json);
-        match cursor {
-            Some(cursor) if run.invocations < MAX_INVOCATIONS => {
+        let saved = run.cursor.take().as_deref().and_then(Saved::from_json);
+        let give_up = match saved {
+            Some(saved) if saved.deaths < MAX_DEATHS && run.invocations < MAX_INVOCATIONS => {
                 run.invocations += 1;
-                // Without its cursor while we work: if this invocation dies, the next one closes it.
+                // Should this invocation die too, the next one sees one death more.
+                let deaths = saved.deaths + 1;
+                run.cursor = Some(
+                    Saved {
+                        cursor: saved.cursor.clone(),
+                        deaths,
+                    }
+                    .to_json(),
+                );
                 store.save_run(&run).await?;
-                return Ok(Some((run, cursor)));
+                return Ok(Some((run, saved.cursor, deaths)));
             }
-            _ => {
-                run.status = RunStatus::Failed;
-                run.finished_at = Some(now_iso.clone());
-                run.error = Some(format!(
-                    "This run was given up after {} invocations without finishing. Nothing was \
-                     marked removed; the next run starts over.",
-                    run.invocations
-                ));
-                store.save_run(&run).await?;
-            }
-        }
+            Some(saved) if saved.deaths >= MAX_DEATHS => format!(
+                "The Worker stopped this run {} times in a row at the same point ({} users \
+                 listed), so it was given up; nothing was marked removed. This is usually the \
+                 invocation's CPU or memory limit: lower SYNC_MAX_AUTH0_REQUESTS.",
+                saved.deaths, run.users_seen
+            ),
+            _ => format!(
+                "This run was given up after {} invocations without finishing. Nothing was \
+                 marked removed; the next run starts over.",
+                run.invocations
+            ),
+        };
+        run.status = RunStatus::Failed;
+        run.finished_at = Some(now_iso.clone());
+        run.error = Some(give_up);
+        store.save_run(&run).await?;
+        store.clear_pending_removals(run.id).await?;
     }
     if trigger == Trigger::Continue {
         return Ok(None);
@@ -228,7 +245,7 @@ async fn open_run<S: SyncStore>(
     let mut run = RunRecord::started(id, now_iso, trigger.as_str());
     let stored = store.count_current_users().await?;
     run.users_total_estimate = (stored > 0).then_some(stored);
-    Ok(Some((run, Cursor::start())))
+    Ok(Some((run, Cursor::start(), 1)))
 }
 
 async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
@@ -239,7 +256,7 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
     trigger: Trigger,
     owner: &str,
 ) -> Result<SyncResult, StoreError> {
-    let Some((mut run, cursor)) = open_run(store, trigger, clock.now_ms()).await? else {
+    let Some((mut run, cursor, deaths)) = open_run(store, trigger, clock.now_ms()).await? else {
         return Ok(SyncResult::Idle);
     };
     let (base_requests, base_limited) = (run.api_requests, run.rate_limited);
@@ -258,6 +275,7 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
                 base_limited,
                 saved_at_users: 0,
                 locked_at: clock.now_ms(),
+                deaths,
             }
             .run(cursor)
             .await;
@@ -268,12 +286,15 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
     };
     let mut internal = None;
     let finished = |run: &mut RunRecord, status: RunStatus, error: Option<String>| {
+        run.cursor = None;
         run.status = status;
         run.error = error;
         run.finished_at = Some(iso_from_ms(clock.now_ms()));
     };
     match step {
-        Ok(Step::Paused(cursor)) => run.cursor = Some(cursor.to_json()),
+        Ok(Step::Paused(cursor)) => {
+            run.cursor = Some(Saved { cursor, deaths: 0 }.to_json());
+        }
         Ok(Step::Finished(None)) => finished(&mut run, RunStatus::Succeeded, None),
         Ok(Step::Finished(Some(message))) => finished(&mut run, RunStatus::Partial, Some(message)),
         Err(stop) => {
@@ -335,6 +356,8 @@ struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: SyncStore> {
     base_limited: u64,
     saved_at_users: u64,
     locked_at: EpochMs,
+    /// Stored with checkpoints: what the next invocation counts if this one dies.
+    deaths: u32,
 }
 
 impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
@@ -413,7 +436,10 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                         )
                         .await;
                         applied?;
-                        self.progress().await?;
+                        self.progress(&Cursor::Users {
+                            lower: next.clone(),
+                        })
+                        .await?;
                         block = match fetched {
                             Err(Auth0Error::BudgetSpent) => {
                                 return Ok(Step::Paused(Cursor::Users { lower: next }));
@@ -466,7 +492,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                     };
                 }
             };
-            self.progress().await?;
+            self.progress(&cursor).await?;
         }
     }
 
@@ -479,12 +505,20 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
         Ok(())
     }
 
-    /// Shows progress in the history now and then, and keeps the lock's lease alive.
-    async fn progress(&mut self) -> Result<(), Stop> {
+    /// Now and then: shows progress in the history, saves where to continue should this
+    /// invocation die (counts of blocks after it may then come out low), and keeps the lock.
+    async fn progress(&mut self, next: &Cursor) -> Result<(), Stop> {
         if self.run.users_seen - self.saved_at_users < PROGRESS_EVERY {
             return Ok(());
         }
         self.saved_at_users = self.run.users_seen;
+        self.run.cursor = Some(
+            Saved {
+                cursor: next.clone(),
+                deaths: self.deaths,
+            }
+            .to_json(),
+        );
         self.run.api_requests = self.base_requests + u64::from(self.client.stats.requests);
         self.run.rate_limited = self.base_limited + u64::from(self.client.stats.rate_limited);
         self.store.save_run(self.run).await?;

@@ -511,3 +511,143 @@ fn a_d1_limit_failure_names_the_budget_setting_without_the_raw_error() {
         "The sync stopped because the database could not write users (details are in the Worker's logs)."
     );
 }
+
+/// Leaves a run as an invocation that died after a checkpoint would: `running`, with a cursor.
+fn died_at(store: &MemoryStore, fake: &FakeAuth0, users_done: usize, deaths: u32) {
+    let id = block_on(store.start_run("2025-06-01T00:00:00.000Z", "cron")).unwrap();
+    let mut run = RunRecord::started(id, "2025-06-01T00:00:00.000Z".into(), "cron");
+    let mut created: Vec<String> = fake
+        .users
+        .borrow()
+        .iter()
+        .map(|u| u["created_at"].as_str().unwrap().to_string())
+        .collect();
+    created.sort();
+    // A checkpoint falls on a block boundary: the first user of a new millisecond.
+    let at = (users_done..created.len())
+        .find(|&i| created[i] != created[i - 1])
+        .unwrap();
+    run.users_seen = at as u64;
+    let cursor = cursor::Cursor::Users {
+        lower: Lower::Inclusive(created[at].clone()),
+    };
+    run.cursor = Some(cursor::Saved { cursor, deaths }.to_json());
+    block_on(store.save_run(&run)).unwrap();
+}
+
+#[test]
+fn a_run_whose_invocation_died_continues_from_its_last_checkpoint() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(3000, 0));
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    died_at(&store, &fake, 2000, 1);
+    let r = run(&fake, &store, &clock);
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+    assert_eq!((r.id, r.invocations), (1, 2), "the same run, continued");
+    // Only the part after the checkpoint was listed again.
+    assert_eq!(r.users_seen, 3000);
+    assert!(
+        fake.count("/api/v2/users") <= 12,
+        "{}",
+        fake.count("/api/v2/users")
+    );
+    assert_eq!(store.runs.borrow().len(), 1);
+}
+
+#[test]
+fn a_run_that_keeps_dying_at_the_same_point_is_given_up() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(1500, 0));
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    died_at(&store, &fake, 1000, MAX_DEATHS);
+    let r = run(&fake, &store, &clock);
+    assert_eq!(
+        (r.id, r.status),
+        (2, RunStatus::Succeeded),
+        "a new run starts over"
+    );
+    let runs = store.runs.borrow();
+    assert_eq!(runs[0].status, RunStatus::Failed);
+    let msg = runs[0].error.as_deref().unwrap();
+    assert!(
+        msg.contains("3 times in a row") && msg.contains("SYNC_MAX_AUTH0_REQUESTS"),
+        "{msg}"
+    );
+    assert!(runs[0].cursor.is_none() || runs[0].status == RunStatus::Failed);
+}
+
+#[test]
+fn checkpoints_carry_a_death_count_that_a_clean_pause_resets() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(12_000, 0));
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    // Enough budget to pass a checkpoint (every 5,000 users), not to finish.
+    let r = match block_on(run_sync(
+        &fake,
+        &clock,
+        &store,
+        Ok(&budgeted(80, 200)),
+        Trigger::Cron,
+    )) {
+        Ok(SyncResult::Ran { run, .. }) => *run,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(r.status, RunStatus::Running);
+    let saved = cursor::Saved::from_json(r.cursor.as_deref().unwrap()).unwrap();
+    assert_eq!(saved.deaths, 0, "a clean pause");
+    let mut last = r;
+    for _ in 0..10 {
+        if last.status != RunStatus::Running {
+            break;
+        }
+        last = match block_on(run_sync(
+            &fake,
+            &clock,
+            &store,
+            Ok(&budgeted(80, 200)),
+            Trigger::Continue,
+        )) {
+            Ok(SyncResult::Ran { run, .. }) => *run,
+            other => panic!("{other:?}"),
+        };
+    }
+    assert_eq!(
+        (last.status, last.users_seen, last.cursor),
+        (RunStatus::Succeeded, 12_000, None)
+    );
+}
+
+#[test]
+fn an_invocation_killed_mid_run_leaves_a_checkpoint_the_next_continues_from() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(9000, 0));
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    // The runtime stopping the Worker mid-run, after the checkpoint past 5,000 users.
+    *fake.fault.borrow_mut() = Some(Box::new(|n, _| {
+        assert!(n < 85, "the Worker is stopped here");
+        None
+    }));
+    let cfg = sync_config("test-secret");
+    let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        block_on(run_sync(&fake, &clock, &store, Ok(&cfg), Trigger::Cron))
+    }));
+    assert!(died.is_err());
+    let saved = store.runs.borrow()[0].clone();
+    assert_eq!(saved.status, RunStatus::Running);
+    let checkpoint = cursor::Saved::from_json(saved.cursor.as_deref().unwrap()).unwrap();
+    assert_eq!(checkpoint.deaths, 1);
+    // The lock's lease runs out; the next tick continues the same run from the checkpoint.
+    *fake.fault.borrow_mut() = None;
+    store.lock.replace(None);
+    let before = fake.count("/api/v2/users");
+    let r = run(&fake, &store, &clock);
+    assert_eq!(
+        (r.id, r.status, r.invocations),
+        (1, RunStatus::Succeeded, 2)
+    );
+    assert!(
+        fake.count("/api/v2/users") - before < 50,
+        "did not start over"
+    );
+    assert_store_matches(&fake, &store);
+}
