@@ -179,7 +179,7 @@ function applyMigrations(persistTo) {
 }
 
 /** Alive as long as any process of the group (wrangler, workerd) is. */
-function groupAlive(pgid) {
+export function groupAlive(pgid) {
   try {
     process.kill(-pgid, 0);
     return true;

@@ -306,15 +306,7 @@ impl fmt::Debug for ViewerToken {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn settings(pairs: &[(&str, &str)]) -> impl Settings {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect();
-        move |name: &str| map.get(name).cloned()
-    }
+    use crate::testing::settings;
 
     const GOOD: [(&str, &str); 3] = [
         ("AUTH0_DOMAIN", "tenant.us.auth0.com"),

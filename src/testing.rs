@@ -31,3 +31,12 @@ pub fn auth0_config(secret: &'static str) -> crate::config::Auth0Config {
 pub fn sync_config(secret: &'static str) -> crate::sync::SyncConfig {
     crate::sync::SyncConfig::new(auth0_config(secret), crate::config::SyncLimits::default())
 }
+
+/// Settings from name/value pairs, as the runtime would read them from the environment.
+pub fn settings(pairs: &[(&str, &str)]) -> impl crate::config::Settings {
+    let map: std::collections::HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+    move |name: &str| map.get(name).cloned()
+}

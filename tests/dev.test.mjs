@@ -8,7 +8,7 @@ import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { parseDevVars, decideMode, freePort, DEMO_VIEWER_TOKEN, REPO_ROOT } from "../scripts/dev.mjs";
+import { parseDevVars, decideMode, freePort, groupAlive, DEMO_VIEWER_TOKEN, REPO_ROOT } from "../scripts/dev.mjs";
 
 const DEV = path.join(REPO_ROOT, "scripts/dev.mjs");
 const DEMO_USERS = 1500;
@@ -92,15 +92,6 @@ function probe(port) {
     s.once("connect", () => { s.destroy(); resolve("open"); });
     s.once("error", (e) => resolve(e.code === "ECONNREFUSED" ? "refused" : e.code));
   });
-}
-
-function groupAlive(pgid) {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (e) {
-    return e.code === "EPERM";
-  }
 }
 
 describe("npm run dev (scripts/dev.mjs) with the demo tenant", { skip, timeout: 300_000 }, () => {

@@ -460,20 +460,12 @@ mod tests {
     use crate::auth::encoding::base64url_encode;
     use crate::auth::sha256::hmac_sha256;
     use crate::testing::block_on;
+    use crate::testing::settings;
     use serde_json::json;
-    use std::collections::HashMap;
 
     const TEAM: &str = "https://myteam.cloudflareaccess.com";
     const AUD: &str = "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2";
     const NOW: u64 = 1_700_000_000;
-
-    fn settings(pairs: &[(&str, &str)]) -> impl Settings {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect();
-        move |name: &str| map.get(name).cloned()
-    }
 
     fn cfg() -> AccessConfig {
         AccessConfig {
