@@ -9,12 +9,23 @@ use serde_json::Value;
 
 const T0: u64 = 1_750_000_000_000;
 
-fn run(fake: &FakeAuth0, store: &MemoryStore, clock: &FakeClock) -> RunRecord {
-    let cfg = sync_config("test-secret");
-    match block_on(run_sync(fake, clock, store, Ok(&cfg), Trigger::Cron)) {
+/// One invocation that runs (or continues) a sync; panics if it stood down.
+fn invoke(
+    fake: &FakeAuth0,
+    store: &MemoryStore,
+    clock: &FakeClock,
+    cfg: &SyncConfig,
+    trigger: Trigger,
+) -> RunRecord {
+    match block_on(run_sync(fake, clock, store, Ok(cfg), trigger)) {
         Ok(SyncResult::Ran { run, .. }) => *run,
         other => panic!("{other:?}"),
     }
+}
+
+fn run(fake: &FakeAuth0, store: &MemoryStore, clock: &FakeClock) -> RunRecord {
+    let cfg = sync_config("test-secret");
+    invoke(&fake, &store, &clock, &cfg, Trigger::Cron)
 }
 
 /// The store must hold exactly the tenant's users, field by field, none removed.
@@ -363,10 +374,7 @@ fn run_to_end(
     let (mut requests, mut queries) = (0, 0);
     for _ in 0..100 {
         let before = fake.log.borrow().len() as u64;
-        let r = match block_on(run_sync(fake, clock, store, Ok(cfg), Trigger::Cron)) {
-            Ok(SyncResult::Ran { run, .. }) => *run,
-            other => panic!("{other:?}"),
-        };
+        let r = invoke(&fake, &store, &clock, &cfg, Trigger::Cron);
         let sent = fake.log.borrow().len() as u64 - before;
         assert_eq!(
             r.api_requests - requests,
@@ -422,16 +430,7 @@ fn removals_found_before_a_pause_apply_only_when_the_listing_completes() {
         .unwrap()
         .to_string();
     // First invocation: the block holding the user is read, then the budget pauses the run.
-    let r = match block_on(run_sync(
-        &fake,
-        &clock,
-        &store,
-        Ok(&budgeted(50, 50)),
-        Trigger::Cron,
-    )) {
-        Ok(SyncResult::Ran { run, .. }) => *run,
-        other => panic!("{other:?}"),
-    };
+    let r = invoke(&fake, &store, &clock, &budgeted(50, 50), Trigger::Cron);
     assert_eq!(r.status, RunStatus::Running);
     assert!(
         store.users.borrow()[&gone].removed_at.is_none(),
@@ -441,16 +440,7 @@ fn removals_found_before_a_pause_apply_only_when_the_listing_completes() {
     // The next invocation fails: the held removal is dropped, nobody is marked.
     fake.secret.replace("rotated".into());
     fake.valid_tokens.borrow_mut().clear();
-    let r = match block_on(run_sync(
-        &fake,
-        &clock,
-        &store,
-        Ok(&budgeted(50, 50)),
-        Trigger::Continue,
-    )) {
-        Ok(SyncResult::Ran { run, .. }) => *run,
-        other => panic!("{other:?}"),
-    };
+    let r = invoke(&fake, &store, &clock, &budgeted(50, 50), Trigger::Continue);
     assert_eq!(
         (r.status, r.users_removed, r.invocations),
         (RunStatus::Failed, 0, 2)
@@ -582,16 +572,7 @@ fn checkpoints_carry_a_death_count_that_a_clean_pause_resets() {
     let store = MemoryStore::default();
     let clock = FakeClock::at(T0);
     // Enough budget to pass a checkpoint (every 5,000 users), not to finish.
-    let r = match block_on(run_sync(
-        &fake,
-        &clock,
-        &store,
-        Ok(&budgeted(80, 200)),
-        Trigger::Cron,
-    )) {
-        Ok(SyncResult::Ran { run, .. }) => *run,
-        other => panic!("{other:?}"),
-    };
+    let r = invoke(&fake, &store, &clock, &budgeted(80, 200), Trigger::Cron);
     assert_eq!(r.status, RunStatus::Running);
     let saved = cursor::Saved::from_json(r.cursor.as_deref().unwrap()).unwrap();
     assert_eq!(saved.deaths, 0, "a clean pause");
@@ -600,16 +581,7 @@ fn checkpoints_carry_a_death_count_that_a_clean_pause_resets() {
         if last.status != RunStatus::Running {
             break;
         }
-        last = match block_on(run_sync(
-            &fake,
-            &clock,
-            &store,
-            Ok(&budgeted(80, 200)),
-            Trigger::Continue,
-        )) {
-            Ok(SyncResult::Ran { run, .. }) => *run,
-            other => panic!("{other:?}"),
-        };
+        last = invoke(&fake, &store, &clock, &budgeted(80, 200), Trigger::Continue);
     }
     assert_eq!(
         (last.status, last.users_seen, last.cursor),
