@@ -25,7 +25,7 @@ fn invoke(
 
 fn run(fake: &FakeAuth0, store: &MemoryStore, clock: &FakeClock) -> RunRecord {
     let cfg = sync_config("test-secret");
-    invoke(&fake, &store, &clock, &cfg, Trigger::Cron)
+    invoke(fake, store, clock, &cfg, Trigger::Cron)
 }
 
 /// The store must hold exactly the tenant's users, field by field, none removed.
