@@ -374,7 +374,7 @@ fn run_to_end(
     let (mut requests, mut queries) = (0, 0);
     for _ in 0..100 {
         let before = fake.log.borrow().len() as u64;
-        let r = invoke(&fake, &store, &clock, &cfg, Trigger::Cron);
+        let r = invoke(fake, store, clock, cfg, Trigger::Cron);
         let sent = fake.log.borrow().len() as u64 - before;
         assert_eq!(
             r.api_requests - requests,
