@@ -27,6 +27,7 @@ With AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET in .dev.vars it syncs
 otherwise it starts a demo Auth0 tenant on 127.0.0.1 and syncs that.
 
 Options:
+  --demo             use the demo tenant even when .dev.vars holds credentials (.dev.vars is ignored)
   --port N           port of the worker (default 8787)
   --demo-port N      port of the demo Auth0 tenant (default 8788)
   --demo-users N     users in the demo tenant (default 3000)
@@ -105,6 +106,7 @@ function parseOptions(argv) {
         "demo-users": { type: "string", default: "3000" },
         "persist-to": { type: "string" },
         "no-initial-sync": { type: "boolean", default: false },
+        demo: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -125,6 +127,7 @@ function parseOptions(argv) {
     // Absolute, because wrangler runs from the repository root, not the caller's directory.
     persistTo: values["persist-to"] ? path.resolve(values["persist-to"]) : null,
     initialSync: !values["no-initial-sync"],
+    demo: values.demo,
   };
   if (opts.port === opts.demoPort) throw new DevError("--port and --demo-port must differ", 2);
   return opts;
@@ -197,10 +200,12 @@ function killGroup(pgid, signal) {
 }
 
 /** Starts wrangler dev in its own process group: killing only the top process would leave workerd running. */
-function startWrangler({ port, inspectorPort, persistTo, vars }) {
+function startWrangler({ port, inspectorPort, persistTo, vars, ignoreDevVars }) {
   const args = [WRANGLER, "dev", "--local", "--test-scheduled", "--ip", "127.0.0.1", "--port", String(port),
     "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false"];
   if (persistTo) args.push("--persist-to", persistTo);
+  // Given an env file, wrangler reads it instead of .dev.vars: an empty one leaves only our --var values.
+  if (ignoreDevVars) args.push("--env-file", "/dev/null");
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   // SKIP_WORKER_BUILD: we just built; wrangler's [build] command then returns at once.
   const child = spawn(process.execPath, args, {
@@ -373,7 +378,7 @@ async function main(argv) {
     return 0;
   }
   const devVarsPath = path.join(REPO_ROOT, ".dev.vars");
-  const devVars = fs.existsSync(devVarsPath) ? parseDevVars(fs.readFileSync(devVarsPath, "utf8")) : null;
+  const devVars = !opts.demo && fs.existsSync(devVarsPath) ? parseDevVars(fs.readFileSync(devVarsPath, "utf8")) : null;
   const { mode, token, warnings } = decideMode(devVars);
   for (const w of warnings) console.warn(`WARNING: ${w}`);
 
@@ -436,7 +441,7 @@ async function main(argv) {
 
   const url = `http://127.0.0.1:${opts.port}`;
   try {
-    w = startWrangler({ port: opts.port, inspectorPort: await freePort(), persistTo: opts.persistTo, vars });
+    w = startWrangler({ port: opts.port, inspectorPort: await freePort(), persistTo: opts.persistTo, vars, ignoreDevVars: opts.demo });
     console.log(`Starting wrangler dev on ${url} (pid ${w.pgid}, process group ${w.pgid})...`);
     // Each phase below ends early on a signal or if wrangler dies.
     const interrupted = Promise.race([shutdown, w.exit.then((e) => ({ exited: e }))]);

@@ -7,18 +7,17 @@ import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { startFakeAuth0, makeUsers } from "./support/fake-auth0.mjs";
-import { startWorkerHttp, workerBuilt, parseCsv, REPO_ROOT, tenantBindings } from "./support/worker.mjs";
+import { startWorkerHttp, requireBuiltWorker, parseCsv, REPO_ROOT, tenantBindings } from "./support/worker.mjs";
+import { chromiumPath } from "./support/chromium.mjs";
 
-const CHROMIUM = "/usr/bin/chromium";
+// Both throw, naming the fix, when the build or Chromium is missing: these tests then fail, never skip.
+requireBuiltWorker();
+const CHROMIUM = chromiumPath();
 const VIEWER_TOKEN = "browser-viewer-token";
 const ARTIFACTS = path.join(REPO_ROOT, "test-artifacts");
 const DAY = 86_400_000;
 const NOW_MS = Date.now();
 const iso = (ms) => new Date(ms).toISOString();
-
-const skip = !workerBuilt() ? "build/index.js missing: build the worker first (sh scripts/build.sh)"
-  : !fs.existsSync(CHROMIUM) ? `${CHROMIUM} missing: install chromium (scripts/setup.sh does)`
-    : false;
 
 const HOSTILE_NAMES = [
   "<script>alert(1)</script>",
@@ -55,7 +54,7 @@ function tenant() {
   return users;
 }
 
-describe("dashboard in Chromium", { skip }, () => {
+describe("dashboard in Chromium", () => {
   let fake, w, context, userDataDir;
   const dialogs = [];
   const consoleErrors = [];

@@ -9,6 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseDevVars, decideMode, freePort, groupAlive, DEMO_VIEWER_TOKEN, REPO_ROOT } from "../scripts/dev.mjs";
+import { requireBuiltWorker } from "./support/worker.mjs";
 
 const DEV = path.join(REPO_ROOT, "scripts/dev.mjs");
 const DEMO_USERS = 1500;
@@ -61,12 +62,8 @@ describe("decideMode", () => {
   });
 });
 
-// The end-to-end run must only ever reach the demo tenant on 127.0.0.1, never a real one.
-const devVarsPath = path.join(REPO_ROOT, ".dev.vars");
-const realTenant = fs.existsSync(devVarsPath) && decideMode(parseDevVars(fs.readFileSync(devVarsPath, "utf8"))).mode === "real";
-const skip = !fs.existsSync(path.join(REPO_ROOT, "build/index.js"))
-  ? "build/index.js is missing: run `sh scripts/build.sh` first"
-  : realTenant ? ".dev.vars holds Auth0 credentials, so npm run dev would sync that tenant, not the demo" : false;
+// Throws when build/ is missing: the end-to-end run then fails with the reason, never skips.
+requireBuiltWorker();
 
 /** GET without keep-alive, so no pooled connection outlives the test. */
 function get(url, token) {
@@ -94,7 +91,7 @@ function probe(port) {
   });
 }
 
-describe("npm run dev (scripts/dev.mjs) with the demo tenant", { skip, timeout: 300_000 }, () => {
+describe("npm run dev (scripts/dev.mjs) with the demo tenant", { timeout: 300_000 }, () => {
   let child;
   let exited; // promise of {code, signal}
   let output = "";
@@ -109,7 +106,8 @@ describe("npm run dev (scripts/dev.mjs) with the demo tenant", { skip, timeout: 
     demoPort = await freePort();
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "dev-test-"));
     // Its own process group, so `after` can kill everything it started even if the script hangs.
-    child = spawn(process.execPath, [DEV, "--port", String(port), "--demo-port", String(demoPort),
+    // --demo: only ever the demo tenant on 127.0.0.1, even if .dev.vars names a real one.
+    child = spawn(process.execPath, [DEV, "--demo", "--port", String(port), "--demo-port", String(demoPort),
       "--demo-users", String(DEMO_USERS), "--persist-to", stateDir], {
       cwd: REPO_ROOT,
       detached: true,

@@ -3,7 +3,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startFakeAuth0, makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
-import { startWorker, workerBuilt, readD1Users, countRows, tenantBindings } from "./support/worker.mjs";
+import { startWorker, requireBuiltWorker, readD1Users, countRows, tenantBindings } from "./support/worker.mjs";
 import { expectedUserRow, storedMemberships, truthMemberships } from "./support/tenant.mjs";
 
 const NOW = "2025-06-01T12:00:00.000Z";
@@ -11,7 +11,8 @@ const VIEWER_TOKEN = "viewer-secret-token";
 const BUDGET = 50;
 // Far above what 5,000 users need at 50 requests per invocation; a loop that never ends is a bug.
 const MAX_CALLS = 100;
-const skip = !workerBuilt() && "build/index.js missing: build the worker first";
+// Throws when build/ is missing: these tests then fail with the reason, never skip.
+requireBuiltWorker();
 
 // Every request the worker sent to the fake: each is a Workers subrequest counted by the budget.
 const sent = (s) => s.api + s.token + s.download;
@@ -47,7 +48,7 @@ async function syncAcrossInvocations(w, fake) {
   assert.fail(`the run was still running after ${MAX_CALLS} invocations`);
 }
 
-describe("Free-plan budgets: 5,000 users across invocations", { skip }, () => {
+describe("Free-plan budgets: 5,000 users across invocations", () => {
   let fake, w;
   const users = makeUsers(5000, { seed: 51, now: NOW, cluster: { size: 1200, at: "2023-09-09T09:09:09.909Z" } });
   const { organizations, members } = makeOrganizations(2, { seed: 51, users, sizes: [1100, 37] });

@@ -3,12 +3,13 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
-import { workerBuilt } from "./support/worker.mjs";
+import { requireBuiltWorker } from "./support/worker.mjs";
 import { startTenant, storedMemberships, truthMemberships } from "./support/tenant.mjs";
 
 const NOW = "2025-06-01T12:00:00.000Z";
 const VIEWER_TOKEN = "viewer-secret-token";
-const skip = !workerBuilt() && "build/index.js missing: build the worker first";
+// Throws when build/ is missing: these tests then fail with the reason, never skip.
+requireBuiltWorker();
 
 const setup = (fakeOpts) => startTenant(fakeOpts, { VIEWER_TOKEN });
 const truth = truthMemberships;
@@ -19,7 +20,7 @@ async function sync(w) {
   return (await res.json()).run;
 }
 
-describe("organizations end to end", { skip }, () => {
+describe("organizations end to end", () => {
   let fake, w;
   const users = makeUsers(2000, { seed: 31, now: NOW });
   // 1,300 members (past offset paging's 1000), one of exactly 200 (full pages, then the empty
@@ -85,7 +86,7 @@ describe("organizations end to end", { skip }, () => {
   });
 });
 
-describe("missing organization scopes", { skip }, () => {
+describe("missing organization scopes", () => {
   for (const [scope, message] of [
     ["read:organizations", /^organizations not synced: grant read:organizations to the M2M app in Auth0 → Applications → APIs/],
     ["read:organization_members", /^organization members not synced: grant read:organization_members to the M2M app in Auth0 → Applications → APIs/],

@@ -4,12 +4,13 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
-import { workerBuilt, readD1Users, readSyncRuns } from "./support/worker.mjs";
+import { requireBuiltWorker, readD1Users, readSyncRuns } from "./support/worker.mjs";
 import { startTenant } from "./support/tenant.mjs";
 
 const NOW = "2025-06-01T12:00:00.000Z";
 const VIEWER_TOKEN = "viewer-secret-token";
-const skip = !workerBuilt() && "build/index.js missing: build the worker first";
+// Throws when build/ is missing: these tests then fail with the reason, never skip.
+requireBuiltWorker();
 
 // Everything a viewer or operator could ever see, for the leak scan.
 const seen = [];
@@ -48,7 +49,7 @@ async function assertD1MatchesTruth(w, fake) {
   }
 }
 
-describe("rate limits", { skip }, () => {
+describe("rate limits", () => {
   for (const [label, bindings] of [
     ["paced by Auth0's headers alone", {}],
     ["paced by configured limits", { AUTH0_RATE_LIMIT_PER_SECOND: "2", AUTH0_RATE_LIMIT_BURST: "2" }],
@@ -66,7 +67,7 @@ describe("rate limits", { skip }, () => {
   }
 });
 
-describe("faults", { skip }, () => {
+describe("faults", () => {
   test("20 syncs under 10% 5xx, truncated bodies and a 429 storm each end with D1 equal to the truth", async () => {
     const users = makeUsers(450, { seed: 12, now: NOW });
     const spare = makeUsers(40, { seed: 13, now: NOW });
@@ -129,7 +130,7 @@ describe("faults", { skip }, () => {
   });
 });
 
-describe("overlap and crashes", { skip }, () => {
+describe("overlap and crashes", () => {
   test("two overlapping runs: one writes, the other stands down", async () => {
     const env = await setup({ users: makeUsers(300, { seed: 17, now: NOW }), faults: { delayMs: 150 } });
     try {
@@ -169,7 +170,7 @@ describe("overlap and crashes", { skip }, () => {
   });
 });
 
-describe("bad configuration", { skip }, () => {
+describe("bad configuration", () => {
   for (const [bindings, setting, fix] of [
     [{ AUTH0_DOMAIN: "https://tenant.us.auth0.com/api/v2/" }, "AUTH0_DOMAIN", /path/],
     [{ AUTH0_CLIENT_SECRET: "" }, "AUTH0_CLIENT_SECRET", /wrangler secret put AUTH0_CLIENT_SECRET/],
@@ -190,7 +191,7 @@ describe("bad configuration", { skip }, () => {
   }
 });
 
-describe("secrets never leak", { skip }, () => {
+describe("secrets never leak", () => {
   test("no client secret or access token in any response, log line or stored row", async () => {
     const users = makeUsers(1200, { seed: 20, now: NOW });
     const { organizations, members } = makeOrganizations(2, { seed: 20, users, sizes: [30, 2] });

@@ -1,14 +1,15 @@
-// End-to-end tests of the built worker against the fake Auth0 tenant (skipped until build/index.js exists).
+// End-to-end tests of the built worker against the fake Auth0 tenant.
 
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
-import { workerBuilt, readD1Users, readSyncRuns } from "./support/worker.mjs";
+import { requireBuiltWorker, readD1Users, readSyncRuns } from "./support/worker.mjs";
 import { startTenant, expectedUserRow } from "./support/tenant.mjs";
 
 const NOW = "2025-06-01T12:00:00.000Z";
 const VIEWER_TOKEN = "viewer-secret-token";
-const skip = !workerBuilt() && "build/index.js missing: build the worker first";
+// Throws when build/ is missing: these tests then fail with the reason, never skip.
+requireBuiltWorker();
 
 const setup = (fakeOpts = {}) => startTenant(fakeOpts, { VIEWER_TOKEN });
 
@@ -49,7 +50,7 @@ function assertNoApiMisuse(fake) {
   }
 }
 
-describe("worker end to end", { skip }, () => {
+describe("worker end to end", () => {
   describe("5,000 users past the 1000 cap with a 1,500-user bulk import in one millisecond", () => {
     let fake, w, returning;
     const users = makeUsers(5000, { seed: 21, now: NOW, cluster: { size: 1500, at: "2024-03-03T03:03:03.303Z" } });

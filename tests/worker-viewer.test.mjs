@@ -4,11 +4,12 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { startFakeAuth0, makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
-import { startWorker, workerBuilt, readD1Users, parseCsv, tenantBindings } from "./support/worker.mjs";
+import { startWorker, requireBuiltWorker, readD1Users, parseCsv, tenantBindings } from "./support/worker.mjs";
 import { makeKeyPair, signJwt, accessClaims, startJwksServer } from "./support/access-keys.mjs";
 
 const VIEWER_TOKEN = "viewer-secret-token";
-const skip = !workerBuilt() && "build/index.js missing: build the worker first (sh scripts/build.sh)";
+// Throws when build/ is missing: these tests then fail with the reason, never skip.
+requireBuiltWorker();
 const DAY = 86_400_000;
 const iso = (ms) => new Date(ms).toISOString();
 const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
@@ -105,7 +106,7 @@ async function listAll(w, params, { limit = 1000 } = {}) {
   throw new Error("/api/users cursor never ended");
 }
 
-describe("viewer surface end to end", { skip }, () => {
+describe("viewer surface end to end", () => {
   let fake, w;
   const base = awayFromCutoffs(makeUsers(2300, { seed: 77, now: NOW_MS }), NOW_MS);
   const { organizations, members } = makeOrganizations(2, { seed: 77, users: base, sizes: [60, 7] });
@@ -527,7 +528,7 @@ describe("viewer surface end to end", { skip }, () => {
   });
 });
 
-describe("Cloudflare Access", { skip }, () => {
+describe("Cloudflare Access", () => {
   const AUD = "aud-tag-0123456789abcdef";
   const key = makeKeyPair("key-1");
   const otherKey = makeKeyPair("key-1"); // same kid, different key: a forged signature

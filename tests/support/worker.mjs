@@ -14,8 +14,27 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const DEFAULT_SCRIPT = path.join(REPO_ROOT, "build/index.js");
 export const MIGRATIONS_DIR = path.join(REPO_ROOT, "migrations");
 
-/** True once the Rust worker has been built (tests can skip otherwise). */
-export const workerBuilt = (scriptPath = DEFAULT_SCRIPT) => fs.existsSync(scriptPath);
+/**
+ * Throws, naming the fix, unless the Rust worker has been built. The workerd tests call it as they
+ * load, so without build/ they fail with the reason instead of being skipped (`npm test` builds
+ * first, so there it always holds).
+ */
+export function requireBuiltWorker(scriptPath = DEFAULT_SCRIPT) {
+  if (!fs.existsSync(scriptPath)) {
+    throw new Error(`${path.relative(REPO_ROOT, scriptPath)} is missing, so the tests of the built worker cannot run: `
+      + "run `npm run build` first (`npm test` does)");
+  }
+}
+
+/**
+ * The older name, for tests written as `skip = !workerBuilt() && "..."`: it throws like
+ * [requireBuiltWorker] rather than returning false, so such a test fails instead of skipping.
+ * @returns {true}
+ */
+export function workerBuilt(scriptPath = DEFAULT_SCRIPT) {
+  requireBuiltWorker(scriptPath);
+  return true;
+}
 
 /**
  * Split a SQLite script into single statements. Comments (-- and /* *\/) are dropped; semicolons inside
