@@ -1,7 +1,10 @@
 -- Runs that pause at a per-invocation budget and continue on a later invocation.
 
--- Where a paused run continues (JSON); NULL while an invocation is working on it, so a run left
--- `running` without a cursor is one whose invocation died.
+-- Where a running run continues (JSON: the cursor and how many invocations died in a row there).
+-- Set when the run pauses at its budget, and as a checkpoint while an invocation works (every
+-- 5,000 users, and on picking up a paused run); NULL once the run ends. A run left `running` with
+-- a cursor is continued from it; one left `running` without a cursor died before its first
+-- checkpoint and is closed as failed by the next run.
 ALTER TABLE sync_runs ADD COLUMN cursor TEXT;
 ALTER TABLE sync_runs ADD COLUMN invocations INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE sync_runs ADD COLUMN users_total_estimate INTEGER;

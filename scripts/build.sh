@@ -1,6 +1,6 @@
 #!/bin/sh
-# Builds the worker into build/ with installed tools only: worker-build would otherwise download
-# wasm-bindgen and wasm-opt, and these machines reach only the package registries.
+# Builds the worker into build/ with installed tools only (scripts/setup.sh installs them):
+# worker-build would otherwise download wasm-bindgen and wasm-opt from GitHub at build time.
 set -eu
 cd "$(dirname "$0")/.."
 if [ "${SKIP_WORKER_BUILD:-}" = "1" ] && [ -f build/index.js ]; then

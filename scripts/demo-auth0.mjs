@@ -37,7 +37,7 @@ export async function startDemoAuth0({ port = 8788, users = 3000, orgs = 4, seed
     users: userList,
     organizations,
     members,
-    // Self-service plan levels from the API notes: burst 40, 500/min (~8/s).
+    // Auth0's self-service plan levels for the Management API: burst 40, 500/min (~8/s).
     rateLimit: rateLimit ?? { burst: 40, perSecond: 8 },
   });
 }

@@ -167,7 +167,7 @@ export async function startWorker({
 } = {}) {
   scriptPath = path.resolve(REPO_ROOT, scriptPath);
   if (!fs.existsSync(scriptPath)) {
-    throw new Error(`${path.relative(REPO_ROOT, scriptPath)} does not exist: build the worker first (worker-build --release)`);
+    throw new Error(`${path.relative(REPO_ROOT, scriptPath)} does not exist: build the worker first (npm run build)`);
   }
   const logs = [];
   const waiters = new Set();
@@ -266,7 +266,7 @@ export async function startWorkerHttp({
   echoLogs = process.env.WORKER_LOGS === "1",
 } = {}) {
   scriptPath = path.resolve(REPO_ROOT, scriptPath);
-  if (!fs.existsSync(scriptPath)) throw new Error(`${scriptPath} does not exist: build the worker first`);
+  if (!fs.existsSync(scriptPath)) throw new Error(`${scriptPath} does not exist: build the worker first (npm run build)`);
   const logs = [];
   const mf = new Miniflare({
     host: "127.0.0.1",
