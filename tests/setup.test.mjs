@@ -187,6 +187,21 @@ describe("Rust and Node are not installed by the script", () => {
   });
 });
 
+test("rust-version in Cargo.toml is what the dependencies need: the highest of theirs", () => {
+  const r = spawnSync("cargo", ["metadata", "--format-version", "1", "--locked"], { cwd: REPO_ROOT, encoding: "utf8", maxBuffer: 64 << 20 });
+  assert.equal(r.status, 0, r.stderr);
+  const key = (v) => v.split(".").map(Number).concat(0, 0).slice(0, 3);
+  const compare = (a, b) => {
+    const [x, y] = [key(a), key(b)];
+    const i = x.findIndex((n, j) => n !== y[j]);
+    return i === -1 ? 0 : x[i] - y[i];
+  };
+  const needed = JSON.parse(r.stdout).packages
+    .filter((p) => p.rust_version && p.name !== "auth0-license-sync")
+    .reduce((max, p) => (compare(p.rust_version, max.v) > 0 ? { v: p.rust_version, by: `${p.name} ${p.version}` } : max), { v: "0", by: "" });
+  assert.equal(compare(RUST_MIN, needed.v), 0, `Cargo.toml says ${RUST_MIN}; ${needed.by} needs ${needed.v}`);
+});
+
 test("the README states the Rust and Node versions the manifests require", () => {
   const readme = read("README.md");
   const nodeMin = JSON.parse(read("package.json")).engines.node.replace(/[^0-9.]/g, "");
