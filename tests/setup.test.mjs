@@ -163,7 +163,7 @@ describe("when it cannot install system packages", () => {
     assert.deepEqual(installs(r.calls), []);
   });
 
-  test("not root but the tools already built: installs the rest, then fails naming chromium", () => {
+  test("not root, all else installed: npm test's setup fails naming chromium", () => {
     const r = sandbox({ uid: 1000, installed: true }).run(setupArgs("test"));
     assert.equal(r.status, 1, r.output);
     assert.match(r.stderr, /Install these by hand, then run this again:\n\s+chromium\n/);
