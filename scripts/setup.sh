@@ -27,13 +27,14 @@ for arg in "$@"; do
   esac
 done
 
-# Rough times of each install, measured cold on a 2-core machine (README: Requirements).
-SECS_TARGET=30
-SECS_WORKER_BUILD=270
-SECS_BINDGEN=180
-SECS_NPM=60
+# Rough times of each install, measured cold on an otherwise idle 2-core machine (README:
+# Requirements); the two cargo installs are nearly all of it.
+SECS_TARGET=15
+SECS_WORKER_BUILD=320
+SECS_BINDGEN=240
+SECS_NPM=15
 SECS_APT_SSL=30
-SECS_APT_CHROMIUM=90
+SECS_APT_CHROMIUM=70
 
 lock_version() {
   # The version of a crate in Cargo.lock.
