@@ -788,3 +788,53 @@ fn a_tenant_that_sends_no_totals_cannot_prove_its_listing() {
         "what was read is still counted and written"
     );
 }
+
+#[test]
+fn a_straddling_millisecond_too_full_for_one_page_is_exported_and_a_stable_one_is_not() {
+    for (reorder, exports) in [(true, 1), (false, 0)] {
+        let mut users = FakeAuth0::generate_runs(2500, 10, 3);
+        // 150 users in one millisecond in the middle of the first block.
+        let at = users[400]["created_at"].clone();
+        for u in users.iter_mut().skip(401).take(149) {
+            u["created_at"] = at.clone();
+        }
+        users.sort_by(|a, b| a["created_at"].as_str().cmp(&b["created_at"].as_str()));
+        let fake = FakeAuth0::with_users(users);
+        fake.reorder_ties.set(reorder);
+        let store = MemoryStore::default();
+        let r = run(&fake, &store, &FakeClock::at(T0));
+        assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+        assert_store_matches(&fake, &store);
+        // Reordered, no request can list the 150 whole: the export does. In a stable order the
+        // count proves the pages right and no export is needed.
+        assert_eq!(fake.count("users-exports"), exports, "reorder {reorder}");
+    }
+}
+
+#[test]
+fn a_wrong_count_is_overruled_by_reading_the_range_again() {
+    let fake = tie_tenant(2500);
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    assert_eq!(run(&fake, &store, &clock).status, RunStatus::Succeeded);
+    let gone = ids(&[fake.users.borrow_mut().remove(300)]);
+    // Every one-user count answers a wrong total; the bounded re-reading counts right.
+    *fake.fault.borrow_mut() = Some(Box::new(|_, req| {
+        req.url.contains("per_page=1&").then(|| {
+            Ok(crate::http::HttpResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: r#"{"users":[],"total":3}"#.into(),
+            })
+        })
+    }));
+    let r = run(&fake, &store, &clock);
+    assert_eq!(
+        (r.status, r.users_removed),
+        (RunStatus::Succeeded, 1),
+        "{:?}",
+        r.error
+    );
+    assert!(store.users.borrow()[&gone[0]].removed_at.is_some());
+    assert_store_matches(&fake, &store);
+}
