@@ -838,3 +838,51 @@ fn a_wrong_count_is_overruled_by_reading_the_range_again() {
     assert!(store.users.borrow()[&gone[0]].removed_at.is_some());
     assert_store_matches(&fake, &store);
 }
+
+#[test]
+fn whatever_the_ties_and_changes_a_run_is_exact_or_partial_and_never_removes_falsely() {
+    for seed in 0..10_u64 {
+        let n = 1200 + (seed as usize * 137) % 1500;
+        // Runs of up to 1..150 users: some too full for one page, read from an export.
+        let max_run = 1 + (seed as usize * 37) % 150;
+        let fake = FakeAuth0::with_users(FakeAuth0::generate_runs(n, max_run, seed));
+        fake.reorder_ties.set(seed % 3 != 0);
+        let store = MemoryStore::default();
+        let clock = FakeClock::at(T0);
+        let r = run(&fake, &store, &clock);
+        assert_eq!(r.status, RunStatus::Succeeded, "seed {seed}: {:?}", r.error);
+        assert_store_matches(&fake, &store);
+        let gone: Vec<String> = {
+            let mut users = fake.users.borrow_mut();
+            let picks = [n / 2, n / 3, 1 + seed as usize];
+            picks
+                .iter()
+                .map(|&i| users.remove(i)["user_id"].as_str().unwrap().into())
+                .collect()
+        };
+        // Some runs meet a count that is off; they may end partial but never remove anyone.
+        fake.total_error.set(i64::from(seed % 4 == 1));
+        clock.advance(60_000);
+        let r = run(&fake, &store, &clock);
+        let removed: Vec<String> = store
+            .users
+            .borrow()
+            .iter()
+            .filter(|(_, u)| u.removed_at.is_some())
+            .map(|(id, _)| id.clone())
+            .collect();
+        match r.status {
+            RunStatus::Succeeded => {
+                assert!(seed % 4 != 1, "seed {seed}: a wrong count cannot be proven");
+                assert_eq!(removed.len(), 3, "seed {seed}");
+                assert!(gone.iter().all(|id| removed.contains(id)), "seed {seed}");
+                assert_store_matches(&fake, &store);
+            }
+            RunStatus::Partial => {
+                assert!(seed % 4 == 1, "seed {seed}: {:?}", r.error);
+                assert!(removed.is_empty() && r.users_removed == 0, "seed {seed}");
+            }
+            other => panic!("seed {seed}: {other:?} {:?}", r.error),
+        }
+    }
+}
