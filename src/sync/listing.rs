@@ -279,53 +279,79 @@ async fn settle<H: HttpClient, C: Clock>(
 /// range with its straddles.
 ///
 /// # Errors
-/// Any [`Auth0Error`] of a request.
+/// Any [`Auth0Error`] of a request. [`Auth0Error::BudgetSpent`] while proving the first block
+/// of an invocation is not one: more budget would never come, so that block stays unproven.
 pub async fn fetch_block<H: HttpClient, C: Clock>(
     client: &mut Auth0Client<'_, H, C>,
     lower: &Lower,
 ) -> Result<Block, Auth0Error> {
+    // Only the token (and retries) went before: this invocation's whole budget is for this block.
+    let first_of_invocation = client.stats.requests.saturating_sub(client.stats.retries) <= 1;
     let q = created_at_query(lower.bound(), Bound::Unbounded);
     let first = read_pages(client, q.as_deref()).await?;
-    let total_hint = first.total;
-    let (mut covered, mut next) = end_of_block(lower, &first.users, first.full);
-    // The last block's page 0 counted exactly its range; a full block's range needs a count.
-    let mut total = if first.full {
-        count(client, &covered).await?
-    } else {
-        first.total
-    };
-    let mut users = dedupe_within(first.users, &covered);
-    let block = |users, covered, next, unproven| Block {
-        users,
+    let (covered, next) = end_of_block(lower, &first.users, first.full);
+    let mut block = Block {
+        users: dedupe_within(first.users, &covered),
         covered,
         next,
-        total_hint,
-        unproven,
+        total_hint: first.total,
+        unproven: None,
     };
-    if shortfall(&covered, users.len(), total).is_none() {
-        return Ok(block(users, covered, next, None));
+    // The last block's page 0 counted exactly its range; a full block's range needs a count.
+    let total = (!first.full).then_some(first.total);
+    block.unproven = match prove(client, &mut block, lower, total, &first.straddles).await {
+        Ok(unproven) => unproven,
+        Err(Auth0Error::BudgetSpent) if first_of_invocation => Some(format!(
+            "range {}: this invocation's request budget ran out before the range could be \
+             counted (raise SYNC_MAX_AUTH0_REQUESTS to 45 or more)",
+            block.covered.describe()
+        )),
+        Err(e) => return Err(e),
+    };
+    Ok(block)
+}
+
+/// Compares the block with Auth0's count of its range (`total`, or a count asked now), and when
+/// they differ reads the straddling milliseconds, then the range, again. Returns why the range
+/// cannot be proven, if it cannot; `block` keeps every user read, in a consistent state at each
+/// request.
+async fn prove<H: HttpClient, C: Clock>(
+    client: &mut Auth0Client<'_, H, C>,
+    block: &mut Block,
+    lower: &Lower,
+    total: Option<Option<u64>>,
+    straddles: &[String],
+) -> Result<Option<String>, Auth0Error> {
+    let mut total = match total {
+        Some(total) => total,
+        None => count(client, &block.covered).await?,
+    };
+    if shortfall(&block.covered, block.users.len(), total).is_none() {
+        return Ok(None);
     }
-    if let Some(t) = settle(client, &mut users, &first.straddles, &covered).await? {
-        covered = Covered::Range {
+    if let Some(t) = settle(client, &mut block.users, straddles, &block.covered).await? {
+        block.covered = Covered::Range {
             lower: lower.clone(),
             before: Some(t.clone()),
         };
-        next = Next::Export(t);
-        total = count(client, &covered).await?;
+        block.next = Next::Export(t);
+        block.users = dedupe_within(std::mem::take(&mut block.users), &block.covered);
+        total = count(client, &block.covered).await?;
     }
-    users = dedupe_within(users, &covered);
-    if shortfall(&covered, users.len(), total).is_none() {
-        return Ok(block(users, covered, next, None));
+    block.users = dedupe_within(std::mem::take(&mut block.users), &block.covered);
+    if shortfall(&block.covered, block.users.len(), total).is_none() {
+        return Ok(None);
     }
     // Still not equal: the tenant changed under the listing, or a count is off. Read the range
     // once more, bounded now, so that its own page 0 counts it.
+    let covered = &block.covered;
     let (from, to) = covered.bounds();
     let again = read_pages(client, created_at_query(from, to).as_deref()).await?;
-    let mut reread = dedupe_within(again.users, &covered);
-    let too_full = settle(client, &mut reread, &again.straddles, &covered).await?;
-    reread = dedupe_within(reread, &covered);
+    let mut reread = dedupe_within(again.users, covered);
+    let too_full = settle(client, &mut reread, &again.straddles, covered).await?;
+    reread = dedupe_within(reread, covered);
     let range = covered.describe();
-    let why = match (shortfall(&covered, reread.len(), again.total), too_full) {
+    let why = match (shortfall(covered, reread.len(), again.total), too_full) {
         (Some(why), _) => why,
         (None, Some(t)) => format!(
             "range {range}: more than {PER_PAGE} users share the millisecond {t}, which one \
@@ -334,16 +360,15 @@ pub async fn fetch_block<H: HttpClient, C: Clock>(
         (None, None) if again.full => {
             format!("range {range}: reading it again reached the {RESULT_CAP}-result cap")
         }
-        (None, None) => return Ok(block(reread, covered, next, None)),
+        (None, None) => {
+            block.users = reread;
+            return Ok(None);
+        }
     };
     // Unproven: keep every user either reading found, and say why.
-    users.extend(reread);
-    Ok(block(
-        dedupe_within(users, &covered),
-        covered,
-        next,
-        Some(why),
-    ))
+    block.users.extend(reread);
+    block.users = dedupe_within(std::mem::take(&mut block.users), &block.covered);
+    Ok(Some(why))
 }
 
 /// Starts a run's message when part of its listing could not be proven complete.

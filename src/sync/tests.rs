@@ -886,3 +886,38 @@ fn whatever_the_ties_and_changes_a_run_is_exact_or_partial_and_never_removes_fal
         }
     }
 }
+
+#[test]
+fn a_budget_too_small_to_prove_a_block_ends_partial_instead_of_looping() {
+    let fake = tie_tenant(3000);
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    assert_eq!(run(&fake, &store, &clock).status, RunStatus::Succeeded);
+    let gone = ids(&[fake.users.borrow_mut().remove(2000)]);
+    // 20 requests: the pages, the count and a few straddles, not every straddle of a block.
+    let (r, per) = run_to_end(&fake, &store, &clock, &budgeted(20, 45));
+    assert!(per.iter().all(|(requests, _)| *requests <= 20), "{per:?}");
+    assert!(per.len() < 20, "{} invocations", per.len());
+    let removed: Vec<_> = store
+        .users
+        .borrow()
+        .iter()
+        .filter(|(_, u)| u.removed_at.is_some())
+        .map(|(id, _)| id.clone())
+        .collect();
+    match r.status {
+        RunStatus::Partial => {
+            assert!(
+                r.error
+                    .as_deref()
+                    .unwrap()
+                    .contains("SYNC_MAX_AUTH0_REQUESTS"),
+                "{:?}",
+                r.error
+            );
+            assert!(removed.is_empty());
+        }
+        RunStatus::Succeeded => assert_eq!(removed, gone),
+        other => panic!("{other:?}: {:?}", r.error),
+    }
+}
