@@ -921,3 +921,45 @@ fn a_budget_too_small_to_prove_a_block_ends_partial_instead_of_looping() {
         other => panic!("{other:?}: {:?}", r.error),
     }
 }
+
+#[test]
+fn an_unproven_range_is_remembered_across_the_invocations_of_a_run() {
+    let fake = tie_tenant(3000);
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    assert_eq!(run(&fake, &store, &clock).status, RunStatus::Succeeded);
+    fake.users.borrow_mut().remove(100);
+    // Only the first block's count is wrong; later invocations prove their blocks.
+    *fake.fault.borrow_mut() = Some(Box::new(|_, req| {
+        req.url.contains("created_at%3A%5B%2A%20TO").then(|| {
+            Ok(crate::http::HttpResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: r#"{"users":[],"total":3}"#.into(),
+            })
+        })
+    }));
+    let (r, per) = run_to_end(&fake, &store, &clock, &budgeted(45, 45));
+    assert!(per.len() > 1, "{per:?}");
+    assert_eq!(
+        (r.status, r.users_removed),
+        (RunStatus::Partial, 0),
+        "{:?}",
+        r.error
+    );
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap()
+            .contains("range [the first user, "),
+        "{:?}",
+        r.error
+    );
+    assert!(
+        store
+            .users
+            .borrow()
+            .values()
+            .all(|u| u.removed_at.is_none())
+    );
+}
