@@ -497,6 +497,53 @@ describe("rate limits, scopes and faults", () => {
   });
 });
 
+describe("ties in created_at, as Elasticsearch serves them", () => {
+  let fake, token;
+  const users = makeUsers(600, { seed: 8, now: NOW, runs: { max: 30 } });
+  before(async () => {
+    fake = await startFakeAuth0({ users, reorderTies: true });
+    token = (await getToken(fake)).body.access_token;
+  });
+  after(() => fake.close());
+
+  test("runs of up to 30 users share a millisecond all over the history", () => {
+    const counts = new Map();
+    for (const u of users) counts.set(u.created_at, (counts.get(u.created_at) ?? 0) + 1);
+    const sizes = [...counts.values()];
+    assert.ok(Math.max(...sizes) <= 30 + 2, "runs stay near the maximum");
+    assert.ok(sizes.filter((n) => n > 1).length > counts.size / 2, "most instants are shared");
+    for (const u of users) assert.ok(u.updated_at >= u.created_at);
+    assert.deepEqual(users, makeUsers(600, { seed: 8, now: NOW, runs: { max: 30 } }));
+  });
+
+  test("equal sort keys come back in a new order on every request, sorted otherwise", async () => {
+    const big = [...new Set(users.map((u) => u.created_at))]
+      .find((t) => users.filter((u) => u.created_at === t).length >= 10);
+    const q = `created_at:[${big} TO ${big}]`;
+    const orders = new Set();
+    for (let i = 0; i < 4; i++) {
+      const r = await api(fake, token, usersPath({ q, per_page: "100", include_totals: "true", sort: "created_at:1" }));
+      assert.equal(r.body.total, r.body.users.length);
+      orders.add(r.body.users.map((u) => u.user_id).join());
+    }
+    assert.ok(orders.size > 1, "tie order changed between requests");
+    const page = await api(fake, token, usersPath({ per_page: "100", sort: "created_at:1" }));
+    const created = page.body.map((u) => u.created_at);
+    assert.deepEqual(created, [...created].sort());
+  });
+
+  test("half-open ranges count exactly, and totalError falsifies every total", async () => {
+    const sorted = users.map((u) => u.created_at).sort();
+    const [a, b] = [sorted[100], sorted[400]];
+    const want = sorted.filter((t) => t >= a && t < b).length;
+    const count = async () =>
+      (await api(fake, token, usersPath({ q: `created_at:[${a} TO ${b}}`, per_page: "1", include_totals: "true" }))).body.total;
+    assert.equal(await count(), want);
+    fake.totalError = 1;
+    try { assert.equal(await count(), want + 1); } finally { fake.totalError = 0; }
+  });
+});
+
 describe("generators", () => {
   test("makeUsers is deterministic per seed and honours the cluster", () => {
     const at = "2024-02-02T02:02:02.222Z";

@@ -1,7 +1,8 @@
 //! An in-memory Auth0 tenant behind the HTTP seam, for native tests of the client and the sync.
 //!
 //! It keeps the rules that matter: the 1000-result cap, `created_at` ranges, checkpoint paging
-//! with an empty final page, scopes, token expiry, export jobs, and injectable faults.
+//! with an empty final page, scopes, token expiry, export jobs, and injectable faults. Like
+//! Auth0's search engine, it may order users of equal `created_at` differently on every request.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -31,6 +32,15 @@ pub struct FakeAuth0 {
     pub download_auth: RefCell<Vec<String>>,
     /// An injected fault.
     pub fault: RefCell<Option<Fault>>,
+    /// Orders users of equal `created_at` differently on every listing request, as Elasticsearch's
+    /// shards and replicas may.
+    pub reorder_ties: Cell<bool>,
+    /// Added to every `total` the listing reports (a tenant whose counts cannot be trusted).
+    pub total_error: Cell<i64>,
+    /// Leaves `total` out of listing answers.
+    pub omit_total: Cell<bool>,
+    /// Listing requests so far: the seed of each request's tie order.
+    listings: Cell<u64>,
     issued: Cell<u32>,
     jobs: RefCell<HashMap<String, u32>>,
 }
@@ -48,6 +58,20 @@ fn split_url(url: &str) -> (String, HashMap<String, String>) {
     let (path, q) = path_q.split_once('?').unwrap_or((path_q, ""));
     let params = crate::api::params::pairs(q).into_iter().collect();
     (format!("/{path}"), params)
+}
+
+/// splitmix64: a seeded shuffle key.
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// Tests `created_at:[a TO *]` / `{a TO *]`-style ranges against one value.
@@ -94,6 +118,10 @@ impl FakeAuth0 {
             log: RefCell::new(Vec::new()),
             download_auth: RefCell::new(Vec::new()),
             fault: RefCell::new(None),
+            reorder_ties: Cell::new(false),
+            total_error: Cell::new(0),
+            omit_total: Cell::new(false),
+            listings: Cell::new(0),
             issued: Cell::new(0),
             jobs: RefCell::new(HashMap::new()),
         }
@@ -119,6 +147,23 @@ impl FakeAuth0 {
                 })
             })
             .collect()
+    }
+
+    /// `n` users in runs of 1 to `max_run` per millisecond (bulk imports and provisioning all
+    /// over the tenant's history), the run lengths drawn from `seed`.
+    pub fn generate_runs(n: usize, max_run: usize, seed: u64) -> Vec<Value> {
+        let mut users = Self::generate(n, 0);
+        let (mut i, mut ms, mut state) = (0, 1_600_000_000_000u64, seed);
+        while i < n {
+            state = mix(state);
+            let run = 1 + (state % max_run.max(1) as u64) as usize;
+            for u in users.iter_mut().skip(i).take(run) {
+                u["created_at"] = crate::time::iso_from_ms(ms).into();
+            }
+            i += run;
+            ms += 1 + state % 5_000;
+        }
+        users
     }
 
     /// Counts logged requests whose URL contains `part`.
@@ -189,30 +234,38 @@ impl FakeAuth0 {
             );
         }
         let q = p.get("q").cloned().unwrap_or_default();
-        let mut matched: Vec<Value> = self
-            .users
-            .borrow()
+        // Ties in created_at come back in an arbitrary order: reversed ids, or a new order on
+        // every request.
+        self.listings.set(self.listings.get() + 1);
+        let seed = self.reorder_ties.get().then(|| self.listings.get());
+        let users = self.users.borrow();
+        let mut matched: Vec<(&str, Option<u64>, std::cmp::Reverse<&str>, &Value)> = users
             .iter()
-            .filter(|u| in_range(&q, u["created_at"].as_str().unwrap_or("")))
-            .cloned()
+            .map(|u| {
+                let created = u["created_at"].as_str().unwrap_or("");
+                let id = u["user_id"].as_str().unwrap_or("");
+                (
+                    created,
+                    seed.map(|s| mix(s ^ fnv(id))),
+                    std::cmp::Reverse(id),
+                    u,
+                )
+            })
+            .filter(|(created, ..)| in_range(&q, created))
             .collect();
-        // Ties in created_at come back in an arbitrary (here: reversed id) order.
-        matched.sort_by(|a, b| {
-            a["created_at"]
-                .as_str()
-                .cmp(&b["created_at"].as_str())
-                .then(b["user_id"].as_str().cmp(&a["user_id"].as_str()))
-        });
-        let total = matched.len().min(1000);
+        matched.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+        let total = (matched.len().min(1000) as i64 + self.total_error.get()).max(0);
         let users: Vec<Value> = matched
             .into_iter()
             .skip(page * per_page)
             .take(per_page)
+            .map(|(.., u)| u.clone())
             .collect();
-        answer(
-            200,
-            json!({"start": page * per_page, "limit": per_page, "length": users.len(), "users": users, "total": total}),
-        )
+        let mut body = json!({"start": page * per_page, "limit": per_page, "length": users.len(), "users": users, "total": total});
+        if self.omit_total.get() {
+            body.as_object_mut().map(|b| b.remove("total"));
+        }
+        answer(200, body)
     }
 
     fn export(&self, path: &str, req: &HttpRequest) -> HttpResponse {

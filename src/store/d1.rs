@@ -13,15 +13,14 @@ use super::runs::{
 };
 use super::summary::{CONNECTION_COUNTS, SEAT_COUNTS};
 use super::users::{
-    ADD_PENDING_REMOVALS, AFTER_ALL_TIMES, APPLY_PENDING_REMOVALS, CLEAR_PENDING_REMOVALS,
-    COUNT_CURRENT_USERS, GET_USER, SqlArg, UPSERT_USERS, USERS_IN_EQ, USERS_IN_GE_LT,
-    USERS_IN_GT_LT, list_users_sql,
+    ADD_PENDING_REMOVALS, APPLY_PENDING_REMOVALS, CLEAR_PENDING_REMOVALS, COUNT_CURRENT_USERS,
+    GET_USER, SqlArg, UPSERT_USERS, list_users_sql, users_in_sql,
 };
 use super::{
-    ConnectionCount, OrgRecord, OrgRow, RowsWritten, RunRecord, SeatCounts, StoreError,
-    StoredMember, StoredOrg, StoredUser, SyncStore, UserRecord, UserRow, UsersQuery, ViewStore,
+    ConnectionCount, CreatedRange, OrgRecord, OrgRow, RowsWritten, RunRecord, SeatCounts,
+    StoreError, StoredMember, StoredOrg, StoredUser, SyncStore, UserRecord, UserRow, UsersQuery,
+    ViewStore,
 };
-use crate::auth0::users::{Covered, Lower};
 use crate::time::EpochMs;
 
 /// The `DB` binding.
@@ -180,19 +179,10 @@ impl SyncStore for D1Store {
         Ok(())
     }
 
-    async fn users_in(&self, covered: &Covered) -> Result<Vec<StoredUser>, StoreError> {
-        let op = "read stored users";
-        match covered {
-            Covered::Exactly(at) => self.rows(op, USERS_IN_EQ, &[text(at)]).await,
-            Covered::Range { lower, before } => {
-                let upper = text(before.as_deref().unwrap_or(AFTER_ALL_TIMES));
-                match lower {
-                    Lower::Unbounded => self.rows(op, USERS_IN_GE_LT, &[text(""), upper]).await,
-                    Lower::Inclusive(t) => self.rows(op, USERS_IN_GE_LT, &[text(t), upper]).await,
-                    Lower::Exclusive(t) => self.rows(op, USERS_IN_GT_LT, &[text(t), upper]).await,
-                }
-            }
-        }
+    async fn users_in(&self, range: CreatedRange<'_>) -> Result<Vec<StoredUser>, StoreError> {
+        let (sql, [from, to]) = users_in_sql(range);
+        self.rows("read stored users", sql, &[text(&from), text(&to)])
+            .await
     }
 
     async fn upsert_users(

@@ -2,13 +2,14 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::ops::RangeBounds;
 
 use super::users::StatusFilter;
 use super::{
-    ConnectionCount, OrgRecord, OrgRow, RowsWritten, RunRecord, RunStatus, SeatCounts, StoreError,
-    StoredMember, StoredOrg, StoredUser, SyncStore, UserRecord, UserRow, UsersQuery, ViewStore,
+    ConnectionCount, CreatedRange, OrgRecord, OrgRow, RowsWritten, RunRecord, RunStatus,
+    SeatCounts, StoreError, StoredMember, StoredOrg, StoredUser, SyncStore, UserRecord, UserRow,
+    UsersQuery, ViewStore,
 };
-use crate::auth0::users::Covered;
 use crate::time::EpochMs;
 
 /// A stored user with the columns the store sets.
@@ -101,12 +102,12 @@ impl SyncStore for MemoryStore {
         Ok(())
     }
 
-    async fn users_in(&self, covered: &Covered) -> Result<Vec<StoredUser>, StoreError> {
+    async fn users_in(&self, range: CreatedRange<'_>) -> Result<Vec<StoredUser>, StoreError> {
         Ok(self
             .users
             .borrow()
             .values()
-            .filter(|u| covered.contains(&u.row.created_at))
+            .filter(|u| RangeBounds::<&str>::contains(&range, &u.row.created_at.as_str()))
             .map(|u| StoredUser {
                 user_id: u.row.user_id.clone(),
                 fingerprint: u.row.fingerprint.clone(),

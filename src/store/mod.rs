@@ -16,12 +16,11 @@ mod sql_tests;
 
 use std::fmt;
 
-use crate::auth0::users::Covered;
 use crate::time::EpochMs;
 pub use organizations::{OrgRecord, OrgRow, StoredMember, StoredOrg};
 pub use runs::{RunRecord, RunStatus};
 pub use summary::{ConnectionCount, SeatCounts};
-pub use users::{StoredUser, UserRecord, UserRow, UsersQuery};
+pub use users::{CreatedRange, StoredUser, UserRecord, UserRow, UsersQuery};
 
 /// A storage call failed. `Display` is safe to show; `detail` is for logs only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,11 +75,11 @@ pub trait SyncStore {
     /// # Errors
     /// Any database failure.
     async fn save_run(&self, run: &RunRecord) -> Result<(), StoreError>;
-    /// Stored users (removed or not) created inside `covered`.
+    /// Stored users (removed or not) created inside `range`.
     ///
     /// # Errors
     /// Any database failure.
-    async fn users_in(&self, covered: &Covered) -> Result<Vec<StoredUser>, StoreError>;
+    async fn users_in(&self, range: CreatedRange<'_>) -> Result<Vec<StoredUser>, StoreError>;
     /// Inserts or updates these rows in bulk; `removed_at` is cleared on each.
     ///
     /// # Errors

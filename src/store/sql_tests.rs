@@ -8,7 +8,7 @@ use super::runs::{RELEASE_LOCK, TAKE_LOCK};
 use super::summary::SEAT_COUNTS;
 use super::users::{
     ADD_PENDING_REMOVALS, APPLY_PENDING_REMOVALS, Position, Sort, SortKey, SqlArg, StatusFilter,
-    UPSERT_USERS, UsersQuery, list_users_sql,
+    UPSERT_USERS, UsersQuery, list_users_sql, users_in_sql,
 };
 use crate::sync::mapping::user_row;
 
@@ -97,6 +97,55 @@ fn upsert_writes_only_new_changed_or_returning_rows_and_keeps_first_seen() {
         )
         .unwrap();
     assert_eq!(removed, None);
+}
+
+#[test]
+fn a_blocks_created_at_range_reads_exactly_its_stored_users() {
+    use std::ops::Bound::{Excluded, Included, Unbounded};
+    let conn = db();
+    let users: Vec<_> = ["2021", "2022", "2022", "2023"]
+        .iter()
+        .enumerate()
+        .map(|(i, year)| {
+            let mut u = user(&format!("u{i}"), "N", None);
+            u["created_at"] = format!("{year}-01-01T00:00:00.000Z").into();
+            u
+        })
+        .collect();
+    conn.execute(UPSERT_USERS, [rows_json(&users), "t".into()])
+        .unwrap();
+    let t = |year: &str| format!("{year}-01-01T00:00:00.000Z");
+    let (y21, y22, y23) = (t("2021"), t("2022"), t("2023"));
+    let read = |range| {
+        let (sql, args) = users_in_sql(range);
+        let mut stmt = conn.prepare(sql).unwrap();
+        let mut ids: Vec<String> = stmt
+            .query_map(params_from_iter(args.iter()), |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(read((Unbounded, Unbounded)), ["u0", "u1", "u2", "u3"]);
+    assert_eq!(
+        read((Included(y22.as_str()), Included(y22.as_str()))),
+        ["u1", "u2"]
+    );
+    assert_eq!(read((Unbounded, Excluded(y22.as_str()))), ["u0"]);
+    assert_eq!(
+        read((Excluded(y21.as_str()), Excluded(y23.as_str()))),
+        ["u1", "u2"]
+    );
+    assert_eq!(
+        read((Included(y22.as_str()), Unbounded)),
+        ["u1", "u2", "u3"]
+    );
+    assert_eq!(
+        read((Excluded(y22.as_str()), Included(y23.as_str()))),
+        ["u3"]
+    );
+    assert!(read((Included(y23.as_str()), Excluded(y23.as_str()))).is_empty());
 }
 
 #[test]

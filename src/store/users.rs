@@ -1,5 +1,7 @@
 //! The `users` table: its row types and SQL.
 
+use std::ops::Bound;
+
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// A user as the sync writes it (without the columns the store sets itself).
@@ -333,9 +335,36 @@ pub const USERS_IN_GE_LT: &str = "SELECT user_id, fingerprint, removed_at FROM u
 /// Stored users created after `?1` and before `?2`.
 pub const USERS_IN_GT_LT: &str = "SELECT user_id, fingerprint, removed_at FROM users \
      WHERE created_at > ?1 AND created_at < ?2";
-/// Stored users created at exactly `?1`.
-pub const USERS_IN_EQ: &str =
-    "SELECT user_id, fingerprint, removed_at FROM users WHERE created_at = ?1";
+/// Stored users created at or after `?1` and at or before `?2`.
+pub const USERS_IN_GE_LE: &str = "SELECT user_id, fingerprint, removed_at FROM users \
+     WHERE created_at >= ?1 AND created_at <= ?2";
+/// Stored users created after `?1` and at or before `?2`.
+pub const USERS_IN_GT_LE: &str = "SELECT user_id, fingerprint, removed_at FROM users \
+     WHERE created_at > ?1 AND created_at <= ?2";
+
+/// A range of `created_at` values: the users one listing block vouches for.
+pub type CreatedRange<'a> = (Bound<&'a str>, Bound<&'a str>);
+
+/// The statement and its two arguments for the stored users created inside `range`.
+pub fn users_in_sql((lower, upper): CreatedRange<'_>) -> (&'static str, [String; 2]) {
+    let (after, from) = match lower {
+        Bound::Unbounded => (false, ""),
+        Bound::Included(t) => (false, t),
+        Bound::Excluded(t) => (true, t),
+    };
+    let (to_inclusive, to) = match upper {
+        Bound::Unbounded => (false, AFTER_ALL_TIMES),
+        Bound::Included(t) => (true, t),
+        Bound::Excluded(t) => (false, t),
+    };
+    let sql = match (after, to_inclusive) {
+        (false, false) => USERS_IN_GE_LT,
+        (true, false) => USERS_IN_GT_LT,
+        (false, true) => USERS_IN_GE_LE,
+        (true, true) => USERS_IN_GT_LE,
+    };
+    (sql, [from.to_string(), to.to_string()])
+}
 
 /// An upper bound above every ISO-8601 timestamp, for open-ended ranges.
 pub const AFTER_ALL_TIMES: &str = "~";

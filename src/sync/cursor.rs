@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth0::users::Lower;
+use super::listing::Lower;
 
 /// The next piece of work of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

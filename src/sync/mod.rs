@@ -7,6 +7,7 @@
 
 pub mod budget;
 pub mod cursor;
+pub mod listing;
 pub mod mapping;
 pub mod organizations;
 pub mod plan;
@@ -15,9 +16,9 @@ use futures_util::future::join;
 
 use budget::{BLOCK_QUERIES, BLOCK_REQUESTS, Budget, Counted, EXPORT_REQUESTS};
 use cursor::{Cursor, Saved};
+use listing::{Covered, Lower, Next, fetch_block};
 
 use crate::auth0::types::Auth0User;
-use crate::auth0::users::{Covered, Lower, Next, fetch_block};
 use crate::auth0::{Auth0Client, Auth0Error, RetryPolicy, export};
 use crate::clock::Clock;
 use crate::config::{Auth0Config, ConfigError, SyncLimits};
@@ -295,8 +296,11 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
         Ok(Step::Paused(cursor)) => {
             run.cursor = Some(Saved { cursor, deaths: 0 }.to_json());
         }
-        Ok(Step::Finished(None)) => finished(&mut run, RunStatus::Succeeded, None),
-        Ok(Step::Finished(Some(message))) => finished(&mut run, RunStatus::Partial, Some(message)),
+        // A listing not proven complete also makes the run partial.
+        Ok(Step::Finished(message)) => match listing::closing_message(&mut run, message) {
+            None => finished(&mut run, RunStatus::Succeeded, None),
+            Some(message) => finished(&mut run, RunStatus::Partial, Some(message)),
+        },
         Err(stop) => {
             let message = match stop {
                 Stop::Auth0(e) => e.to_string(),
@@ -320,23 +324,27 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
     })
 }
 
-/// Writes one block's changes and holds who it found gone.
+/// Writes one block's changes and holds who it found gone, unless the block's range is
+/// `unproven` (then an absence proves nothing, and the run is noted).
 async fn apply_block<S: SyncStore, C: Clock>(
     store: &Counted<'_, S>,
     clock: &C,
     run: &mut RunRecord,
     users: Vec<Auth0User>,
     covered: &Covered,
+    unproven: Option<&str>,
 ) -> Result<(), Stop> {
     let rows: Vec<UserRow> = users.iter().map(mapping::user_row).collect();
     run.users_seen += rows.len() as u64;
-    let stored = store.users_in(covered).await?;
+    let stored = store.users_in(covered.bounds()).await?;
     let plan = plan::plan_block(rows, &stored);
     let now = iso_from_ms(clock.now_ms());
     for chunk in plan.write.chunks(WRITE_CHUNK) {
         run.rows_written += store.upsert_users(chunk, &now).await?;
     }
-    if !plan.gone.is_empty() {
+    if let Some(why) = unproven {
+        listing::note_unproven(run, why);
+    } else if !plan.gone.is_empty() {
         run.rows_written += store.add_pending_removals(run.id, &plan.gone).await?;
     }
     run.users_added += plan.added;
@@ -411,6 +419,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                                 self.run,
                                 block.users,
                                 &block.covered,
+                                block.unproven.as_deref(),
                             )
                             .await?;
                             break match block.next {
@@ -431,6 +440,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                                 self.run,
                                 block.users,
                                 &block.covered,
+                                block.unproven.as_deref(),
                             ),
                             fetch_block(self.client, &next),
                         )
@@ -464,6 +474,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                         self.run,
                         users,
                         &Covered::Exactly(at.clone()),
+                        None,
                     )
                     .await?;
                     Cursor::Users {
@@ -496,8 +507,13 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
         }
     }
 
-    /// The listing is complete: only now may anyone be marked removed.
+    /// The listing is complete: only now may anyone be marked removed, and only if every range
+    /// of it was proven complete.
     async fn finish_users(&mut self) -> Result<(), Stop> {
+        if listing::is_unproven(self.run) {
+            self.store.clear_pending_removals(self.run.id).await?;
+            return Ok(());
+        }
         let now = iso_from_ms(self.clock.now_ms());
         let (written, removed) = self.store.apply_pending_removals(self.run.id, &now).await?;
         self.run.rows_written += written;

@@ -623,3 +623,343 @@ fn an_invocation_killed_mid_run_leaves_a_checkpoint_the_next_continues_from() {
     );
     assert_store_matches(&fake, &store);
 }
+
+/// A tenant whose users come in runs of up to 30 per millisecond, ties reordered on every
+/// request, as Auth0's search engine may serve them.
+fn tie_tenant(n: usize) -> FakeAuth0 {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate_runs(n, 30, 9));
+    fake.reorder_ties.set(true);
+    fake
+}
+
+fn ids(users: &[Value]) -> Vec<String> {
+    users
+        .iter()
+        .map(|u| u["user_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn ties_reordered_on_every_request_lose_no_one_and_remove_no_one_falsely() {
+    let fake = tie_tenant(5000);
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    let r = run(&fake, &store, &clock);
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+    assert_eq!(
+        (r.users_seen, r.users_added, r.users_removed),
+        (5000, 5000, 0)
+    );
+    assert_store_matches(&fake, &store);
+    for round in 0..3_usize {
+        // Deletions all over the history, a few new users (one sharing an old millisecond), renames.
+        let gone: Vec<Value> = {
+            let mut users = fake.users.borrow_mut();
+            [4000 - 7 * round, 2500 + round, 997, 10]
+                .iter()
+                .map(|&i| users.remove(i))
+                .collect()
+        };
+        let mut fresh = FakeAuth0::generate(3, 0);
+        for (k, u) in fresh.iter_mut().enumerate() {
+            u["user_id"] = format!("auth0|new-{round}-{k}").into();
+        }
+        let shared = fake.users.borrow()[1500]["created_at"].clone();
+        fresh[0]["created_at"] = shared;
+        fake.users.borrow_mut().extend(fresh);
+        fake.users.borrow_mut()[3000 + round]["name"] = format!("Renamed {round}").into();
+        clock.advance(60_000);
+        let r = run(&fake, &store, &clock);
+        assert_eq!(
+            r.status,
+            RunStatus::Succeeded,
+            "round {round}: {:?}",
+            r.error
+        );
+        assert_eq!(
+            (r.users_added, r.users_updated, r.users_removed),
+            (3, 1, 4),
+            "round {round}"
+        );
+        assert_eq!(r.users_seen, fake.users.borrow().len() as u64);
+        for id in ids(&gone) {
+            assert!(store.users.borrow()[&id].removed_at.is_some(), "{id}");
+        }
+        assert_store_matches(&fake, &store);
+    }
+}
+
+#[test]
+fn ties_reordered_under_a_free_plan_budget_still_converge_exactly() {
+    let fake = tie_tenant(3000);
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    let (r, per) = run_to_end(&fake, &store, &clock, &budgeted(45, 45));
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+    for (requests, queries) in &per {
+        assert!(*requests <= 45 && *queries <= 45, "{per:?}");
+    }
+    assert_store_matches(&fake, &store);
+    let gone = fake.users.borrow_mut().remove(1234);
+    let (r, _) = run_to_end(&fake, &store, &clock, &budgeted(45, 45));
+    assert_eq!((r.status, r.users_removed), (RunStatus::Succeeded, 1));
+    assert!(
+        store.users.borrow()[gone["user_id"].as_str().unwrap()]
+            .removed_at
+            .is_some()
+    );
+    assert_store_matches(&fake, &store);
+}
+
+#[test]
+fn a_listing_that_cannot_be_proven_ends_partial_with_the_numbers_and_removes_no_one() {
+    let fake = tie_tenant(2500);
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    assert_eq!(run(&fake, &store, &clock).status, RunStatus::Succeeded);
+    let gone = ids(&[fake.users.borrow_mut().remove(1800)]);
+    fake.users.borrow_mut()[5]["name"] = "Renamed".into();
+    // Auth0's counts are off by one everywhere: no range can be proven complete.
+    fake.total_error.set(1);
+    clock.advance(60_000);
+    let r = run(&fake, &store, &clock);
+    assert_eq!((r.status, r.users_removed), (RunStatus::Partial, 0));
+    let msg = r.error.as_deref().unwrap();
+    assert!(
+        msg.contains("no one was marked removed") && msg.contains("distinct users, Auth0 reports"),
+        "{msg}"
+    );
+    assert!(store.users.borrow()[&gone[0]].removed_at.is_none());
+    assert!(
+        store.pending.borrow().is_empty(),
+        "held removals are dropped"
+    );
+    // What it read is still written.
+    assert_eq!(r.users_updated, 1);
+    assert_eq!(
+        store.users.borrow()["auth0|00000005"].row.name.as_deref(),
+        Some("Renamed")
+    );
+    // Once Auth0's counts agree again, the next run proves the listing and removes the user.
+    fake.total_error.set(0);
+    let r = run(&fake, &store, &clock);
+    assert_eq!(
+        (r.status, r.users_removed),
+        (RunStatus::Succeeded, 1),
+        "{:?}",
+        r.error
+    );
+    assert_store_matches(&fake, &store);
+}
+
+#[test]
+fn a_well_behaved_tenant_costs_one_count_per_full_block_and_nothing_more() {
+    // 2,500 users, three per millisecond, ties in a stable order: two full blocks and a short one.
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(2500, 0));
+    let store = MemoryStore::default();
+    let r = run(&fake, &store, &FakeClock::at(T0));
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+    assert_eq!(fake.count("per_page=1&"), 2, "one count per full block");
+    // 10 + 10 + 6 pages and the two counts: no straddle was read again.
+    assert_eq!(fake.count("/api/v2/users"), 28);
+    assert_store_matches(&fake, &store);
+}
+
+#[test]
+fn a_tenant_that_sends_no_totals_cannot_prove_its_listing() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(1500, 0));
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    assert_eq!(run(&fake, &store, &clock).status, RunStatus::Succeeded);
+    fake.users.borrow_mut().remove(700);
+    fake.omit_total.set(true);
+    let r = run(&fake, &store, &clock);
+    assert_eq!((r.status, r.users_removed), (RunStatus::Partial, 0));
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap()
+            .contains("Auth0 reports no total"),
+        "{:?}",
+        r.error
+    );
+    assert_eq!(
+        r.users_seen, 1499,
+        "what was read is still counted and written"
+    );
+}
+
+#[test]
+fn a_straddling_millisecond_too_full_for_one_page_is_exported_and_a_stable_one_is_not() {
+    for (reorder, exports) in [(true, 1), (false, 0)] {
+        let mut users = FakeAuth0::generate_runs(2500, 10, 3);
+        // 150 users in one millisecond in the middle of the first block.
+        let at = users[400]["created_at"].clone();
+        for u in users.iter_mut().skip(401).take(149) {
+            u["created_at"] = at.clone();
+        }
+        users.sort_by(|a, b| a["created_at"].as_str().cmp(&b["created_at"].as_str()));
+        let fake = FakeAuth0::with_users(users);
+        fake.reorder_ties.set(reorder);
+        let store = MemoryStore::default();
+        let r = run(&fake, &store, &FakeClock::at(T0));
+        assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+        assert_store_matches(&fake, &store);
+        // Reordered, no request can list the 150 whole: the export does. In a stable order the
+        // count proves the pages right and no export is needed.
+        assert_eq!(fake.count("users-exports"), exports, "reorder {reorder}");
+    }
+}
+
+#[test]
+fn a_wrong_count_is_overruled_by_reading_the_range_again() {
+    let fake = tie_tenant(2500);
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    assert_eq!(run(&fake, &store, &clock).status, RunStatus::Succeeded);
+    let gone = ids(&[fake.users.borrow_mut().remove(300)]);
+    // Every one-user count answers a wrong total; the bounded re-reading counts right.
+    *fake.fault.borrow_mut() = Some(Box::new(|_, req| {
+        req.url.contains("per_page=1&").then(|| {
+            Ok(crate::http::HttpResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: r#"{"users":[],"total":3}"#.into(),
+            })
+        })
+    }));
+    let r = run(&fake, &store, &clock);
+    assert_eq!(
+        (r.status, r.users_removed),
+        (RunStatus::Succeeded, 1),
+        "{:?}",
+        r.error
+    );
+    assert!(store.users.borrow()[&gone[0]].removed_at.is_some());
+    assert_store_matches(&fake, &store);
+}
+
+#[test]
+fn whatever_the_ties_and_changes_a_run_is_exact_or_partial_and_never_removes_falsely() {
+    for seed in 0..10_u64 {
+        let n = 1200 + (seed as usize * 137) % 1500;
+        // Runs of up to 1..150 users: some too full for one page, read from an export.
+        let max_run = 1 + (seed as usize * 37) % 150;
+        let fake = FakeAuth0::with_users(FakeAuth0::generate_runs(n, max_run, seed));
+        fake.reorder_ties.set(seed % 3 != 0);
+        let store = MemoryStore::default();
+        let clock = FakeClock::at(T0);
+        let r = run(&fake, &store, &clock);
+        assert_eq!(r.status, RunStatus::Succeeded, "seed {seed}: {:?}", r.error);
+        assert_store_matches(&fake, &store);
+        let gone: Vec<String> = {
+            let mut users = fake.users.borrow_mut();
+            let picks = [n / 2, n / 3, 1 + seed as usize];
+            picks
+                .iter()
+                .map(|&i| users.remove(i)["user_id"].as_str().unwrap().into())
+                .collect()
+        };
+        // Some runs meet a count that is off; they may end partial but never remove anyone.
+        fake.total_error.set(i64::from(seed % 4 == 1));
+        clock.advance(60_000);
+        let r = run(&fake, &store, &clock);
+        let removed: Vec<String> = store
+            .users
+            .borrow()
+            .iter()
+            .filter(|(_, u)| u.removed_at.is_some())
+            .map(|(id, _)| id.clone())
+            .collect();
+        match r.status {
+            RunStatus::Succeeded => {
+                assert!(seed % 4 != 1, "seed {seed}: a wrong count cannot be proven");
+                assert_eq!(removed.len(), 3, "seed {seed}");
+                assert!(gone.iter().all(|id| removed.contains(id)), "seed {seed}");
+                assert_store_matches(&fake, &store);
+            }
+            RunStatus::Partial => {
+                assert!(seed % 4 == 1, "seed {seed}: {:?}", r.error);
+                assert!(removed.is_empty() && r.users_removed == 0, "seed {seed}");
+            }
+            other => panic!("seed {seed}: {other:?} {:?}", r.error),
+        }
+    }
+}
+
+#[test]
+fn a_budget_too_small_to_prove_a_block_ends_partial_instead_of_looping() {
+    let fake = tie_tenant(3000);
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    assert_eq!(run(&fake, &store, &clock).status, RunStatus::Succeeded);
+    let gone = ids(&[fake.users.borrow_mut().remove(2000)]);
+    // 20 requests: the pages, the count and a few straddles, not every straddle of a block.
+    let (r, per) = run_to_end(&fake, &store, &clock, &budgeted(20, 45));
+    assert!(per.iter().all(|(requests, _)| *requests <= 20), "{per:?}");
+    assert!(per.len() < 20, "{} invocations", per.len());
+    let removed: Vec<_> = store
+        .users
+        .borrow()
+        .iter()
+        .filter(|(_, u)| u.removed_at.is_some())
+        .map(|(id, _)| id.clone())
+        .collect();
+    match r.status {
+        RunStatus::Partial => {
+            assert!(
+                r.error
+                    .as_deref()
+                    .unwrap()
+                    .contains("SYNC_MAX_AUTH0_REQUESTS"),
+                "{:?}",
+                r.error
+            );
+            assert!(removed.is_empty());
+        }
+        RunStatus::Succeeded => assert_eq!(removed, gone),
+        other => panic!("{other:?}: {:?}", r.error),
+    }
+}
+
+#[test]
+fn an_unproven_range_is_remembered_across_the_invocations_of_a_run() {
+    let fake = tie_tenant(3000);
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    assert_eq!(run(&fake, &store, &clock).status, RunStatus::Succeeded);
+    fake.users.borrow_mut().remove(100);
+    // Only the first block's count is wrong; later invocations prove their blocks.
+    *fake.fault.borrow_mut() = Some(Box::new(|_, req| {
+        req.url.contains("created_at%3A%5B%2A%20TO").then(|| {
+            Ok(crate::http::HttpResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: r#"{"users":[],"total":3}"#.into(),
+            })
+        })
+    }));
+    let (r, per) = run_to_end(&fake, &store, &clock, &budgeted(45, 45));
+    assert!(per.len() > 1, "{per:?}");
+    assert_eq!(
+        (r.status, r.users_removed),
+        (RunStatus::Partial, 0),
+        "{:?}",
+        r.error
+    );
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap()
+            .contains("range [the first user, "),
+        "{:?}",
+        r.error
+    );
+    assert!(
+        store
+            .users
+            .borrow()
+            .values()
+            .all(|u| u.removed_at.is_none())
+    );
+}

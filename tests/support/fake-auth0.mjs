@@ -1,8 +1,10 @@
 // In-process fake Auth0 tenant (token endpoint + Management API subset) for tests and the local demo.
 //
-// Behaviour follows Auth0's documented Management API: Boom-style error bodies, the 1000-record paging
+// Behaviour follows the Auth0 facts in the README's design notes: Boom-style error bodies, the 1000-record paging
 // cap, created_at Lucene ranges, bulk export jobs with short-lived signed gzip NDJSON downloads,
 // checkpoint paging of organizations/members, a token-bucket rate limiter and injectable faults.
+// Like Auth0's search engine, it can order users of equal created_at differently on every request
+// (`reorderTies`), and its totals can be made wrong (`totalError`).
 // Only node built-ins; listens on 127.0.0.1 only.
 
 import http from "node:http";
@@ -86,10 +88,12 @@ const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, "");
 /**
  * Deterministic Auth0 user objects shaped like GET /api/v2/users answers.
  * @param {number} n
- * @param {{seed?: number, now?: string|number|Date, cluster?: {size: number, at?: string}}} [opts]
+ * @param {{seed?: number, now?: string|number|Date, cluster?: {size: number, at?: string}, runs?: {max: number}}} [opts]
  *   cluster: `size` users share exactly the created_at millisecond `at` (a bulk import); no other user
  *   has that value. Other created_at values spread over ~3 years before `now`, with a few natural
  *   same-millisecond duplicates.
+ *   runs: ties everywhere: the other users come in runs of 1..`max` sharing one millisecond (bulk
+ *   imports, SCIM provisioning, migrations all over the tenant's history).
  */
 export function makeUsers(n, opts = {}) {
   const rnd = makeRand(opts.seed ?? 1);
@@ -211,7 +215,21 @@ export function makeUsers(n, opts = {}) {
     user.user_metadata = rnd.chance(0.4) ? { locale: rnd.pick(["en", "de", "fr", "ja", "pt-BR"]) } : {};
     users.push(user);
   }
+  if (opts.runs) groupIntoRuns(users, clusterAt, opts.runs.max, rnd);
   return users;
+}
+
+// Gives consecutive users (in created_at order) one created_at per run of 1..max; each run takes
+// its earliest member's instant, so updated_at and last_login stay at or after created_at.
+function groupIntoRuns(users, clusterAt, max, rnd) {
+  const sorted = users.filter((u) => u.created_at !== clusterAt)
+    .sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
+  for (let i = 0; i < sorted.length;) {
+    const run = rnd.int(1, Math.max(1, max));
+    const at = sorted[i].created_at;
+    for (const u of sorted.slice(i, i + run)) u.created_at = at;
+    i += run;
+  }
 }
 
 /**
@@ -381,6 +399,8 @@ const API_SCOPES = {
  * @param {Map<string,string[]>} [opts.members]
  * @param {number} [opts.tokenTtl=86400] seconds
  * @param {boolean} [opts.capTotals=true] cap `total` at 1000
+ * @param {boolean} [opts.reorderTies=false] order users of equal created_at differently on every request
+ * @param {number} [opts.totalError=0] added to every users `total` (a tenant whose counts are wrong)
  * @param {number} [opts.exportPolls=2] polls answered "pending" before one "processing" then "completed"
  * @param {number} [opts.exportUrlTtlMs=60000] validity of a signed download URL
  * @param {boolean} [opts.emptyFinalPage=true] members checkpoint quirk (see notes)
@@ -395,6 +415,7 @@ export async function startFakeAuth0(opts = {}) {
   const faultRand = mulberry32(opts.faultSeed ?? 42);
   const tokens = new Map(); // access_token -> {expiresAt, scopes}
   let apiRequestCount = 0;
+  let usersRequests = 0;
   const jobs = new Map(); // job id -> {job, snapshot, polls}
   const signed = new Map(); // sig -> {jobId, expiresAt}
   let bucket = null; // {tokens, at}
@@ -415,6 +436,8 @@ export async function startFakeAuth0(opts = {}) {
     appDisabled: false,
     tokenTtl: opts.tokenTtl ?? 86400,
     capTotals: opts.capTotals ?? true,
+    reorderTies: opts.reorderTies ?? false,
+    totalError: opts.totalError ?? 0,
     exportPolls: opts.exportPolls ?? 2,
     exportUrlTtlMs: opts.exportUrlTtlMs ?? 60_000,
     emptyFinalPage: opts.emptyFinalPage ?? true,
@@ -566,7 +589,10 @@ export async function startFakeAuth0(opts = {}) {
       dir = Number(m[1]);
     }
     const filter = parseCreatedAtQuery(query.q);
-    const rows = fake.users.filter(filter).map((u) => ({ u, h: fnv1a(u.user_id) }));
+    // Elasticsearch's shards and replicas may break ties differently on every request.
+    usersRequests += 1;
+    const salt = fake.reorderTies ? `:${usersRequests}` : "";
+    const rows = fake.users.filter(filter).map((u) => ({ u, h: fnv1a(u.user_id + salt) }));
     rows.sort((x, y) => {
       if (dir !== 0 && x.u.created_at !== y.u.created_at) return x.u.created_at < y.u.created_at ? -dir : dir;
       return x.h - y.h || (x.u.user_id < y.u.user_id ? -1 : 1);
@@ -582,7 +608,7 @@ export async function startFakeAuth0(opts = {}) {
     const all = sortedUsers(query);
     const users = all.slice(page * perPage, page * perPage + perPage).map((u) => pickFields(u, query));
     if (query.include_totals !== "true") return { status: 200, body: users };
-    const total = fake.capTotals ? Math.min(all.length, 1000) : all.length;
+    const total = Math.max(0, (fake.capTotals ? Math.min(all.length, 1000) : all.length) + fake.totalError);
     return { status: 200, body: { start: page * perPage, limit: perPage, length: users.length, users, total } };
   }
 
