@@ -4,6 +4,7 @@
 
 pub mod organizations;
 pub mod runs;
+pub mod sessions;
 pub mod summary;
 pub mod users;
 
@@ -20,6 +21,7 @@ use crate::auth0::users::Covered;
 use crate::time::EpochMs;
 pub use organizations::{OrgRecord, OrgRow, StoredMember, StoredOrg};
 pub use runs::{RunRecord, RunStatus};
+pub use sessions::SessionStore;
 pub use summary::{ConnectionCount, SeatCounts};
 pub use users::{StoredUser, UserRecord, UserRow, UsersQuery};
 
