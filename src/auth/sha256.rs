@@ -27,6 +27,15 @@ pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+/// Whether `tag` is the HMAC-SHA256 of `msg` under `key`, compared in constant time (`hmac`'s
+/// `verify_slice`): where a forged tag first differs must not show in the timing.
+pub fn hmac_sha256_verify(key: &[u8], msg: &[u8], tag: &[u8]) -> bool {
+    // ok: HMAC takes keys of every length, so `new_from_slice` cannot fail.
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length"); // ok: see above
+    mac.update(msg);
+    mac.verify_slice(tag).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,7 +103,14 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
             ),
         ];
         for (i, (key, msg, want)) in cases.iter().enumerate() {
-            assert_eq!(hex(hmac_sha256(key, msg)), *want, "case {i}");
+            let tag = hmac_sha256(key, msg);
+            assert_eq!(hex(tag), *want, "case {i}");
+            assert!(hmac_sha256_verify(key, msg, &tag), "case {i}");
+            let mut flipped = tag;
+            flipped[31] ^= 1;
+            assert!(!hmac_sha256_verify(key, msg, &flipped), "case {i}");
+            assert!(!hmac_sha256_verify(key, msg, &tag[..31]), "case {i}");
+            assert!(!hmac_sha256_verify(key, b"other", &tag), "case {i}");
         }
     }
 }
