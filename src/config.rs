@@ -286,6 +286,11 @@ impl ViewerToken {
             .map(Self)
     }
 
+    /// The token, for the one place that derives session keys from it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
     /// Compares in time independent of where the strings first differ.
     pub fn matches(&self, presented: &str) -> bool {
         let (a, b) = (self.0.as_bytes(), presented.as_bytes());
@@ -303,6 +308,244 @@ impl fmt::Debug for ViewerToken {
     }
 }
 
+/// `SESSION_SECRET`: an optional key for session cookies, independent of `VIEWER_TOKEN`.
+/// Its value never shows in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionSecret(String);
+
+impl SessionSecret {
+    /// Reads `SESSION_SECRET`; an empty value counts as unset.
+    pub fn from_settings(settings: &impl Settings) -> Option<Self> {
+        settings
+            .get("SESSION_SECRET")
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .map(Self)
+    }
+
+    /// The secret, for the one place that keys the session MAC with it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionSecret(<redacted>)")
+    }
+}
+
+/// `ACCESS_TEAM_DOMAIN`, normalised to `scheme://host[:port]` without a trailing slash, e.g.
+/// `https://myteam.cloudflareaccess.com`: Access tokens' `iss` must equal it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTeamUrl(String);
+
+impl AccessTeamUrl {
+    /// The URL, e.g. `https://myteam.cloudflareaccess.com`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `ACCESS_AUD`: the Access application's Audience (AUD) tag; tokens' `aud` must contain it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessAud(String);
+
+impl AccessAud {
+    /// The tag.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Which Cloudflare Access team and application tokens must come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessConfig {
+    /// The team; tokens' `iss` must equal it.
+    pub team_url: AccessTeamUrl,
+    /// This application's AUD tag; tokens' `aud` must contain it.
+    pub aud: AccessAud,
+}
+
+fn setting(settings: &impl Settings, name: &str) -> Option<String> {
+    settings
+        .get(name)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn pair_hint(missing: &str, other: &str, example: &str) -> String {
+    format!(
+        "is not set, but {other} is: both must be set to require Cloudflare Access (or neither). \
+         Set it with `npx wrangler secret put {missing}` or as {missing} = \"{example}\" in \
+         wrangler.toml [vars] (locally, in .dev.vars)"
+    )
+}
+
+impl AccessConfig {
+    /// Reads `ACCESS_TEAM_DOMAIN` and `ACCESS_AUD`. Both unset (or blank) means Access is not
+    /// required, which is `Ok(None)`.
+    ///
+    /// # Errors
+    /// One of the two set without the other (the error names the missing one), or a team domain
+    /// that is not a host, `https://host[:port]`, or `http://` to `127.0.0.1`/`localhost`.
+    pub fn from_settings(settings: &impl Settings) -> Result<Option<Self>, ConfigError> {
+        let team = setting(settings, "ACCESS_TEAM_DOMAIN");
+        let aud = setting(settings, "ACCESS_AUD");
+        match (team, aud) {
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ConfigError {
+                setting: "ACCESS_AUD",
+                problem: pair_hint(
+                    "ACCESS_AUD",
+                    "ACCESS_TEAM_DOMAIN",
+                    "<the application's AUD tag>",
+                ),
+            }),
+            (None, Some(_)) => Err(ConfigError {
+                setting: "ACCESS_TEAM_DOMAIN",
+                problem: pair_hint(
+                    "ACCESS_TEAM_DOMAIN",
+                    "ACCESS_AUD",
+                    "myteam.cloudflareaccess.com",
+                ),
+            }),
+            (Some(team), Some(aud)) => Ok(Some(Self {
+                team_url: team_url(&team)?,
+                aud: AccessAud(aud),
+            })),
+        }
+    }
+
+    /// Where the team publishes its signing keys.
+    pub fn certs_url(&self) -> String {
+        format!("{}/cdn-cgi/access/certs", self.team_url.as_str())
+    }
+}
+
+/// Normalises what people paste for `ACCESS_TEAM_DOMAIN` to `scheme://host[:port]`.
+fn team_url(raw: &str) -> Result<AccessTeamUrl, ConfigError> {
+    let err = |problem: String| ConfigError {
+        setting: "ACCESS_TEAM_DOMAIN",
+        problem,
+    };
+    let lower = raw.trim().to_ascii_lowercase();
+    let (scheme, rest) = if let Some(rest) = lower.strip_prefix("https://") {
+        ("https", rest)
+    } else if let Some(rest) = lower.strip_prefix("http://") {
+        ("http", rest)
+    } else {
+        ("https", lower.as_str())
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.contains("://") {
+        return Err(err(format!(
+            "`{}` is not an https:// URL; give the team domain, like myteam.cloudflareaccess.com",
+            raw.trim()
+        )));
+    }
+    if authority.contains(['/', '?', '#']) {
+        return Err(err(format!(
+            "`{}` has a path; give only the team domain, like myteam.cloudflareaccess.com",
+            raw.trim()
+        )));
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    let local = host == "127.0.0.1" || host == "localhost";
+    let labels_ok = host.split('.').all(|l| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+    });
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.bytes().all(|c| c.is_ascii_digit())
+            && p.parse::<u16>().is_ok_and(|n| n > 0)
+    });
+    if !labels_ok || !port_ok || !(host.contains('.') || local) {
+        return Err(err(format!(
+            "`{}` is not a host name; give the team domain, like myteam.cloudflareaccess.com",
+            raw.trim()
+        )));
+    }
+    if scheme == "http" && !local {
+        // Plain http would let anyone on the path swap the signing keys; only local tests use it.
+        return Err(err(format!(
+            "`{}` uses http://, which is only allowed for 127.0.0.1 or localhost; use https://",
+            raw.trim()
+        )));
+    }
+    Ok(AccessTeamUrl(format!("{scheme}://{authority}")))
+}
+
+/// Everything that decides who may see the viewer routes, read once per request.
+#[derive(Debug, Clone)]
+pub struct ViewerConfig {
+    /// `VIEWER_TOKEN`, if set.
+    pub token: Option<ViewerToken>,
+    /// `SESSION_SECRET`, if set.
+    pub session_secret: Option<SessionSecret>,
+    /// Cloudflare Access: off (`Ok(None)`), on, or half configured (the error names the missing
+    /// setting; viewer routes then refuse everyone, saying so).
+    pub access: Result<Option<AccessConfig>, ConfigError>,
+}
+
+impl ViewerConfig {
+    /// Reads the viewer settings. Never fails as a whole: each part carries its own outcome.
+    pub fn from_settings(settings: &impl Settings) -> Self {
+        Self {
+            token: ViewerToken::from_settings(settings),
+            session_secret: SessionSecret::from_settings(settings),
+            access: AccessConfig::from_settings(settings),
+        }
+    }
+}
+
+/// What a sync needs from the settings.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    /// How to reach Auth0.
+    pub auth0: Auth0Config,
+    /// Pacing and per-invocation budgets.
+    pub limits: SyncLimits,
+}
+
+impl SyncSettings {
+    /// Reads the Auth0 settings, then the limits.
+    ///
+    /// # Errors
+    /// The first setting that is missing or malformed, by name.
+    pub fn from_settings(settings: &impl Settings) -> Result<Self, ConfigError> {
+        Ok(Self {
+            auth0: Auth0Config::from_settings(settings)?,
+            limits: SyncLimits::from_settings(settings)?,
+        })
+    }
+}
+
+/// Every setting, read from the environment once per request or cron event.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Who may see the viewer routes.
+    pub viewer: ViewerConfig,
+    /// The sync's settings, or the first problem with them (recorded in the sync history).
+    pub sync: Result<SyncSettings, ConfigError>,
+}
+
+impl Config {
+    /// Reads and validates every setting.
+    pub fn from_settings(settings: &impl Settings) -> Self {
+        Self {
+            viewer: ViewerConfig::from_settings(settings),
+            sync: SyncSettings::from_settings(settings),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,6 +556,133 @@ mod tests {
         ("AUTH0_CLIENT_ID", "abc"),
         ("AUTH0_CLIENT_SECRET", "s3cr3t-value"),
     ];
+
+    const TEAM: &str = "https://myteam.cloudflareaccess.com";
+    const AUD: &str = "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2";
+
+    #[test]
+    fn settings_both_unset_or_blank_mean_no_access() {
+        assert_eq!(AccessConfig::from_settings(&settings(&[])).unwrap(), None);
+        let blank = settings(&[("ACCESS_TEAM_DOMAIN", " "), ("ACCESS_AUD", "")]);
+        assert_eq!(AccessConfig::from_settings(&blank).unwrap(), None);
+    }
+
+    #[test]
+    fn settings_one_without_the_other_names_the_missing_one() {
+        let e = AccessConfig::from_settings(&settings(&[("ACCESS_TEAM_DOMAIN", "t.example.com")]))
+            .unwrap_err();
+        assert_eq!(e.setting, "ACCESS_AUD");
+        assert!(e.problem.contains("both must be set"), "{e}");
+        assert!(
+            e.problem.contains("npx wrangler secret put ACCESS_AUD"),
+            "{e}"
+        );
+        assert!(e.problem.contains("[vars]"), "{e}");
+        let e = AccessConfig::from_settings(&settings(&[
+            ("ACCESS_AUD", AUD),
+            ("ACCESS_TEAM_DOMAIN", ""),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.setting, "ACCESS_TEAM_DOMAIN");
+        assert!(e.problem.contains("ACCESS_TEAM_DOMAIN"), "{e}");
+    }
+
+    #[test]
+    fn team_domain_is_normalised() {
+        for (raw, want) in [
+            ("myteam.cloudflareaccess.com", TEAM),
+            ("https://myteam.cloudflareaccess.com/", TEAM),
+            (" HTTPS://MyTeam.CloudflareAccess.com ", TEAM),
+            (
+                "https://myteam.cloudflareaccess.com:8443",
+                "https://myteam.cloudflareaccess.com:8443",
+            ),
+            ("http://127.0.0.1:8787/", "http://127.0.0.1:8787"),
+            ("http://localhost:9000", "http://localhost:9000"),
+        ] {
+            let c = AccessConfig::from_settings(&settings(&[
+                ("ACCESS_TEAM_DOMAIN", raw),
+                ("ACCESS_AUD", &format!(" {AUD} ")),
+            ]))
+            .unwrap()
+            .unwrap();
+            assert_eq!(c.team_url.as_str(), want, "{raw}");
+            assert_eq!(c.aud.as_str(), AUD);
+        }
+        let c = AccessConfig::from_settings(&settings(&[
+            ("ACCESS_TEAM_DOMAIN", "myteam.cloudflareaccess.com"),
+            ("ACCESS_AUD", AUD),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            c.certs_url(),
+            "https://myteam.cloudflareaccess.com/cdn-cgi/access/certs"
+        );
+    }
+
+    #[test]
+    fn team_domain_rejects_paths_plain_http_and_junk() {
+        for (raw, hint) in [
+            ("http://myteam.cloudflareaccess.com", "http://"),
+            ("http://10.0.0.1:8787", "http://"),
+            (
+                "https://myteam.cloudflareaccess.com/cdn-cgi/access/certs",
+                "path",
+            ),
+            ("myteam.cloudflareaccess.com?x=1", "path"),
+            ("ftp://myteam.cloudflareaccess.com", "https://"),
+            ("myteam", "host name"),
+            ("my team.cloudflareaccess.com", "host name"),
+            ("myteam.cloudflareaccess.com:", "host name"),
+            ("myteam.cloudflareaccess.com:99999", "host name"),
+            ("user@myteam.cloudflareaccess.com", "host name"),
+        ] {
+            let e = AccessConfig::from_settings(&settings(&[
+                ("ACCESS_TEAM_DOMAIN", raw),
+                ("ACCESS_AUD", AUD),
+            ]))
+            .unwrap_err();
+            assert_eq!(e.setting, "ACCESS_TEAM_DOMAIN", "{raw}");
+            assert!(e.problem.contains(hint), "{raw}: {e}");
+        }
+    }
+
+    #[test]
+    fn session_secret_is_optional_and_redacted() {
+        assert!(SessionSecret::from_settings(&settings(&[("SESSION_SECRET", " ")])).is_none());
+        let s =
+            SessionSecret::from_settings(&settings(&[("SESSION_SECRET", " k3y-value ")])).unwrap();
+        assert_eq!(s.expose(), "k3y-value");
+        assert_eq!(format!("{s:?}"), "SessionSecret(<redacted>)");
+    }
+
+    #[test]
+    fn config_reads_every_part_and_keeps_each_outcome() {
+        let mut pairs = GOOD.to_vec();
+        pairs.extend([
+            ("VIEWER_TOKEN", "tok"),
+            ("SESSION_SECRET", "sess"),
+            ("ACCESS_AUD", AUD),
+        ]);
+        let c = Config::from_settings(&settings(&pairs));
+        assert!(c.viewer.token.is_some_and(|t| t.matches("tok")));
+        assert_eq!(c.viewer.session_secret.unwrap().expose(), "sess");
+        assert_eq!(c.viewer.access.unwrap_err().setting, "ACCESS_TEAM_DOMAIN");
+        let sync = c.sync.unwrap();
+        assert_eq!(sync.auth0.domain.as_str(), "tenant.us.auth0.com");
+        assert_eq!(sync.limits.max_d1_queries, Some(DEFAULT_MAX_D1_QUERIES));
+        let shown = format!("{:?}", Config::from_settings(&settings(&pairs)));
+        assert!(
+            !shown.contains("sess\"")
+                && !shown.contains("s3cr3t-value")
+                && !shown.contains("tok\""),
+            "{shown}"
+        );
+        let broken = Config::from_settings(&settings(&[("VIEWER_TOKEN", "tok")]));
+        assert_eq!(broken.sync.unwrap_err().setting, "AUTH0_DOMAIN");
+        assert!(broken.viewer.access.unwrap().is_none());
+    }
 
     #[test]
     fn domain_is_normalised_from_what_people_paste() {

@@ -111,7 +111,7 @@ describe("dashboard in Chromium", () => {
     assert.equal(new URL(page.url()).pathname, "/login");
     await page.locator('input[name="token"]').fill(VIEWER_TOKEN);
     await Promise.all([page.waitForURL((u) => u.pathname === "/"), page.getByRole("button", { name: "Sign in" }).click()]);
-    const cookie = (await context.cookies()).find((c) => c.name === "als_session");
+    const cookie = (await context.cookies()).find((c) => c.name === "__Host-als_session");
     assert.ok(cookie, "the session cookie was stored (Secure on http://127.0.0.1)");
     assert.equal(cookie.httpOnly, true);
     assert.equal(cookie.secure, true);

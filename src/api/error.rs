@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::auth::origin::CrossSite;
+use crate::config::ConfigError;
 use crate::store::StoreError;
 
 /// A request the API cannot answer as asked.
@@ -13,6 +15,10 @@ pub enum ApiError {
     ViewerTokenUnset,
     /// A Cloudflare Access assertion failed verification.
     AccessDenied(String),
+    /// Only one of the two Access settings is set; names the missing one.
+    AccessMisconfigured(ConfigError),
+    /// A state-changing request a browser sent from another site (cookies are not enough).
+    CrossSite(CrossSite),
     /// A parameter is malformed.
     BadParam {
         /// The parameter's name.
@@ -36,7 +42,7 @@ impl ApiError {
         match self {
             Self::Unauthorized => 401,
             Self::ViewerTokenUnset => 503,
-            Self::AccessDenied(_) => 403,
+            Self::AccessDenied(_) | Self::AccessMisconfigured(_) | Self::CrossSite(_) => 403,
             Self::BadParam { .. } => 400,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
@@ -57,6 +63,12 @@ impl fmt::Display for ApiError {
                  `npx wrangler secret put VIEWER_TOKEN` (locally, add VIEWER_TOKEN=… to .dev.vars)",
             ),
             Self::AccessDenied(why) => write!(f, "Cloudflare Access token rejected: {why}"),
+            Self::AccessMisconfigured(e) => write!(
+                f,
+                "viewer access is closed because Cloudflare Access is half configured: {} {}",
+                e.setting, e.problem
+            ),
+            Self::CrossSite(e) => e.fmt(f),
             Self::BadParam { name, problem } => write!(f, "bad parameter `{name}`: {problem}"),
             Self::NotFound => f.write_str("not found"),
             Self::MethodNotAllowed => f.write_str("method not allowed"),

@@ -11,14 +11,15 @@ pub mod viewer;
 
 use serde::Serialize;
 
-use crate::store::{RunRecord, UserRecord, UsersQuery, ViewStore};
+use crate::auth::origin::{RequestSite, check_same_origin};
+use crate::store::{RunRecord, SessionStore, UserRecord, UsersQuery, ViewStore};
 use crate::sync::SyncResult;
 use crate::time::{EpochMs, iso_from_ms};
 pub use error::ApiError;
 pub use viewer::{AccessOutcome, Viewer, ViewerAuth};
 
 /// The parts of an HTTP request the API reads.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ApiRequest<'a> {
     /// `GET`, `POST`, …
     pub method: &'a str,
@@ -34,6 +35,8 @@ pub struct ApiRequest<'a> {
     pub body: &'a str,
     /// The current time, for relative filters and sessions.
     pub now_ms: EpochMs,
+    /// Where the request says it comes from (`Origin`, `Sec-Fetch-Site`) and was sent.
+    pub site: RequestSite<'a>,
 }
 
 /// A finished answer.
@@ -184,7 +187,7 @@ fn route(path: &str) -> Option<Route> {
 }
 
 /// Routes and answers a request.
-pub async fn handle<S: ViewStore>(
+pub async fn handle<S: ViewStore + SessionStore>(
     req: &ApiRequest<'_>,
     store: &S,
     auth: &ViewerAuth<'_>,
@@ -193,31 +196,44 @@ pub async fn handle<S: ViewStore>(
         return Handled::Respond(ApiResponse::error(&ApiError::NotFound));
     };
     let get = matches!(req.method, "GET" | "HEAD");
-    let page_route = matches!(route, Route::Dashboard | Route::Runs);
-    let result = match route {
-        Route::Health if get => Ok(Handled::Respond(ApiResponse::json(
-            200,
-            &serde_json::json!({"ok": true}),
-        ))),
-        Route::Login => return Handled::Respond(pages::login(req, auth)),
-        Route::Logout if req.method == "POST" => return Handled::Respond(pages::logout()),
-        _ => match auth.identify(req) {
-            // A browser without a session goes to the login form, not to a JSON error.
-            Err(ApiError::Unauthorized) if page_route => {
-                return Handled::Respond(ApiResponse::see_other("/login"));
-            }
-            Err(e @ ApiError::ViewerTokenUnset) if page_route => {
-                return Handled::Respond(ApiResponse::html(
-                    503,
-                    crate::render::html::closed_page(&e.to_string()),
-                ));
-            }
+    // Cookies (the session, Access's) ride along on any request a foreign page makes the browser
+    // send; a bearer token never does, so only requests without one need to prove their origin.
+    if !get
+        && req.authorization.is_none()
+        && let Err(e) = check_same_origin(&req.site)
+    {
+        return Handled::Respond(ApiResponse::error(&ApiError::CrossSite(e)));
+    }
+    let page_route = matches!(route, Route::Dashboard | Route::Runs | Route::Login);
+    let viewer = match route {
+        Route::Health if get => {
+            return Handled::Respond(ApiResponse::json(200, &serde_json::json!({"ok": true})));
+        }
+        Route::Login => match auth.check_access_config() {
+            Ok(()) => return Handled::Respond(pages::login(req, store, auth).await),
             Err(e) => Err(e),
-            Ok(viewer) => authorized(route, get, req, store, &viewer).await,
         },
+        Route::Logout if req.method == "POST" => {
+            return Handled::Respond(pages::logout(req, store, auth).await);
+        }
+        _ => auth.identify(req, store).await,
+    };
+    let result = match viewer {
+        Ok(viewer) => authorized(route, get, req, store, &viewer).await,
+        Err(e) => Err(e),
     };
     match result {
         Ok(h) => h,
+        // A browser without a session goes to the login form, not to a JSON error.
+        Err(ApiError::Unauthorized) if page_route => {
+            Handled::Respond(ApiResponse::see_other("/login"))
+        }
+        Err(e @ (ApiError::ViewerTokenUnset | ApiError::AccessMisconfigured(_))) if page_route => {
+            Handled::Respond(ApiResponse::html(
+                e.status(),
+                crate::render::html::closed_page(&e.to_string()),
+            ))
+        }
         Err(e) => Handled::Respond(ApiResponse::error(&e)),
     }
 }

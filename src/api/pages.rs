@@ -4,10 +4,10 @@ use std::sync::OnceLock;
 
 use super::{ApiError, ApiRequest, ApiResponse, ViewerAuth, params, users_page};
 use crate::auth::encoding::base64_std;
-use crate::auth::session::{clear_cookie_header, issue, set_cookie_header};
+use crate::auth::session::{SessionSigner, clear_cookie_header, issue, set_cookie_header};
 use crate::auth::sha256::sha256;
 use crate::render::html::{self, Dashboard, Filters};
-use crate::store::{RunStatus, UsersQuery, ViewStore};
+use crate::store::{RunStatus, SessionStore, UsersQuery, ViewStore};
 
 use super::viewer::Viewer;
 
@@ -97,9 +97,14 @@ pub async fn runs<S: ViewStore>(
     ))
 }
 
-/// `GET /login` shows the form; `POST /login` checks the token and starts a session.
-pub fn login(req: &ApiRequest<'_>, auth: &ViewerAuth<'_>) -> ApiResponse {
-    let (Some(token), Some(key)) = (auth.token, auth.session_key) else {
+/// `GET /login` shows the form; `POST /login` checks the token and starts a session signed
+/// under the current session epoch.
+pub async fn login<S: SessionStore>(
+    req: &ApiRequest<'_>,
+    sessions: &S,
+    auth: &ViewerAuth<'_>,
+) -> ApiResponse {
+    let Some(token) = auth.token else {
         return ApiResponse::html(
             503,
             html::closed_page(&ApiError::ViewerTokenUnset.to_string()),
@@ -112,22 +117,50 @@ pub fn login(req: &ApiRequest<'_>, auth: &ViewerAuth<'_>) -> ApiResponse {
                 .find(|(k, _)| k == "token")
                 .map(|(_, v)| v)
                 .unwrap_or_default();
-            if token.matches(presented.trim()) {
-                let mut r = ApiResponse::see_other("/");
-                r.headers
-                    .push(("set-cookie", set_cookie_header(&issue(key, req.now_ms))));
-                r
-            } else {
-                ApiResponse::html(401, html::login_page(Some("That is not the viewer token.")))
+            if !token.matches(presented.trim()) {
+                return ApiResponse::html(
+                    401,
+                    html::login_page(Some("That is not the viewer token.")),
+                );
             }
+            let epoch = match sessions.session_epoch().await {
+                Ok(epoch) => epoch,
+                Err(e) => return ApiResponse::error(&ApiError::Store(e)),
+            };
+            let key = SessionSigner::new(token, auth.session_secret).key(epoch);
+            let mut r = ApiResponse::see_other("/");
+            r.headers
+                .push(("set-cookie", set_cookie_header(&issue(&key, req.now_ms))));
+            r
         }
         "GET" | "HEAD" => ApiResponse::html(200, html::login_page(None)),
         _ => ApiResponse::error(&ApiError::MethodNotAllowed),
     }
 }
 
-/// Ends the session.
-pub fn logout() -> ApiResponse {
+/// Whether `POST /logout` asks to end every session (`?everywhere=1`).
+fn everywhere(query: &str) -> bool {
+    params::pairs(query)
+        .iter()
+        .any(|(k, v)| k == "everywhere" && matches!(v.as_str(), "1" | "true"))
+}
+
+/// Ends this browser's session. With `?everywhere=1`, a signed-in viewer also ends every other
+/// session, stolen cookies included, by bumping the session epoch.
+pub async fn logout<S: SessionStore>(
+    req: &ApiRequest<'_>,
+    sessions: &S,
+    auth: &ViewerAuth<'_>,
+) -> ApiResponse {
+    if everywhere(req.query) {
+        // Only a viewer may sign everyone out; otherwise anyone could, at will.
+        if let Err(e) = auth.identify(req, sessions).await {
+            return ApiResponse::error(&e);
+        }
+        if let Err(e) = sessions.bump_session_epoch().await {
+            return ApiResponse::error(&ApiError::Store(e));
+        }
+    }
     let mut r = ApiResponse::see_other("/login");
     r.headers.push(("set-cookie", clear_cookie_header()));
     r

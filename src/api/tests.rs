@@ -1,6 +1,7 @@
 //! Routing, viewer authentication and paging against the in-memory store.
 
 use super::*;
+use crate::auth::origin::RequestSite;
 use crate::auth0::fake::FakeAuth0;
 use crate::clock::fake::FakeClock;
 use crate::config::ViewerToken;
@@ -30,10 +31,11 @@ fn get(
         cookie: None,
         body: "",
         now_ms: NOW,
+        site: RequestSite::default(),
     };
     let viewer_auth = ViewerAuth {
         token: v,
-        session_key: None,
+        session_secret: None,
         access: AccessOutcome::Off,
     };
     match block_on(handle(&req, store, &viewer_auth)) {
@@ -90,10 +92,11 @@ fn health_is_open_and_everything_else_needs_the_viewer_token() {
         cookie: None,
         body: "",
         now_ms: NOW,
+        site: RequestSite::default(),
     };
     let auth = ViewerAuth {
         token: Some(&v),
-        session_key: None,
+        session_secret: None,
         access: AccessOutcome::Off,
     };
     assert!(matches!(
@@ -311,6 +314,7 @@ fn request<'a>(
         cookie,
         body,
         now_ms: NOW,
+        site: RequestSite::default(),
     }
 }
 
@@ -343,10 +347,9 @@ fn hostile_store() -> MemoryStore {
 fn a_browser_logs_in_with_the_token_and_its_cookie_opens_pages_and_json() {
     let store = hostile_store();
     let v = viewer();
-    let key = crate::auth::session::SessionKey::derive("v-token");
     let auth = ViewerAuth {
         token: Some(&v),
-        session_key: Some(&key),
+        session_secret: None,
         access: AccessOutcome::Off,
     };
     // Without a session, pages send the browser to the form.
@@ -419,7 +422,7 @@ fn hostile_names_are_inert_in_html_and_csv_and_exact_in_json() {
     let v = viewer();
     let auth = ViewerAuth {
         token: Some(&v),
-        session_key: None,
+        session_secret: None,
         access: AccessOutcome::Off,
     };
     let mut req = request("GET", "/", None, "");
@@ -459,7 +462,7 @@ fn cloudflare_access_identities_are_trusted_and_bad_assertions_refused() {
     };
     let ok = ViewerAuth {
         token: None,
-        session_key: None,
+        session_secret: None,
         access: AccessOutcome::Verified(identity),
     };
     let page = respond(&store, &request("GET", "/", None, ""), &ok);
@@ -467,7 +470,7 @@ fn cloudflare_access_identities_are_trusted_and_bad_assertions_refused() {
     assert!(page.body.contains("ann@corp.example"));
     let bad = ViewerAuth {
         token: None,
-        session_key: None,
+        session_secret: None,
         access: AccessOutcome::Rejected("expired".into()),
     };
     let r = respond(&store, &request("GET", "/api/users", None, ""), &bad);
@@ -475,7 +478,7 @@ fn cloudflare_access_identities_are_trusted_and_bad_assertions_refused() {
     // Configured Access with no assertion and no token: refused, not open.
     let absent = ViewerAuth {
         token: None,
-        session_key: None,
+        session_secret: None,
         access: AccessOutcome::Absent,
     };
     assert_eq!(
@@ -530,4 +533,231 @@ fn pages_carry_a_strict_policy_allowing_only_the_hashed_style() {
     assert!(hash.starts_with("sha256-") && csp.contains(hash));
     assert_eq!(hash.len(), "sha256-".len() + 44);
     assert!(content_security_policy(JSON).starts_with("default-src 'none'"));
+}
+
+fn session_cookie(response: &ApiResponse) -> String {
+    let set_cookie = &response
+        .headers
+        .iter()
+        .find(|(k, _)| *k == "set-cookie")
+        .expect("a set-cookie header")
+        .1;
+    set_cookie.split(';').next().unwrap().to_string()
+}
+
+fn login(store: &MemoryStore, auth: &ViewerAuth<'_>) -> String {
+    let ok = respond(
+        store,
+        &request("POST", "/login", None, "token=v-token"),
+        auth,
+    );
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    session_cookie(&ok)
+}
+
+fn config(pairs: &[(&str, &str)]) -> crate::config::ViewerConfig {
+    crate::config::ViewerConfig::from_settings(&crate::testing::settings(pairs))
+}
+
+#[test]
+fn the_session_cookie_uses_the_host_prefix() {
+    let store = MemoryStore::default();
+    let v = viewer();
+    let auth = ViewerAuth {
+        token: Some(&v),
+        session_secret: None,
+        access: AccessOutcome::Off,
+    };
+    let cookie = login(&store, &auth);
+    assert!(cookie.starts_with("__Host-als_session=v2."), "{cookie}");
+}
+
+#[test]
+fn removing_or_changing_the_token_ends_sessions_even_with_a_session_secret() {
+    let store = synced_store(3);
+    let with_token = config(&[("VIEWER_TOKEN", "v-token"), ("SESSION_SECRET", "sess")]);
+    let auth = ViewerAuth::new(&with_token, AccessOutcome::Off);
+    let cookie = login(&store, &auth);
+    let users = |auth: &ViewerAuth<'_>| {
+        respond(
+            &store,
+            &request("GET", "/api/users", Some(&cookie), ""),
+            auth,
+        )
+    };
+    assert_eq!(users(&auth).status, 200);
+    // VIEWER_TOKEN removed, SESSION_SECRET kept: closed, and the page says why.
+    let removed = config(&[("SESSION_SECRET", "sess")]);
+    let r = users(&ViewerAuth::new(&removed, AccessOutcome::Off));
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body.contains("VIEWER_TOKEN is not set"), "{}", r.body);
+    // VIEWER_TOKEN changed, SESSION_SECRET kept.
+    let changed = config(&[("VIEWER_TOKEN", "new-token"), ("SESSION_SECRET", "sess")]);
+    assert_eq!(
+        users(&ViewerAuth::new(&changed, AccessOutcome::Off)).status,
+        401
+    );
+    // Back to the old token: the session is valid again (it was never stored anywhere).
+    assert_eq!(users(&auth).status, 200);
+}
+
+#[test]
+fn sign_out_everywhere_ends_every_session_and_needs_a_viewer() {
+    let store = synced_store(3);
+    let cfg = config(&[("VIEWER_TOKEN", "v-token")]);
+    let auth = ViewerAuth::new(&cfg, AccessOutcome::Off);
+    let mine = login(&store, &auth);
+    let stolen = login(&store, &auth);
+    let status = |cookie: &str| {
+        respond(
+            &store,
+            &request("GET", "/api/summary", Some(cookie), ""),
+            &auth,
+        )
+        .status
+    };
+    assert_eq!((status(&mine), status(&stolen)), (200, 200));
+    // A plain logout clears this browser's cookie only: the stolen copy still works.
+    let out = respond(&store, &request("POST", "/logout", Some(&mine), ""), &auth);
+    assert_eq!(out.status, 303);
+    assert_eq!(status(&stolen), 200);
+    // Nobody signed in cannot sign everyone out.
+    let anon = respond(
+        &store,
+        &request("POST", "/logout?everywhere=1", None, ""),
+        &auth,
+    );
+    assert_eq!(anon.status, 401);
+    assert_eq!(store.session_epoch.get(), 0);
+    assert_eq!(status(&stolen), 200);
+    // A signed-in viewer can, and then no earlier cookie opens anything.
+    let all = respond(
+        &store,
+        &request("POST", "/logout?everywhere=1", Some(&mine), ""),
+        &auth,
+    );
+    assert_eq!(all.status, 303);
+    assert_eq!(all.headers[0], ("location", "/login".to_string()));
+    assert!(
+        all.headers
+            .iter()
+            .any(|(k, v)| *k == "set-cookie" && v.contains("Max-Age=0"))
+    );
+    assert_eq!(store.session_epoch.get(), 1);
+    assert_eq!((status(&mine), status(&stolen)), (401, 401));
+    // A bearer-token script may do it too; a new login works under the new epoch.
+    let mut script = request("POST", "/logout?everywhere=1", None, "");
+    script.authorization = Some("Bearer v-token");
+    assert_eq!(respond(&store, &script, &auth).status, 303);
+    assert_eq!(store.session_epoch.get(), 2);
+    let fresh = login(&store, &auth);
+    assert_eq!(status(&fresh), 200);
+}
+
+#[test]
+fn cross_site_posts_are_refused_unless_a_bearer_token_is_sent() {
+    let store = synced_store(3);
+    let cfg = config(&[("VIEWER_TOKEN", "v-token")]);
+    let auth = ViewerAuth::new(&cfg, AccessOutcome::Off);
+    let cookie = login(&store, &auth);
+    const OWN: &str = "https://licenses.example.com";
+    let foreign = RequestSite {
+        own_origin: OWN,
+        origin: Some("https://evil.example"),
+        sec_fetch_site: Some("cross-site"),
+    };
+    for (path, body) in [
+        ("/api/sync", ""),
+        ("/login", "token=v-token"),
+        ("/logout", ""),
+        ("/logout?everywhere=1", ""),
+    ] {
+        let mut req = request("POST", path, Some(&cookie), body);
+        req.site = foreign;
+        let r = respond(&store, &req, &auth);
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        assert!(r.body.contains("cross-site request refused"), "{}", r.body);
+        assert!(r.headers.iter().all(|(k, _)| *k != "set-cookie"), "{path}");
+        // Origin alone (older browsers) is enough to tell.
+        req.site.sec_fetch_site = None;
+        assert_eq!(respond(&store, &req, &auth).status, 403, "{path}");
+    }
+    assert_eq!(store.session_epoch.get(), 0, "no one was signed out");
+    // The same POSTs from the site's own pages work.
+    let own = RequestSite {
+        own_origin: OWN,
+        origin: Some(OWN),
+        sec_fetch_site: Some("same-origin"),
+    };
+    let mut sync = request("POST", "/api/sync", Some(&cookie), "");
+    sync.site = own;
+    assert!(matches!(
+        block_on(handle(&sync, &store, &auth)),
+        Handled::RunSync
+    ));
+    let mut form = request("POST", "/login", None, "token=v-token");
+    form.site = own;
+    assert_eq!(respond(&store, &form, &auth).status, 303);
+    // A script with the bearer token needs no Origin, and a foreign one does not matter.
+    let mut script = request("POST", "/api/sync", None, "");
+    script.authorization = Some("Bearer v-token");
+    assert!(matches!(
+        block_on(handle(&script, &store, &auth)),
+        Handled::RunSync
+    ));
+    script.site = foreign;
+    assert!(matches!(
+        block_on(handle(&script, &store, &auth)),
+        Handled::RunSync
+    ));
+    // Reads are never refused for their origin.
+    let mut read = request("GET", "/api/users", Some(&cookie), "");
+    read.site = foreign;
+    assert_eq!(respond(&store, &read, &auth).status, 200);
+}
+
+#[test]
+fn half_configured_access_names_the_missing_setting_on_pages_and_json() {
+    let store = synced_store(3);
+    for (pairs, missing, present) in [
+        (
+            [
+                ("ACCESS_TEAM_DOMAIN", "myteam.cloudflareaccess.com"),
+                ("VIEWER_TOKEN", "v-token"),
+            ],
+            "ACCESS_AUD",
+            "ACCESS_TEAM_DOMAIN",
+        ),
+        (
+            [("ACCESS_AUD", "aud-tag"), ("VIEWER_TOKEN", "v-token")],
+            "ACCESS_TEAM_DOMAIN",
+            "ACCESS_AUD",
+        ),
+    ] {
+        let cfg = config(&pairs);
+        let e = cfg.access.clone().unwrap_err();
+        let auth = ViewerAuth::new(&cfg, AccessOutcome::Misconfigured(e));
+        let said = format!("{missing} is not set, but {present} is");
+        for path in ["/", "/runs", "/login"] {
+            let page = respond(&store, &request("GET", path, None, ""), &auth);
+            assert_eq!((page.status, page.content_type), (403, HTML), "{path}");
+            assert!(page.body.contains(&said), "{path}: {}", page.body);
+            assert!(page.body.contains("Viewer access is closed"), "{path}");
+        }
+        // Even with the bearer token: the operator asked for Access, so it stays closed.
+        let mut req = request("GET", "/api/users", None, "");
+        req.authorization = Some("Bearer v-token");
+        let json = respond(&store, &req, &auth);
+        assert_eq!((json.status, json.content_type), (403, JSON));
+        let message = serde_json::from_str::<serde_json::Value>(&json.body).unwrap()["error"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(message.contains("half configured"), "{message}");
+        assert!(message.contains(&said), "{message}");
+        assert!(
+            message.contains(&format!("wrangler secret put {missing}")),
+            "{message}"
+        );
+    }
 }

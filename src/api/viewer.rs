@@ -3,14 +3,18 @@
 
 use super::{ApiError, ApiRequest};
 use crate::auth::access::Identity;
-use crate::auth::session::{COOKIE_NAME, SessionKey, cookie_value, verify};
-use crate::config::ViewerToken;
+use crate::auth::session::{COOKIE_NAME, SessionSigner, cookie_value, verify};
+use crate::config::{ConfigError, SessionSecret, ViewerConfig, ViewerToken};
+use crate::store::SessionStore;
 
 /// The outcome of checking the `Cf-Access-Jwt-Assertion` header, done by the runtime.
 #[derive(Debug, Clone)]
 pub enum AccessOutcome {
     /// Cloudflare Access is not configured.
     Off,
+    /// Only one of `ACCESS_TEAM_DOMAIN` / `ACCESS_AUD` is set: everyone is refused, and told
+    /// which setting is missing.
+    Misconfigured(ConfigError),
     /// Configured, but the request carries no assertion.
     Absent,
     /// A valid assertion.
@@ -24,8 +28,8 @@ pub enum AccessOutcome {
 pub struct ViewerAuth<'a> {
     /// `VIEWER_TOKEN`, if set.
     pub token: Option<&'a ViewerToken>,
-    /// The key session cookies are signed with, if sessions are possible.
-    pub session_key: Option<&'a SessionKey>,
+    /// `SESSION_SECRET`, if set.
+    pub session_secret: Option<&'a SessionSecret>,
     /// The Access check's outcome.
     pub access: AccessOutcome,
 }
@@ -62,14 +66,48 @@ impl Viewer {
     }
 }
 
-impl ViewerAuth<'_> {
-    /// Identifies the viewer.
+impl<'a> ViewerAuth<'a> {
+    /// The viewer settings and the Access check's outcome.
+    pub fn new(config: &'a ViewerConfig, access: AccessOutcome) -> Self {
+        Self {
+            token: config.token.as_ref(),
+            session_secret: config.session_secret.as_ref(),
+            access,
+        }
+    }
+
+    /// What signs sessions; none without a viewer token, so removing it ends every session.
+    pub fn signer(&self) -> Option<SessionSigner> {
+        self.token
+            .map(|token| SessionSigner::new(token, self.session_secret))
+    }
+
+    /// Half-configured Access closes every viewer route (and the login form).
     ///
     /// # Errors
-    /// [`ApiError::AccessDenied`] for a bad Access assertion, [`ApiError::ViewerTokenUnset`] when
-    /// no way in is configured, [`ApiError::Unauthorized`] otherwise.
-    pub fn identify(&self, req: &ApiRequest<'_>) -> Result<Viewer, ApiError> {
+    /// [`ApiError::AccessMisconfigured`], naming the missing setting.
+    pub fn check_access_config(&self) -> Result<(), ApiError> {
         match &self.access {
+            AccessOutcome::Misconfigured(e) => Err(ApiError::AccessMisconfigured(e.clone())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Identifies the viewer. Reads the session epoch only when a session cookie is presented.
+    ///
+    /// # Errors
+    /// [`ApiError::AccessMisconfigured`] or [`ApiError::AccessDenied`] for Access problems,
+    /// [`ApiError::ViewerTokenUnset`] when no way in is configured, [`ApiError::Store`] if the
+    /// epoch cannot be read, [`ApiError::Unauthorized`] otherwise.
+    pub async fn identify<S: SessionStore>(
+        &self,
+        req: &ApiRequest<'_>,
+        sessions: &S,
+    ) -> Result<Viewer, ApiError> {
+        match &self.access {
+            AccessOutcome::Misconfigured(e) => {
+                return Err(ApiError::AccessMisconfigured(e.clone()));
+            }
             AccessOutcome::Verified(id) => {
                 return Ok(Viewer::Access {
                     email: id.email.clone(),
@@ -95,11 +133,13 @@ impl ViewerAuth<'_> {
                 Err(ApiError::Unauthorized)
             };
         }
-        if let (Some(key), Some(cookies)) = (self.session_key, req.cookie)
+        if let (Some(signer), Some(cookies)) = (self.signer(), req.cookie)
             && let Some(value) = cookie_value(cookies, COOKIE_NAME)
-            && verify(key, value, req.now_ms)
         {
-            return Ok(Viewer::Session);
+            let epoch = sessions.session_epoch().await.map_err(ApiError::Store)?;
+            if verify(&signer.key(epoch), value, req.now_ms) {
+                return Ok(Viewer::Session);
+            }
         }
         Err(if closed {
             ApiError::ViewerTokenUnset

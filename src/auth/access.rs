@@ -8,135 +8,10 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::encoding::base64url_decode;
-use crate::config::{ConfigError, Settings};
+pub use crate::config::AccessConfig;
 
 /// Seconds of clock skew tolerated on `exp` and `nbf`.
 const LEEWAY_SECS: u64 = 60;
-
-/// Which Cloudflare Access team and application tokens must come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessConfig {
-    /// `scheme://host[:port]` without a trailing slash, e.g. `https://myteam.cloudflareaccess.com`;
-    /// tokens' `iss` must equal it.
-    pub team_url: String,
-    /// The application's Audience (AUD) tag; tokens' `aud` must contain it.
-    pub aud: String,
-}
-
-fn setting(settings: &impl Settings, name: &str) -> Option<String> {
-    settings
-        .get(name)
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
-
-fn pair_hint(missing: &str, other: &str, example: &str) -> String {
-    format!(
-        "is not set, but {other} is: both must be set to require Cloudflare Access (or neither). \
-         Set it with `npx wrangler secret put {missing}` or as {missing} = \"{example}\" in \
-         wrangler.toml [vars] (locally, in .dev.vars)"
-    )
-}
-
-impl AccessConfig {
-    /// Reads `ACCESS_TEAM_DOMAIN` and `ACCESS_AUD`. Both unset (or blank) means Access is not
-    /// required, which is `Ok(None)`.
-    ///
-    /// # Errors
-    /// One of the two set without the other (the error names the missing one), or a team domain
-    /// that is not a host, `https://host[:port]`, or `http://` to `127.0.0.1`/`localhost`.
-    pub fn from_settings(settings: &impl Settings) -> Result<Option<Self>, ConfigError> {
-        let team = setting(settings, "ACCESS_TEAM_DOMAIN");
-        let aud = setting(settings, "ACCESS_AUD");
-        match (team, aud) {
-            (None, None) => Ok(None),
-            (Some(_), None) => Err(ConfigError {
-                setting: "ACCESS_AUD",
-                problem: pair_hint(
-                    "ACCESS_AUD",
-                    "ACCESS_TEAM_DOMAIN",
-                    "<the application's AUD tag>",
-                ),
-            }),
-            (None, Some(_)) => Err(ConfigError {
-                setting: "ACCESS_TEAM_DOMAIN",
-                problem: pair_hint(
-                    "ACCESS_TEAM_DOMAIN",
-                    "ACCESS_AUD",
-                    "myteam.cloudflareaccess.com",
-                ),
-            }),
-            (Some(team), Some(aud)) => Ok(Some(Self {
-                team_url: team_url(&team)?,
-                aud,
-            })),
-        }
-    }
-
-    /// Where the team publishes its signing keys.
-    pub fn certs_url(&self) -> String {
-        format!("{}/cdn-cgi/access/certs", self.team_url)
-    }
-}
-
-/// Normalises what people paste for `ACCESS_TEAM_DOMAIN` to `scheme://host[:port]`.
-fn team_url(raw: &str) -> Result<String, ConfigError> {
-    let err = |problem: String| ConfigError {
-        setting: "ACCESS_TEAM_DOMAIN",
-        problem,
-    };
-    let lower = raw.trim().to_ascii_lowercase();
-    let (scheme, rest) = if let Some(rest) = lower.strip_prefix("https://") {
-        ("https", rest)
-    } else if let Some(rest) = lower.strip_prefix("http://") {
-        ("http", rest)
-    } else {
-        ("https", lower.as_str())
-    };
-    let authority = rest.strip_suffix('/').unwrap_or(rest);
-    if authority.contains("://") {
-        return Err(err(format!(
-            "`{}` is not an https:// URL; give the team domain, like myteam.cloudflareaccess.com",
-            raw.trim()
-        )));
-    }
-    if authority.contains(['/', '?', '#']) {
-        return Err(err(format!(
-            "`{}` has a path; give only the team domain, like myteam.cloudflareaccess.com",
-            raw.trim()
-        )));
-    }
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (authority, None),
-    };
-    let local = host == "127.0.0.1" || host == "localhost";
-    let labels_ok = host.split('.').all(|l| {
-        !l.is_empty()
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
-    });
-    let port_ok = port.is_none_or(|p| {
-        !p.is_empty()
-            && p.bytes().all(|c| c.is_ascii_digit())
-            && p.parse::<u16>().is_ok_and(|n| n > 0)
-    });
-    if !labels_ok || !port_ok || !(host.contains('.') || local) {
-        return Err(err(format!(
-            "`{}` is not a host name; give the team domain, like myteam.cloudflareaccess.com",
-            raw.trim()
-        )));
-    }
-    if scheme == "http" && !local {
-        // Plain http would let anyone on the path swap the signing keys; only local tests use it.
-        return Err(err(format!(
-            "`{}` uses http://, which is only allowed for 127.0.0.1 or localhost; use https://",
-            raw.trim()
-        )));
-    }
-    Ok(format!("{scheme}://{authority}"))
-}
 
 /// Why an Access token was refused. The messages are safe to show a viewer: they never include
 /// token content.
@@ -387,11 +262,11 @@ pub fn parse_jwt(token: &str) -> Result<ParsedJwt, AccessError> {
 /// # Errors
 /// The first check that fails, in that order.
 pub fn check_claims(claims: &Claims, cfg: &AccessConfig, now_secs: u64) -> Result<(), AccessError> {
-    if !claims.aud.contains(&cfg.aud) {
+    if !claims.aud.iter().any(|a| a == cfg.aud.as_str()) {
         return Err(AccessError::WrongAudience);
     }
     // A trailing slash on `iss` names the same origin; anything else is another issuer.
-    if claims.iss.strip_suffix('/').unwrap_or(&claims.iss) != cfg.team_url {
+    if claims.iss.strip_suffix('/').unwrap_or(&claims.iss) != cfg.team_url.as_str() {
         return Err(AccessError::WrongIssuer);
     }
     if claims.exp.saturating_add(LEEWAY_SECS) <= now_secs {
@@ -468,10 +343,12 @@ mod tests {
     const NOW: u64 = 1_700_000_000;
 
     fn cfg() -> AccessConfig {
-        AccessConfig {
-            team_url: TEAM.into(),
-            aud: AUD.into(),
-        }
+        AccessConfig::from_settings(&settings(&[
+            ("ACCESS_TEAM_DOMAIN", TEAM),
+            ("ACCESS_AUD", AUD),
+        ]))
+        .unwrap()
+        .unwrap()
     }
 
     fn jwks() -> Vec<Jwk> {
@@ -538,88 +415,6 @@ mod tests {
 
     fn verify(token: &str) -> Result<Identity, AccessError> {
         block_on(verify_access_jwt(token, &jwks(), &cfg(), NOW, &FakeRsa))
-    }
-
-    #[test]
-    fn settings_both_unset_or_blank_mean_no_access() {
-        assert_eq!(AccessConfig::from_settings(&settings(&[])).unwrap(), None);
-        let blank = settings(&[("ACCESS_TEAM_DOMAIN", " "), ("ACCESS_AUD", "")]);
-        assert_eq!(AccessConfig::from_settings(&blank).unwrap(), None);
-    }
-
-    #[test]
-    fn settings_one_without_the_other_names_the_missing_one() {
-        let e = AccessConfig::from_settings(&settings(&[("ACCESS_TEAM_DOMAIN", "t.example.com")]))
-            .unwrap_err();
-        assert_eq!(e.setting, "ACCESS_AUD");
-        assert!(e.problem.contains("both must be set"), "{e}");
-        assert!(
-            e.problem.contains("npx wrangler secret put ACCESS_AUD"),
-            "{e}"
-        );
-        assert!(e.problem.contains("[vars]"), "{e}");
-        let e = AccessConfig::from_settings(&settings(&[
-            ("ACCESS_AUD", AUD),
-            ("ACCESS_TEAM_DOMAIN", ""),
-        ]))
-        .unwrap_err();
-        assert_eq!(e.setting, "ACCESS_TEAM_DOMAIN");
-        assert!(e.problem.contains("ACCESS_TEAM_DOMAIN"), "{e}");
-    }
-
-    #[test]
-    fn team_domain_is_normalised() {
-        for (raw, want) in [
-            ("myteam.cloudflareaccess.com", TEAM),
-            ("https://myteam.cloudflareaccess.com/", TEAM),
-            (" HTTPS://MyTeam.CloudflareAccess.com ", TEAM),
-            (
-                "https://myteam.cloudflareaccess.com:8443",
-                "https://myteam.cloudflareaccess.com:8443",
-            ),
-            ("http://127.0.0.1:8787/", "http://127.0.0.1:8787"),
-            ("http://localhost:9000", "http://localhost:9000"),
-        ] {
-            let c = AccessConfig::from_settings(&settings(&[
-                ("ACCESS_TEAM_DOMAIN", raw),
-                ("ACCESS_AUD", &format!(" {AUD} ")),
-            ]))
-            .unwrap()
-            .unwrap();
-            assert_eq!(c.team_url, want, "{raw}");
-            assert_eq!(c.aud, AUD);
-        }
-        assert_eq!(
-            cfg().certs_url(),
-            "https://myteam.cloudflareaccess.com/cdn-cgi/access/certs"
-        );
-    }
-
-    #[test]
-    fn team_domain_rejects_paths_plain_http_and_junk() {
-        for (raw, hint) in [
-            ("http://myteam.cloudflareaccess.com", "http://"),
-            ("http://10.0.0.1:8787", "http://"),
-            (
-                "https://myteam.cloudflareaccess.com/cdn-cgi/access/certs",
-                "path",
-            ),
-            ("myteam.cloudflareaccess.com?x=1", "path"),
-            ("ftp://myteam.cloudflareaccess.com", "https://"),
-            ("myteam", "host name"),
-            ("my team.cloudflareaccess.com", "host name"),
-            ("myteam.cloudflareaccess.com:", "host name"),
-            ("myteam.cloudflareaccess.com:99999", "host name"),
-            ("user@myteam.cloudflareaccess.com", "host name"),
-        ] {
-            let e = AccessConfig::from_settings(&settings(&[
-                ("ACCESS_TEAM_DOMAIN", raw),
-                ("ACCESS_AUD", AUD),
-            ]))
-            .unwrap_err();
-            assert_eq!(e.setting, "ACCESS_TEAM_DOMAIN", "{raw}");
-            assert!(e.problem.contains(hint), "{raw}: {e}");
-        }
     }
 
     #[test]

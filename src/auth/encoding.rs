@@ -1,89 +1,29 @@
-//! Base64 (RFC 4648 sections 4 and 5) and hex, for JWTs, session cookies and CSP hashes.
+//! Base64 (RFC 4648 sections 4 and 5) and hex, for JWTs, session cookies, CSP hashes and
+//! fingerprints. Base64 comes from RustCrypto's `base64ct`, which accepts only canonical
+//! encodings (no stray bits), so a signed value has exactly one spelling.
 
-const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-fn encode(data: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        // A chunk of k bytes yields k + 1 significant characters.
-        let chars = chunk.len() + 1;
-        for i in 0..4 {
-            if i < chars {
-                out.push(char::from(alphabet[((n >> (18 - 6 * i)) & 0x3f) as usize]));
-            } else if pad {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
+use base64ct::{Base64, Base64Url, Base64UrlUnpadded, Encoding};
 
 /// Base64url without padding (RFC 4648 section 5), as JWTs and cookies use it.
 pub fn base64url_encode(data: &[u8]) -> String {
-    encode(data, URL_SAFE, false)
+    Base64UrlUnpadded::encode_string(data)
 }
 
 /// Standard base64 with padding (RFC 4648 section 4), as CSP `'sha256-…'` sources use it.
 pub fn base64_std(data: &[u8]) -> String {
-    encode(data, STANDARD, true)
-}
-
-fn url_safe_value(c: u8) -> Option<u32> {
-    let v = match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'-' => 62,
-        b'_' => 63,
-        _ => return None,
-    };
-    Some(u32::from(v))
+    Base64::encode_string(data)
 }
 
 /// Decodes base64url, with or without trailing `=` padding.
 ///
 /// Returns `None` for characters outside the URL-safe alphabet (including `+` and `/`), an
-/// impossible length, or non-zero leftover bits: only the canonical encoding of each byte string
-/// is accepted, so a signed value has exactly one spelling.
+/// impossible length, padding that does not complete the last group, or non-zero leftover bits.
 pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
-    let unpadded = match bytes.iter().position(|&c| c == b'=') {
-        Some(at) => {
-            // Padding is only valid as the tail that completes a 4-character group.
-            let pad = bytes.len() - at;
-            if pad > 2 || !bytes.len().is_multiple_of(4) || bytes[at..].iter().any(|&c| c != b'=') {
-                return None;
-            }
-            &bytes[..at]
-        }
-        None => bytes,
-    };
-    if unpadded.len() % 4 == 1 {
-        return None;
+    if text.contains('=') {
+        Base64Url::decode_vec(text).ok()
+    } else {
+        Base64UrlUnpadded::decode_vec(text).ok()
     }
-    let mut out = Vec::with_capacity(unpadded.len() * 3 / 4);
-    for chunk in unpadded.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= url_safe_value(c)? << (18 - 6 * i);
-        }
-        let produced = chunk.len() - 1;
-        let [_, b0, b1, b2] = n.to_be_bytes();
-        out.extend_from_slice(&[b0, b1, b2][..produced]);
-        // Bits below the last whole byte must be zero in a canonical encoding.
-        let unused_bits = 24 - 8 * produced;
-        if n & ((1 << unused_bits) - 1) != 0 {
-            return None;
-        }
-    }
-    Some(out)
 }
 
 /// Lowercase hex, two digits per byte.

@@ -1,7 +1,7 @@
 //! The Management API client: one token per run, paced requests, bounded retries.
 //!
 //! Deciding (how long to wait, whether to retry) is in small pure functions; the client only
-//! sends, sleeps and counts. Auth0's rules are in shared/auth0-api-notes.md.
+//! sends, sleeps and counts. What Auth0 promises is in the README (design notes).
 
 use serde::de::DeserializeOwned;
 use std::fmt;

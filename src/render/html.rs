@@ -126,6 +126,12 @@ pub fn nav(viewer: &str, session: bool) -> String {
             "<form method=\"post\" action=\"/logout\"><button type=\"submit\">Log out</button></form>",
         );
     }
+    // Ends every browser session, a stolen cookie included; any signed-in viewer may do it.
+    nav.push_str(
+        "<form method=\"post\" action=\"/logout?everywhere=1\"><button type=\"submit\" \
+         title=\"End every browser session signed in with the viewer token\">Sign out everywhere\
+         </button></form>",
+    );
     nav
 }
 

@@ -9,6 +9,7 @@ use worker::wasm_bindgen_futures::JsFuture;
 
 use super::http::WorkerHttp;
 use crate::auth::access::{AccessConfig, AccessError, Jwk, RsaVerifier, parse_jwks};
+use crate::auth::jwks::KeySource;
 use crate::http::{HttpClient, HttpRequest, Method};
 
 /// How long the certs request may take, body included.
@@ -64,12 +65,21 @@ async fn subtle_verify(key: &Jwk, data: &[u8], signature: &[u8]) -> Result<bool,
     Ok(valid.as_bool() == Some(true))
 }
 
+/// The team's keys over `fetch`.
+pub struct WorkerKeys;
+
+impl KeySource for WorkerKeys {
+    async fn fetch_keys(&self, cfg: &AccessConfig) -> Result<Vec<Jwk>, AccessError> {
+        fetch_jwks(cfg).await
+    }
+}
+
 /// Fetches and parses the team's signing keys from [`AccessConfig::certs_url`].
 ///
 /// # Errors
 /// [`AccessError::Certs`] if the request fails or times out (10 s), the answer is not 200, or
 /// the document has no usable RSA key.
-pub async fn fetch_jwks(cfg: &AccessConfig) -> Result<Vec<Jwk>, AccessError> {
+async fn fetch_jwks(cfg: &AccessConfig) -> Result<Vec<Jwk>, AccessError> {
     let certs_url = cfg.certs_url();
     let req = HttpRequest {
         method: Method::Get,

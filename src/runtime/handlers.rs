@@ -1,6 +1,7 @@
 //! The event handlers: build the runtime's seams, call the core, log what viewers must not see.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use futures_util::stream;
 use worker::{Env, Request, Response, Result, console_error, console_log};
@@ -9,16 +10,16 @@ use crate::api::{
     self, AccessOutcome, ApiRequest, ApiResponse, CSV, Handled, SECURITY_HEADERS, ViewerAuth,
     content_security_policy, params,
 };
-use crate::auth::access::{AccessConfig, AccessError, Jwk, verify_access_jwt};
-use crate::auth::session::SessionKey;
-use crate::config::{Auth0Config, Settings, SyncLimits, ViewerToken};
+use crate::auth::jwks::{JwksCache, verify_with_cached_keys};
+use crate::auth::origin::{RequestSite, origin_of};
+use crate::config::{Config, ConfigError, Settings, SyncSettings, ViewerConfig};
 use crate::render::csv;
 use crate::store::d1::D1Store;
 use crate::store::{StoreError, UsersQuery, ViewStore};
 use crate::sync::{SyncConfig, SyncResult, Trigger, run_sync};
 use crate::time::EpochMs;
 
-use super::access::{SubtleRsa, fetch_jwks};
+use super::access::{SubtleRsa, WorkerKeys};
 use super::clock::WorkerClock;
 use super::http::WorkerHttp;
 
@@ -40,14 +41,14 @@ fn wasm_memory_mib() -> usize {
     core::arch::wasm32::memory_size(0) * 65_536 / (1024 * 1024)
 }
 
-/// Runs one sync and logs its outcome.
-async fn sync(env: &Env, trigger: Trigger) -> std::result::Result<SyncResult, StoreError> {
+/// Runs one sync with the settings read for this event, and logs its outcome.
+async fn sync(
+    env: &Env,
+    settings: &std::result::Result<SyncSettings, ConfigError>,
+    trigger: Trigger,
+) -> std::result::Result<SyncResult, StoreError> {
     let store = D1Store::from_env(env)?;
-    let settings = EnvSettings(env);
-    let config = Auth0Config::from_settings(&settings).and_then(|auth0| {
-        let limits = SyncLimits::from_settings(&settings)?;
-        Ok(SyncConfig::new(auth0, limits))
-    });
+    let config = settings.clone().map(|s| SyncConfig::new(s.auth0, s.limits));
     let result = run_sync(&WorkerHttp, &WorkerClock, &store, config.as_ref(), trigger).await;
     match &result {
         Ok(SyncResult::Ran { run, internal }) => {
@@ -101,63 +102,30 @@ pub async fn scheduled(env: Env, cron: &str) {
     } else {
         Trigger::Cron
     };
-    let _ = sync(&env, trigger).await;
+    let settings = SyncSettings::from_settings(&EnvSettings(&env));
+    let _ = sync(&env, &settings, trigger).await;
 }
-
-/// How long fetched Access signing keys are trusted before they are fetched again.
-const JWKS_TTL_MS: EpochMs = 10 * 60 * 1000;
 
 thread_local! {
     // Per isolate: Access keys rotate rarely, and fetching them per request would be slow.
-    static JWKS: RefCell<Option<(String, Vec<Jwk>, EpochMs)>> = const { RefCell::new(None) };
-}
-
-async fn jwks(
-    cfg: &AccessConfig,
-    now: EpochMs,
-    refresh: bool,
-) -> std::result::Result<Vec<Jwk>, AccessError> {
-    let cached = JWKS.with_borrow(|c| {
-        c.as_ref()
-            .filter(|(url, _, at)| !refresh && *url == cfg.team_url && now < at + JWKS_TTL_MS)
-            .map(|(_, keys, _)| keys.clone())
-    });
-    if let Some(keys) = cached {
-        return Ok(keys);
-    }
-    let keys = fetch_jwks(cfg).await?;
-    JWKS.with_borrow_mut(|c| *c = Some((cfg.team_url.clone(), keys.clone(), now)));
-    Ok(keys)
+    static JWKS: Rc<RefCell<JwksCache>> = Rc::default();
 }
 
 /// Verifies the Cloudflare Access assertion, when Access is configured.
-async fn access_outcome(env: &Env, req: &Request, now: EpochMs) -> AccessOutcome {
-    let cfg = match AccessConfig::from_settings(&EnvSettings(env)) {
+async fn access_outcome(viewer: &ViewerConfig, req: &Request, now: EpochMs) -> AccessOutcome {
+    let cfg = match &viewer.access {
         Ok(None) => return AccessOutcome::Off,
         Ok(Some(cfg)) => cfg,
         Err(e) => {
-            console_error!("Cloudflare Access is misconfigured: {e}");
-            return AccessOutcome::Rejected(format!(
-                "Cloudflare Access is misconfigured ({})",
-                e.setting
-            ));
+            console_error!("Cloudflare Access is half configured: {e}");
+            return AccessOutcome::Misconfigured(e.clone());
         }
     };
     let Ok(Some(token)) = req.headers().get("cf-access-jwt-assertion") else {
         return AccessOutcome::Absent;
     };
-    let mut result = Err(AccessError::UnknownKey);
-    for refresh in [false, true] {
-        result = match jwks(&cfg, now, refresh).await {
-            Ok(keys) => verify_access_jwt(&token, &keys, &cfg, now / 1000, &SubtleRsa).await,
-            Err(e) => Err(e),
-        };
-        // An unknown key id may mean the keys rotated: fetch them once more.
-        if !matches!(result, Err(AccessError::UnknownKey)) {
-            break;
-        }
-    }
-    match result {
+    let cache = JWKS.with(Rc::clone);
+    match verify_with_cached_keys(&cache, &token, cfg, now, &WorkerKeys, &SubtleRsa).await {
         Ok(identity) => AccessOutcome::Verified(identity),
         Err(e) => {
             console_log!("Cloudflare Access assertion rejected: {e}");
@@ -189,25 +157,12 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
     } else {
         String::new()
     };
-    let access = access_outcome(&env, &req, now).await;
-    let settings = EnvSettings(&env);
-    let token = ViewerToken::from_settings(&settings);
-    // Sessions are signed with SESSION_SECRET, else with a key derived from VIEWER_TOKEN, so
-    // rotating the token also ends every session.
-    let session_key = settings
-        .get("SESSION_SECRET")
-        .filter(|s| !s.trim().is_empty())
-        .or_else(|| {
-            settings
-                .get("VIEWER_TOKEN")
-                .filter(|s| !s.trim().is_empty())
-        })
-        .map(|secret| SessionKey::derive(&secret));
-    let auth = ViewerAuth {
-        token: token.as_ref(),
-        session_key: session_key.as_ref(),
-        access,
-    };
+    let origin = req.headers().get("origin")?;
+    let sec_fetch_site = req.headers().get("sec-fetch-site")?;
+    // Every setting, once for this request.
+    let config = Config::from_settings(&EnvSettings(&env));
+    let access = access_outcome(&config.viewer, &req, now).await;
+    let auth = ViewerAuth::new(&config.viewer, access);
     let api_req = ApiRequest {
         method: &method,
         path,
@@ -216,6 +171,11 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
         cookie: cookie.as_deref(),
         body: &body,
         now_ms: now,
+        site: RequestSite {
+            own_origin: origin_of(&raw_url).unwrap_or_default(),
+            origin: origin.as_deref(),
+            sec_fetch_site: sec_fetch_site.as_deref(),
+        },
     };
     let answer = match D1Store::from_env(&env) {
         Err(e) => {
@@ -224,7 +184,9 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
         }
         Ok(store) => match api::handle(&api_req, &store, &auth).await {
             Handled::Respond(r) => r,
-            Handled::RunSync => api::sync_response(&sync(&env, Trigger::Manual).await),
+            Handled::RunSync => {
+                api::sync_response(&sync(&env, &config.sync, Trigger::Manual).await)
+            }
             Handled::Csv(query) => return csv_response(store, query),
         },
     };

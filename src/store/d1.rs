@@ -363,3 +363,22 @@ impl ViewStore for D1Store {
             .await
     }
 }
+
+impl super::SessionStore for D1Store {
+    async fn session_epoch(&self) -> Result<u64, StoreError> {
+        let rows: Vec<super::sessions::EpochRow> = self
+            .rows("read the session epoch", super::sessions::READ_EPOCH, &[])
+            .await?;
+        Ok(rows.first().map_or(0, |r| r.epoch))
+    }
+
+    async fn bump_session_epoch(&self) -> Result<u64, StoreError> {
+        let rows: Vec<super::sessions::EpochRow> = self
+            .rows("end every session", super::sessions::BUMP_EPOCH, &[])
+            .await?;
+        rows.first().map(|r| r.epoch).ok_or_else(|| StoreError {
+            op: "end every session",
+            detail: "the epoch update returned no row".into(),
+        })
+    }
+}

@@ -42,6 +42,8 @@ pub struct MemoryStore {
     pub memberships: RefCell<BTreeMap<(String, String), Option<String>>>,
     /// Users a run found gone, by run.
     pub pending: RefCell<std::collections::BTreeSet<(i64, String)>>,
+    /// The session epoch (`store::sessions`).
+    pub session_epoch: Cell<u64>,
 }
 
 impl MemoryStore {

@@ -4,6 +4,7 @@
 
 pub mod organizations;
 pub mod runs;
+pub mod sessions;
 pub mod summary;
 pub mod users;
 
@@ -19,6 +20,7 @@ use std::fmt;
 use crate::time::EpochMs;
 pub use organizations::{OrgRecord, OrgRow, StoredMember, StoredOrg};
 pub use runs::{RunRecord, RunStatus};
+pub use sessions::SessionStore;
 pub use summary::{ConnectionCount, SeatCounts};
 pub use users::{CreatedRange, StoredUser, UserRecord, UserRow, UsersQuery};
 

@@ -36,10 +36,10 @@ pub fn missing_scope_message(scope: &str) -> String {
 
 /// Maps an organization to its row, fingerprinted.
 pub fn org_row(o: &Auth0Organization) -> OrgRow {
-    let fingerprint = crate::sync::mapping::fnv_hex(&[
-        &o.id,
-        o.name.as_deref().unwrap_or("\u{0}"),
-        o.display_name.as_deref().unwrap_or("\u{0}"),
+    let fingerprint = crate::sync::mapping::digest_hex(&[
+        Some(&o.id),
+        o.name.as_deref(),
+        o.display_name.as_deref(),
     ]);
     OrgRow {
         id: o.id.clone(),

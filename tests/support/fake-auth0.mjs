@@ -1,8 +1,9 @@
 // In-process fake Auth0 tenant (token endpoint + Management API subset) for tests and the local demo.
 //
-// Behaviour follows the Auth0 facts in the README's design notes: Boom-style error bodies, the 1000-record paging
-// cap, created_at Lucene ranges, bulk export jobs with short-lived signed gzip NDJSON downloads,
-// checkpoint paging of organizations/members, a token-bucket rate limiter and injectable faults.
+// Behaviour follows what Auth0 promises, as the README's design notes list it ("What Auth0
+// promises"): Boom-style error bodies, the 1000-record paging cap, created_at Lucene ranges,
+// bulk export jobs with short-lived signed gzip NDJSON downloads, checkpoint paging of
+// organizations/members, a token-bucket rate limiter and injectable faults.
 // Like Auth0's search engine, it can order users of equal created_at differently on every request
 // (`reorderTies`), and its totals can be made wrong (`totalError`).
 // Only node built-ins; listens on 127.0.0.1 only.
