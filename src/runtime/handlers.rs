@@ -15,7 +15,7 @@ use crate::config::{Auth0Config, Settings, SyncLimits, ViewerToken};
 use crate::render::csv;
 use crate::store::d1::D1Store;
 use crate::store::{StoreError, UsersQuery, ViewStore};
-use crate::sync::{SyncConfig, SyncResult, Trigger, run_sync};
+use crate::sync::{SyncConfig, SyncResult, Trigger, run_sync_as};
 use crate::time::EpochMs;
 
 use super::access::{SubtleRsa, fetch_jwks};
@@ -48,7 +48,15 @@ async fn sync(env: &Env, trigger: Trigger) -> std::result::Result<SyncResult, St
         let limits = SyncLimits::from_settings(&settings)?;
         Ok(SyncConfig::new(auth0, limits))
     });
-    let result = run_sync(&WorkerHttp, &WorkerClock, &store, config.as_ref(), trigger).await;
+    let result = run_sync_as(
+        &WorkerHttp,
+        &WorkerClock,
+        &store,
+        config.as_ref(),
+        trigger,
+        super::random::nonce(),
+    )
+    .await;
     match &result {
         Ok(SyncResult::Ran { run, internal }) => {
             console_log!(

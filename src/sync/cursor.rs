@@ -17,6 +17,9 @@ pub enum Cursor {
     Export {
         /// The millisecond.
         at: String,
+        /// The export job already started for it, to poll rather than start another.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        job: Option<String>,
     },
     /// Users are complete; organizations from this index of the listing on.
     Organizations {
@@ -80,7 +83,14 @@ mod tests {
             Cursor::Users {
                 lower: Lower::Inclusive("2024-01-01T00:00:00.000Z".into()),
             },
-            Cursor::Export { at: "t".into() },
+            Cursor::Export {
+                at: "t".into(),
+                job: None,
+            },
+            Cursor::Export {
+                at: "t".into(),
+                job: Some("job_1".into()),
+            },
             Cursor::Organizations { next: 7 },
         ] {
             assert_eq!(Cursor::from_json(&c.to_json()), Some(c));
