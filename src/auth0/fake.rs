@@ -31,6 +31,8 @@ pub struct FakeAuth0 {
     pub download_auth: RefCell<Vec<String>>,
     /// An injected fault.
     pub fault: RefCell<Option<Fault>>,
+    /// Polls an export job answers `processing` before it completes.
+    pub export_polls: Cell<u32>,
     issued: Cell<u32>,
     jobs: RefCell<HashMap<String, u32>>,
 }
@@ -94,6 +96,7 @@ impl FakeAuth0 {
             log: RefCell::new(Vec::new()),
             download_auth: RefCell::new(Vec::new()),
             fault: RefCell::new(None),
+            export_polls: Cell::new(1),
             issued: Cell::new(0),
             jobs: RefCell::new(HashMap::new()),
         }
@@ -231,7 +234,7 @@ impl FakeAuth0 {
         let mut jobs = self.jobs.borrow_mut();
         let polls = jobs.entry(id.clone()).or_insert(0);
         *polls += 1;
-        if *polls < 2 {
+        if *polls <= self.export_polls.get() {
             return answer(200, json!({"id": id, "status": "processing"}));
         }
         answer(

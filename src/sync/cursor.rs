@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::organizations::MemberProgress;
 use crate::auth0::users::Lower;
 
 /// The next piece of work of a run.
@@ -25,6 +26,9 @@ pub enum Cursor {
     Organizations {
         /// The first organization whose members are still to sync.
         next: usize,
+        /// How far that organization's member listing got, when it spans invocations.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        members: Option<MemberProgress>,
     },
 }
 
@@ -91,13 +95,27 @@ mod tests {
                 at: "t".into(),
                 job: Some("job_1".into()),
             },
-            Cursor::Organizations { next: 7 },
+            Cursor::Organizations {
+                next: 7,
+                members: None,
+            },
+            Cursor::Organizations {
+                next: 7,
+                members: Some(MemberProgress {
+                    org: "org_1".into(),
+                    from: Some("cp".into()),
+                    ids: vec!["auth0|1".into()],
+                }),
+            },
         ] {
             assert_eq!(Cursor::from_json(&c.to_json()), Some(c));
         }
         assert_eq!(Cursor::from_json("{\"phase\":\"nope\"}"), None);
         let saved = Saved {
-            cursor: Cursor::Organizations { next: 2 },
+            cursor: Cursor::Organizations {
+                next: 2,
+                members: None,
+            },
             deaths: 1,
         };
         assert_eq!(Saved::from_json(&saved.to_json()), Some(saved));

@@ -459,7 +459,10 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                             break match block.next {
                                 Next::Done => {
                                     self.finish_users().await?;
-                                    Cursor::Organizations { next: 0 }
+                                    Cursor::Organizations {
+                                        next: 0,
+                                        members: None,
+                                    }
                                 }
                                 Next::From(next) => Cursor::Users { lower: next },
                                 Next::Export(at) => Cursor::Export { at, job: None },
@@ -495,20 +498,22 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                     export_job::Flow::Next(next) => next,
                     export_job::Flow::Paused(here) => return Ok(Step::Paused(here)),
                 },
-                Cursor::Organizations { next } => {
+                Cursor::Organizations { next, members } => {
                     let step = organizations::sync_organizations(
                         self.client,
                         self.clock,
                         self.store,
                         self.run,
                         next,
+                        members,
                         &self.budget,
+                        self.lease,
                     )
                     .await;
                     return match step {
                         Ok(organizations::OrgStep::Done(message)) => Ok(Step::Finished(message)),
-                        Ok(organizations::OrgStep::Paused(next)) => {
-                            Ok(Step::Paused(Cursor::Organizations { next }))
+                        Ok(organizations::OrgStep::Paused(next, members)) => {
+                            Ok(Step::Paused(Cursor::Organizations { next, members }))
                         }
                         Err(Stop::Auth0(e)) => Ok(Step::Finished(Some(format!(
                             "organizations not synced: {e}"

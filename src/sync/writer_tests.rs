@@ -209,3 +209,148 @@ fn an_abandoned_runs_held_removals_are_cleared() {
         store.pending.borrow()
     );
 }
+
+fn budgeted(requests: u32, queries: u32) -> SyncConfig {
+    SyncConfig::new(
+        crate::testing::auth0_config("test-secret"),
+        crate::config::SyncLimits {
+            max_auth0_requests: Some(requests),
+            max_d1_queries: Some(queries),
+            ..Default::default()
+        },
+    )
+}
+
+/// Invocations (main cron, then continuation ticks) until the run ends; checks each stayed
+/// within `cfg`'s budget and returns the run and the number of invocations.
+fn run_within_budget(
+    fake: &FakeAuth0,
+    store: &MemoryStore,
+    clock: &FakeClock,
+    cfg: &SyncConfig,
+) -> (RunRecord, usize) {
+    let (mut requests, mut queries) = (0, 0);
+    let mut trigger = Trigger::Cron;
+    for n in 1..=60 {
+        let sent_before = fake.log.borrow().len() as u64;
+        let r = ran(block_on(run_sync(fake, clock, store, Ok(cfg), trigger)).unwrap());
+        let sent = fake.log.borrow().len() as u64 - sent_before;
+        assert!(
+            sent <= u64::from(cfg.budget.max_requests.unwrap_or(u32::MAX)),
+            "invocation {n}: {sent} requests"
+        );
+        let q = r.d1_queries - queries;
+        assert!(
+            q <= u64::from(cfg.budget.max_queries.unwrap_or(u32::MAX)),
+            "invocation {n}: {q} queries"
+        );
+        assert_eq!(r.api_requests - requests, sent);
+        (requests, queries) = (r.api_requests, r.d1_queries);
+        clock.advance(60_000);
+        if r.status != RunStatus::Running {
+            return (r, n);
+        }
+        trigger = Trigger::Continue;
+    }
+    panic!("the run never finished");
+}
+
+fn assert_all_stored(fake: &FakeAuth0, store: &MemoryStore) {
+    let users = store.users.borrow();
+    let truth = fake.users.borrow();
+    assert_eq!(
+        users.values().filter(|u| u.removed_at.is_none()).count(),
+        truth.len()
+    );
+    for t in truth.iter() {
+        let u = &users[t["user_id"].as_str().unwrap()];
+        assert!(u.removed_at.is_none());
+        assert_eq!(u.row.name.as_deref(), t["name"].as_str());
+    }
+}
+
+#[test]
+fn a_slow_export_job_is_resumed_across_invocations_not_started_again() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(2500, 1200));
+    // The job takes 40 polls: more than one invocation's requests.
+    fake.export_polls.set(40);
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    let (r, invocations) = run_within_budget(&fake, &store, &clock, &budgeted(25, 45));
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+    assert!(invocations > 2, "{invocations}");
+    assert_eq!(
+        fake.count("users-exports"),
+        1,
+        "one job, polled across invocations"
+    );
+    assert_eq!((r.users_seen, r.users_added), (2500, 2500));
+    assert_all_stored(&fake, &store);
+}
+
+#[test]
+fn a_bulk_milliseconds_writes_are_split_to_fit_the_query_budget() {
+    // 4,000 users in one millisecond: eight write chunks, more than one invocation's queries.
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(6000, 4000));
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    let (r, invocations) = run_within_budget(&fake, &store, &clock, &budgeted(45, 13));
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+    assert!(invocations > 2, "{invocations}");
+    assert_eq!(
+        (
+            r.users_seen,
+            r.users_added,
+            r.users_updated,
+            r.users_removed
+        ),
+        (6000, 6000, 0, 0)
+    );
+    assert_eq!(fake.count("users-exports"), 1);
+    assert_all_stored(&fake, &store);
+    // Unchanged, the same tenant writes nothing the second time.
+    let (r, _) = run_within_budget(&fake, &store, &clock, &budgeted(45, 13));
+    assert_eq!(
+        (r.status, r.rows_written, r.users_seen),
+        (RunStatus::Succeeded, 0, 6000)
+    );
+}
+
+#[test]
+fn an_organization_with_thousands_of_members_is_read_across_invocations() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(6000, 0));
+    let all: Vec<String> = (0..5500).map(|i| format!("auth0|{i:08}")).collect();
+    *fake.orgs.borrow_mut() = vec![
+        ("org_a_small".into(), all[..3].to_vec()),
+        ("org_b_big".into(), all.clone()),
+        ("org_c_small".into(), all[10..20].to_vec()),
+    ];
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    let (r, invocations) = run_within_budget(&fake, &store, &clock, &budgeted(45, 45));
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+    assert!(invocations >= 3, "{invocations}");
+    // 55 full pages and the empty one after: each read once, none again after a pause.
+    assert_eq!(fake.count("org_b_big/members"), 56);
+    assert_eq!((r.memberships_seen, r.memberships_added), (5513, 5513));
+    let members = store.memberships.borrow();
+    for (org, want) in fake.orgs.borrow().iter() {
+        let got = members
+            .iter()
+            .filter(|((o, _), removed)| o == org && removed.is_none())
+            .count();
+        assert_eq!(got, want.len(), "{org}");
+    }
+    drop(members);
+    // A member leaves the big organization: the next run, again across invocations, finds it.
+    fake.orgs.borrow_mut()[1]
+        .1
+        .retain(|u| u != "auth0|00004321");
+    let (r, _) = run_within_budget(&fake, &store, &clock, &budgeted(45, 45));
+    assert_eq!(
+        (r.status, r.memberships_removed, r.memberships_added),
+        (RunStatus::Succeeded, 1, 0)
+    );
+    let key = ("org_b_big".to_string(), "auth0|00004321".to_string());
+    assert!(store.memberships.borrow()[&key].is_some());
+}
