@@ -424,11 +424,7 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
                 self.stats.retries += 1;
             }
             self.stats.requests += 1;
-            let sent = match sink.as_deref_mut() {
-                Some(sink) => self.http.send_streamed(req, sink).await,
-                None => self.http.send(req).await,
-            };
-            let failure = match sent {
+            let failure = match self.transport(req, sink.as_deref_mut()).await {
                 Err(e) => e.0,
                 Ok(resp) => {
                     self.last_rate = RateHeaders::read(&resp);
@@ -465,6 +461,19 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
             let base = backoff(self.policy.base_backoff_ms, transient - 1);
             let wait = (base + jitter(now, base / 4 + 1)).min(self.policy.max_wait_ms);
             self.clock.sleep_ms(wait).await;
+        }
+    }
+
+    /// One send, its body streamed into `sink` when one is given. Not generic over the answer's
+    /// type, so the wasm holds one copy of it.
+    async fn transport<'s, 'd: 's>(
+        &self,
+        req: &HttpRequest,
+        sink: Option<&'s mut (dyn BodySink + 'd)>,
+    ) -> Result<HttpResponse, crate::http::TransportError> {
+        match sink {
+            Some(sink) => self.http.send_streamed(req, sink).await,
+            None => self.http.send(req).await,
         }
     }
 
