@@ -354,3 +354,42 @@ fn an_organization_with_thousands_of_members_is_read_across_invocations() {
     let key = ("org_b_big".to_string(), "auth0|00004321".to_string());
     assert!(store.memberships.borrow()[&key].is_some());
 }
+
+#[test]
+fn the_lease_is_renewed_before_each_export_poll_and_each_page_of_members() {
+    // A slow export job (25 polls) and an organization of 30 pages, at 40 s a request: each
+    // longer than a lease, neither with a block boundary inside.
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(1500, 1200));
+    fake.export_polls.set(25);
+    *fake.orgs.borrow_mut() = vec![(
+        "org_big".into(),
+        (0..3000).map(|i| format!("auth0|{i:08}")).collect(),
+    )];
+    let store = Rc::new(MemoryStore::default());
+    let clock = Rc::new(FakeClock::at(T0));
+    let rival_won = slow_tenant_with_a_rival(&fake, &store, &clock, 40_000);
+    let cfg = sync_config("test-secret");
+    let mut r = ran(invoke(&fake, &store, &clock, &cfg));
+    for _ in 0..10 {
+        if r.status != RunStatus::Running {
+            break;
+        }
+        // A slow job pauses the run; the continuation tick polls it on.
+        r = ran(block_on(run_sync(
+            &fake,
+            &*clock,
+            &*store,
+            Ok(&cfg),
+            Trigger::Continue,
+        ))
+        .unwrap());
+    }
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+    assert_eq!((r.users_seen, r.memberships_seen), (1500, 3000));
+    assert_eq!(fake.count("users-exports"), 1);
+    assert_eq!(
+        rival_won.get(),
+        0,
+        "the lock was free while the run still wrote"
+    );
+}
