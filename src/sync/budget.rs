@@ -15,8 +15,6 @@ use crate::time::EpochMs;
 pub const BLOCK_REQUESTS: u32 = 11;
 /// D1 queries one user block may take: read the range, two write chunks, hold removals.
 pub const BLOCK_QUERIES: u32 = 4;
-/// An export: create, a few polls, download.
-pub const EXPORT_REQUESTS: u32 = 12;
 /// Queries kept back to close the invocation: progress, removals, run record, lock.
 pub const RESERVE_QUERIES: u32 = 5;
 

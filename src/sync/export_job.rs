@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use super::cursor::Cursor;
+use super::cursor::{Cursor, Saved};
 use super::{Covered, Invocation, Lower, Stop, WRITE_CHUNK, mapping, plan, writes};
 use crate::auth0::Auth0Error;
 use crate::auth0::export::{self, JobState};
@@ -53,13 +53,26 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
         loop {
             self.lease.keep(self.store, self.clock.now_ms()).await?;
             let Some(id) = job.clone() else {
-                if !self.room(1 + POLL_REQUESTS, WRITE_QUERIES) {
+                if !self.room(1 + POLL_REQUESTS, 1 + WRITE_QUERIES) {
                     return Ok(paused(None));
                 }
                 job = match export::start_job(self.client).await {
                     Err(Auth0Error::BudgetSpent) => return Ok(paused(None)),
                     other => Some(other?),
                 };
+                // Saved at once: should this invocation die, the next one polls this job too.
+                let here = Cursor::Export {
+                    at: at.clone(),
+                    job: job.clone(),
+                };
+                self.run.cursor = Some(
+                    Saved {
+                        cursor: here,
+                        deaths: self.deaths,
+                    }
+                    .to_json(),
+                );
+                self.store.save_run(self.run).await?;
                 continue;
             };
             if !self.room(POLL_REQUESTS, WRITE_QUERIES) {

@@ -393,3 +393,38 @@ fn the_lease_is_renewed_before_each_export_poll_and_each_page_of_members() {
         "the lock was free while the run still wrote"
     );
 }
+
+#[test]
+fn an_invocation_that_dies_polling_an_export_leaves_the_job_to_the_next() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(2500, 1200));
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    // The Worker is stopped at the job's first poll.
+    *fake.fault.borrow_mut() = Some(Box::new(|_, req| {
+        assert!(
+            !req.url.contains("/api/v2/jobs/job_"),
+            "the Worker is stopped here"
+        );
+        None
+    }));
+    let cfg = sync_config("test-secret");
+    let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        block_on(run_sync(&fake, &clock, &store, Ok(&cfg), Trigger::Cron))
+    }));
+    assert!(died.is_err());
+    *fake.fault.borrow_mut() = None;
+    store.lock.replace(None);
+    let r = ran(invoke(&fake, &store, &clock, &cfg));
+    assert_eq!(
+        (r.id, r.status, r.invocations),
+        (1, RunStatus::Succeeded, 2),
+        "{:?}",
+        r.error
+    );
+    assert_eq!(
+        fake.count("users-exports"),
+        1,
+        "the saved job was polled, not a new one started"
+    );
+    assert_all_stored(&fake, &store);
+}
