@@ -65,6 +65,26 @@ impl fmt::Display for TransportError {
     }
 }
 
+/// Takes a streamed answer body piece by piece (an export file: never held whole).
+pub trait BodySink {
+    /// A new attempt begins: forget whatever an earlier one delivered.
+    fn restart(&mut self);
+    /// The next bytes (gunzipped when the request asked). `false` stops the download: the sink
+    /// has seen enough (or something it cannot use) and keeps its own account of why.
+    fn chunk(&mut self, bytes: &[u8]) -> bool;
+}
+
+/// Collects a small body whole.
+impl BodySink for Vec<u8> {
+    fn restart(&mut self) {
+        self.clear();
+    }
+    fn chunk(&mut self, bytes: &[u8]) -> bool {
+        self.extend_from_slice(bytes);
+        true
+    }
+}
+
 /// Sends requests. The runtime implements it with `fetch`; tests with a scripted fake.
 #[allow(async_fn_in_trait)] // single-threaded wasm: no Send bound wanted
 pub trait HttpClient {
@@ -73,6 +93,26 @@ pub trait HttpClient {
     /// # Errors
     /// Only when no answer arrived; any HTTP status is an `Ok`.
     async fn send(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError>;
+
+    /// Sends one request; a 2xx answer's body goes to `sink` as it arrives and `body` is left
+    /// empty, any other answer is read whole as by [`HttpClient::send`]. The default reads the
+    /// whole body first (fakes); the runtime streams it.
+    ///
+    /// # Errors
+    /// Only when no answer arrived, or the body broke off.
+    async fn send_streamed(
+        &self,
+        req: &HttpRequest,
+        sink: &mut dyn BodySink,
+    ) -> Result<HttpResponse, TransportError> {
+        let mut resp = self.send(req).await?;
+        if (200..300).contains(&resp.status) {
+            sink.restart();
+            sink.chunk(resp.body.as_bytes());
+            resp.body.clear();
+        }
+        Ok(resp)
+    }
 }
 
 /// Percent-encodes a query-string value (RFC 3986 unreserved characters pass).

@@ -10,7 +10,7 @@ use super::error::Auth0Error;
 use super::types::{ApiErrorBody, OAuthError, TokenResponse};
 use crate::clock::Clock;
 use crate::config::Auth0Config;
-use crate::http::{HttpClient, HttpRequest, HttpResponse, Method};
+use crate::http::{BodySink, HttpClient, HttpRequest, HttpResponse, Method};
 use crate::time::EpochMs;
 
 /// How hard the client tries, and how fast it may go. Defaults suit every Auth0 plan.
@@ -370,11 +370,16 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
         }
     }
 
-    /// Downloads a signed URL (an export file) without the bearer token, gunzipping it.
+    /// Downloads a signed URL (an export file) without the bearer token, gunzipping it and
+    /// handing it to `sink` as it streams in; a retry restarts the sink.
     ///
     /// # Errors
     /// [`Auth0Error::Unavailable`] once retries are spent; `Rejected` for an expired link (403).
-    pub async fn download_gzip(&mut self, url: &str) -> Result<String, Auth0Error> {
+    pub async fn download_gzip_into(
+        &mut self,
+        url: &str,
+        sink: &mut dyn BodySink,
+    ) -> Result<(), Auth0Error> {
         let req = HttpRequest {
             method: Method::Get,
             url: url.to_string(),
@@ -383,8 +388,8 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
             gunzip: true,
             timeout_ms: self.policy.timeout_ms * 4,
         };
-        self.send_with_retries(&req, |resp| match resp.status {
-            200..=299 => Verdict::Done(resp.body.clone()),
+        self.send_with_retries_into(&req, Some(sink), |resp| match resp.status {
+            200..=299 => Verdict::Done(()),
             s => classify_other(s, resp),
         })
         .await
@@ -394,6 +399,16 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
     async fn send_with_retries<T>(
         &mut self,
         req: &HttpRequest,
+        judge: impl Fn(&HttpResponse) -> Verdict<T>,
+    ) -> Result<T, Auth0Error> {
+        self.send_with_retries_into(req, None, judge).await
+    }
+
+    /// [`Self::send_with_retries`], a 2xx body streamed into `sink` when one is given.
+    async fn send_with_retries_into<T>(
+        &mut self,
+        req: &HttpRequest,
+        mut sink: Option<&mut dyn BodySink>,
         judge: impl Fn(&HttpResponse) -> Verdict<T>,
     ) -> Result<T, Auth0Error> {
         let mut transient = 0u32;
@@ -409,7 +424,7 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
                 self.stats.retries += 1;
             }
             self.stats.requests += 1;
-            let failure = match self.http.send(req).await {
+            let failure = match self.transport(req, sink.as_deref_mut()).await {
                 Err(e) => e.0,
                 Ok(resp) => {
                     self.last_rate = RateHeaders::read(&resp);
@@ -446,6 +461,19 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
             let base = backoff(self.policy.base_backoff_ms, transient - 1);
             let wait = (base + jitter(now, base / 4 + 1)).min(self.policy.max_wait_ms);
             self.clock.sleep_ms(wait).await;
+        }
+    }
+
+    /// One send, its body streamed into `sink` when one is given. Not generic over the answer's
+    /// type, so the wasm holds one copy of it.
+    async fn transport<'s, 'd: 's>(
+        &self,
+        req: &HttpRequest,
+        sink: Option<&'s mut (dyn BodySink + 'd)>,
+    ) -> Result<HttpResponse, crate::http::TransportError> {
+        match sink {
+            Some(sink) => self.http.send_streamed(req, sink).await,
+            None => self.http.send(req).await,
         }
     }
 

@@ -41,6 +41,8 @@ pub struct FakeAuth0 {
     pub omit_total: Cell<bool>,
     /// Listing requests so far: the seed of each request's tie order.
     listings: Cell<u64>,
+    /// Polls an export job answers `processing` before it completes.
+    pub export_polls: Cell<u32>,
     issued: Cell<u32>,
     jobs: RefCell<HashMap<String, u32>>,
 }
@@ -122,6 +124,7 @@ impl FakeAuth0 {
             total_error: Cell::new(0),
             omit_total: Cell::new(false),
             listings: Cell::new(0),
+            export_polls: Cell::new(1),
             issued: Cell::new(0),
             jobs: RefCell::new(HashMap::new()),
         }
@@ -284,7 +287,7 @@ impl FakeAuth0 {
         let mut jobs = self.jobs.borrow_mut();
         let polls = jobs.entry(id.clone()).or_insert(0);
         *polls += 1;
-        if *polls < 2 {
+        if *polls <= self.export_polls.get() {
             return answer(200, json!({"id": id, "status": "processing"}));
         }
         answer(

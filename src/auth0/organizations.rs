@@ -57,25 +57,20 @@ pub async fn list_organizations<H: HttpClient, C: Clock>(
     }
 }
 
-/// Lists every member's user id of one organization.
+/// Reads one page of an organization's members, from a checkpoint (`None`: the first page).
+/// Returns their user ids and the next page's checkpoint, `None` once the listing has ended.
 ///
 /// # Errors
 /// Any [`Auth0Error`]; `MissingScope` when read:organization_members is not granted.
-pub async fn list_member_ids<H: HttpClient, C: Clock>(
+pub async fn member_ids_page<H: HttpClient, C: Clock>(
     client: &mut Auth0Client<'_, H, C>,
     org_id: &str,
-) -> Result<Vec<String>, Auth0Error> {
-    let mut out = Vec::new();
-    let mut from: Option<String> = None;
-    loop {
-        let page: MembersPage = client.get(&members_path(org_id, from.as_deref())).await?;
-        let done = listing_ends(page.members.len(), page.next.as_deref());
-        out.extend(page.members.into_iter().map(|m| m.user_id));
-        if done {
-            return Ok(out);
-        }
-        from = page.next;
-    }
+    from: Option<&str>,
+) -> Result<(Vec<String>, Option<String>), Auth0Error> {
+    let page: MembersPage = client.get(&members_path(org_id, from)).await?;
+    let done = listing_ends(page.members.len(), page.next.as_deref());
+    let ids = page.members.into_iter().map(|m| m.user_id).collect();
+    Ok((ids, if done { None } else { page.next }))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::config::{Config, ConfigError, Settings, SyncSettings, ViewerConfig};
 use crate::render::csv;
 use crate::store::d1::D1Store;
 use crate::store::{StoreError, UsersQuery, ViewStore};
-use crate::sync::{SyncConfig, SyncResult, Trigger, run_sync};
+use crate::sync::{SyncConfig, SyncResult, Trigger, run_sync_as};
 use crate::time::EpochMs;
 
 use super::access::{SubtleRsa, WorkerKeys};
@@ -49,7 +49,15 @@ async fn sync(
 ) -> std::result::Result<SyncResult, StoreError> {
     let store = D1Store::from_env(env)?;
     let config = settings.clone().map(|s| SyncConfig::new(s.auth0, s.limits));
-    let result = run_sync(&WorkerHttp, &WorkerClock, &store, config.as_ref(), trigger).await;
+    let result = run_sync_as(
+        &WorkerHttp,
+        &WorkerClock,
+        &store,
+        config.as_ref(),
+        trigger,
+        super::random::nonce(),
+    )
+    .await;
     match &result {
         Ok(SyncResult::Ran { run, internal }) => {
             console_log!(

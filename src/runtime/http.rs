@@ -1,11 +1,12 @@
-//! `fetch` behind the HTTP seam, with a timeout on every request and gzip decoding.
+//! `fetch` behind the HTTP seam, with a timeout on every request, and bodies streamed (through
+//! gzip decoding for export files) so a large file is never held whole.
 
 use wasm_bindgen::prelude::*;
 use worker::js_sys::{self, Reflect};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{Fetch, Headers, Request, RequestInit, web_sys};
+use worker::{Fetch, Headers, Request, RequestInit, ResponseBody, web_sys};
 
-use crate::http::{HttpClient, HttpRequest, HttpResponse, Method, TransportError};
+use crate::http::{BodySink, HttpClient, HttpRequest, HttpResponse, Method, TransportError};
 
 #[wasm_bindgen]
 extern "C" {
@@ -22,8 +23,9 @@ fn transport(what: &str, e: impl std::fmt::Debug) -> TransportError {
     TransportError(format!("{what}: {e:?}"))
 }
 
-impl HttpClient for WorkerHttp {
-    async fn send(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
+impl WorkerHttp {
+    /// Sends the request; the answer's body is still unread.
+    async fn fetch(req: &HttpRequest) -> Result<(worker::Response, HttpResponse), TransportError> {
         let headers = Headers::new();
         for (k, v) in &req.headers {
             headers.set(k, v).map_err(|e| transport("header", e))?;
@@ -40,7 +42,7 @@ impl HttpClient for WorkerHttp {
         let request =
             Request::new_with_init(&req.url, &init).map_err(|e| transport("request", e))?;
         let signal = worker::AbortSignal::from(abort_signal_timeout(req.timeout_ms as f64));
-        let mut resp = Fetch::Request(request)
+        let resp = Fetch::Request(request)
             .send_with_signal(&signal)
             .await
             .map_err(|e| {
@@ -54,28 +56,50 @@ impl HttpClient for WorkerHttp {
                     ))
                 }
             })?;
-        let status = resp.status_code();
-        let headers = resp
-            .headers()
-            .entries()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect();
-        let body = if req.gunzip {
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|_| TransportError("the download broke off".into()))?;
-            gunzip_text(&bytes).await?
+        let head = HttpResponse {
+            status: resp.status_code(),
+            headers: resp
+                .headers()
+                .entries()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect(),
+            body: String::new(),
+        };
+        Ok((resp, head))
+    }
+}
+
+impl HttpClient for WorkerHttp {
+    async fn send(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        let (mut resp, mut head) = Self::fetch(req).await?;
+        head.body = if req.gunzip {
+            let mut bytes = Vec::new();
+            stream_body(&resp, true, &mut bytes).await?;
+            String::from_utf8(bytes)
+                .map_err(|_| TransportError("the file is not UTF-8 text".into()))?
         } else {
             resp.text()
                 .await
                 .map_err(|_| TransportError("the answer broke off".into()))?
         };
-        Ok(HttpResponse {
-            status,
-            headers,
-            body,
-        })
+        Ok(head)
+    }
+
+    async fn send_streamed(
+        &self,
+        req: &HttpRequest,
+        sink: &mut dyn BodySink,
+    ) -> Result<HttpResponse, TransportError> {
+        let (mut resp, mut head) = Self::fetch(req).await?;
+        if (200..300).contains(&head.status) {
+            stream_body(&resp, req.gunzip, sink).await?;
+        } else {
+            head.body = resp
+                .text()
+                .await
+                .map_err(|_| TransportError("the answer broke off".into()))?;
+        }
+        Ok(head)
     }
 }
 
@@ -83,37 +107,84 @@ fn host(url: &str) -> &str {
     url.split('/').nth(2).unwrap_or(url)
 }
 
-/// Decodes gzip with the runtime's `DecompressionStream`; plain text passes through.
-async fn gunzip_text(bytes: &[u8]) -> Result<String, TransportError> {
-    if !bytes.starts_with(&[0x1f, 0x8b]) {
-        return String::from_utf8(bytes.to_vec())
-            .map_err(|_| TransportError("the file is not UTF-8 text".into()));
+fn broke(_: JsValue) -> TransportError {
+    TransportError("the download broke off".into())
+}
+
+/// Hands the body to `sink` chunk by chunk, through the runtime's `DecompressionStream` when
+/// `gunzip` is asked and the body starts as gzip (a server may already have decoded it).
+async fn stream_body(
+    resp: &worker::Response,
+    gunzip: bool,
+    sink: &mut dyn BodySink,
+) -> Result<(), TransportError> {
+    sink.restart();
+    let raw = match resp.body() {
+        ResponseBody::Stream(stream) => stream.clone(),
+        ResponseBody::Body(bytes) => {
+            // Only responses built in the Worker have a body in hand; fetch's stream.
+            let source = js_sys::Uint8Array::from(bytes.as_slice());
+            web_sys::Response::new_with_opt_buffer_source(Some(&source))
+                .map_err(broke)?
+                .body()
+                .ok_or_else(|| TransportError("empty download".into()))?
+        }
+        ResponseBody::Empty => return Ok(()),
+    };
+    let stream = if gunzip { gunzipped(raw).await? } else { raw };
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    loop {
+        let next = JsFuture::from(reader.read()).await.map_err(broke)?;
+        if Reflect::get(&next, &"done".into())
+            .map_err(broke)?
+            .is_truthy()
+        {
+            return Ok(());
+        }
+        let chunk: js_sys::Uint8Array = Reflect::get(&next, &"value".into())
+            .map_err(broke)?
+            .dyn_into()
+            .map_err(broke)?;
+        if !sink.chunk(&chunk.to_vec()) {
+            // The sink has what it needs (or found the file unusable): stop reading.
+            let _ = reader.cancel();
+            return Ok(());
+        }
+    }
+}
+
+/// The body decoded from gzip as it streams, if its first bytes say gzip; else as it is.
+async fn gunzipped(
+    raw: web_sys::ReadableStream,
+) -> Result<web_sys::ReadableStream, TransportError> {
+    // Peek at the first chunk on one branch of a tee, then cancel that branch so the tee does
+    // not buffer the file for it; the other branch carries the whole body.
+    let branches = raw.tee();
+    let peek: web_sys::ReadableStream = branches.get(0).unchecked_into();
+    let body: web_sys::ReadableStream = branches.get(1).unchecked_into();
+    let reader: web_sys::ReadableStreamDefaultReader = peek.get_reader().unchecked_into();
+    let first = JsFuture::from(reader.read()).await.map_err(broke)?;
+    let _ = reader.cancel();
+    let head = Reflect::get(&first, &"value".into())
+        .ok()
+        .and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok())
+        .map(|a| a.to_vec())
+        .unwrap_or_default();
+    if !head.starts_with(&[0x1f]) || head.get(1).is_some_and(|b| *b != 0x8b) {
+        return Ok(body);
     }
     let fail = |_| TransportError("the gzip file could not be decoded".into());
-    let global = js_sys::global();
-    let ctor: js_sys::Function = Reflect::get(&global, &"DecompressionStream".into())
+    let ctor: js_sys::Function = Reflect::get(&js_sys::global(), &"DecompressionStream".into())
         .map_err(fail)?
         .dyn_into()
         .map_err(fail)?;
-    let stream = Reflect::construct(&ctor, &js_sys::Array::of1(&"gzip".into())).map_err(fail)?;
-    let array = js_sys::Uint8Array::from(bytes);
-    let source = web_sys::Response::new_with_opt_buffer_source(Some(&array)).map_err(fail)?;
-    let body = source
-        .body()
-        .ok_or_else(|| TransportError("empty download".into()))?;
+    let decoder = Reflect::construct(&ctor, &js_sys::Array::of1(&"gzip".into())).map_err(fail)?;
     let pipe: js_sys::Function = Reflect::get(&body, &"pipeThrough".into())
         .map_err(fail)?
         .dyn_into()
         .map_err(fail)?;
-    let decoded: web_sys::ReadableStream = pipe
-        .call1(&body, &stream)
+    pipe.call1(&body, &decoder)
         .map_err(fail)?
         .dyn_into()
-        .map_err(fail)?;
-    let out = web_sys::Response::new_with_opt_readable_stream(Some(&decoded)).map_err(fail)?;
-    let text = JsFuture::from(out.text().map_err(fail)?)
-        .await
-        .map_err(fail)?;
-    text.as_string()
-        .ok_or_else(|| TransportError("the gzip file is not text".into()))
+        .map_err(fail)
 }

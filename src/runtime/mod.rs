@@ -4,3 +4,4 @@ pub mod access;
 pub mod clock;
 pub mod handlers;
 pub mod http;
+pub mod random;

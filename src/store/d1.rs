@@ -9,7 +9,8 @@ use super::organizations::{
     MARK_ORGS_REMOVED, ORG_EXISTS, UPSERT_ORGS,
 };
 use super::runs::{
-    CLOSE_ABANDONED, INSERT_RUN, LIST_RUNS, PAUSED_RUN, RELEASE_LOCK, TAKE_LOCK, UPDATE_RUN,
+    CLEAR_ORPHANED_PENDING, CLOSE_ABANDONED, INSERT_RUN, LIST_RUNS, PAUSED_RUN, RELEASE_LOCK,
+    TAKE_LOCK, UPDATE_RUN,
 };
 use super::summary::{CONNECTION_COUNTS, SEAT_COUNTS};
 use super::users::{
@@ -133,6 +134,8 @@ impl SyncStore for D1Store {
             &[text(now_iso), text(message)],
         )
         .await?;
+        self.write("clear removed users", CLEAR_ORPHANED_PENDING, &[])
+            .await?;
         Ok(())
     }
 

@@ -53,6 +53,23 @@ impl MemoryStore {
     }
 }
 
+/// D1 refuses a bound value over 2 MB ("string or blob too big"); so does this store.
+pub const D1_MAX_VALUE_BYTES: usize = 2_000_000;
+
+fn too_big_for_d1<T: serde::Serialize + ?Sized>(
+    op: &'static str,
+    value: &T,
+) -> Result<(), StoreError> {
+    let len = serde_json::to_string(value).map_or(0, |s| s.len());
+    if len > D1_MAX_VALUE_BYTES {
+        return Err(StoreError {
+            op,
+            detail: format!("string or blob too big: {len} bytes bound as one value"),
+        });
+    }
+    Ok(())
+}
+
 impl SyncStore for MemoryStore {
     async fn try_lock(&self, owner: &str, now: EpochMs, lease_ms: u64) -> Result<bool, StoreError> {
         let mut lock = self.lock.borrow_mut();
@@ -81,6 +98,16 @@ impl SyncStore for MemoryStore {
                 r.error = Some(message.to_string());
             }
         }
+        let running: Vec<i64> = self
+            .runs
+            .borrow()
+            .iter()
+            .filter(|r| r.status == RunStatus::Running)
+            .map(|r| r.id)
+            .collect();
+        self.pending
+            .borrow_mut()
+            .retain(|(run, _)| running.contains(run));
         Ok(())
     }
 
@@ -164,6 +191,7 @@ impl SyncStore for MemoryStore {
         run_id: i64,
         ids: &[String],
     ) -> Result<RowsWritten, StoreError> {
+        too_big_for_d1("hold removed users", ids)?;
         let mut pending = self.pending.borrow_mut();
         let before = pending.len();
         pending.extend(ids.iter().map(|id| (run_id, id.clone())));

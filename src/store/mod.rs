@@ -62,7 +62,8 @@ pub trait SyncStore {
     /// # Errors
     /// Any database failure.
     async fn release_lock(&self, owner: &str) -> Result<(), StoreError>;
-    /// Marks runs still `running` as failed: only called with the lock held, so they are dead.
+    /// Marks runs still `running` without a cursor as failed (only called with the lock held, so
+    /// they are dead), and forgets the pending removals of every run no longer running.
     ///
     /// # Errors
     /// Any database failure.

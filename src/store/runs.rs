@@ -132,6 +132,11 @@ pub const UPDATE_RUN: &str = "UPDATE sync_runs SET finished_at = ?2, status = ?3
 pub const CLOSE_ABANDONED: &str = "UPDATE sync_runs SET status = 'failed', finished_at = ?1, \
      error = ?2 WHERE status = 'running' AND cursor IS NULL";
 
+/// Forgets the pending removals of every run that is no longer `running` (run after
+/// [`CLOSE_ABANDONED`]): a dead run's held users must not wait in the table forever.
+pub const CLEAR_ORPHANED_PENDING: &str = "DELETE FROM sync_pending_removals WHERE run_id NOT IN \
+     (SELECT id FROM sync_runs WHERE status = 'running')";
+
 /// The newest runs, `?1` = how many.
 pub const LIST_RUNS: &str = "SELECT id, started_at, finished_at, status, trigger, users_seen, \
      users_added, users_updated, users_removed, api_requests, rate_limited, rows_written, error, \

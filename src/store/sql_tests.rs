@@ -334,3 +334,32 @@ fn the_query_builder_filters_and_counts_as_documented() {
         .unwrap();
     assert_eq!(counts, (3, 2, 1, 2));
 }
+
+#[test]
+fn closing_abandoned_runs_forgets_their_held_removals_and_keeps_a_paused_runs() {
+    use super::runs::{CLEAR_ORPHANED_PENDING, CLOSE_ABANDONED};
+    let conn = db();
+    conn.execute_batch(
+        "INSERT INTO sync_runs (id, started_at, status, trigger) VALUES (1, 't', 'running', 'cron');
+         INSERT INTO sync_runs (id, started_at, status, trigger, cursor) VALUES (2, 't', 'running', 'cron', '{}');
+         INSERT INTO sync_runs (id, started_at, status, trigger) VALUES (3, 't', 'failed', 'cron');",
+    )
+    .unwrap();
+    for run in [1, 2, 3] {
+        conn.execute(
+            ADD_PENDING_REMOVALS,
+            rusqlite::params![run, "[\"a\",\"b\"]"],
+        )
+        .unwrap();
+    }
+    conn.execute(CLOSE_ABANDONED, ["t2", "dead"]).unwrap();
+    assert_eq!(conn.execute(CLEAR_ORPHANED_PENDING, []).unwrap(), 4);
+    let left: Vec<i64> = conn
+        .prepare("SELECT DISTINCT run_id FROM sync_pending_removals")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(left, [2], "the paused run keeps its held removals");
+}

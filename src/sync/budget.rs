@@ -16,8 +16,6 @@ use crate::time::EpochMs;
 pub const BLOCK_REQUESTS: u32 = 12;
 /// D1 queries one user block may take: read the range, two write chunks, hold removals.
 pub const BLOCK_QUERIES: u32 = 4;
-/// An export: create, a few polls, download.
-pub const EXPORT_REQUESTS: u32 = 12;
 /// Queries kept back to close the invocation: progress, removals, run record, lock.
 pub const RESERVE_QUERIES: u32 = 5;
 
@@ -84,7 +82,8 @@ impl<S: SyncStore> SyncStore for Counted<'_, S> {
         self.inner.release_lock(owner).await
     }
     async fn close_abandoned_runs(&self, now_iso: &str, message: &str) -> Result<(), StoreError> {
-        self.tick(1);
+        // One statement closes, one forgets their held removals.
+        self.tick(2);
         self.inner.close_abandoned_runs(now_iso, message).await
     }
     async fn start_run(&self, started_at: &str, trigger: &str) -> Result<i64, StoreError> {

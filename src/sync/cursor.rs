@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::listing::Lower;
+use super::organizations::MemberProgress;
 
 /// The next piece of work of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,11 +18,17 @@ pub enum Cursor {
     Export {
         /// The millisecond.
         at: String,
+        /// The export job already started for it, to poll rather than start another.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        job: Option<String>,
     },
     /// Users are complete; organizations from this index of the listing on.
     Organizations {
         /// The first organization whose members are still to sync.
         next: usize,
+        /// How far that organization's member listing got, when it spans invocations.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        members: Option<MemberProgress>,
     },
 }
 
@@ -80,14 +87,35 @@ mod tests {
             Cursor::Users {
                 lower: Lower::Inclusive("2024-01-01T00:00:00.000Z".into()),
             },
-            Cursor::Export { at: "t".into() },
-            Cursor::Organizations { next: 7 },
+            Cursor::Export {
+                at: "t".into(),
+                job: None,
+            },
+            Cursor::Export {
+                at: "t".into(),
+                job: Some("job_1".into()),
+            },
+            Cursor::Organizations {
+                next: 7,
+                members: None,
+            },
+            Cursor::Organizations {
+                next: 7,
+                members: Some(MemberProgress {
+                    org: "org_1".into(),
+                    from: Some("cp".into()),
+                    ids: vec!["auth0|1".into()],
+                }),
+            },
         ] {
             assert_eq!(Cursor::from_json(&c.to_json()), Some(c));
         }
         assert_eq!(Cursor::from_json("{\"phase\":\"nope\"}"), None);
         let saved = Saved {
-            cursor: Cursor::Organizations { next: 2 },
+            cursor: Cursor::Organizations {
+                next: 2,
+                members: None,
+            },
             deaths: 1,
         };
         assert_eq!(Saved::from_json(&saved.to_json()), Some(saved));

@@ -7,28 +7,30 @@
 
 pub mod budget;
 pub mod cursor;
+mod export_job;
+pub mod lease;
 pub mod listing;
 pub mod mapping;
 pub mod organizations;
 pub mod plan;
+pub mod writes;
 
 use futures_util::future::join;
 
-use budget::{BLOCK_QUERIES, BLOCK_REQUESTS, Budget, Counted, EXPORT_REQUESTS};
+use budget::{BLOCK_QUERIES, BLOCK_REQUESTS, Budget, Counted};
 use cursor::{Cursor, Saved};
+pub use lease::LOCK_LEASE_MS;
+use lease::{Lease, LeaseError};
 use listing::{Covered, Lower, Next, fetch_block};
 
 use crate::auth0::types::Auth0User;
-use crate::auth0::{Auth0Client, Auth0Error, RetryPolicy, export};
+use crate::auth0::{Auth0Client, Auth0Error, RetryPolicy};
 use crate::clock::Clock;
 use crate::config::{Auth0Config, ConfigError, SyncLimits};
 use crate::http::HttpClient;
 use crate::store::{RunRecord, RunStatus, StoreError, SyncStore, UserRow};
 use crate::time::{EpochMs, iso_from_ms};
 
-/// How long a run's lock lasts without renewal: past a Worker's longest invocation, so a crashed
-/// run blocks the next for this long at most.
-pub const LOCK_LEASE_MS: u64 = 15 * 60 * 1000;
 /// Rows per bulk write: keeps each statement's JSON well under D1's limits.
 const WRITE_CHUNK: usize = 500;
 /// Save progress to the history every this many users (each save is one row written).
@@ -131,6 +133,17 @@ enum Stop {
     Auth0(Auth0Error),
     Config(ConfigError),
     Store(StoreError),
+    /// Another invocation took the lock: write nothing more.
+    LostLease,
+}
+
+impl From<LeaseError> for Stop {
+    fn from(e: LeaseError) -> Self {
+        match e {
+            LeaseError::Lost => Self::LostLease,
+            LeaseError::Store(e) => Self::Store(e),
+        }
+    }
 }
 
 impl From<Auth0Error> for Stop {
@@ -153,15 +166,8 @@ enum Step {
     Paused(Cursor),
 }
 
-/// Runs (or continues) one sync, unless another invocation holds the lock.
-///
-/// # Errors
-/// Only when the lock or the run record cannot be written at all; every other failure is
-/// recorded in the run.
-///
-/// # Concurrency
-/// Overlapping invocations (cron and manual) race for one lock row; the loser returns
-/// [`SyncResult::AlreadyRunning`] before writing anything.
+/// [`run_sync_as`] with a nonce that differs per call, as separate invocations' would.
+#[cfg(test)]
 pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore>(
     http: &H,
     clock: &C,
@@ -169,19 +175,48 @@ pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore>(
     config: Result<&SyncConfig, &ConfigError>,
     trigger: Trigger,
 ) -> Result<SyncResult, StoreError> {
+    thread_local!(static NEXT: std::cell::Cell<u64> = const { std::cell::Cell::new(1) });
+    let nonce = NEXT.with(|n| n.replace(n.get() + 1));
+    run_sync_as(http, clock, store, config, trigger, nonce).await
+}
+
+/// Runs (or continues) one sync, unless another invocation holds the lock. `nonce` comes from
+/// the runtime's random source and makes this invocation's lock name its own.
+///
+/// # Errors
+/// Only when the lock or the run record cannot be written at all; every other failure is
+/// recorded in the run.
+///
+/// # Concurrency
+/// Overlapping invocations (cron and manual) race for one lock row; the loser returns
+/// [`SyncResult::AlreadyRunning`] before writing anything. The holder renews its lease by
+/// elapsed time before each unit of work; one that finds the lock taken (its lease ran out)
+/// stops at once, writes nothing more, and also returns [`SyncResult::AlreadyRunning`].
+pub async fn run_sync_as<H: HttpClient, C: Clock, S: SyncStore>(
+    http: &H,
+    clock: &C,
+    store: &S,
+    config: Result<&SyncConfig, &ConfigError>,
+    trigger: Trigger,
+    nonce: u64,
+) -> Result<SyncResult, StoreError> {
     let store = Counted::new(store);
     // A continuation tick with nothing to continue costs one read and writes nothing.
     if trigger == Trigger::Continue && store.paused_run().await?.is_none() {
         return Ok(SyncResult::Idle);
     }
     let now = clock.now_ms();
-    let owner = format!("{}-{now}", trigger.as_str());
-    if !store.try_lock(&owner, now, LOCK_LEASE_MS).await? {
+    let owner = lease::owner_name(trigger.as_str(), now, nonce);
+    let Some(mut lease) = Lease::take(&store, owner, now).await? else {
         return Ok(SyncResult::AlreadyRunning);
+    };
+    let result = locked_run(http, clock, &store, config, trigger, &mut lease).await;
+    if matches!(result, Ok(SyncResult::AlreadyRunning)) {
+        // The lease was lost: the lock is another invocation's now.
+        return result;
     }
-    let result = locked_run(http, clock, &store, config, trigger, &owner).await;
     // A failed release only delays the next run until the lease expires.
-    let released = store.release_lock(&owner).await;
+    let released = store.release_lock(lease.owner()).await;
     match (result, released) {
         (Ok(SyncResult::Ran { run, internal }), Err(e)) => Ok(SyncResult::Ran {
             run,
@@ -255,7 +290,7 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
     store: &Counted<'_, S>,
     config: Result<&SyncConfig, &ConfigError>,
     trigger: Trigger,
-    owner: &str,
+    lease: &mut Lease,
 ) -> Result<SyncResult, StoreError> {
     let Some((mut run, cursor, deaths)) = open_run(store, trigger, clock.now_ms()).await? else {
         return Ok(SyncResult::Idle);
@@ -270,12 +305,11 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
                 clock,
                 store,
                 run: &mut run,
-                owner,
+                lease,
                 budget: config.budget,
                 base_requests,
                 base_limited,
                 saved_at_users: 0,
-                locked_at: clock.now_ms(),
                 deaths,
             }
             .run(cursor)
@@ -284,6 +318,14 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
             run.rate_limited = base_limited + u64::from(client.stats.rate_limited);
             step
         }
+    };
+    // Whatever the outcome, what follows writes: only while the lock is still ours.
+    let step = match (step, lease.keep(store, clock.now_ms()).await) {
+        (Err(Stop::LostLease), _) | (_, Err(LeaseError::Lost)) => {
+            return Ok(SyncResult::AlreadyRunning);
+        }
+        (step, Err(LeaseError::Store(e))) => step.and(Err(Stop::Store(e))),
+        (step, Ok(())) => step,
     };
     let mut internal = None;
     let finished = |run: &mut RunRecord, status: RunStatus, error: Option<String>| {
@@ -309,6 +351,7 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
                     internal = Some(format!("{}: {}", e.op, e.detail));
                     store_failure_message(&e)
                 }
+                Stop::LostLease => return Ok(SyncResult::AlreadyRunning),
             };
             finished(&mut run, RunStatus::Failed, Some(message));
             // Held removals die with the run; a failure to forget them is harmless.
@@ -344,8 +387,11 @@ async fn apply_block<S: SyncStore, C: Clock>(
     }
     if let Some(why) = unproven {
         listing::note_unproven(run, why);
-    } else if !plan.gone.is_empty() {
-        run.rows_written += store.add_pending_removals(run.id, &plan.gone).await?;
+    } else {
+        // Bounded chunks: a range whose users all left could hold more ids than D1 binds at once.
+        for chunk in writes::id_chunks(&plan.gone) {
+            run.rows_written += store.add_pending_removals(run.id, chunk).await?;
+        }
     }
     run.users_added += plan.added;
     run.users_updated += plan.updated;
@@ -358,12 +404,11 @@ struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: SyncStore> {
     clock: &'c C,
     store: &'r Counted<'r, S>,
     run: &'r mut RunRecord,
-    owner: &'r str,
+    lease: &'r mut Lease,
     budget: Budget,
     base_requests: u64,
     base_limited: u64,
     saved_at_users: u64,
-    locked_at: EpochMs,
     /// Stored with checkpoints: what the next invocation counts if this one dies.
     deaths: u32,
 }
@@ -395,6 +440,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                     if !self.room(BLOCK_REQUESTS, BLOCK_QUERIES) {
                         return Ok(Step::Paused(Cursor::Users { lower }));
                     }
+                    self.lease.keep(self.store, self.clock.now_ms()).await?;
                     let mut block = match fetch_block(self.client, &lower).await {
                         Err(Auth0Error::BudgetSpent) => {
                             return Ok(Step::Paused(Cursor::Users { lower }));
@@ -425,12 +471,18 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                             break match block.next {
                                 Next::Done => {
                                     self.finish_users().await?;
-                                    Cursor::Organizations { next: 0 }
+                                    Cursor::Organizations {
+                                        next: 0,
+                                        members: None,
+                                    }
                                 }
                                 Next::From(next) => Cursor::Users { lower: next },
-                                Next::Export(at) => Cursor::Export { at },
+                                Next::Export(at) => Cursor::Export { at, job: None },
                             };
                         };
+                        // The next block is a unit of work of its own: a block that took long
+                        // (proof re-reads, a slow tenant) must not eat the lease of the next.
+                        self.lease.keep(self.store, self.clock.now_ms()).await?;
                         // Write this block while the next one is fetched: D1 and Auth0 wait in
                         // parallel instead of in turn.
                         let (applied, fetched) = join(
@@ -458,43 +510,26 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                         };
                     }
                 }
-                Cursor::Export { at } => {
-                    if !self.room(EXPORT_REQUESTS, BLOCK_QUERIES) {
-                        return Ok(Step::Paused(Cursor::Export { at }));
-                    }
-                    let users = match export::users_created_at(self.client, &at).await {
-                        Err(Auth0Error::BudgetSpent) => {
-                            return Ok(Step::Paused(Cursor::Export { at }));
-                        }
-                        other => other?,
-                    };
-                    apply_block(
-                        self.store,
-                        self.clock,
-                        self.run,
-                        users,
-                        &Covered::Exactly(at.clone()),
-                        None,
-                    )
-                    .await?;
-                    Cursor::Users {
-                        lower: Lower::Exclusive(at),
-                    }
-                }
-                Cursor::Organizations { next } => {
+                Cursor::Export { at, job } => match self.export_millisecond(at, job).await? {
+                    export_job::Flow::Next(next) => next,
+                    export_job::Flow::Paused(here) => return Ok(Step::Paused(here)),
+                },
+                Cursor::Organizations { next, members } => {
                     let step = organizations::sync_organizations(
                         self.client,
                         self.clock,
                         self.store,
                         self.run,
                         next,
+                        members,
                         &self.budget,
+                        self.lease,
                     )
                     .await;
                     return match step {
                         Ok(organizations::OrgStep::Done(message)) => Ok(Step::Finished(message)),
-                        Ok(organizations::OrgStep::Paused(next)) => {
-                            Ok(Step::Paused(Cursor::Organizations { next }))
+                        Ok(organizations::OrgStep::Paused(next, members)) => {
+                            Ok(Step::Paused(Cursor::Organizations { next, members }))
                         }
                         Err(Stop::Auth0(e)) => Ok(Step::Finished(Some(format!(
                             "organizations not synced: {e}"
@@ -521,9 +556,11 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
         Ok(())
     }
 
-    /// Now and then: shows progress in the history, saves where to continue should this
-    /// invocation die (counts of blocks after it may then come out low), and keeps the lock.
+    /// Before each unit of work: keeps the lock (renewed by elapsed time; a lost lock stops the
+    /// invocation), and now and then shows progress in the history and saves where to continue
+    /// should this invocation die (counts of blocks after it may then come out low).
     async fn progress(&mut self, next: &Cursor) -> Result<(), Stop> {
+        self.lease.keep(self.store, self.clock.now_ms()).await?;
         if self.run.users_seen - self.saved_at_users < PROGRESS_EVERY {
             return Ok(());
         }
@@ -538,20 +575,11 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
         self.run.api_requests = self.base_requests + u64::from(self.client.stats.requests);
         self.run.rate_limited = self.base_limited + u64::from(self.client.stats.rate_limited);
         self.store.save_run(self.run).await?;
-        let now = self.clock.now_ms();
-        if now - self.locked_at > LOCK_LEASE_MS / 3 {
-            self.locked_at = now;
-            if !self.store.try_lock(self.owner, now, LOCK_LEASE_MS).await? {
-                // Our lease lapsed and another invocation took over: stop before writing more.
-                return Err(Stop::Store(StoreError {
-                    op: "keep the sync lock",
-                    detail: "lease expired and another run took the lock".into(),
-                }));
-            }
-        }
         Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod writer_tests;

@@ -5,10 +5,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use serde::{Deserialize, Serialize};
+
 use super::Stop;
 use super::budget::{Budget, Counted};
+use super::lease::Lease;
 use crate::auth0::error::GRANT_PATH;
-use crate::auth0::organizations::{list_member_ids, list_organizations};
+use crate::auth0::organizations::{list_organizations, member_ids_page};
 use crate::auth0::types::Auth0Organization;
 use crate::auth0::{Auth0Client, Auth0Error};
 use crate::clock::Clock;
@@ -103,33 +106,54 @@ pub fn plan_members(listed: &[String], stored: &[StoredMember]) -> (Vec<String>,
     (add, gone)
 }
 
+/// An organization whose members are read across invocations: saved in the cursor.
+///
+/// The ids read so far ride along (about 35 bytes each), because removals can be decided only
+/// against the complete listing; D1's 2 MB per value bounds this to some 50,000 members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberProgress {
+    /// The organization's id.
+    pub org: String,
+    /// The checkpoint of the next page; `None` once every page is read (only the writes remain).
+    pub from: Option<String>,
+    /// Members read so far.
+    pub ids: Vec<String>,
+}
+
 /// Where the organizations part stopped.
 pub(super) enum OrgStep {
     /// Done; `Some(message)` when a scope is missing (the run becomes `partial`).
     Done(Option<String>),
-    /// The budget is spent; continue from this organization next invocation.
-    Paused(usize),
+    /// The budget is spent; continue from this organization next invocation, inside its member
+    /// listing when that had begun.
+    Paused(usize, Option<MemberProgress>),
 }
 
-/// Auth0 requests kept free per organization: at least one page of members.
+/// Auth0 requests kept free to start the organizations part: at least one page.
 const ORG_REQUESTS: u32 = 2;
-/// D1 queries per organization: read, add, remove.
+/// D1 queries kept free per page of members: what applying an organization needs at least
+/// (read, add, remove).
 const ORG_QUERIES: u32 = 3;
 
-/// Syncs organizations, then the members of each from index `from` on.
+/// Syncs organizations, then the members of each from index `from` on (resuming inside that
+/// organization's listing when `progress` names it).
 ///
 /// The organization list is read whole each invocation (cheap, and it must be complete to
-/// decide removals); members are synced one organization at a time, within the budget.
+/// decide removals); members are read page by page within the budget, so an organization of
+/// any size spreads over as many invocations as it needs.
 ///
 /// # Errors
-/// Store failures, and Auth0 failures other than a missing scope.
+/// Store failures, a lost lease, and Auth0 failures other than a missing scope.
+#[allow(clippy::too_many_arguments)] // the invocation's parts, passed apart to keep borrows simple
 pub(super) async fn sync_organizations<H: HttpClient, C: Clock, S: SyncStore>(
     client: &mut Auth0Client<'_, H, C>,
     clock: &C,
     store: &Counted<'_, S>,
     run: &mut RunRecord,
     from: usize,
+    mut progress: Option<MemberProgress>,
     budget: &Budget,
+    lease: &mut Lease,
 ) -> Result<OrgStep, Stop> {
     let granted = client.granted_scopes().unwrap_or_default().to_vec();
     let lacks = |scope: &str| !granted.is_empty() && !granted.iter().any(|s| s == scope);
@@ -139,7 +163,7 @@ pub(super) async fn sync_organizations<H: HttpClient, C: Clock, S: SyncStore>(
         ))));
     }
     if !budget.room(&client.stats, store.used(), ORG_REQUESTS, ORG_QUERIES) {
-        return Ok(OrgStep::Paused(from));
+        return Ok(OrgStep::Paused(from, progress));
     }
     let orgs = match list_organizations(client).await {
         Err(Auth0Error::MissingScope { .. }) => {
@@ -147,9 +171,10 @@ pub(super) async fn sync_organizations<H: HttpClient, C: Clock, S: SyncStore>(
                 "read:organizations",
             ))));
         }
-        Err(Auth0Error::BudgetSpent) => return Ok(OrgStep::Paused(from)),
+        Err(Auth0Error::BudgetSpent) => return Ok(OrgStep::Paused(from, progress)),
         other => other?,
     };
+    lease.keep(store, clock.now_ms()).await?;
     run.organizations_seen = orgs.len() as u64;
     let now = iso_from_ms(clock.now_ms());
     let plan = plan_orgs(&orgs, &store.organizations().await?);
@@ -168,21 +193,50 @@ pub(super) async fn sync_organizations<H: HttpClient, C: Clock, S: SyncStore>(
             "read:organization_members",
         ))));
     }
-    for (i, org) in orgs.iter().enumerate().skip(from) {
-        if !budget.room(&client.stats, store.used(), ORG_REQUESTS, ORG_QUERIES) {
-            return Ok(OrgStep::Paused(i));
-        }
-        let ids = match list_member_ids(client, &org.id).await {
-            Err(Auth0Error::MissingScope { .. }) => {
-                return Ok(OrgStep::Done(Some(missing_scope_message(
-                    "read:organization_members",
-                ))));
-            }
-            Err(Auth0Error::BudgetSpent) => return Ok(OrgStep::Paused(i)),
-            // Deleted between the two listings: the next run's organization list drops it.
-            Err(Auth0Error::Rejected { status: 404, .. }) => continue,
-            other => other?,
+    'orgs: for (i, org) in orgs.iter().enumerate().skip(from) {
+        // Resume inside this organization's listing only if the saved one is about it.
+        let (mut ids, mut next, mut started) = match progress.take() {
+            Some(p) if p.org == org.id => (p.ids, p.from, true),
+            _ => (Vec::new(), None, false),
         };
+        let pause = |ids: Vec<String>, next: Option<String>, started: bool| {
+            let saved = started.then(|| MemberProgress {
+                org: org.id.clone(),
+                from: next,
+                ids,
+            });
+            Ok(OrgStep::Paused(i, saved))
+        };
+        while !started || next.is_some() {
+            lease.keep(store, clock.now_ms()).await?;
+            if !budget.room(&client.stats, store.used(), 1, ORG_QUERIES) {
+                return pause(ids, next, started);
+            }
+            let (page, after) = match member_ids_page(client, &org.id, next.as_deref()).await {
+                Err(Auth0Error::MissingScope { .. }) => {
+                    return Ok(OrgStep::Done(Some(missing_scope_message(
+                        "read:organization_members",
+                    ))));
+                }
+                Err(Auth0Error::BudgetSpent) => return pause(ids, next, started),
+                // Deleted between the two listings: the next run's organization list drops it.
+                Err(Auth0Error::Rejected { status: 404, .. }) => continue 'orgs,
+                // A saved checkpoint Auth0 no longer accepts: read this organization again.
+                Err(Auth0Error::Rejected { status: 400, .. }) if next.is_some() => {
+                    (ids, next, started) = (Vec::new(), None, false);
+                    continue;
+                }
+                other => other?,
+            };
+            ids.extend(page);
+            (next, started) = (after, true);
+        }
+        // Read, then every chunk to add, and one to remove (more only when many left at once).
+        let writes = 2 + ids.len().div_ceil(MEMBER_CHUNK) as u32;
+        if !budget.room(&client.stats, store.used(), 0, writes) {
+            return pause(ids, None, true);
+        }
+        lease.keep(store, clock.now_ms()).await?;
         run.memberships_seen += ids.len() as u64;
         let now = iso_from_ms(clock.now_ms());
         apply_members(store, run, &org.id, &ids, &now).await?;

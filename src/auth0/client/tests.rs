@@ -212,8 +212,9 @@ fn downloads_never_carry_the_bearer_token() {
     let cfg = config("test-secret");
     let mut c = Auth0Client::new(&fake, &clock, &cfg, RetryPolicy::default());
     block_on(c.connect()).unwrap();
-    let text = block_on(c.download_gzip("https://files.example/job_x.json.gz")).unwrap();
-    assert_eq!(text.lines().count(), 3);
+    let mut body = Vec::new();
+    block_on(c.download_gzip_into("https://files.example/job_x.json.gz", &mut body)).unwrap();
+    assert_eq!(String::from_utf8(body).unwrap().lines().count(), 3);
     assert!(fake.download_auth.borrow().is_empty());
 }
 
