@@ -390,4 +390,6 @@ pub fn sync_response(result: &Result<SyncResult, crate::store::StoreError>) -> A
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
