@@ -148,6 +148,32 @@ describe("hostile requests against the built worker", { skip }, () => {
     assert.deepEqual(w.logs.filter((l) => CRASH.test(l)), []);
   });
 
+  test("a huge login body is not read whole: the isolate's memory does not grow with it", async () => {
+    // Each sync logs the wasm instance's memory, which only ever grows: a 40 MB body read into
+    // it would show.
+    const memoryLines = () => w.logs.map((l) => /wasm memory (\d+) MiB/.exec(l)).filter(Boolean).map((m) => Number(m[1]));
+    const syncNow = async () => {
+      const seen = memoryLines().length;
+      const res = await w.authedFetch("/api/sync", { method: "POST" });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      for (let i = 0; i < 50 && memoryLines().length === seen; i++) await new Promise((r) => setTimeout(r, 100));
+      return memoryLines().at(-1);
+    };
+    const before = await syncNow();
+    assert.ok(before > 0, "the sync logs its memory");
+    const res = await w.fetch("/login", {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `token=${VIEWER_TOKEN}&pad=${"a".repeat(40 * 1024 * 1024)}`,
+    });
+    assert.equal(res.status, 401, "an oversized form signs no one in");
+    assert.match(await res.text(), /not the viewer token/);
+    const after = await syncNow();
+    assert.ok(after - before < 8, `wasm memory grew from ${before} to ${after} MiB`);
+  });
+
   test("ids holding + and | resolve on /api/users/{id} and the members route", async () => {
     for (const id of ODD_IDS) {
       for (const p of [encodeURIComponent(id), id.replace("|", "%7C").replace("/", "%2F")]) {
