@@ -155,12 +155,22 @@ fn segment(s: &str) -> Option<&str> {
     Some(s).filter(|s| !s.is_empty() && !s.contains('/'))
 }
 
-fn route(path: &str) -> Option<Route> {
+/// An id from a path segment, decoded apart from query strings: `+` is a literal there.
+fn path_id(name: &'static str, raw: &str) -> Result<String, ApiError> {
+    let bad = |problem: String| ApiError::BadParam { name, problem };
+    let id = crate::http::decode_path_segment(raw).map_err(|e| bad(e.to_string()))?;
+    if id.len() > params::MAX_VALUE {
+        return Err(bad(format!("must be at most {} bytes", params::MAX_VALUE)));
+    }
+    Ok(id)
+}
+
+fn route(path: &str) -> Result<Route, ApiError> {
     let trimmed = path
         .strip_suffix('/')
         .filter(|p| !p.is_empty())
         .unwrap_or(path);
-    Some(match trimmed {
+    Ok(match trimmed {
         "/" => Route::Dashboard,
         "/healthz" => Route::Health,
         "/runs" => Route::Runs,
@@ -174,13 +184,14 @@ fn route(path: &str) -> Option<Route> {
         "/api/organizations" => Route::Organizations,
         _ => {
             if let Some(id) = trimmed.strip_prefix("/api/users/").and_then(segment) {
-                Route::User(params::percent_decode(id))
+                Route::User(path_id("user_id", id)?)
             } else {
                 let id = trimmed
-                    .strip_prefix("/api/organizations/")?
-                    .strip_suffix("/members")
-                    .and_then(segment)?;
-                Route::Members(params::percent_decode(id))
+                    .strip_prefix("/api/organizations/")
+                    .and_then(|rest| rest.strip_suffix("/members"))
+                    .and_then(segment)
+                    .ok_or(ApiError::NotFound)?;
+                Route::Members(path_id("organization_id", id)?)
             }
         }
     })
@@ -192,8 +203,9 @@ pub async fn handle<S: ViewStore + SessionStore>(
     store: &S,
     auth: &ViewerAuth<'_>,
 ) -> Handled {
-    let Some(route) = route(req.path) else {
-        return Handled::Respond(ApiResponse::error(&ApiError::NotFound));
+    let route = match route(req.path) {
+        Ok(route) => route,
+        Err(e) => return Handled::Respond(ApiResponse::error(&e)),
     };
     let get = matches!(req.method, "GET" | "HEAD");
     // Cookies (the session, Access's) ride along on any request a foreign page makes the browser
@@ -393,5 +405,7 @@ pub fn sync_response(result: &Result<SyncResult, crate::store::StoreError>) -> A
     }
 }
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;

@@ -19,13 +19,9 @@ pub fn style_hash() -> &'static str {
 
 /// The table's filters as given, to echo them back in the form.
 fn filters(query: &str) -> Filters {
-    let p = params::pairs(query);
-    let get = |name: &str| {
-        p.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    // An undecodable query echoes nothing; its error shows above the table.
+    let p = params::Params::parse(query).unwrap_or_default();
+    let get = |name: &str| p.raw(name).to_string();
     Filters {
         q: get("q"),
         status: get("status"),
@@ -112,12 +108,9 @@ pub async fn login<S: SessionStore>(
     };
     match req.method {
         "POST" => {
-            let presented = params::pairs(req.body)
-                .into_iter()
-                .find(|(k, _)| k == "token")
-                .map(|(_, v)| v)
-                .unwrap_or_default();
-            if !token.matches(presented.trim()) {
+            // A body that does not decode presents no token.
+            let form = params::Params::parse(req.body).unwrap_or_default();
+            if !token.matches(form.raw("token").trim()) {
                 return ApiResponse::html(
                     401,
                     html::login_page(Some("That is not the viewer token.")),

@@ -7,64 +7,85 @@ use crate::store::UserRecord;
 use crate::store::users::{Position, Sort, SortKey, StatusFilter, UsersQuery};
 use crate::time::{EpochMs, iso_from_ms};
 
-/// Decodes `a=1&b=x%20y` into pairs.
+/// Decodes `a=1&b=x%20y` into pairs; text that does not decode to UTF-8 gives none.
 pub fn pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
+    crate::http::decode_form(query).unwrap_or_default()
 }
 
-/// Decodes `%XX` escapes (and `+` as space) in one query component.
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                Ok(v) => {
-                    out.push(v);
-                    i += 2;
-                }
-                Err(_) => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
+/// The longest parameter value read, in bytes: far beyond any real filter, and short enough
+/// that no value can reach the database's limits.
+pub const MAX_VALUE: usize = 4096;
+/// The longest cursor: it carries a sort key (an email can be long) and a user id, in hex.
+const MAX_CURSOR: usize = 65_536;
+
+/// A request's decoded query parameters.
+#[derive(Debug, Default)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// Decodes a query string.
+    ///
+    /// # Errors
+    /// The text is not UTF-8 once percent-decoded.
+    pub fn parse(query: &str) -> Result<Self, ApiError> {
+        crate::http::decode_form(query)
+            .map(Self)
+            .map_err(|e| bad("query", e.to_string()))
     }
-    String::from_utf8_lossy(&out).into_owned()
-}
 
-/// A parameter's value; an empty value counts as not given, as HTML forms send every field.
-fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .filter(|v| !v.is_empty())
+    /// A parameter's value; an empty value counts as not given, as HTML forms send every field.
+    ///
+    /// # Errors
+    /// The parameter is given twice with different values (which one was meant?), or its value
+    /// is longer than any real one.
+    pub fn get(&self, name: &'static str) -> Result<Option<&str>, ApiError> {
+        let mut values = self
+            .0
+            .iter()
+            .filter(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str());
+        let first = values.next();
+        if let Some(v) = first {
+            if values.any(|other| other != v) {
+                return Err(bad(name, "is given more than once with different values"));
+            }
+            let max = if name == "cursor" {
+                MAX_CURSOR
+            } else {
+                MAX_VALUE
+            };
+            if v.len() > max {
+                return Err(bad(name, format!("must be at most {max} bytes")));
+            }
+        }
+        Ok(first)
+    }
+
+    /// A parameter's first value as given, empty or not, for echoing a form back.
+    pub fn raw(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
 }
 
 /// Reads `limit`, defaulting and bounding it.
 ///
 /// # Errors
-/// Not a whole number in `1..=max`.
+/// Not a whole number in `1..=max`, or an undecodable query.
 pub fn limit(query: &str, default: u32, max: u32) -> Result<u32, ApiError> {
-    match get(&pairs(query), "limit") {
+    limit_of(&Params::parse(query)?, default, max)
+}
+
+fn limit_of(p: &Params, default: u32, max: u32) -> Result<u32, ApiError> {
+    match p.get("limit")? {
         None => Ok(default),
         Some(v) => v
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| ApiError::BadParam {
-                name: "limit",
-                problem: format!("must be a whole number from 1 to {max}"),
-            }),
+            .ok_or_else(|| bad("limit", format!("must be a whole number from 1 to {max}"))),
     }
 }
 
@@ -79,8 +100,8 @@ fn bad(name: &'static str, problem: impl Into<String>) -> ApiError {
 }
 
 /// Parses `sort=<field>[:asc|:desc]`.
-fn sort(p: &[(String, String)]) -> Result<Sort, ApiError> {
-    let Some(raw) = get(p, "sort") else {
+fn sort(p: &Params) -> Result<Sort, ApiError> {
+    let Some(raw) = p.get("sort")? else {
         return Ok(Sort::default());
     };
     let (field, dir) = raw.split_once(':').unwrap_or((raw, "asc"));
@@ -145,9 +166,9 @@ pub fn cursor_after(sort: Sort, last: &UserRecord) -> String {
 /// # Errors
 /// The first malformed parameter, by name.
 pub fn users_query(query: &str, now: EpochMs) -> Result<UsersQuery, ApiError> {
-    let p = pairs(query);
+    let p = Params::parse(query)?;
     let sort = sort(&p)?;
-    let after = match get(&p, "cursor") {
+    let after = match p.get("cursor")? {
         None => None,
         Some(c) => {
             let body: CursorBody = decode_cursor(c)
@@ -170,7 +191,7 @@ pub fn users_query(query: &str, now: EpochMs) -> Result<UsersQuery, ApiError> {
             })
         }
     };
-    let status = match get(&p, "status") {
+    let status = match p.get("status")? {
         None => StatusFilter::Current,
         Some("active") => StatusFilter::Active,
         Some("blocked") => StatusFilter::Blocked,
@@ -178,7 +199,7 @@ pub fn users_query(query: &str, now: EpochMs) -> Result<UsersQuery, ApiError> {
         Some("all") => StatusFilter::All,
         Some(_) => return Err(bad("status", "must be active, blocked, removed or all")),
     };
-    let inactive_before = match get(&p, "inactive_days") {
+    let inactive_before = match p.get("inactive_days")? {
         None => None,
         Some(v) => {
             let days = v
@@ -194,12 +215,12 @@ pub fn users_query(query: &str, now: EpochMs) -> Result<UsersQuery, ApiError> {
             Some(iso_from_ms(now.saturating_sub(days * 86_400_000)))
         }
     };
-    let never_logged_in = match get(&p, "never_logged_in") {
+    let never_logged_in = match p.get("never_logged_in")? {
         None | Some("false") => false,
         Some("true") => true,
         Some(_) => return Err(bad("never_logged_in", "must be true or false")),
     };
-    let search = match get(&p, "q") {
+    let search = match p.get("q")? {
         None => None,
         Some(v) if v.chars().count() > MAX_SEARCH => {
             return Err(bad("q", format!("must be at most {MAX_SEARCH} characters")));
@@ -207,11 +228,11 @@ pub fn users_query(query: &str, now: EpochMs) -> Result<UsersQuery, ApiError> {
         Some(v) => Some(v.to_lowercase()),
     };
     Ok(UsersQuery {
-        limit: limit(query, 100, 1000)?,
+        limit: limit_of(&p, 100, 1000)?,
         after,
         status,
-        connection: get(&p, "connection").map(str::to_string),
-        organization: get(&p, "organization").map(str::to_string),
+        connection: p.get("connection")?.map(str::to_string),
+        organization: p.get("organization")?.map(str::to_string),
         inactive_before,
         never_logged_in,
         search,
@@ -356,5 +377,47 @@ mod tests {
             [("q".into(), "a b c".into()), ("x".into(), String::new())]
         );
         assert_eq!(pairs("q=100%"), [("q".into(), "100%".into())]);
+        // Issue 9 §2: a `%` before a multi-byte character panicked here.
+        assert_eq!(
+            pairs("q=%é&r=%4ü"),
+            [("q".into(), "%é".into()), ("r".into(), "%4ü".into())]
+        );
+        assert_eq!(pairs("q=%FF"), []);
+    }
+
+    fn bad_name(query: &str) -> (&'static str, String) {
+        match users_query(query, NOW) {
+            Err(ApiError::BadParam { name, problem }) => (name, problem),
+            other => panic!("{query}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn undecodable_repeated_conflicting_and_huge_parameters_are_named() {
+        let (name, problem) = bad_name("q=%FF%FE");
+        assert_eq!(name, "query");
+        assert!(problem.contains("UTF-8"), "{problem}");
+        let (name, problem) = bad_name("status=active&status=blocked");
+        assert_eq!(name, "status");
+        assert!(problem.contains("more than once"), "{problem}");
+        assert_eq!(bad_name("limit=5&limit=6").0, "limit");
+        // The same value twice, or an empty repeat (forms send every field), is no conflict.
+        let q = users_query("limit=5&limit=5&status=&status=all", NOW).unwrap();
+        assert_eq!((q.limit, q.status), (5, StatusFilter::All));
+        let huge = format!("connection={}", "c".repeat(MAX_VALUE + 1));
+        let (name, problem) = bad_name(&huge);
+        assert_eq!(name, "connection");
+        assert!(problem.contains("at most 4096 bytes"), "{problem}");
+        let fits = format!("connection={}", "c".repeat(MAX_VALUE));
+        assert!(users_query(&fits, NOW).is_ok());
+        assert_eq!(bad_name("limit=99999999999999999999999").0, "limit");
+        assert_eq!(
+            bad_name("inactive_days=18446744073709551616").0,
+            "inactive_days"
+        );
+        assert!(matches!(
+            limit("limit=1&limit=2", 50, 500),
+            Err(ApiError::BadParam { name: "limit", .. })
+        ));
     }
 }

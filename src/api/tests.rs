@@ -761,3 +761,85 @@ fn half_configured_access_names_the_missing_setting_on_pages_and_json() {
         );
     }
 }
+
+#[test]
+fn a_login_form_with_a_percent_before_non_ascii_is_refused_without_a_panic() {
+    // Issue 9 §2: the form decoder sliced the body at byte offsets inside a UTF-8 character.
+    let store = MemoryStore::default();
+    let v = viewer();
+    let auth = ViewerAuth {
+        token: Some(&v),
+        session_secret: None,
+        access: AccessOutcome::Off,
+    };
+    for body in [
+        "token=%é",
+        "token=%4é",
+        "token=a%€",
+        "%é=x",
+        "token=v-token%ü",
+    ] {
+        let r = respond(&store, &request("POST", "/login", None, body), &auth);
+        assert_eq!(r.status, 401, "{body}");
+        assert!(r.body.contains("not the viewer token"), "{body}");
+    }
+}
+
+#[test]
+fn user_and_organization_ids_with_plus_and_pipe_resolve_in_paths() {
+    // `+` is a literal in a path: an SMS user's id holds one, and must not turn into a space.
+    let ids = ["sms|+15550100", "email|a+b@x.io", "auth0|a b", "oidc|ü/é"];
+    let mut users = FakeAuth0::generate(ids.len(), 0);
+    for (u, id) in users.iter_mut().zip(ids) {
+        u["user_id"] = id.into();
+    }
+    let fake = FakeAuth0::with_users(users);
+    *fake.orgs.borrow_mut() = vec![("org_a+b|c".into(), ids.map(String::from).to_vec())];
+    let store = MemoryStore::default();
+    sync_into(&store, &fake);
+    let v = viewer();
+    let auth = Some("Bearer v-token");
+    for (path, want) in [
+        ("/api/users/sms|+15550100", "sms|+15550100"),
+        ("/api/users/sms%7C%2B15550100", "sms|+15550100"),
+        ("/api/users/sms%7c%2b15550100/", "sms|+15550100"),
+        ("/api/users/email%7Ca+b@x.io", "email|a+b@x.io"),
+        ("/api/users/auth0%7Ca%20b", "auth0|a b"),
+        ("/api/users/oidc%7C%C3%BC%2F%C3%A9", "oidc|ü/é"),
+    ] {
+        let u = body(&get(&store, path, auth, Some(&v)));
+        assert_eq!(u["user"]["user_id"], want, "{path}");
+    }
+    // A space is not a plus.
+    assert_eq!(
+        get(&store, "/api/users/sms|%2015550100", auth, Some(&v)).status,
+        404
+    );
+    for path in [
+        "/api/organizations/org_a+b|c/members",
+        "/api/organizations/org_a%2Bb%7Cc/members",
+    ] {
+        let m = body(&get(&store, path, auth, Some(&v)));
+        assert_eq!(m["members"].as_array().unwrap().len(), ids.len(), "{path}");
+    }
+    // Bytes that are not UTF-8 once decoded: a 400 that names the part, before anything is read.
+    for (path, name) in [
+        ("/api/users/auth0%7C%FF", "user_id"),
+        ("/api/users/%C3", "user_id"),
+        ("/api/organizations/org%E9/members", "organization_id"),
+    ] {
+        for token in [auth, None] {
+            let r = get(&store, path, token, Some(&v));
+            assert_eq!(r.status, 400, "{path}");
+            assert!(
+                r.body.contains(name) && r.body.contains("UTF-8"),
+                "{}",
+                r.body
+            );
+        }
+    }
+    let long = format!("/api/users/{}", "x".repeat(5000));
+    let r = get(&store, &long, auth, Some(&v));
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("at most 4096 bytes"), "{}", r.body);
+}

@@ -92,13 +92,49 @@ pub struct RateHeaders {
 impl RateHeaders {
     /// Reads the headers; absent or malformed ones are `None`.
     pub fn read(resp: &HttpResponse) -> Self {
-        let num = |name: &str| resp.header(name).and_then(|v| v.trim().parse::<u64>().ok());
+        let num = |name: &str| resp.header(name).and_then(header_number);
         Self {
             remaining: num("x-ratelimit-remaining"),
             reset_at: num("x-ratelimit-reset").map(|s| s.saturating_mul(1000)),
         }
     }
 }
+
+/// A header's non-negative number, rounded up to a whole one: `3`, ` 3 `, `2.5`. Huge values
+/// saturate; negative, non-finite and non-numeric ones are `None`. Nothing here can overflow.
+pub fn header_number(value: &str) -> Option<u64> {
+    let v = value.trim();
+    // Digits and at most one point: `f64::from_str` would also take `inf`, `NaN`, `1e9`, `+3`.
+    let shape_ok = !v.is_empty()
+        && v.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && v.bytes().filter(|&b| b == b'.').count() <= 1
+        && v != ".";
+    let n = v
+        .parse::<f64>()
+        .ok()
+        .filter(|n| shape_ok && n.is_finite())?;
+    // `as` saturates at u64::MAX for values beyond it.
+    Some(n.ceil() as u64)
+}
+
+/// The lifetime given to a token, from its `expires_in` (seconds): absent or malformed means
+/// Auth0's default of a day; clamped so that a tiny value does not refetch before every request
+/// (Auth0 still refuses an expired token, and the client then fetches one more) and a huge one
+/// cannot overflow.
+pub fn token_lifetime_ms(expires_in: Option<f64>) -> u64 {
+    const DAY_S: f64 = 86_400.0;
+    let secs = expires_in
+        .filter(|s| s.is_finite())
+        .unwrap_or(DAY_S)
+        .clamp(TOKEN_MIN_LIFETIME_S, 30.0 * DAY_S);
+    // In range by the clamp above.
+    secs as u64 * 1000
+}
+
+/// The shortest lifetime a token is given: twice the margin at which it is renewed.
+const TOKEN_MIN_LIFETIME_S: f64 = 120.0;
+/// A token is renewed when it has less than this left.
+const TOKEN_RENEW_MARGIN_MS: u64 = 60_000;
 
 /// How long to wait before the next request, given the last answer's headers.
 ///
@@ -117,10 +153,11 @@ pub fn wait_after_429(
     attempt: u32,
     policy: &RetryPolicy,
 ) -> u64 {
+    // Seconds; the HTTP-date form is not parsed and falls through to the reset or backoff.
     let retry_after = resp
         .header("retry-after")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|s| s * 1000);
+        .and_then(header_number)
+        .map(|s| s.saturating_mul(1000));
     let until_reset = RateHeaders::read(resp)
         .reset_at
         .map(|r| r.saturating_sub(now))
@@ -128,7 +165,10 @@ pub fn wait_after_429(
     let base = retry_after
         .or(until_reset)
         .unwrap_or_else(|| backoff(policy.base_backoff_ms, attempt));
-    (base + jitter(now, base / 10 + 50)).min(policy.max_wait_ms)
+    // A huge Retry-After is capped: the request is tried again after the longest wait, and the
+    // attempt counts towards the 429 budget like any other.
+    base.saturating_add(jitter(now, base / 10 + 50))
+        .min(policy.max_wait_ms)
 }
 
 /// Exponential backoff: base × 2^attempt, without overflow.
@@ -164,8 +204,8 @@ impl Bucket {
         }
     }
 
-    /// Takes a token, returning how long to wait for it first.
-    fn take(&mut self, now: EpochMs) -> u64 {
+    /// Takes a token, returning how long to wait for it first (at most `max_wait`).
+    fn take(&mut self, now: EpochMs, max_wait: u64) -> u64 {
         let elapsed = now.saturating_sub(self.at) as f64;
         self.tokens = (self.tokens + elapsed * self.per_ms).min(self.burst);
         self.at = now;
@@ -173,7 +213,8 @@ impl Bucket {
         if self.tokens >= 0.0 {
             0
         } else {
-            (-self.tokens / self.per_ms).ceil() as u64
+            // A float-to-int `as` saturates (a zero rate gives infinity, then u64::MAX).
+            ((-self.tokens / self.per_ms).ceil() as u64).min(max_wait)
         }
     }
 }
@@ -231,14 +272,12 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
     /// # Errors
     /// Bad credentials (401), no grant for the API (403), or Auth0 unavailable.
     pub async fn connect(&mut self) -> Result<&AccessToken, Auth0Error> {
-        let fresh = self
-            .token
-            .as_ref()
-            .is_some_and(|t| t.expires_at > self.clock.now_ms() + 60_000);
-        if !fresh {
-            self.token = Some(self.fetch_token().await?);
-        }
-        Ok(self.token.as_ref().expect("token was just set"))
+        let renew_at = self.clock.now_ms().saturating_add(TOKEN_RENEW_MARGIN_MS);
+        let token = match self.token.take() {
+            Some(t) if t.expires_at > renew_at => t,
+            _ => self.fetch_token().await?,
+        };
+        Ok(self.token.insert(token))
     }
 
     async fn fetch_token(&mut self) -> Result<AccessToken, Auth0Error> {
@@ -262,7 +301,7 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
             200..=299 => match serde_json::from_str::<TokenResponse>(&resp.body) {
                 Ok(t) => Verdict::Done(AccessToken {
                     value: t.access_token,
-                    expires_at: now + t.expires_in.unwrap_or(86_400) * 1000,
+                    expires_at: now.saturating_add(token_lifetime_ms(t.expires_in)),
                     scopes: t
                         .scope
                         .unwrap_or_default()
@@ -348,7 +387,7 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
                     }),
                     403 => {
                         let e = api_error(resp);
-                        let message = e.message.unwrap_or_default();
+                        let message = e.message.unwrap_or_else(|| "no message".into());
                         match e.error_code.as_deref() {
                             Some("insufficient_scope") => Verdict::Fail(Auth0Error::MissingScope {
                                 scope: scope_from_message(&message),
@@ -421,15 +460,15 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
                 return Err(Auth0Error::BudgetSpent);
             }
             if transient + limited > 0 {
-                self.stats.retries += 1;
+                self.stats.retries = self.stats.retries.saturating_add(1);
             }
-            self.stats.requests += 1;
+            self.stats.requests = self.stats.requests.saturating_add(1);
             let failure = match self.transport(req, sink.as_deref_mut()).await {
                 Err(e) => e.0,
                 Ok(resp) => {
                     self.last_rate = RateHeaders::read(&resp);
                     if resp.status == 429 {
-                        self.stats.rate_limited += 1;
+                        self.stats.rate_limited = self.stats.rate_limited.saturating_add(1);
                         limited += 1;
                         if limited > self.policy.max_429_per_request
                             || self.stats.rate_limited > self.policy.max_429_per_run
@@ -459,7 +498,9 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
             }
             let now = self.clock.now_ms();
             let base = backoff(self.policy.base_backoff_ms, transient - 1);
-            let wait = (base + jitter(now, base / 4 + 1)).min(self.policy.max_wait_ms);
+            let wait = base
+                .saturating_add(jitter(now, base / 4 + 1))
+                .min(self.policy.max_wait_ms);
             self.clock.sleep_ms(wait).await;
         }
     }
@@ -483,7 +524,7 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
         // rounded up to whole seconds, so following it would send on the second and waste up to
         // a second per wait. Without a configured rate, the header is all there is.
         let wait = match self.bucket.as_mut() {
-            Some(bucket) => bucket.take(now),
+            Some(bucket) => bucket.take(now, self.policy.max_wait_ms),
             None => pacing_wait(self.last_rate, now, self.policy.max_wait_ms),
         };
         if wait > 0 {
@@ -524,5 +565,7 @@ fn scope_from_message(message: &str) -> String {
         .unwrap_or_else(|| format!("the scope named by Auth0 (\"{message}\")"))
 }
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;

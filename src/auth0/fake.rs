@@ -374,8 +374,9 @@ impl FakeAuth0 {
         } else if path == "/api/v2/organizations" {
             self.organizations(&params)
         } else if let Some(rest) = path.strip_prefix("/api/v2/organizations/") {
-            let org = rest.trim_end_matches("/members");
-            self.members(org, &params)
+            // Auth0 decodes the path: the client percent-encodes the id.
+            let org = crate::http::decode_path_segment(rest.trim_end_matches("/members"));
+            self.members(&org.unwrap_or_default(), &params)
         } else {
             answer(404, json!({"statusCode": 404, "message": "Not Found"}))
         }

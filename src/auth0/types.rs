@@ -11,8 +11,8 @@ pub struct Auth0User {
     /// Absent for some social and enterprise users.
     #[serde(default)]
     pub email: Option<String>,
-    /// Absent where the connection does not say.
-    #[serde(default)]
+    /// Absent where the connection does not say. Some enterprise connections send `"true"`.
+    #[serde(default, deserialize_with = "loose_flag")]
     pub email_verified: Option<bool>,
     /// Display name.
     #[serde(default)]
@@ -27,10 +27,10 @@ pub struct Auth0User {
     #[serde(default, deserialize_with = "date")]
     pub last_login: Option<String>,
     /// Absent until the first login.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose_count")]
     pub logins_count: Option<i64>,
     /// Absent means not blocked.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose_flag")]
     pub blocked: Option<bool>,
     /// Linked accounts; the first is the primary.
     #[serde(default)]
@@ -51,6 +51,54 @@ fn date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Err
     Ok(Option::<Raw>::deserialize(d)?.map(|r| match r {
         Raw::Plain(s) | Raw::Wrapped { date: s } => s,
     }))
+}
+
+/// A JSON value of any type, read without failing: a field of an unexpected type must not make
+/// a whole page of users unreadable.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Loose {
+    Flag(bool),
+    Number(f64),
+    Text(String),
+    Other(serde::de::IgnoredAny),
+}
+
+impl Loose {
+    fn number(self) -> Option<f64> {
+        match self {
+            Self::Number(n) => Some(n),
+            Self::Text(t) => t.trim().parse().ok(),
+            Self::Flag(_) | Self::Other(_) => None,
+        }
+        .filter(|n: &f64| n.is_finite())
+    }
+}
+
+/// A boolean, or `"true"`/`"false"`, or 0/1; anything else is unknown.
+fn loose_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(Option::<Loose>::deserialize(d)?.and_then(|v| match v {
+        Loose::Flag(b) => Some(b),
+        Loose::Text(t) => match t.trim() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        },
+        other => other.number().map(|n| n != 0.0),
+    }))
+}
+
+/// A count: a number or numeric text, clamped to `0..=i64::MAX`; anything else is unknown.
+fn loose_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    // A float-to-int `as` saturates; the number is finite and clamped at 0 first.
+    Ok(Option::<Loose>::deserialize(d)?
+        .and_then(Loose::number)
+        .map(|n| n.max(0.0) as i64))
+}
+
+/// Seconds: a number or numeric text (finite); anything else is unknown.
+fn loose_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    Ok(Option::<Loose>::deserialize(d)?.and_then(Loose::number))
 }
 
 /// One linked identity: only its connection matters here.
@@ -76,9 +124,9 @@ pub struct UsersPage {
 pub struct TokenResponse {
     /// The bearer token.
     pub access_token: String,
-    /// Lifetime in seconds.
-    #[serde(default)]
-    pub expires_in: Option<u64>,
+    /// Lifetime in seconds, as Auth0 sent it; the client clamps it.
+    #[serde(default, deserialize_with = "loose_seconds")]
+    pub expires_in: Option<f64>,
     /// Space-separated granted scopes.
     #[serde(default)]
     pub scope: Option<String>,

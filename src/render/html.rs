@@ -53,10 +53,9 @@ pub fn escape(s: &str) -> String {
 
 /// `2025-05-01 14:03 UTC` from an ISO-8601 instant; anything else is shown escaped as it is.
 pub fn readable_date(iso: &str) -> String {
-    if iso.len() >= 16 && ms_from_iso(iso).is_some() {
-        format!("{} {} UTC", &iso[..10], &iso[11..16])
-    } else {
-        escape(iso)
+    match (ms_from_iso(iso), iso.get(..10), iso.get(11..16)) {
+        (Some(_), Some(date), Some(time)) => format!("{date} {time} UTC"),
+        _ => escape(iso),
     }
 }
 
@@ -226,7 +225,7 @@ pub fn progress(run: &RunRecord) -> String {
         .users_total_estimate
         .filter(|t| *t > 0)
         .map(|t| {
-            let pct = (run.users_seen * 100 / t).min(99);
+            let pct = (run.users_seen.saturating_mul(100) / t).min(99);
             format!(" of about {t} ({pct}%)")
         })
         .unwrap_or_default();
@@ -622,6 +621,11 @@ mod tests {
             "2025-05-01 14:03 UTC"
         );
         assert_eq!(readable_date("<b>"), "&lt;b&gt;");
+        assert_eq!(readable_date("2025-05-01"), "2025-05-01");
+        assert_eq!(
+            readable_date("2025-05-01T14:0é:59Z"),
+            "2025-05-01T14:0é:59Z"
+        );
         assert_eq!(relative("2025-06-12T15:06:40.000Z", NOW), "3 days ago");
         assert_eq!(relative("2025-06-15T14:06:40.000Z", NOW), "1 hour ago");
         assert_eq!(relative("2025-06-15T15:06:30.000Z", NOW), "just now");

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use futures_util::stream;
+use futures_util::{StreamExt, stream};
 use worker::{Env, Request, Response, Result, console_error, console_log};
 
 use crate::api::{
@@ -156,12 +156,7 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
     let now = worker::Date::now().as_millis();
     // Only the login form posts a body worth reading; it is tiny.
     let body = if method == "POST" && path == "/login" {
-        req.text()
-            .await
-            .unwrap_or_default()
-            .chars()
-            .take(4096)
-            .collect()
+        read_small_body(&mut req).await
     } else {
         String::new()
     };
@@ -202,6 +197,35 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
         console_error!("{} {} answered {}", method, path, answer.status);
     }
     respond(answer)
+}
+
+/// The most of a form body read: one viewer token fits many times over.
+const MAX_FORM_BYTES: usize = 4096;
+
+/// The body, if it is at most [`MAX_FORM_BYTES`]; else empty. Anyone may post to `/login`, and a
+/// body read whole (up to 100 MB) could exhaust the isolate's memory, ending every request it
+/// serves, a running sync included. Past the limit, chunks are read and dropped, so memory stays
+/// bounded and the client still gets its answer.
+async fn read_small_body(req: &mut Request) -> String {
+    let Ok(mut chunks) = req.stream() else {
+        return String::new();
+    };
+    let mut bytes = Vec::new();
+    let mut too_big = false;
+    while let Some(chunk) = chunks.next().await {
+        let Ok(chunk) = chunk else {
+            return String::new();
+        };
+        too_big |= bytes.len().saturating_add(chunk.len()) > MAX_FORM_BYTES;
+        if !too_big {
+            bytes.extend_from_slice(&chunk);
+        }
+    }
+    if too_big {
+        return String::new();
+    }
+    // Invalid UTF-8 becomes U+FFFD here, as `text()` would; such a token matches nothing.
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Streams the export a page at a time, so a large tenant never sits in memory whole.

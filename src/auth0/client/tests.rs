@@ -192,8 +192,11 @@ fn pacing_waits_for_the_reset_when_the_bucket_is_empty() {
 #[test]
 fn the_client_bucket_spaces_requests_after_the_burst() {
     let mut b = Bucket::new(2.0, 2, 0);
-    let waits: Vec<u64> = (0..5).map(|_| b.take(0)).collect();
+    let waits: Vec<u64> = (0..5).map(|_| b.take(0, 60_000)).collect();
     assert_eq!(waits, [0, 0, 500, 1000, 1500]);
+    // A rate of zero would wait forever; the policy's longest wait caps it.
+    let mut stuck = Bucket::new(0.0, 1, 0);
+    assert_eq!([stuck.take(0, 60_000), stuck.take(0, 60_000)], [0, 60_000]);
 }
 
 #[test]
