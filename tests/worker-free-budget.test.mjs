@@ -6,14 +6,15 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startFakeAuth0, makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
-import { startWorker, workerBuilt, readD1Users, countRows, tenantBindings } from "./support/worker.mjs";
+import { startWorker, requireBuiltWorker, readD1Users, countRows, tenantBindings } from "./support/worker.mjs";
 import { expectedUserRow, storedMemberships, truthMemberships } from "./support/tenant.mjs";
 
 const NOW = "2025-06-01T12:00:00.000Z";
 const BUDGET = 45;
 // A loop that never ends is a bug; the run needs a handful of invocations.
 const MAX_CALLS = 60;
-const skip = !workerBuilt() && "build/index.js missing: build the worker first";
+// Throws when build/ is missing: these tests then fail with the reason, never skip.
+requireBuiltWorker();
 
 const sent = (s) => s.api + s.token + s.download;
 
@@ -21,7 +22,7 @@ async function newestRun(db) {
   return db.prepare("SELECT * FROM sync_runs ORDER BY id DESC LIMIT 1").first();
 }
 
-describe("Free-plan budgets and rate limit: every unit of work spreads over invocations", { skip }, () => {
+describe("Free-plan budgets and rate limit: every unit of work spreads over invocations", () => {
   let fake, w;
   const users = makeUsers(10_000, { seed: 45, now: NOW, cluster: { size: 1200, at: "2024-02-02T02:02:02.202Z" } });
   const { organizations, members } = makeOrganizations(3, { seed: 45, users, sizes: [5500, 40, 3] });

@@ -6,13 +6,14 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startFakeAuth0, makeUsers, mulberry32 } from "./support/fake-auth0.mjs";
-import { startWorker, workerBuilt, tenantBindings } from "./support/worker.mjs";
+import { startWorker, requireBuiltWorker, tenantBindings } from "./support/worker.mjs";
 import { makeKeyPair, signJwt, accessClaims, startJwksServer } from "./support/access-keys.mjs";
 
 const VIEWER_TOKEN = "fuzz-viewer-token";
 const AUD = "aud-fuzz-0123456789";
 const CASES = 400;
-const skip = !workerBuilt() && "build/index.js missing: build the worker first (sh scripts/build.sh)";
+// Throws when build/ is missing: these tests then fail with the reason, never skip.
+requireBuiltWorker();
 
 // What a panicking or trapping worker prints: Rust's panic message, the wasm trap, an uncaught throw.
 const CRASH = /panicked|RuntimeError|unreachable|Uncaught|worker hung|Worker exceeded/i;
@@ -103,7 +104,7 @@ async function expectMessage(res, method, what) {
   return text;
 }
 
-describe("hostile requests against the built worker", { skip }, () => {
+describe("hostile requests against the built worker", () => {
   const key = makeKeyPair("fuzz-key");
   let jwks, fake, w, cookie, validJwt;
 

@@ -4,12 +4,13 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { makeUsers } from "./support/fake-auth0.mjs";
-import { workerBuilt, readD1Users } from "./support/worker.mjs";
+import { requireBuiltWorker, readD1Users } from "./support/worker.mjs";
 import { startTenant, expectedUserRow } from "./support/tenant.mjs";
 
 const NOW = "2025-06-01T12:00:00.000Z";
 const VIEWER_TOKEN = "viewer-secret-token";
-const skip = !workerBuilt() && "build/index.js missing: build the worker first";
+// Throws when build/ is missing: these tests then fail with the reason, never skip.
+requireBuiltWorker();
 
 async function sync(w) {
   assert.equal((await w.scheduled()).outcome, "ok");
@@ -38,7 +39,7 @@ function assertNoRejectedRequests(fake) {
   assert.deepEqual(fake.requests.filter((r) => r.status === 400), [], "requests the API rejects");
 }
 
-describe("ties in created_at reordered on every request", { skip }, () => {
+describe("ties in created_at reordered on every request", () => {
   let fake, w;
   const gone = [];
   const users = makeUsers(5000, { seed: 91, now: NOW, runs: { max: 30 } });

@@ -629,7 +629,7 @@ describe("Cloudflare Access", () => {
 
 // Sessions, cross-site POSTs and half-configured Access, each against a worker of its own (the
 // settings differ) with an empty database: none of it needs synced users.
-describe("sessions and cross-site requests", { skip }, () => {
+describe("sessions and cross-site requests", () => {
   const SESSION_SECRET = "session-secret-kept-across-restarts";
   const workers = [];
   const start = async (bindings) => {
