@@ -58,7 +58,10 @@ fn answer(status: u16, body: Value) -> HttpResponse {
 fn split_url(url: &str) -> (String, HashMap<String, String>) {
     let path_q = url.splitn(4, '/').nth(3).map_or("", |p| p);
     let (path, q) = path_q.split_once('?').unwrap_or((path_q, ""));
-    let params = crate::api::params::pairs(q).into_iter().collect();
+    let params = crate::http::decode_form(q)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     (format!("/{path}"), params)
 }
 
