@@ -105,7 +105,7 @@ describe("npm run dev's setup on a fresh machine (root, Debian)", () => {
     assert.deepEqual(installs(r.calls), [
       "apt-get install -y -qq pkg-config libssl-dev",
       "rustup target add wasm32-unknown-unknown",
-      `cargo install worker-build --version ${WORKER}`,
+      `cargo install --debug worker-build --version ${WORKER}`,
       `cargo install wasm-bindgen-cli --version ${BINDGEN}`,
       "npm ci --no-audit --no-fund",
     ]);
