@@ -119,8 +119,8 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qwF "$bindgen_version"; then
 fi
 
 need_npm=0
-if [ ! -d node_modules/miniflare ] || [ package.json -nt node_modules/.package-lock.json ] \
-  || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# The lock file, not package.json: editing a script must not reinstall every package.
+if [ ! -d node_modules/miniflare ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   need_npm=1
   add "$SECS_NPM" "the npm packages (wrangler, miniflare with workerd, binaryen, playwright-core): npm ci"
 fi
