@@ -27,8 +27,8 @@ for arg in "$@"; do
   esac
 done
 
-# Rough times of each install, measured cold on an otherwise idle 2-core machine (README:
-# Requirements); the two cargo installs are nearly all of it.
+# Rough times of each install on a 2-core machine, as measured cold (README: Requirements, which
+# says how); the two cargo installs are nearly all of it.
 SECS_TARGET=15
 SECS_WORKER_BUILD=170
 SECS_BINDGEN=240
