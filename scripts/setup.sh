@@ -27,10 +27,10 @@ for arg in "$@"; do
   esac
 done
 
-# Rough times of each install, measured cold on an otherwise idle 2-core machine (README:
-# Requirements); the two cargo installs are nearly all of it.
+# Rough times of each install on a 2-core machine, as measured cold (README: Requirements, which
+# says how); the two cargo installs are nearly all of it.
 SECS_TARGET=15
-SECS_WORKER_BUILD=320
+SECS_WORKER_BUILD=170
 SECS_BINDGEN=240
 SECS_NPM=15
 SECS_APT_SSL=30
@@ -108,7 +108,7 @@ worker_version=$(lock_version worker)
 need_worker_build=0
 if ! worker-build --version 2>/dev/null | grep -qwF "$worker_version"; then
   need_worker_build=1
-  add "$SECS_WORKER_BUILD" "worker-build $worker_version: cargo install, compiles about 270 crates"
+  add "$SECS_WORKER_BUILD" "worker-build $worker_version: cargo install, compiles about 200 crates"
 fi
 
 bindgen_version=$(lock_version wasm-bindgen)
@@ -119,8 +119,8 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qwF "$bindgen_version"; then
 fi
 
 need_npm=0
-if [ ! -d node_modules/miniflare ] || [ package.json -nt node_modules/.package-lock.json ] \
-  || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# The lock file, not package.json: editing a script must not reinstall every package.
+if [ ! -d node_modules/miniflare ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   need_npm=1
   add "$SECS_NPM" "the npm packages (wrangler, miniflare with workerd, binaryen, playwright-core): npm ci"
 fi
@@ -214,7 +214,9 @@ if [ "$need_target" = 1 ]; then
 fi
 if [ "$need_worker_build" = 1 ]; then
   echo "setup: cargo install worker-build $worker_version ($(about "$SECS_WORKER_BUILD"))"
-  cargo install worker-build --version "$worker_version"
+  # Unoptimised (--debug): half the compiling, and it builds the same files as fast (it mostly runs
+  # cargo, wasm-bindgen and wasm-opt). Not so wasm-bindgen-cli, which does its work itself.
+  cargo install --debug worker-build --version "$worker_version"
 fi
 if [ "$need_bindgen" = 1 ]; then
   echo "setup: cargo install wasm-bindgen-cli $bindgen_version ($(about "$SECS_BINDGEN"))"

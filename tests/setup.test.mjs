@@ -90,7 +90,7 @@ function sandbox({ uid = 0, apt = true, rust = "1.95.0", rustup = true, node = t
     const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls, output: `${r.stdout}\n${r.stderr}` };
   };
-  return { run };
+  return { run, repo };
 }
 
 /** The calls that install something (not the version queries). */
@@ -105,7 +105,7 @@ describe("npm run dev's setup on a fresh machine (root, Debian)", () => {
     assert.deepEqual(installs(r.calls), [
       "apt-get install -y -qq pkg-config libssl-dev",
       "rustup target add wasm32-unknown-unknown",
-      `cargo install worker-build --version ${WORKER}`,
+      `cargo install --debug worker-build --version ${WORKER}`,
       `cargo install wasm-bindgen-cli --version ${BINDGEN}`,
       "npm ci --no-audit --no-fund",
     ]);
@@ -143,6 +143,17 @@ describe("npm test's setup", () => {
     assert.equal(r.status, 0, r.output);
     assert.match(r.stdout, /everything building and testing needs is installed/);
     assert.deepEqual(installs(r.calls), []);
+  });
+});
+
+describe("npm packages", () => {
+  test("an edited package.json alone (a script) does not reinstall them; a newer lock file does", () => {
+    const box = sandbox({ installed: true });
+    const now = new Date(Date.now() + 60_000); // surely after the install's marker file
+    fs.utimesSync(path.join(box.repo, "package.json"), now, now);
+    assert.deepEqual(installs(box.run(setupArgs("dev")).calls), []);
+    fs.utimesSync(path.join(box.repo, "package-lock.json"), now, now);
+    assert.deepEqual(installs(box.run(setupArgs("dev")).calls), ["npm ci --no-audit --no-fund"]);
   });
 });
 
