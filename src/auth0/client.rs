@@ -1,4 +1,4 @@
-//! The Management API client: one token per run, paced requests, bounded retries.
+//! The Management API client: one token per invocation, paced requests, bounded retries.
 //!
 //! Deciding (how long to wait, whether to retry) is in small pure functions; the client only
 //! sends, sleeps and counts. What Auth0 promises is in the README (design notes).

@@ -115,7 +115,8 @@ pub trait SyncStore {
     /// # Errors
     /// Any database failure.
     async fn clear_pending_removals(&self, run_id: i64) -> Result<(), StoreError>;
-    /// The newest run paused at a budget, to continue.
+    /// The newest run with a cursor (paused at a budget, or checkpointed by an invocation that
+    /// may have died), to continue.
     ///
     /// # Errors
     /// Any database failure.

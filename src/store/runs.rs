@@ -80,7 +80,7 @@ pub struct RunRecord {
     /// D1 queries the run has made.
     #[serde(default)]
     pub d1_queries: u64,
-    /// Where a paused run continues; internal, never served.
+    /// Where a paused or checkpointed run continues; internal, never served.
     #[serde(default, skip_serializing)]
     pub cursor: Option<String>,
     /// A message a person can act on, for failed and partial runs.
@@ -127,8 +127,8 @@ pub const UPDATE_RUN: &str = "UPDATE sync_runs SET finished_at = ?2, status = ?3
      memberships_seen = ?13, memberships_added = ?14, memberships_removed = ?15, \
      invocations = ?16, users_total_estimate = ?17, d1_queries = ?18, cursor = ?19 WHERE id = ?1";
 
-/// Fails every run left `running` by an invocation that died (`?1` now, `?2` message); paused
-/// runs carry a cursor and are continued instead.
+/// Fails every run left `running` without a cursor by an invocation that died (`?1` now, `?2`
+/// message); paused and checkpointed runs carry a cursor and are continued instead.
 pub const CLOSE_ABANDONED: &str = "UPDATE sync_runs SET status = 'failed', finished_at = ?1, \
      error = ?2 WHERE status = 'running' AND cursor IS NULL";
 

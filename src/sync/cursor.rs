@@ -1,4 +1,5 @@
-//! Where a paused run continues: stored as JSON in its `sync_runs` row.
+//! Where an unfinished run continues: stored as JSON in its `sync_runs` row when the run pauses at
+//! its budget, and at checkpoints while an invocation works (so a dead invocation's run goes on).
 
 use serde::{Deserialize, Serialize};
 
