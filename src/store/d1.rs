@@ -5,8 +5,9 @@ use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
 use super::organizations::{
-    ADD_MEMBERS, LIST_ORGS, LIST_STORED_MEMBERS, LIST_STORED_ORGS, MARK_MEMBERS_REMOVED,
-    MARK_ORGS_REMOVED, ORG_EXISTS, UPSERT_ORGS,
+    ADD_MEMBERS, ADD_SEEN_MEMBERS, CLEAR_ORPHANED_SEEN, CLEAR_SEEN_MEMBERS, HOLD_SEEN_MEMBERS,
+    LIST_ORGS, LIST_STORED_MEMBERS, LIST_STORED_ORGS, MARK_MEMBERS_REMOVED, MARK_ORGS_REMOVED,
+    ORG_EXISTS, REMOVE_UNSEEN_MEMBERS, UPSERT_ORGS,
 };
 use super::runs::{
     CLEAR_ORPHANED_PENDING, CLOSE_ABANDONED, INSERT_RUN, LIST_RUNS, PAUSED_RUN, RELEASE_LOCK,
@@ -135,6 +136,8 @@ impl SyncStore for D1Store {
         )
         .await?;
         self.write("clear removed users", CLEAR_ORPHANED_PENDING, &[])
+            .await?;
+        self.write("clear held members", CLEAR_ORPHANED_SEEN, &[])
             .await?;
         Ok(())
     }
@@ -299,6 +302,47 @@ impl SyncStore for D1Store {
             &[text(org_id), json(&user_ids), text(now_iso)],
         )
         .await
+    }
+
+    async fn hold_seen_members(
+        &self,
+        run_id: i64,
+        org_id: &str,
+        ids: &[String],
+    ) -> Result<RowsWritten, StoreError> {
+        let args = [JsValue::from_f64(run_id as f64), text(org_id), json(&ids)];
+        self.written("hold read members", HOLD_SEEN_MEMBERS, &args)
+            .await
+    }
+
+    async fn apply_seen_members(
+        &self,
+        run_id: i64,
+        org_id: &str,
+        now_iso: &str,
+    ) -> Result<(RowsWritten, u64, u64), StoreError> {
+        let args = [
+            JsValue::from_f64(run_id as f64),
+            text(org_id),
+            text(now_iso),
+        ];
+        let (w_add, added) = self
+            .write("write memberships", ADD_SEEN_MEMBERS, &args)
+            .await?;
+        let (w_rm, removed) = self
+            .write("mark memberships removed", REMOVE_UNSEEN_MEMBERS, &args)
+            .await?;
+        let (w_clear, _) = self
+            .write("clear held members", CLEAR_SEEN_MEMBERS, &args[..2]) // ok: 3 args
+            .await?;
+        Ok((w_add + w_rm + w_clear, added, removed))
+    }
+
+    async fn clear_seen_members(&self, run_id: i64, org_id: &str) -> Result<(), StoreError> {
+        let args = [JsValue::from_f64(run_id as f64), text(org_id)];
+        self.write("clear held members", CLEAR_SEEN_MEMBERS, &args)
+            .await?;
+        Ok(())
     }
 
     async fn mark_members_removed(

@@ -42,6 +42,12 @@ pub struct MemoryStore {
     pub memberships: RefCell<BTreeMap<(String, String), Option<String>>>,
     /// Users a run found gone, by run.
     pub pending: RefCell<std::collections::BTreeSet<(i64, String)>>,
+    /// Members a run read of an organization whose listing spans invocations: (run, org, user).
+    pub seen: RefCell<std::collections::BTreeSet<(i64, String, String)>>,
+    /// The longest JSON value bound by `hold_seen_members`, as D1 would receive it.
+    pub longest_held_value: Cell<usize>,
+    /// The longest cursor any `save_run` stored, in bytes.
+    pub longest_cursor: Cell<usize>,
     /// The session epoch (`store::sessions`).
     pub session_epoch: Cell<u64>,
 }
@@ -108,6 +114,9 @@ impl SyncStore for MemoryStore {
         self.pending
             .borrow_mut()
             .retain(|(run, _)| running.contains(run));
+        self.seen
+            .borrow_mut()
+            .retain(|(run, _, _)| running.contains(run));
         Ok(())
     }
 
@@ -119,6 +128,8 @@ impl SyncStore for MemoryStore {
     }
 
     async fn save_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        let len = run.cursor.as_ref().map_or(0, String::len);
+        self.longest_cursor.set(self.longest_cursor.get().max(len));
         let mut runs = self.runs.borrow_mut();
         let slot = runs
             .iter_mut()
@@ -327,6 +338,61 @@ impl SyncStore for MemoryStore {
             }
         }
         Ok(self.count(n))
+    }
+
+    async fn hold_seen_members(
+        &self,
+        run_id: i64,
+        org_id: &str,
+        ids: &[String],
+    ) -> Result<RowsWritten, StoreError> {
+        too_big_for_d1("hold read members", ids)?;
+        let len = serde_json::to_string(ids).map_or(0, |s| s.len());
+        self.longest_held_value
+            .set(self.longest_held_value.get().max(len));
+        let mut seen = self.seen.borrow_mut();
+        let before = seen.len();
+        seen.extend(ids.iter().map(|u| (run_id, org_id.to_string(), u.clone())));
+        Ok(self.count((seen.len() - before) as u64))
+    }
+
+    async fn apply_seen_members(
+        &self,
+        run_id: i64,
+        org_id: &str,
+        now_iso: &str,
+    ) -> Result<(RowsWritten, u64, u64), StoreError> {
+        let held: Vec<String> = self
+            .seen
+            .borrow()
+            .iter()
+            .filter(|(r, o, _)| *r == run_id && o == org_id)
+            .map(|(_, _, u)| u.clone())
+            .collect();
+        let held_set: std::collections::HashSet<&str> = held.iter().map(String::as_str).collect();
+        let added = self.add_members(org_id, &held, now_iso).await?;
+        let gone: Vec<String> = self
+            .memberships
+            .borrow()
+            .iter()
+            .filter(|((o, u), removed)| {
+                o == org_id && removed.is_none() && !held_set.contains(u.as_str())
+            })
+            .map(|((_, u), _)| u.clone())
+            .collect();
+        let removed = self.mark_members_removed(org_id, &gone, now_iso).await?;
+        self.seen
+            .borrow_mut()
+            .retain(|(r, o, _)| !(*r == run_id && o == org_id));
+        let cleared = self.count(held.len() as u64);
+        Ok((added + removed + cleared, added, removed))
+    }
+
+    async fn clear_seen_members(&self, run_id: i64, org_id: &str) -> Result<(), StoreError> {
+        self.seen
+            .borrow_mut()
+            .retain(|(r, o, _)| !(*r == run_id && o == org_id));
+        Ok(())
     }
 
     async fn mark_members_removed(

@@ -63,7 +63,7 @@ pub trait SyncStore {
     /// Any database failure.
     async fn release_lock(&self, owner: &str) -> Result<(), StoreError>;
     /// Marks runs still `running` without a cursor as failed (only called with the lock held, so
-    /// they are dead), and forgets the pending removals of every run no longer running.
+    /// they are dead), and forgets the pending removals and held members of every run no longer running.
     ///
     /// # Errors
     /// Any database failure.
@@ -164,6 +164,34 @@ pub trait SyncStore {
         user_ids: &[String],
         now_iso: &str,
     ) -> Result<RowsWritten, StoreError>;
+    /// Holds members run `run_id` read of an organization whose listing spans invocations
+    /// (`ids` bounded by the caller: see `sync::writes`); idempotent.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn hold_seen_members(
+        &self,
+        run_id: i64,
+        org_id: &str,
+        ids: &[String],
+    ) -> Result<RowsWritten, StoreError>;
+    /// The organization's listing is complete: adds the held members, marks removed the stored
+    /// ones not held, and forgets the held ones. Returns rows written, members added and
+    /// removed. Three statements, none with a bound value that grows with the organization.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn apply_seen_members(
+        &self,
+        run_id: i64,
+        org_id: &str,
+        now_iso: &str,
+    ) -> Result<(RowsWritten, u64, u64), StoreError>;
+    /// Forgets the members held for an organization whose listing starts over.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn clear_seen_members(&self, run_id: i64, org_id: &str) -> Result<(), StoreError>;
     /// Marks these memberships removed.
     ///
     /// # Errors

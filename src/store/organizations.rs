@@ -81,6 +81,31 @@ pub const ADD_MEMBERS: &str = "INSERT INTO memberships (org_id, user_id, first_s
 pub const MARK_MEMBERS_REMOVED: &str = "UPDATE memberships SET removed_at = ?3 \
      WHERE org_id = ?1 AND removed_at IS NULL AND user_id IN (SELECT value FROM json_each(?2))";
 
+/// Holds members (JSON array `?3`) run `?1` read of org `?2`, while its listing spans invocations.
+pub const HOLD_SEEN_MEMBERS: &str = "INSERT OR IGNORE INTO sync_member_seen (run_id, org_id, user_id) \
+     SELECT ?1, ?2, j.value FROM json_each(?3) AS j";
+
+/// Adds the members run `?1` holds for org `?2` at `?3`, or clears their removal; unchanged
+/// memberships are not written.
+pub const ADD_SEEN_MEMBERS: &str = "INSERT INTO memberships (org_id, user_id, first_seen_at, removed_at) \
+     SELECT ?2, s.user_id, ?3, NULL FROM sync_member_seen AS s WHERE s.run_id = ?1 AND s.org_id = ?2 \
+     ON CONFLICT (org_id, user_id) DO UPDATE SET removed_at = NULL \
+     WHERE memberships.removed_at IS NOT NULL";
+
+/// Marks removed at `?3` the stored members of org `?2` that run `?1` did not hold: only after
+/// that organization's listing is complete in this run.
+pub const REMOVE_UNSEEN_MEMBERS: &str = "UPDATE memberships SET removed_at = ?3 \
+     WHERE org_id = ?2 AND removed_at IS NULL AND user_id NOT IN \
+     (SELECT user_id FROM sync_member_seen WHERE run_id = ?1 AND org_id = ?2)";
+
+/// Forgets the members run `?1` holds for org `?2`.
+pub const CLEAR_SEEN_MEMBERS: &str =
+    "DELETE FROM sync_member_seen WHERE run_id = ?1 AND org_id = ?2";
+
+/// Forgets the held members of every run no longer `running` (after `CLOSE_ABANDONED`).
+pub const CLEAR_ORPHANED_SEEN: &str = "DELETE FROM sync_member_seen WHERE run_id NOT IN \
+     (SELECT id FROM sync_runs WHERE status = 'running')";
+
 /// Organizations with their active member counts, by name.
 pub const LIST_ORGS: &str = "SELECT o.id, o.name, o.display_name, o.removed_at, \
      (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id AND m.removed_at IS NULL) \

@@ -82,8 +82,8 @@ impl<S: SyncStore> SyncStore for Counted<'_, S> {
         self.inner.release_lock(owner).await
     }
     async fn close_abandoned_runs(&self, now_iso: &str, message: &str) -> Result<(), StoreError> {
-        // One statement closes, one forgets their held removals.
-        self.tick(2);
+        // One statement closes, one forgets their held removals, one their held members.
+        self.tick(3);
         self.inner.close_abandoned_runs(now_iso, message).await
     }
     async fn start_run(&self, started_at: &str, trigger: &str) -> Result<i64, StoreError> {
@@ -167,6 +167,29 @@ impl<S: SyncStore> SyncStore for Counted<'_, S> {
     ) -> Result<RowsWritten, StoreError> {
         self.tick(1);
         self.inner.add_members(org_id, user_ids, now_iso).await
+    }
+    async fn hold_seen_members(
+        &self,
+        run_id: i64,
+        org_id: &str,
+        ids: &[String],
+    ) -> Result<RowsWritten, StoreError> {
+        self.tick(1);
+        self.inner.hold_seen_members(run_id, org_id, ids).await
+    }
+    async fn apply_seen_members(
+        &self,
+        run_id: i64,
+        org_id: &str,
+        now_iso: &str,
+    ) -> Result<(RowsWritten, u64, u64), StoreError> {
+        // Add, mark removed, forget.
+        self.tick(3);
+        self.inner.apply_seen_members(run_id, org_id, now_iso).await
+    }
+    async fn clear_seen_members(&self, run_id: i64, org_id: &str) -> Result<(), StoreError> {
+        self.tick(1);
+        self.inner.clear_seen_members(run_id, org_id).await
     }
     async fn mark_members_removed(
         &self,

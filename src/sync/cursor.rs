@@ -105,13 +105,31 @@ mod tests {
                 members: Some(MemberProgress {
                     org: "org_1".into(),
                     from: Some("cp".into()),
-                    ids: vec!["auth0|1".into()],
+                    ids: Vec::new(),
                 }),
             },
         ] {
             assert_eq!(Cursor::from_json(&c.to_json()), Some(c));
         }
         assert_eq!(Cursor::from_json("{\"phase\":\"nope\"}"), None);
+        // A cursor saved before members were held in the store still reads, ids and all; the
+        // ids are never written back into a cursor.
+        let old = r#"{"phase":"organizations","next":1,"members":{"org":"o","from":"cp","ids":["a","b"]}}"#;
+        let Some(Cursor::Organizations {
+            members: Some(p), ..
+        }) = Cursor::from_json(old)
+        else {
+            panic!("an old cursor is refused")
+        };
+        assert_eq!(p.ids, ["a", "b"]);
+        assert!(
+            !Cursor::Organizations {
+                next: 1,
+                members: Some(p)
+            }
+            .to_json()
+            .contains("ids")
+        );
         let saved = Saved {
             cursor: Cursor::Organizations {
                 next: 2,

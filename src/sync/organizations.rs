@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::Stop;
 use super::budget::{Budget, Counted};
 use super::lease::Lease;
+use super::writes::{MAX_IDS, id_chunks};
 use crate::auth0::error::GRANT_PATH;
 use crate::auth0::organizations::{list_organizations, member_ids_page};
 use crate::auth0::types::Auth0Organization;
@@ -19,7 +20,7 @@ use crate::http::HttpClient;
 use crate::store::{OrgRow, RunRecord, StoredMember, StoredOrg, SyncStore};
 use crate::time::iso_from_ms;
 
-/// Ids per membership write.
+/// Ids per membership write (an organization read whole within one invocation).
 const MEMBER_CHUNK: usize = 2000;
 
 /// The partial-run message for a scope the token lacks.
@@ -108,15 +109,18 @@ pub fn plan_members(listed: &[String], stored: &[StoredMember]) -> (Vec<String>,
 
 /// An organization whose members are read across invocations: saved in the cursor.
 ///
-/// The ids read so far ride along (about 35 bytes each), because removals can be decided only
-/// against the complete listing; D1's 2 MB per value bounds this to some 50,000 members.
+/// Only where the listing stands rides along: the members read so far are held in the store
+/// (`sync_member_seen`, written in bounded chunks when an invocation pauses), so the cursor stays
+/// a few hundred bytes whatever the organization's size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberProgress {
     /// The organization's id.
     pub org: String,
     /// The checkpoint of the next page; `None` once every page is read (only the writes remain).
     pub from: Option<String>,
-    /// Members read so far.
+    /// Members read so far, as cursors saved before they were held in the store carried them:
+    /// read (and held with the rest), never written.
+    #[serde(default, skip_serializing)]
     pub ids: Vec<String>,
 }
 
@@ -194,23 +198,25 @@ pub(super) async fn sync_organizations<H: HttpClient, C: Clock, S: SyncStore>(
         ))));
     }
     'orgs: for (i, org) in orgs.iter().enumerate().skip(from) {
-        // Resume inside this organization's listing only if the saved one is about it.
+        // Resume inside this organization's listing only if the saved one is about it. A resumed
+        // listing has its earlier members held in the store (`held`); one read whole in this
+        // invocation is compared in memory and writes nothing when unchanged.
         let (mut ids, mut next, mut started) = match progress.take() {
             Some(p) if p.org == org.id => (p.ids, p.from, true),
-            _ => (Vec::new(), None, false),
+            Some(p) => {
+                // The organization list moved under a paused run: that listing starts over.
+                store.clear_seen_members(run.id, &p.org).await?;
+                (Vec::new(), None, false)
+            }
+            None => (Vec::new(), None, false),
         };
-        let pause = |ids: Vec<String>, next: Option<String>, started: bool| {
-            let saved = started.then(|| MemberProgress {
-                org: org.id.clone(),
-                from: next,
-                ids,
-            });
-            Ok(OrgStep::Paused(i, saved))
-        };
+        let mut held = started;
         while !started || next.is_some() {
             lease.keep(store, clock.now_ms()).await?;
-            if !budget.room(&client.stats, store.used(), 1, ORG_QUERIES) {
-                return pause(ids, next, started);
+            // Room for this page and to finish (or hold) with it.
+            let finish = finish_queries(ids.len() + PAGE_ALLOWANCE, held);
+            if !budget.room(&client.stats, store.used(), 1, finish) {
+                return pause(store, run, i, org, ids, next, started).await;
             }
             let (page, after) = match member_ids_page(client, &org.id, next.as_deref()).await {
                 Err(Auth0Error::MissingScope { .. }) => {
@@ -218,30 +224,101 @@ pub(super) async fn sync_organizations<H: HttpClient, C: Clock, S: SyncStore>(
                         "read:organization_members",
                     ))));
                 }
-                Err(Auth0Error::BudgetSpent) => return pause(ids, next, started),
+                Err(Auth0Error::BudgetSpent) => {
+                    return pause(store, run, i, org, ids, next, started).await;
+                }
                 // Deleted between the two listings: the next run's organization list drops it.
-                Err(Auth0Error::Rejected { status: 404, .. }) => continue 'orgs,
+                Err(Auth0Error::Rejected { status: 404, .. }) => {
+                    if held {
+                        store.clear_seen_members(run.id, &org.id).await?;
+                    }
+                    continue 'orgs;
+                }
                 // A saved checkpoint Auth0 no longer accepts: read this organization again.
                 Err(Auth0Error::Rejected { status: 400, .. }) if next.is_some() => {
-                    (ids, next, started) = (Vec::new(), None, false);
+                    if held {
+                        store.clear_seen_members(run.id, &org.id).await?;
+                    }
+                    (ids, next, started, held) = (Vec::new(), None, false, false);
                     continue;
                 }
                 other => other?,
             };
+            run.memberships_seen += page.len() as u64;
             ids.extend(page);
             (next, started) = (after, true);
         }
-        // Read, then every chunk to add, and one to remove (more only when many left at once).
-        let writes = 2 + ids.len().div_ceil(MEMBER_CHUNK) as u32;
-        if !budget.room(&client.stats, store.used(), 0, writes) {
-            return pause(ids, None, true);
+        if !budget.room(
+            &client.stats,
+            store.used(),
+            0,
+            finish_queries(ids.len(), held),
+        ) {
+            return pause(store, run, i, org, ids, None, true).await;
         }
         lease.keep(store, clock.now_ms()).await?;
-        run.memberships_seen += ids.len() as u64;
         let now = iso_from_ms(clock.now_ms());
-        apply_members(store, run, &org.id, &ids, &now).await?;
+        if held {
+            // The listing is complete in this run: only now may the unseen be marked removed.
+            hold(store, run, &org.id, &ids).await?;
+            let (written, added, removed) = store.apply_seen_members(run.id, &org.id, &now).await?;
+            run.rows_written += written;
+            run.memberships_added += added;
+            run.memberships_removed += removed;
+        } else {
+            apply_members(store, run, &org.id, &ids, &now).await?;
+        }
     }
     Ok(OrgStep::Done(None))
+}
+
+/// Members a page may add to the in-memory list, for the budget check before reading it (Auth0
+/// pages hold up to 100; more only costs an extra held chunk, inside the reserve).
+const PAGE_ALLOWANCE: usize = 100;
+
+/// D1 queries to finish an organization with `n` members read in this invocation: held in
+/// chunks then applied by three statements, or read, added and removed in memory.
+fn finish_queries(n: usize, held: bool) -> u32 {
+    if held {
+        n.div_ceil(MAX_IDS) as u32 + 3
+    } else {
+        2 + n.div_ceil(MEMBER_CHUNK) as u32
+    }
+}
+
+/// Writes the members read in this invocation to the store, in bounded chunks.
+async fn hold<S: SyncStore>(
+    store: &S,
+    run: &mut RunRecord,
+    org_id: &str,
+    ids: &[String],
+) -> Result<(), Stop> {
+    for chunk in id_chunks(ids) {
+        run.rows_written += store.hold_seen_members(run.id, org_id, chunk).await?;
+    }
+    Ok(())
+}
+
+/// Pauses inside an organization's listing: the members read in this invocation are held in
+/// the store, and only where the listing stands goes into the cursor.
+async fn pause<S: SyncStore>(
+    store: &S,
+    run: &mut RunRecord,
+    i: usize,
+    org: &Auth0Organization,
+    ids: Vec<String>,
+    next: Option<String>,
+    started: bool,
+) -> Result<OrgStep, Stop> {
+    if started {
+        hold(store, run, &org.id, &ids).await?;
+    }
+    let saved = started.then(|| MemberProgress {
+        org: org.id.clone(),
+        from: next,
+        ids: Vec::new(),
+    });
+    Ok(OrgStep::Paused(i, saved))
 }
 
 async fn apply_members<S: SyncStore>(

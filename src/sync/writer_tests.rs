@@ -428,3 +428,111 @@ fn an_invocation_that_dies_polling_an_export_leaves_the_job_to_the_next() {
     );
     assert_all_stored(&fake, &store);
 }
+
+/// The active members of `org` in the store.
+fn active_members(store: &MemoryStore, org: &str) -> Vec<String> {
+    store
+        .memberships
+        .borrow()
+        .iter()
+        .filter(|((o, _), removed)| o == org && removed.is_none())
+        .map(|((_, u), _)| u.clone())
+        .collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[test]
+fn an_organization_of_60000_members_converges_with_bounded_cursors_and_exact_removals() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(300, 0));
+    let huge: Vec<String> = (0..60_000).map(|i| format!("auth0|{i:024x}")).collect();
+    *fake.orgs.borrow_mut() = vec![
+        ("org_a_small".into(), huge[..5].to_vec()),
+        ("org_b_huge".into(), huge.clone()),
+    ];
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    let (r, invocations) = run_within_budget(&fake, &store, &clock, &budgeted(45, 45));
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+    assert!(invocations > 10, "{invocations}");
+    assert_eq!((r.memberships_seen, r.memberships_added), (60_005, 60_005));
+    assert_eq!(active_members(&store, "org_b_huge"), sorted(huge.clone()));
+    // The ids read so far (2.2 MB as one JSON list) never rode in the cursor.
+    let longest = store.longest_cursor.get();
+    assert!(longest > 0 && longest <= 64 * 1024, "{longest}");
+    assert!(store.longest_held_value.get() <= writes::MAX_JSON_BYTES);
+    assert!(store.seen.borrow().is_empty(), "held members are forgotten");
+
+    // Unchanged: no membership is touched.
+    let before = store.memberships.borrow().clone();
+    let (r, _) = run_within_budget(&fake, &store, &clock, &budgeted(45, 45));
+    assert_eq!(
+        (r.status, r.memberships_added, r.memberships_removed),
+        (RunStatus::Succeeded, 0, 0)
+    );
+    assert_eq!(*store.memberships.borrow(), before);
+
+    // Three leave the huge organization and two join it: exactly those change.
+    let mut now_members = huge[3..].to_vec();
+    now_members.retain(|u| u != &huge[30_000]);
+    now_members.extend(["auth0|new1".to_string(), "auth0|new2".to_string()]);
+    fake.orgs.borrow_mut()[1].1 = now_members.clone();
+    let (r, _) = run_within_budget(&fake, &store, &clock, &budgeted(45, 45));
+    assert_eq!(
+        (r.status, r.memberships_added, r.memberships_removed),
+        (RunStatus::Succeeded, 2, 4)
+    );
+    assert_eq!(
+        active_members(&store, "org_b_huge"),
+        sorted(now_members.clone())
+    );
+    assert_eq!(
+        active_members(&store, "org_a_small"),
+        sorted(huge[..5].to_vec())
+    );
+    assert!(store.longest_cursor.get() <= 64 * 1024);
+}
+
+#[test]
+fn an_interrupted_member_listing_removes_no_one_and_leaves_nothing_behind() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(100, 0));
+    let members: Vec<String> = (0..12_000).map(|i| format!("auth0|{i:08}")).collect();
+    *fake.orgs.borrow_mut() = vec![("org_big".into(), members.clone())];
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    let (r, _) = run_within_budget(&fake, &store, &clock, &budgeted(45, 45));
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+    // Half the organization leaves; the next run's member listing breaks off past the middle,
+    // after some invocations held what they read.
+    let kept = members[..6000].to_vec();
+    fake.orgs.borrow_mut()[0].1 = kept.clone();
+    *fake.fault.borrow_mut() = Some(Box::new(|_, req| {
+        (req.url.contains("/members") && req.url.contains("from=5000")).then(|| {
+            Ok(crate::http::HttpResponse {
+                status: 403,
+                headers: vec![],
+                body: "{\"statusCode\":403,\"message\":\"nope\"}".into(),
+            })
+        })
+    }));
+    let (r, _) = run_within_budget(&fake, &store, &clock, &budgeted(45, 45));
+    assert_ne!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+    assert_eq!(r.memberships_removed, 0);
+    assert_eq!(active_members(&store, "org_big"), sorted(members.clone()));
+    assert!(
+        !store.seen.borrow().is_empty(),
+        "the broken run held members"
+    );
+    // The next run forgets the broken run's held members and removes exactly who left.
+    *fake.fault.borrow_mut() = None;
+    let (r, _) = run_within_budget(&fake, &store, &clock, &budgeted(45, 45));
+    assert_eq!(
+        (r.status, r.memberships_removed, r.memberships_added),
+        (RunStatus::Succeeded, 6000, 0)
+    );
+    assert_eq!(active_members(&store, "org_big"), sorted(kept));
+    assert!(store.seen.borrow().is_empty());
+}
