@@ -363,3 +363,76 @@ fn closing_abandoned_runs_forgets_their_held_removals_and_keeps_a_paused_runs() 
         .collect();
     assert_eq!(left, [2], "the paused run keeps its held removals");
 }
+
+#[test]
+fn held_members_add_the_new_remove_only_the_unseen_and_are_forgotten() {
+    use super::organizations::{
+        ADD_SEEN_MEMBERS, CLEAR_ORPHANED_SEEN, CLEAR_SEEN_MEMBERS, HOLD_SEEN_MEMBERS,
+        REMOVE_UNSEEN_MEMBERS,
+    };
+    let conn = db();
+    conn.execute_batch(
+        "INSERT INTO sync_runs (id, started_at, status, trigger) VALUES (1, 't', 'failed', 'cron');
+         INSERT INTO sync_runs (id, started_at, status, trigger) VALUES (2, 't', 'running', 'cron');",
+    )
+    .unwrap();
+    // Stored: kept, left, back (removed earlier); another organization's member.
+    conn.execute(ADD_MEMBERS, ["o", "[\"kept\",\"left\",\"back\"]", "t0"])
+        .unwrap();
+    conn.execute(ADD_MEMBERS, ["p", "[\"left\"]", "t0"])
+        .unwrap();
+    conn.execute(MARK_MEMBERS_REMOVED, ["o", "[\"back\"]", "t0"])
+        .unwrap();
+    // A dead run held "left" for o: it must not save it from removal in run 2.
+    conn.execute(HOLD_SEEN_MEMBERS, rusqlite::params![1, "o", "[\"left\"]"])
+        .unwrap();
+    // Run 2 reads o across invocations, a member twice.
+    for ids in ["[\"kept\",\"back\"]", "[\"new\",\"kept\"]"] {
+        conn.execute(HOLD_SEEN_MEMBERS, rusqlite::params![2, "o", ids])
+            .unwrap();
+    }
+    let args = rusqlite::params![2, "o", "t1"];
+    assert_eq!(
+        conn.execute(ADD_SEEN_MEMBERS, args).unwrap(),
+        2,
+        "new and back"
+    );
+    assert_eq!(
+        conn.execute(REMOVE_UNSEEN_MEMBERS, args).unwrap(),
+        1,
+        "left"
+    );
+    assert_eq!(
+        conn.execute(CLEAR_SEEN_MEMBERS, rusqlite::params![2, "o"])
+            .unwrap(),
+        3
+    );
+    let active: Vec<(String, String)> = conn
+        .prepare("SELECT org_id, user_id FROM memberships WHERE removed_at IS NULL ORDER BY 1, 2")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let want = [("o", "back"), ("o", "kept"), ("o", "new"), ("p", "left")]
+        .map(|(o, u)| (o.to_string(), u.to_string()));
+    assert_eq!(active, want);
+    // Unchanged, the same held members write nothing.
+    conn.execute(
+        HOLD_SEEN_MEMBERS,
+        rusqlite::params![2, "o", "[\"kept\",\"back\",\"new\"]"],
+    )
+    .unwrap();
+    assert_eq!(conn.execute(ADD_SEEN_MEMBERS, args).unwrap(), 0);
+    assert_eq!(conn.execute(REMOVE_UNSEEN_MEMBERS, args).unwrap(), 0);
+    // The dead run's rows go when the next run starts; the running run's stay.
+    assert_eq!(conn.execute(CLEAR_ORPHANED_SEEN, []).unwrap(), 1);
+    let left: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sync_member_seen WHERE run_id = 2",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 3);
+}
