@@ -63,7 +63,8 @@ pub trait SyncStore {
     /// Any database failure.
     async fn release_lock(&self, owner: &str) -> Result<(), StoreError>;
     /// Marks runs still `running` without a cursor as failed (only called with the lock held, so
-    /// they are dead), and forgets the pending removals and held members of every run no longer running.
+    /// they are dead), and forgets the pending removals and held members of every run no longer
+    /// running.
     ///
     /// # Errors
     /// Any database failure.

@@ -118,8 +118,8 @@ pub struct MemberProgress {
     pub org: String,
     /// The checkpoint of the next page; `None` once every page is read (only the writes remain).
     pub from: Option<String>,
-    /// Members read so far, as cursors saved before they were held in the store carried them:
-    /// read (and held with the rest), never written.
+    /// Members read so far, as cursors saved before they were held in the store carried them.
+    /// Never written; such a cursor's organization is read again from its start.
     #[serde(default, skip_serializing)]
     pub ids: Vec<String>,
 }
@@ -159,6 +159,9 @@ pub(super) async fn sync_organizations<H: HttpClient, C: Clock, S: SyncStore>(
     budget: &Budget,
     lease: &mut Lease,
 ) -> Result<OrgStep, Stop> {
+    // An old cursor's ids are not held in the store: that organization's listing starts over
+    // rather than decide removals without them.
+    progress = progress.filter(|p| p.ids.is_empty());
     let granted = client.granted_scopes().unwrap_or_default().to_vec();
     let lacks = |scope: &str| !granted.is_empty() && !granted.iter().any(|s| s == scope);
     if lacks("read:organizations") {

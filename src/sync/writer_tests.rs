@@ -536,3 +536,36 @@ fn an_interrupted_member_listing_removes_no_one_and_leaves_nothing_behind() {
     assert_eq!(active_members(&store, "org_big"), sorted(kept));
     assert!(store.seen.borrow().is_empty());
 }
+
+#[test]
+fn a_cursor_saved_with_member_ids_reads_that_organization_again_and_removes_no_one() {
+    let fake = FakeAuth0::with_users(FakeAuth0::generate(50, 0));
+    let members: Vec<String> = (0..300).map(|i| format!("auth0|{i:08}")).collect();
+    *fake.orgs.borrow_mut() = vec![("org_x".into(), members.clone())];
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    let cfg = sync_config("test-secret");
+    assert_eq!(
+        ran(invoke(&fake, &store, &clock, &cfg)).status,
+        RunStatus::Succeeded
+    );
+    // A run paused by an earlier version inside org_x, its first 200 members in the cursor.
+    let id = block_on(store.start_run("2025-01-01T00:00:00.000Z", "cron")).unwrap();
+    let ids = serde_json::to_string(&members[..200]).unwrap();
+    let mut paused = store.runs.borrow()[id as usize - 1].clone();
+    paused.cursor = Some(format!(
+        r#"{{"cursor":{{"phase":"organizations","next":0,"members":{{"org":"org_x","from":"200","ids":{ids}}}}},"deaths":0}}"#
+    ));
+    block_on(store.save_run(&paused)).unwrap();
+    let pages_before = fake.count("org_x/members");
+    clock.advance(60_000);
+    let r = ran(block_on(run_sync(&fake, &clock, &store, Ok(&cfg), Trigger::Continue)).unwrap());
+    assert_eq!(r.id, id);
+    assert_eq!(
+        (r.status, r.memberships_removed, r.memberships_seen),
+        (RunStatus::Succeeded, 0, 300)
+    );
+    // Three full pages and the empty one: read from the start, not from "200".
+    assert_eq!(fake.count("org_x/members") - pages_before, 4);
+    assert_eq!(active_members(&store, "org_x"), members);
+}
