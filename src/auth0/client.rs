@@ -83,6 +83,8 @@ impl fmt::Debug for AccessToken {
 /// Rate-limit headers of the last answer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RateHeaders {
+    /// `x-ratelimit-limit`, the bucket's size.
+    pub limit: Option<u64>,
     /// `x-ratelimit-remaining`.
     pub remaining: Option<u64>,
     /// `x-ratelimit-reset`, in epoch ms.
@@ -94,6 +96,7 @@ impl RateHeaders {
     pub fn read(resp: &HttpResponse) -> Self {
         let num = |name: &str| resp.header(name).and_then(header_number);
         Self {
+            limit: num("x-ratelimit-limit"),
             remaining: num("x-ratelimit-remaining"),
             reset_at: num("x-ratelimit-reset").map(|s| s.saturating_mul(1000)),
         }
@@ -138,11 +141,96 @@ const TOKEN_RENEW_MARGIN_MS: u64 = 60_000;
 
 /// How long to wait before the next request, given the last answer's headers.
 ///
-/// Waits only when the bucket is empty: until the reset, bounded by `max_wait`.
+/// Waits only when the bucket is empty: until the reset, bounded by `max_wait`. (With nothing
+/// learnt yet; see [`RateEstimate::wait`].)
 pub fn pacing_wait(last: RateHeaders, now: EpochMs, max_wait: u64) -> u64 {
-    match (last.remaining, last.reset_at) {
-        (Some(0), Some(reset)) => reset.saturating_sub(now).min(max_wait),
-        _ => 0,
+    RateEstimate::default().wait(last, now, max_wait)
+}
+
+/// A lower bound on Auth0's refill rate, learnt from the answers' headers and the local clock.
+///
+/// Over a window of answers, the bucket gained `rate × elapsed` tokens and lost one per request:
+/// `tokens_now = tokens_then + rate × elapsed − requests − (tokens lost to a full bucket or taken
+/// by other clients)`. `remaining` is the whole part of the tokens, so
+/// `rate ≥ (remaining_now − remaining_then − 1 + requests) / elapsed`, whatever the losses. The
+/// best such bound seen is kept; it tightens as the window grows. A 429 forgets it all.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RateEstimate {
+    /// The window's first answer: local time and `remaining`.
+    anchor: Option<(EpochMs, u64)>,
+    /// Answers since the anchor.
+    answers: u64,
+    /// The best lower bound so far, in tokens per ms.
+    per_ms: Option<f64>,
+    /// When the last answer came.
+    last_at: EpochMs,
+}
+
+/// Answers arrive after Auth0 counted them: this much is added to each window's length so that
+/// uneven latency cannot make the bound overshoot.
+const RATE_WINDOW_SLACK_MS: u64 = 50;
+/// No rate above this is believed (10,000 requests per second); junk cannot make pacing vanish.
+const RATE_MAX_PER_MS: f64 = 10.0;
+
+impl RateEstimate {
+    /// The estimate after an answer (not a 429) with headers `h` came at `now`.
+    #[must_use]
+    pub fn observe(mut self, h: RateHeaders, now: EpochMs) -> Self {
+        self.last_at = now;
+        let Some(remaining) = h.remaining else {
+            return self;
+        };
+        if let Some((at, then)) = self.anchor.filter(|(at, _)| now >= *at) {
+            self.answers = self.answers.saturating_add(1);
+            let gained = remaining.saturating_add(self.answers) as f64 - then as f64 - 1.0;
+            let elapsed = now.saturating_sub(at).saturating_add(RATE_WINDOW_SLACK_MS) as f64;
+            let bound = (gained / elapsed).min(RATE_MAX_PER_MS);
+            if bound > 0.0 && self.per_ms.is_none_or(|r| bound > r) {
+                self.per_ms = Some(bound);
+            }
+        }
+        // A bucket that is (nearly) full may have dropped refills: the bound above still holds,
+        // but a fresh window starts here so that an idle stretch does not keep later ones loose.
+        // An inconsistent limit (0, below remaining) is ignored.
+        let nearly_full = h
+            .limit
+            .filter(|&l| l > 0 && remaining <= l)
+            .is_some_and(|l| remaining.saturating_add(1) >= l);
+        if nearly_full || self.anchor.is_none_or(|(at, _)| now < at) {
+            self.anchor = Some((now, remaining));
+            self.answers = 0;
+        }
+        self
+    }
+
+    /// The rate learnt so far, in requests per second.
+    pub fn per_second(&self) -> Option<f64> {
+        self.per_ms.map(|r| r * 1000.0)
+    }
+
+    /// How long to wait before the next request, given the last answer's headers.
+    ///
+    /// Tokens left: none. Empty bucket: until one token has refilled since the last answer at
+    /// the learnt rate, or until the reset if that comes first (it is rounded up to whole
+    /// seconds, so it is late, never early); bounded by `max_wait`.
+    pub fn wait(&self, last: RateHeaders, now: EpochMs, max_wait: u64) -> u64 {
+        if last.remaining != Some(0) {
+            return 0;
+        }
+        let by_rate = self.per_ms.map(|r| {
+            // `as` saturates; `r` is positive and finite by construction.
+            let one = (1.0 / r).ceil() as u64;
+            self.last_at.saturating_add(one).saturating_sub(now)
+        });
+        let by_reset = last
+            .reset_at
+            .map(|r| r.saturating_sub(now))
+            .filter(|w| *w > 0);
+        match (by_rate, by_reset) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b).unwrap_or(0),
+        }
+        .min(max_wait)
     }
 }
 
@@ -234,6 +322,7 @@ pub struct Auth0Client<'a, H: HttpClient, C: Clock> {
     policy: RetryPolicy,
     token: Option<AccessToken>,
     last_rate: RateHeaders,
+    estimate: RateEstimate,
     bucket: Option<Bucket>,
     /// What the run has cost so far.
     pub stats: RequestStats,
@@ -252,6 +341,7 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
             policy,
             token: None,
             last_rate: RateHeaders::default(),
+            estimate: RateEstimate::default(),
             bucket,
             stats: RequestStats::default(),
         }
@@ -467,6 +557,10 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
                 Err(e) => e.0,
                 Ok(resp) => {
                     self.last_rate = RateHeaders::read(&resp);
+                    if resp.status != 429 {
+                        let now = self.clock.now_ms();
+                        self.estimate = self.estimate.observe(self.last_rate, now);
+                    }
                     if resp.status == 429 {
                         self.stats.rate_limited = self.stats.rate_limited.saturating_add(1);
                         limited += 1;
@@ -477,8 +571,10 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
                         }
                         let now = self.clock.now_ms();
                         let wait = wait_after_429(&resp, now, limited - 1, &self.policy);
-                        // The headers' bucket state is stale once we have waited it out.
+                        // The headers' bucket state is stale once we have waited it out, and the
+                        // learnt rate was too high (or the bucket is shared): start again.
                         self.last_rate = RateHeaders::default();
+                        self.estimate = RateEstimate::default();
                         self.clock.sleep_ms(wait).await;
                         continue;
                     }
@@ -522,10 +618,12 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
         let now = self.clock.now_ms();
         // A configured bucket knows the refill rate to the millisecond; Auth0's reset header is
         // rounded up to whole seconds, so following it would send on the second and waste up to
-        // a second per wait. Without a configured rate, the header is all there is.
+        // a second per wait. Without a configured rate, the rate is learnt from the headers.
         let wait = match self.bucket.as_mut() {
             Some(bucket) => bucket.take(now, self.policy.max_wait_ms),
-            None => pacing_wait(self.last_rate, now, self.policy.max_wait_ms),
+            None => self
+                .estimate
+                .wait(self.last_rate, now, self.policy.max_wait_ms),
         };
         if wait > 0 {
             self.clock.sleep_ms(wait).await;
@@ -567,5 +665,7 @@ fn scope_from_message(message: &str) -> String {
 
 #[cfg(test)]
 mod fuzz;
+#[cfg(test)]
+mod pacing;
 #[cfg(test)]
 mod tests;
