@@ -55,12 +55,18 @@ describe("rate limits", () => {
     ["paced by configured limits", { AUTH0_RATE_LIMIT_PER_SECOND: "2", AUTH0_RATE_LIMIT_BURST: "2" }],
   ]) {
     test(`a sync at the Free plan's burst 2 / 2 rps meets no 429 (${label})`, async () => {
-      const env = await setup({ users: makeUsers(600, { seed: 11, now: NOW }), rateLimit: { burst: 2, perSecond: 2 } }, bindings);
+      const env = await setup({ users: makeUsers(2000, { seed: 11, now: NOW }), rateLimit: { burst: 2, perSecond: 2 } }, bindings);
       try {
+        const started = Date.now();
         const { run } = await sync(env.w);
+        const wallS = (Date.now() - started) / 1000;
         assert.equal(run.status, "succeeded", JSON.stringify(run));
         assert.equal(run.rate_limited, 0);
-        assert.equal(env.fake.stats().rateLimited, 0);
+        const s = env.fake.stats();
+        assert.equal(s.rateLimited, 0);
+        // Reported, not asserted (no timed tests): the bench holds the ≤ 1.15 goal.
+        const boundS = (s.api + s.token + s.download) / 2;
+        console.log(`2 rps / burst 2, ${label}: ${wallS.toFixed(1)} s vs bound ${boundS.toFixed(1)} s = ${(wallS / boundS).toFixed(3)}×, 0 429s`);
         await assertD1MatchesTruth(env.w, env.fake);
       } finally { await close(env); }
     });
