@@ -156,8 +156,8 @@ pub fn pacing_wait(last: RateHeaders, now: EpochMs, max_wait: u64) -> u64 {
 /// best such bound seen is kept; it tightens as the window grows. A 429 forgets it all.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct RateEstimate {
-    /// The window's first answer: local time and `remaining`.
-    anchor: Option<(EpochMs, u64)>,
+    /// The window's first answer: local time, `remaining` and `limit`.
+    anchor: Option<(EpochMs, u64, Option<u64>)>,
     /// Answers since the anchor.
     answers: u64,
     /// The best lower bound so far, in tokens per ms.
@@ -180,7 +180,11 @@ impl RateEstimate {
         let Some(remaining) = h.remaining else {
             return self;
         };
-        if let Some((at, then)) = self.anchor.filter(|(at, _)| now >= *at) {
+        // Another limit is another bucket (the token endpoint's is not the Management API's): no
+        // bound across the two.
+        let same_bucket =
+            |(at, _, limit): &(EpochMs, u64, Option<u64>)| now >= *at && *limit == h.limit;
+        if let Some((at, then, _)) = self.anchor.filter(same_bucket) {
             self.answers = self.answers.saturating_add(1);
             let gained = remaining.saturating_add(self.answers) as f64 - then as f64 - 1.0;
             let elapsed = now.saturating_sub(at).saturating_add(RATE_WINDOW_SLACK_MS) as f64;
@@ -196,8 +200,8 @@ impl RateEstimate {
             .limit
             .filter(|&l| l > 0 && remaining <= l)
             .is_some_and(|l| remaining.saturating_add(1) >= l);
-        if nearly_full || self.anchor.is_none_or(|(at, _)| now < at) {
-            self.anchor = Some((now, remaining));
+        if nearly_full || !self.anchor.is_some_and(|a| same_bucket(&a)) {
+            self.anchor = Some((now, remaining, h.limit));
             self.answers = 0;
         }
         self

@@ -235,3 +235,15 @@ fn a_429_still_backs_off_and_forgets_the_learnt_rate() {
         slow.refused.get()
     );
 }
+
+#[test]
+fn answers_from_another_bucket_teach_nothing() {
+    let t0 = 1_700_000_000_000;
+    // The token endpoint's bucket (limit 30, nearly empty), then the API's (limit 50, full): no
+    // rate of 40 tokens in 100 ms.
+    let e = RateEstimate::default()
+        .observe(headers(Some(30), Some(2), None), t0)
+        .observe(headers(Some(50), Some(42), None), t0 + 100)
+        .observe(headers(Some(50), Some(41), None), t0 + 150);
+    assert_eq!(e.per_second(), None);
+}
