@@ -72,7 +72,10 @@ describe("Free-plan budgets and rate limit: every unit of work spreads over invo
     assert.deepEqual([run.organizations_seen, run.memberships_seen], [3, 5543]);
     const stats = fake.stats();
     assert.equal(stats.export, 1, "the 1,200-user millisecond is read from one export job, resumed if paused");
-    assert.equal(stats.members, 56 + 1 + 1, "each page of members read once: 56 + 1 + 1");
+    // Pages read, not attempts: invocations run back to back here (a minute apart in production),
+    // so one may start on the fake's drained bucket and meet a 429 whose retry re-sends a page.
+    const membersRead = fake.requests.filter((r) => r.kind === "members" && r.status === 200).length;
+    assert.equal(membersRead, 56 + 1 + 1, `each page of members read once: 56 + 1 + 1 (${stats.rateLimited} 429s met)`);
   });
 
   test("D1 holds exactly the tenant's users and memberships", async () => {
