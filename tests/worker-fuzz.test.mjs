@@ -1,5 +1,5 @@
 // Hostile requests against the built worker in workerd: every answer is below 500 with a message,
-// and the worker logs no panic (issue 9 §2). The native fuzz (src/api/fuzz.rs) runs thousands of
+// and the worker logs no panic (issue 9 §2). The native fuzz (src/api/tests/fuzz.rs) runs thousands of
 // cases through the pure API; this one sends a few hundred through the real runtime, headers,
 // body reading, D1 and Access verification included.
 

@@ -406,6 +406,7 @@ pub fn sync_response(result: &Result<SyncResult, crate::store::StoreError>) -> A
 }
 
 #[cfg(test)]
+#[path = "tests/fuzz.rs"]
 mod fuzz;
 #[cfg(test)]
 mod tests;

@@ -668,8 +668,10 @@ fn scope_from_message(message: &str) -> String {
 }
 
 #[cfg(test)]
+#[path = "client/tests/fuzz.rs"]
 mod fuzz;
 #[cfg(test)]
+#[path = "client/tests/pacing.rs"]
 mod pacing;
 #[cfg(test)]
 mod tests;

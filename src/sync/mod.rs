@@ -582,4 +582,5 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+#[path = "tests/writer.rs"]
 mod writer_tests;
