@@ -41,3 +41,11 @@ CREATE TABLE organization_connections (
   connection_id TEXT NOT NULL,
   PRIMARY KEY (org_id, connection_id)
 ) WITHOUT ROWID;
+
+-- Which optional scopes (read:clients, read:connections, read:logs, …) the sync's token was
+-- granted, as of the newest run: the viewer says "not enabled: grant …" for each one missing.
+CREATE TABLE optional_scopes (
+  scope      TEXT PRIMARY KEY NOT NULL,
+  granted    INTEGER NOT NULL,                      -- 0/1
+  checked_at TEXT NOT NULL                          -- the run's start; ISO-8601 UTC
+) WITHOUT ROWID;
