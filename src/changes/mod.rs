@@ -5,6 +5,8 @@
 //! [`INSERT_EVENTS`] statement with [`events_json`] into a D1 batch of their own when the events
 //! must land atomically with other rows.
 
+pub mod derived;
+
 use serde::{Serialize, Serializer};
 
 /// What changed. The stored names are public (`GET /api/changes?type=`): never rename them.
@@ -195,6 +197,51 @@ pub const INSERT_EVENTS: &str = "INSERT INTO access_events \
 pub fn events_json(events: &[NewEvent]) -> String {
     // Strings, integers and booleans only: serialisation cannot fail.
     serde_json::to_string(events).unwrap_or_else(|_| "[]".into())
+}
+
+/// A user as a sentence names them: `alice@example.com (auth0|123)`, or the id alone. The SQL
+/// of [`derived`] spells the same.
+pub fn who(user_id: &str, email: Option<&str>) -> String {
+    match email {
+        Some(e) => format!("{e} ({user_id})"),
+        None => user_id.to_string(),
+    }
+}
+
+/// An organization as a sentence names it: `Acme (org_1)`, or the id alone.
+pub fn org_label(org_id: &str, display_name: Option<&str>, name: Option<&str>) -> String {
+    match display_name.or(name) {
+        Some(n) => format!("{n} ({org_id})"),
+        None => org_id.to_string(),
+    }
+}
+
+/// The sentence for a user event; `from`/`to` are the connections of `connection_changed`.
+pub fn user_detail(kind: EventType, who: &str, from: Option<&str>, to: Option<&str>) -> String {
+    match kind {
+        EventType::UserAdded => format!("added: {who}"),
+        EventType::UserRemoved => format!("removed: {who}: no longer listed in Auth0"),
+        EventType::UserReturned => format!("returned: {who}: listed again after being removed"),
+        EventType::UserBlocked => format!("blocked: {who}"),
+        EventType::UserUnblocked => format!("unblocked: {who}"),
+        EventType::ConnectionChanged => format!(
+            "primary connection changed: {who}, from {} to {}",
+            from.unwrap_or("none"),
+            to.unwrap_or("none")
+        ),
+        EventType::MembershipAdded => format!("joined an organization: {who}"),
+        EventType::MembershipRemoved => format!("left an organization: {who}"),
+        other => format!("{}: {who}", other.as_str()),
+    }
+}
+
+/// The sentence for a membership event (`org` from [`org_label`]).
+pub fn membership_detail(added: bool, org: &str, who: &str) -> String {
+    if added {
+        format!("joined organization {org}: {who}")
+    } else {
+        format!("left organization {org}: {who}")
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,16 @@ pub trait ChangeStore {
     /// # Errors
     /// Any database failure.
     async fn record_events(&self, events: &[NewEvent]) -> Result<RowsWritten, StoreError>;
+    /// Whether the history holds a baseline (a first sync that finished).
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn baseline_recorded(&self) -> Result<bool, StoreError>;
 }
+
+/// Whether a baseline event is stored: one row `found` (0 or 1).
+pub const BASELINE_RECORDED: &str =
+    "SELECT EXISTS (SELECT 1 FROM access_events WHERE type = 'baseline') AS found";
 
 #[cfg(test)]
 mod tests {

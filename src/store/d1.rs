@@ -5,6 +5,7 @@ use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
 use super::ChangeStore;
+use super::changes::BASELINE_RECORDED;
 use super::organizations::{
     ADD_MEMBERS, ADD_SEEN_MEMBERS, CLEAR_ORPHANED_SEEN, CLEAR_SEEN_MEMBERS, HOLD_SEEN_MEMBERS,
     LIST_ORGS, LIST_STORED_MEMBERS, LIST_STORED_ORGS, MARK_MEMBERS_REMOVED, MARK_ORGS_REMOVED,
@@ -23,6 +24,10 @@ use super::{
     ConnectionCount, CreatedRange, OrgRecord, OrgRow, RowsWritten, RunRecord, SeatCounts,
     StoreError, StoredMember, StoredOrg, StoredUser, SyncStore, UserRecord, UserRow, UsersQuery,
     ViewStore,
+};
+use crate::changes::derived::{
+    HELD_ADDED_EVENTS, HELD_REMOVED_EVENTS, MEMBERS_ADDED_EVENTS, MEMBERS_REMOVED_EVENTS,
+    REMOVAL_EVENTS,
 };
 use crate::changes::{EVENTS_PER_STATEMENT, INSERT_EVENTS, NewEvent, events_json};
 use crate::time::EpochMs;
@@ -111,6 +116,52 @@ impl D1Store {
         Ok((written, changes))
     }
 
+    /// Runs statements as one batch (one transaction, one request) and returns each one's
+    /// `rows_written` and `changes`.
+    async fn batch(
+        &self,
+        op: &'static str,
+        statements: Vec<D1PreparedStatement>,
+    ) -> Result<Vec<(RowsWritten, u64)>, StoreError> {
+        let results = self.db.batch(statements).await.map_err(fail(op))?;
+        results
+            .iter()
+            .map(|r| {
+                let meta = r.meta().map_err(fail(op))?;
+                let written = meta.as_ref().and_then(|m| m.rows_written).unwrap_or(0) as u64;
+                let changes = meta.as_ref().and_then(|m| m.changes).unwrap_or(0) as u64;
+                Ok((written, changes))
+            })
+            .collect()
+    }
+
+    /// A membership write (`sql` with `[org, ids, now]`), preceded in one batch by the events of
+    /// `events_sql` (`[run, org, now, ids]`) when `events_of_run` is set.
+    async fn with_member_events(
+        &self,
+        op: &'static str,
+        sql: &str,
+        args: &[JsValue; 3],
+        events_of_run: Option<i64>,
+        events_sql: &str,
+    ) -> Result<RowsWritten, StoreError> {
+        let Some(run) = events_of_run else {
+            return self.written(op, sql, args).await;
+        };
+        let [org, ids, now] = args;
+        let event_args = [
+            JsValue::from_f64(run as f64),
+            org.clone(),
+            now.clone(),
+            ids.clone(),
+        ];
+        let statements = vec![
+            self.stmt(op, events_sql, &event_args)?,
+            self.stmt(op, sql, args)?,
+        ];
+        Ok(self.batch(op, statements).await?.iter().map(|r| r.0).sum())
+    }
+
     /// The statement appending `events` (at most `changes::EVENTS_PER_STATEMENT`), for a
     /// writer that puts it in one `batch` with its own rows so both land or neither does.
     ///
@@ -138,6 +189,17 @@ impl ChangeStore for D1Store {
                 .await?;
         }
         Ok(written)
+    }
+
+    async fn baseline_recorded(&self) -> Result<bool, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Found {
+            found: f64,
+        }
+        let rows: Vec<Found> = self
+            .rows("read the change history", BASELINE_RECORDED, &[])
+            .await?;
+        Ok(rows.first().is_some_and(|f| f.found != 0.0))
     }
 }
 
@@ -226,9 +288,18 @@ impl SyncStore for D1Store {
         &self,
         rows: &[UserRow],
         now_iso: &str,
+        events: &[NewEvent],
     ) -> Result<RowsWritten, StoreError> {
-        self.written("write users", UPSERT_USERS, &[json(&rows), text(now_iso)])
-            .await
+        let op = "write users";
+        let upsert = [json(&rows), text(now_iso)];
+        if events.is_empty() {
+            return self.written(op, UPSERT_USERS, &upsert).await;
+        }
+        let statements = vec![
+            self.stmt(op, UPSERT_USERS, &upsert)?,
+            self.events_statement(events)?,
+        ];
+        Ok(self.batch(op, statements).await?.iter().map(|r| r.0).sum())
     }
 
     async fn add_pending_removals(
@@ -245,19 +316,22 @@ impl SyncStore for D1Store {
         &self,
         run_id: i64,
         now_iso: &str,
+        events: bool,
     ) -> Result<(RowsWritten, u64), StoreError> {
+        let op = "mark users removed";
         let run = JsValue::from_f64(run_id as f64);
-        let (written, marked) = self
-            .write(
-                "mark users removed",
-                APPLY_PENDING_REMOVALS,
-                &[run.clone(), text(now_iso)],
-            )
-            .await?;
-        let (cleared, _) = self
-            .write("clear removed users", CLEAR_PENDING_REMOVALS, &[run])
-            .await?;
-        Ok((written + cleared, marked))
+        let args = [run.clone(), text(now_iso)];
+        let mut statements = Vec::new();
+        if events {
+            statements.push(self.stmt(op, REMOVAL_EVENTS, &args)?);
+        }
+        statements.push(self.stmt(op, APPLY_PENDING_REMOVALS, &args)?);
+        statements.push(self.stmt(op, CLEAR_PENDING_REMOVALS, &[run])?);
+        let results = self.batch(op, statements).await?;
+        let marked = results
+            .get(usize::from(events))
+            .map_or(0, |(_, changes)| *changes);
+        Ok((results.iter().map(|r| r.0).sum(), marked))
     }
 
     async fn clear_pending_removals(&self, run_id: i64) -> Result<(), StoreError> {
@@ -326,13 +400,12 @@ impl SyncStore for D1Store {
         org_id: &str,
         user_ids: &[String],
         now_iso: &str,
+        events_of_run: Option<i64>,
     ) -> Result<RowsWritten, StoreError> {
-        self.written(
-            "write memberships",
-            ADD_MEMBERS,
-            &[text(org_id), json(&user_ids), text(now_iso)],
-        )
-        .await
+        let op = "write memberships";
+        let args = [text(org_id), json(&user_ids), text(now_iso)];
+        self.with_member_events(op, ADD_MEMBERS, &args, events_of_run, MEMBERS_ADDED_EVENTS)
+            .await
     }
 
     async fn hold_seen_members(
@@ -351,22 +424,26 @@ impl SyncStore for D1Store {
         run_id: i64,
         org_id: &str,
         now_iso: &str,
+        events: bool,
     ) -> Result<(RowsWritten, u64, u64), StoreError> {
+        let op = "write memberships";
         let args = [
             JsValue::from_f64(run_id as f64),
             text(org_id),
             text(now_iso),
         ];
-        let (w_add, added) = self
-            .write("write memberships", ADD_SEEN_MEMBERS, &args)
-            .await?;
-        let (w_rm, removed) = self
-            .write("mark memberships removed", REMOVE_UNSEEN_MEMBERS, &args)
-            .await?;
-        let (w_clear, _) = self
-            .write("clear held members", CLEAR_SEEN_MEMBERS, &args[..2]) // ok: 3 args
-            .await?;
-        Ok((w_add + w_rm + w_clear, added, removed))
+        let mut statements = Vec::new();
+        if events {
+            statements.push(self.stmt(op, HELD_ADDED_EVENTS, &args)?);
+            statements.push(self.stmt(op, HELD_REMOVED_EVENTS, &args)?);
+        }
+        statements.push(self.stmt(op, ADD_SEEN_MEMBERS, &args)?);
+        statements.push(self.stmt(op, REMOVE_UNSEEN_MEMBERS, &args)?);
+        statements.push(self.stmt(op, CLEAR_SEEN_MEMBERS, &args[..2])?); // ok: 3 args
+        let results = self.batch(op, statements).await?;
+        let first = if events { 2 } else { 0 };
+        let changes = |i: usize| results.get(first + i).map_or(0, |r| r.1);
+        Ok((results.iter().map(|r| r.0).sum(), changes(0), changes(1)))
     }
 
     async fn clear_seen_members(&self, run_id: i64, org_id: &str) -> Result<(), StoreError> {
@@ -381,11 +458,16 @@ impl SyncStore for D1Store {
         org_id: &str,
         user_ids: &[String],
         now_iso: &str,
+        events_of_run: Option<i64>,
     ) -> Result<RowsWritten, StoreError> {
-        self.written(
-            "mark memberships removed",
+        let op = "mark memberships removed";
+        let args = [text(org_id), json(&user_ids), text(now_iso)];
+        self.with_member_events(
+            op,
             MARK_MEMBERS_REMOVED,
-            &[text(org_id), json(&user_ids), text(now_iso)],
+            &args,
+            events_of_run,
+            MEMBERS_REMOVED_EVENTS,
         )
         .await
     }

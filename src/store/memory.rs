@@ -11,7 +11,9 @@ use super::{
     SeatCounts, StoreError, StoredMember, StoredOrg, StoredUser, SyncStore, UserRecord, UserRow,
     UsersQuery, ViewStore,
 };
-use crate::changes::NewEvent;
+use crate::changes::{
+    EventType, NewEvent, Origin, Subject, membership_detail, org_label, user_detail, who,
+};
 use crate::time::EpochMs;
 
 /// A stored user with the columns the store sets.
@@ -82,6 +84,57 @@ impl MemoryStore {
 impl ChangeStore for MemoryStore {
     async fn record_events(&self, events: &[NewEvent]) -> Result<RowsWritten, StoreError> {
         Ok(self.append_events(events))
+    }
+
+    async fn baseline_recorded(&self) -> Result<bool, StoreError> {
+        Ok(self
+            .access_events
+            .borrow()
+            .iter()
+            .any(|e| e.kind == EventType::Baseline))
+    }
+}
+
+impl MemoryStore {
+    /// What `changes::derived`'s membership statements select: one event per distinct id whose
+    /// membership of `org_id` the write will change, in id order.
+    fn membership_events(
+        &self,
+        run_id: i64,
+        org_id: &str,
+        ids: &[String],
+        added: bool,
+        now_iso: &str,
+    ) -> Vec<NewEvent> {
+        let ms = self.memberships.borrow();
+        let users = self.users.borrow();
+        let orgs = self.orgs.borrow();
+        let org = orgs.get(org_id).map_or(org_id.to_string(), |(o, _)| {
+            org_label(org_id, o.display_name.as_deref(), o.name.as_deref())
+        });
+        let ids: std::collections::BTreeSet<&String> = ids.iter().collect();
+        ids.into_iter()
+            .filter(|u| {
+                let active = matches!(ms.get(&(org_id.to_string(), (*u).clone())), Some(None));
+                active != added
+            })
+            .map(|u| {
+                let email = users.get(u).and_then(|m| m.row.email.clone());
+                let detail = membership_detail(added, &org, &who(u, email.as_deref()));
+                let kind = if added {
+                    EventType::MembershipAdded
+                } else {
+                    EventType::MembershipRemoved
+                };
+                let subject = Subject {
+                    user_id: Some(u.clone()),
+                    email,
+                    org_id: Some(org_id.to_string()),
+                    ..Subject::default()
+                };
+                NewEvent::new(&Origin::Run(run_id), now_iso, kind, subject, detail)
+            })
+            .collect()
     }
 }
 
@@ -178,6 +231,9 @@ impl SyncStore for MemoryStore {
                 user_id: u.row.user_id.clone(),
                 fingerprint: u.row.fingerprint.clone(),
                 removed_at: u.removed_at.clone(),
+                email: u.row.email.clone(),
+                blocked: u.row.blocked,
+                connection: u.row.connection.clone(),
             })
             .collect())
     }
@@ -186,6 +242,7 @@ impl SyncStore for MemoryStore {
         &self,
         rows: &[UserRow],
         now_iso: &str,
+        events: &[NewEvent],
     ) -> Result<RowsWritten, StoreError> {
         let left = self.fail_upsert_in.get();
         if left > 0 {
@@ -220,7 +277,8 @@ impl SyncStore for MemoryStore {
                 }
             }
         }
-        Ok(self.count(n))
+        drop(users);
+        Ok(self.count(n) + self.append_events(events))
     }
 
     async fn add_pending_removals(
@@ -239,6 +297,7 @@ impl SyncStore for MemoryStore {
         &self,
         run_id: i64,
         now_iso: &str,
+        events: bool,
     ) -> Result<(RowsWritten, u64), StoreError> {
         let ids: Vec<String> = self
             .pending
@@ -247,6 +306,35 @@ impl SyncStore for MemoryStore {
             .filter(|(r, _)| *r == run_id)
             .map(|(_, id)| id.clone())
             .collect();
+        if events {
+            let removed: Vec<NewEvent> = ids
+                .iter()
+                .filter_map(|id| {
+                    let users = self.users.borrow();
+                    let u = users.get(id).filter(|u| u.removed_at.is_none())?;
+                    let email = u.row.email.clone();
+                    let detail = user_detail(
+                        EventType::UserRemoved,
+                        &who(id, email.as_deref()),
+                        None,
+                        None,
+                    );
+                    let subject = Subject {
+                        user_id: Some(id.clone()),
+                        email,
+                        ..Subject::default()
+                    };
+                    Some(NewEvent::new(
+                        &Origin::Run(run_id),
+                        now_iso,
+                        EventType::UserRemoved,
+                        subject,
+                        detail,
+                    ))
+                })
+                .collect();
+            self.append_events(&removed);
+        }
         let mut users = self.users.borrow_mut();
         let mut n = 0;
         for id in &ids {
@@ -350,8 +438,13 @@ impl SyncStore for MemoryStore {
         &self,
         org_id: &str,
         user_ids: &[String],
-        _now: &str,
+        now_iso: &str,
+        events_of_run: Option<i64>,
     ) -> Result<RowsWritten, StoreError> {
+        if let Some(run) = events_of_run {
+            let events = self.membership_events(run, org_id, user_ids, true, now_iso);
+            self.append_events(&events);
+        }
         let mut ms = self.memberships.borrow_mut();
         let mut n = 0;
         for u in user_ids {
@@ -387,7 +480,9 @@ impl SyncStore for MemoryStore {
         run_id: i64,
         org_id: &str,
         now_iso: &str,
+        events: bool,
     ) -> Result<(RowsWritten, u64, u64), StoreError> {
+        let events = events.then_some(run_id);
         let held: Vec<String> = self
             .seen
             .borrow()
@@ -396,7 +491,7 @@ impl SyncStore for MemoryStore {
             .map(|(_, _, u)| u.clone())
             .collect();
         let held_set: std::collections::HashSet<&str> = held.iter().map(String::as_str).collect();
-        let added = self.add_members(org_id, &held, now_iso).await?;
+        let added = self.add_members(org_id, &held, now_iso, events).await?;
         let gone: Vec<String> = self
             .memberships
             .borrow()
@@ -406,7 +501,9 @@ impl SyncStore for MemoryStore {
             })
             .map(|((_, u), _)| u.clone())
             .collect();
-        let removed = self.mark_members_removed(org_id, &gone, now_iso).await?;
+        let removed = self
+            .mark_members_removed(org_id, &gone, now_iso, events)
+            .await?;
         self.seen
             .borrow_mut()
             .retain(|(r, o, _)| !(*r == run_id && o == org_id));
@@ -426,7 +523,12 @@ impl SyncStore for MemoryStore {
         org_id: &str,
         user_ids: &[String],
         now_iso: &str,
+        events_of_run: Option<i64>,
     ) -> Result<RowsWritten, StoreError> {
+        if let Some(run) = events_of_run {
+            let events = self.membership_events(run, org_id, user_ids, false, now_iso);
+            self.append_events(&events);
+        }
         let mut ms = self.memberships.borrow_mut();
         let mut n = 0;
         for u in user_ids {

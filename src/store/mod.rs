@@ -50,9 +50,10 @@ impl std::error::Error for StoreError {}
 /// Rows a write changed, as D1's `meta.rows_written` reports them.
 pub type RowsWritten = u64;
 
-/// What a sync needs from storage.
+/// What a sync needs from storage. Writes that change access take the run's events with them
+/// and store both in one batch (see `crate::changes`).
 #[allow(async_fn_in_trait)] // single-threaded wasm: no Send bound wanted
-pub trait SyncStore {
+pub trait SyncStore: ChangeStore {
     /// Takes the run lock for `owner` unless another owner holds an unexpired lease.
     /// The same owner calling again extends its lease.
     ///
@@ -86,7 +87,8 @@ pub trait SyncStore {
     /// # Errors
     /// Any database failure.
     async fn users_in(&self, range: CreatedRange<'_>) -> Result<Vec<StoredUser>, StoreError>;
-    /// Inserts or updates these rows in bulk; `removed_at` is cleared on each.
+    /// Inserts or updates these rows in bulk; `removed_at` is cleared on each. `events` (the
+    /// changes these rows make) are appended in the same batch: both land or neither does.
     ///
     /// # Errors
     /// Any database failure.
@@ -94,6 +96,7 @@ pub trait SyncStore {
         &self,
         rows: &[UserRow],
         now_iso: &str,
+        events: &[crate::changes::NewEvent],
     ) -> Result<RowsWritten, StoreError>;
     /// Holds users found gone until the run's listing is complete.
     ///
@@ -104,7 +107,8 @@ pub trait SyncStore {
         run_id: i64,
         ids: &[String],
     ) -> Result<RowsWritten, StoreError>;
-    /// Marks the run's pending users removed and forgets them; returns rows written and users marked.
+    /// Marks the run's pending users removed and forgets them; returns rows written and users
+    /// marked. With `events`, a `user_removed` event per user marked, in the same batch.
     ///
     /// # Errors
     /// Any database failure.
@@ -112,6 +116,7 @@ pub trait SyncStore {
         &self,
         run_id: i64,
         now_iso: &str,
+        events: bool,
     ) -> Result<(RowsWritten, u64), StoreError>;
     /// Forgets a failed run's pending removals.
     ///
@@ -157,7 +162,8 @@ pub trait SyncStore {
     /// # Errors
     /// Any database failure.
     async fn members(&self, org_id: &str) -> Result<Vec<StoredMember>, StoreError>;
-    /// Adds these members, or clears their removal.
+    /// Adds these members, or clears their removal. With `events_of_run`, that run's
+    /// `membership_added` event per member added, in the same batch.
     ///
     /// # Errors
     /// Any database failure.
@@ -166,6 +172,7 @@ pub trait SyncStore {
         org_id: &str,
         user_ids: &[String],
         now_iso: &str,
+        events_of_run: Option<i64>,
     ) -> Result<RowsWritten, StoreError>;
     /// Holds members run `run_id` read of an organization whose listing spans invocations
     /// (`ids` bounded by the caller: see `sync::writes`); idempotent.
@@ -180,7 +187,8 @@ pub trait SyncStore {
     ) -> Result<RowsWritten, StoreError>;
     /// The organization's listing is complete: adds the held members, marks removed the stored
     /// ones not held, and forgets the held ones. Returns rows written, members added and
-    /// removed. Three statements, none with a bound value that grows with the organization.
+    /// removed. One batch, no bound value growing with the organization; with `events`, the
+    /// membership events of what it changes come first in it.
     ///
     /// # Errors
     /// Any database failure.
@@ -189,13 +197,15 @@ pub trait SyncStore {
         run_id: i64,
         org_id: &str,
         now_iso: &str,
+        events: bool,
     ) -> Result<(RowsWritten, u64, u64), StoreError>;
     /// Forgets the members held for an organization whose listing starts over.
     ///
     /// # Errors
     /// Any database failure.
     async fn clear_seen_members(&self, run_id: i64, org_id: &str) -> Result<(), StoreError>;
-    /// Marks these memberships removed.
+    /// Marks these memberships removed. With `events_of_run`, that run's `membership_removed`
+    /// event per membership marked, in the same batch.
     ///
     /// # Errors
     /// Any database failure.
@@ -204,6 +214,7 @@ pub trait SyncStore {
         org_id: &str,
         user_ids: &[String],
         now_iso: &str,
+        events_of_run: Option<i64>,
     ) -> Result<RowsWritten, StoreError>;
 }
 

@@ -552,3 +552,174 @@ fn events_append_in_order_and_a_second_write_of_the_same_event_is_ignored() {
         ]
     );
 }
+
+/// The events `changes::derived` writes in SQLite, and the memory store's version of the same
+/// writes, are the same rows: sentences, keys and order.
+#[test]
+fn derived_events_in_sql_match_the_memory_store_and_the_rust_wording() {
+    use super::organizations::{
+        ADD_SEEN_MEMBERS, CLEAR_SEEN_MEMBERS, HOLD_SEEN_MEMBERS, REMOVE_UNSEEN_MEMBERS,
+    };
+    use super::users::CLEAR_PENDING_REMOVALS;
+    use super::{OrgRow, SyncStore};
+    use crate::changes::derived::{
+        HELD_ADDED_EVENTS, HELD_REMOVED_EVENTS, MEMBERS_ADDED_EVENTS, MEMBERS_REMOVED_EVENTS,
+        REMOVAL_EVENTS,
+    };
+    use crate::store::memory::MemoryStore;
+    use crate::testing::block_on;
+    use rusqlite::params;
+
+    let conn = db();
+    let mem = MemoryStore::default();
+    let mut a = user("a", "A", None);
+    a["email"] = "a@x.io".into();
+    let mut b = user("b", "B", None);
+    b["email"] = serde_json::Value::Null;
+    let c = user("c", "C", None);
+    let users = [a, b, c];
+    conn.execute(UPSERT_USERS, [rows_json(&users), "t0".into()])
+        .unwrap();
+    let rows: Vec<_> = users
+        .iter()
+        .map(|u| user_row(&serde_json::from_value(u.clone()).unwrap()))
+        .collect();
+    block_on(mem.upsert_users(&rows, "t0", &[])).unwrap();
+    let orgs = [
+        OrgRow {
+            id: "o".into(),
+            name: Some("acme".into()),
+            display_name: Some("Acme".into()),
+            fingerprint: "f".into(),
+        },
+        OrgRow {
+            id: "q".into(),
+            name: None,
+            display_name: None,
+            fingerprint: "f".into(),
+        },
+    ];
+    conn.execute(
+        UPSERT_ORGS,
+        [serde_json::to_string(&orgs).unwrap(), "t0".into()],
+    )
+    .unwrap();
+    block_on(mem.upsert_organizations(&orgs, "t0")).unwrap();
+
+    let ids = |v: &[&str]| serde_json::to_string(v).unwrap();
+    let vec = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // In memory: what each SyncStore call does; in SQLite: the batch d1.rs sends for it.
+    let add = |run: i64, org: &str, who: &[&str], now: &str| {
+        conn.execute(MEMBERS_ADDED_EVENTS, params![run, org, now, ids(who)])
+            .unwrap();
+        conn.execute(ADD_MEMBERS, params![org, ids(who), now])
+            .unwrap();
+        block_on(mem.add_members(org, &vec(who), now, Some(run))).unwrap();
+    };
+    add(5, "o", &["a", "b", "a"], "t1");
+    add(6, "o", &["a", "c"], "t2");
+    conn.execute(
+        MEMBERS_REMOVED_EVENTS,
+        params![6, "o", "t2", ids(&["b", "zz"])],
+    )
+    .unwrap();
+    conn.execute(MARK_MEMBERS_REMOVED, params!["o", ids(&["b", "zz"]), "t2"])
+        .unwrap();
+    block_on(mem.mark_members_removed("o", &vec(&["b", "zz"]), "t2", Some(6))).unwrap();
+    for (org, held) in [("q", vec!["a"]), ("o", vec!["a", "b"])] {
+        conn.execute(HOLD_SEEN_MEMBERS, params![7, org, ids(&held)])
+            .unwrap();
+        block_on(mem.hold_seen_members(7, org, &vec(&held))).unwrap();
+        for sql in [
+            HELD_ADDED_EVENTS,
+            HELD_REMOVED_EVENTS,
+            ADD_SEEN_MEMBERS,
+            REMOVE_UNSEEN_MEMBERS,
+        ] {
+            conn.execute(sql, params![7, org, "t3"]).unwrap();
+        }
+        conn.execute(CLEAR_SEEN_MEMBERS, params![7, org]).unwrap();
+        block_on(mem.apply_seen_members(7, org, "t3", true)).unwrap();
+    }
+    conn.execute(ADD_PENDING_REMOVALS, params![8, ids(&["c", "b", "a"])])
+        .unwrap();
+    block_on(mem.add_pending_removals(8, &vec(&["c", "b", "a"]))).unwrap();
+    conn.execute("UPDATE users SET removed_at = 't' WHERE user_id = 'a'", [])
+        .unwrap();
+    mem.users.borrow_mut().get_mut("a").unwrap().removed_at = Some("t".into());
+    for _ in 0..2 {
+        // A retried batch: the second finds nothing to mark and records nothing.
+        conn.execute(REMOVAL_EVENTS, params![8, "t4"]).unwrap();
+        conn.execute(APPLY_PENDING_REMOVALS, params![8, "t4"])
+            .unwrap();
+        block_on(mem.apply_pending_removals(8, "t4", true)).unwrap();
+    }
+    conn.execute(CLEAR_PENDING_REMOVALS, params![8]).unwrap();
+
+    type Event = (
+        i64,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        String,
+    );
+    let sql: Vec<Event> = conn
+        .prepare(
+            "SELECT run_id, type, user_id, email, org_id, detail, dedupe, at FROM access_events \
+             ORDER BY id",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let memory: Vec<Event> = mem
+        .access_events
+        .borrow()
+        .iter()
+        .map(|e| {
+            (
+                e.run_id.unwrap(),
+                e.kind.as_str().to_string(),
+                e.user_id.clone().unwrap(),
+                e.email.clone(),
+                e.org_id.clone(),
+                e.detail.clone(),
+                e.dedupe.clone(),
+                e.at.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(sql, memory);
+    let details: Vec<&str> = sql.iter().map(|e| e.5.as_str()).collect();
+    assert_eq!(
+        details,
+        [
+            "joined organization Acme (o): a@x.io (a)",
+            "joined organization Acme (o): b",
+            "joined organization Acme (o): c@x.io (c)",
+            "left organization Acme (o): b",
+            "joined organization q: a@x.io (a)",
+            "joined organization Acme (o): b",
+            "left organization Acme (o): c@x.io (c)",
+            "removed: b: no longer listed in Auth0",
+            "removed: c@x.io (c): no longer listed in Auth0",
+        ]
+    );
+    assert_eq!(sql[0].6, r#"[["run",5],"membership_added","a",null,"o"]"#);
+    assert_eq!(sql[8].6, r#"[["run",8],"user_removed","c",null,null]"#);
+}

@@ -44,6 +44,15 @@ pub struct StoredUser {
     pub fingerprint: String,
     /// When the user was found gone, if they are.
     pub removed_at: Option<String>,
+    /// The stored email, to name the user in change events.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Blocked when stored.
+    #[serde(default, deserialize_with = "int_bool")]
+    pub blocked: bool,
+    /// The stored primary connection.
+    #[serde(default)]
+    pub connection: Option<String>,
 }
 
 /// A stored user as viewers see it.
@@ -330,16 +339,20 @@ pub const CLEAR_PENDING_REMOVALS: &str = "DELETE FROM sync_pending_removals WHER
 pub const COUNT_CURRENT_USERS: &str = "SELECT COUNT(*) AS n FROM users WHERE removed_at IS NULL";
 
 /// Stored users created at or after `?1` and before `?2`.
-pub const USERS_IN_GE_LT: &str = "SELECT user_id, fingerprint, removed_at FROM users \
+pub const USERS_IN_GE_LT: &str = "SELECT user_id, fingerprint, removed_at, email, blocked, \
+     connection FROM users \
      WHERE created_at >= ?1 AND created_at < ?2";
 /// Stored users created after `?1` and before `?2`.
-pub const USERS_IN_GT_LT: &str = "SELECT user_id, fingerprint, removed_at FROM users \
+pub const USERS_IN_GT_LT: &str = "SELECT user_id, fingerprint, removed_at, email, blocked, \
+     connection FROM users \
      WHERE created_at > ?1 AND created_at < ?2";
 /// Stored users created at or after `?1` and at or before `?2`.
-pub const USERS_IN_GE_LE: &str = "SELECT user_id, fingerprint, removed_at FROM users \
+pub const USERS_IN_GE_LE: &str = "SELECT user_id, fingerprint, removed_at, email, blocked, \
+     connection FROM users \
      WHERE created_at >= ?1 AND created_at <= ?2";
 /// Stored users created after `?1` and at or before `?2`.
-pub const USERS_IN_GT_LE: &str = "SELECT user_id, fingerprint, removed_at FROM users \
+pub const USERS_IN_GT_LE: &str = "SELECT user_id, fingerprint, removed_at, email, blocked, \
+     connection FROM users \
      WHERE created_at > ?1 AND created_at <= ?2";
 
 /// A range of `created_at` values: the users one listing block vouches for.

@@ -4,9 +4,10 @@
 use std::cell::Cell;
 
 use crate::auth0::RequestStats;
+use crate::changes::{EVENTS_PER_STATEMENT, NewEvent};
 use crate::store::{
-    CreatedRange, OrgRow, RowsWritten, RunRecord, StoreError, StoredMember, StoredOrg, StoredUser,
-    SyncStore, UserRow,
+    ChangeStore, CreatedRange, OrgRow, RowsWritten, RunRecord, StoreError, StoredMember, StoredOrg,
+    StoredUser, SyncStore, UserRow,
 };
 use crate::time::EpochMs;
 
@@ -102,9 +103,11 @@ impl<S: SyncStore> SyncStore for Counted<'_, S> {
         &self,
         rows: &[UserRow],
         now_iso: &str,
+        events: &[NewEvent],
     ) -> Result<RowsWritten, StoreError> {
+        // With events, one batch: one request to D1.
         self.tick(1);
-        self.inner.upsert_users(rows, now_iso).await
+        self.inner.upsert_users(rows, now_iso, events).await
     }
     async fn add_pending_removals(
         &self,
@@ -118,10 +121,14 @@ impl<S: SyncStore> SyncStore for Counted<'_, S> {
         &self,
         run_id: i64,
         now_iso: &str,
+        events: bool,
     ) -> Result<(RowsWritten, u64), StoreError> {
-        // One statement marks, one forgets.
+        // One statement marks, one forgets (and one records): counted as before they were one
+        // batch, which keeps the reserve.
         self.tick(2);
-        self.inner.apply_pending_removals(run_id, now_iso).await
+        self.inner
+            .apply_pending_removals(run_id, now_iso, events)
+            .await
     }
     async fn clear_pending_removals(&self, run_id: i64) -> Result<(), StoreError> {
         self.tick(1);
@@ -164,9 +171,12 @@ impl<S: SyncStore> SyncStore for Counted<'_, S> {
         org_id: &str,
         user_ids: &[String],
         now_iso: &str,
+        events_of_run: Option<i64>,
     ) -> Result<RowsWritten, StoreError> {
         self.tick(1);
-        self.inner.add_members(org_id, user_ids, now_iso).await
+        self.inner
+            .add_members(org_id, user_ids, now_iso, events_of_run)
+            .await
     }
     async fn hold_seen_members(
         &self,
@@ -182,10 +192,13 @@ impl<S: SyncStore> SyncStore for Counted<'_, S> {
         run_id: i64,
         org_id: &str,
         now_iso: &str,
+        events: bool,
     ) -> Result<(RowsWritten, u64, u64), StoreError> {
-        // Add, mark removed, forget.
+        // Add, mark removed, forget (one batch now, counted as the three it was).
         self.tick(3);
-        self.inner.apply_seen_members(run_id, org_id, now_iso).await
+        self.inner
+            .apply_seen_members(run_id, org_id, now_iso, events)
+            .await
     }
     async fn clear_seen_members(&self, run_id: i64, org_id: &str) -> Result<(), StoreError> {
         self.tick(1);
@@ -196,11 +209,23 @@ impl<S: SyncStore> SyncStore for Counted<'_, S> {
         org_id: &str,
         user_ids: &[String],
         now_iso: &str,
+        events_of_run: Option<i64>,
     ) -> Result<RowsWritten, StoreError> {
         self.tick(1);
         self.inner
-            .mark_members_removed(org_id, user_ids, now_iso)
+            .mark_members_removed(org_id, user_ids, now_iso, events_of_run)
             .await
+    }
+}
+
+impl<S: SyncStore> ChangeStore for Counted<'_, S> {
+    async fn record_events(&self, events: &[NewEvent]) -> Result<RowsWritten, StoreError> {
+        self.tick(events.len().div_ceil(EVENTS_PER_STATEMENT).max(1) as u32);
+        self.inner.record_events(events).await
+    }
+    async fn baseline_recorded(&self) -> Result<bool, StoreError> {
+        self.tick(1);
+        self.inner.baseline_recorded().await
     }
 }
 

@@ -63,6 +63,9 @@ pub struct Saved {
     pub cursor: Cursor,
     /// Invocations that died in a row.
     pub deaths: u32,
+    /// The run is a first sync: it records a baseline, not each change (`sync::events`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub baseline: bool,
 }
 
 impl Saved {
@@ -136,8 +139,12 @@ mod tests {
                 members: None,
             },
             deaths: 1,
+            baseline: true,
         };
         assert_eq!(Saved::from_json(&saved.to_json()), Some(saved));
+        // A cursor saved before the flag existed reads as no baseline.
+        let old = r#"{"cursor":{"phase":"organizations","next":2},"deaths":0}"#;
+        assert_eq!(Saved::from_json(old).map(|s| s.baseline), Some(false));
         assert_eq!(Saved::from_json("junk"), None);
         assert_eq!(
             Cursor::start().to_json(),

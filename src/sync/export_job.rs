@@ -69,6 +69,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                     Saved {
                         cursor: here,
                         deaths: self.deaths,
+                        baseline: self.baseline,
                     }
                     .to_json(),
                 );
@@ -143,7 +144,12 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
             if !self.room(0, 1) {
                 return paused(job);
             }
-            self.run.rows_written += self.store.upsert_users(chunk, &now).await?;
+            let events = if self.baseline {
+                Vec::new()
+            } else {
+                super::events::chunk_events(&plan.changes, chunk, self.run.id, &now)
+            };
+            self.run.rows_written += self.store.upsert_users(chunk, &now, &events).await?;
             let existed = chunk
                 .iter()
                 .filter(|r| known.contains(r.user_id.as_str()))

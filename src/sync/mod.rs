@@ -7,6 +7,7 @@
 
 pub mod budget;
 pub mod cursor;
+pub mod events;
 mod export_job;
 pub mod lease;
 pub mod listing;
@@ -28,7 +29,7 @@ use crate::auth0::{Auth0Client, Auth0Error, RetryPolicy};
 use crate::clock::Clock;
 use crate::config::{Auth0Config, ConfigError, SyncLimits};
 use crate::http::HttpClient;
-use crate::store::{RunRecord, RunStatus, StoreError, SyncStore, UserRow};
+use crate::store::{ChangeStore, RunRecord, RunStatus, StoreError, SyncStore, UserRow};
 use crate::time::{EpochMs, iso_from_ms};
 
 /// Rows per bulk write: keeps each statement's JSON well under D1's limits.
@@ -230,13 +231,21 @@ pub async fn run_sync_as<H: HttpClient, C: Clock, S: SyncStore>(
     }
 }
 
-/// Picks up the paused (or checkpointed) run, or starts a new one. Returns the run, where to
-/// continue, and the death count this invocation stores with its checkpoints.
+/// A run picked up or started: where to continue, the death count this invocation stores with
+/// its checkpoints, and whether it is a first sync (`events`).
+struct Opened {
+    run: RunRecord,
+    cursor: Cursor,
+    deaths: u32,
+    baseline: bool,
+}
+
+/// Picks up the paused (or checkpointed) run, or starts a new one.
 async fn open_run<S: SyncStore>(
     store: &Counted<'_, S>,
     trigger: Trigger,
     now: EpochMs,
-) -> Result<Option<(RunRecord, Cursor, u32)>, StoreError> {
+) -> Result<Option<Opened>, StoreError> {
     let now_iso = iso_from_ms(now);
     if let Some(mut run) = store.paused_run().await? {
         let saved = run.cursor.take().as_deref().and_then(Saved::from_json);
@@ -249,11 +258,17 @@ async fn open_run<S: SyncStore>(
                     Saved {
                         cursor: saved.cursor.clone(),
                         deaths,
+                        baseline: saved.baseline,
                     }
                     .to_json(),
                 );
                 store.save_run(&run).await?;
-                return Ok(Some((run, saved.cursor, deaths)));
+                return Ok(Some(Opened {
+                    run,
+                    cursor: saved.cursor,
+                    deaths,
+                    baseline: saved.baseline,
+                }));
             }
             Some(saved) if saved.deaths >= MAX_DEATHS => format!(
                 "The Worker stopped this run {} times in a row at the same point ({} users \
@@ -281,7 +296,13 @@ async fn open_run<S: SyncStore>(
     let mut run = RunRecord::started(id, now_iso, trigger.as_str());
     let stored = store.count_current_users().await?;
     run.users_total_estimate = (stored > 0).then_some(stored);
-    Ok(Some((run, Cursor::start(), 1)))
+    let baseline = !store.baseline_recorded().await?;
+    Ok(Some(Opened {
+        run,
+        cursor: Cursor::start(),
+        deaths: 1,
+        baseline,
+    }))
 }
 
 async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
@@ -292,7 +313,13 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
     trigger: Trigger,
     lease: &mut Lease,
 ) -> Result<SyncResult, StoreError> {
-    let Some((mut run, cursor, deaths)) = open_run(store, trigger, clock.now_ms()).await? else {
+    let Some(Opened {
+        mut run,
+        cursor,
+        deaths,
+        baseline,
+    }) = open_run(store, trigger, clock.now_ms()).await?
+    else {
         return Ok(SyncResult::Idle);
     };
     let (base_requests, base_limited) = (run.api_requests, run.rate_limited);
@@ -311,6 +338,7 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
                 base_limited,
                 saved_at_users: 0,
                 deaths,
+                baseline,
             }
             .run(cursor)
             .await;
@@ -327,6 +355,21 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
         (step, Err(LeaseError::Store(e))) => step.and(Err(Stop::Store(e))),
         (step, Ok(())) => step,
     };
+    // A first sync that finished records its baseline; should that fail, so does the run, and
+    // the next one is a first sync again.
+    let step = match step {
+        Ok(Step::Finished(message)) if baseline => {
+            let event = events::baseline_event(&run, &iso_from_ms(clock.now_ms()));
+            match store.record_events(&[event]).await {
+                Ok(written) => {
+                    run.rows_written += written;
+                    Ok(Step::Finished(message))
+                }
+                Err(e) => Err(Stop::Store(e)),
+            }
+        }
+        step => step,
+    };
     let mut internal = None;
     let finished = |run: &mut RunRecord, status: RunStatus, error: Option<String>| {
         run.cursor = None;
@@ -336,7 +379,14 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
     };
     match step {
         Ok(Step::Paused(cursor)) => {
-            run.cursor = Some(Saved { cursor, deaths: 0 }.to_json());
+            run.cursor = Some(
+                Saved {
+                    cursor,
+                    deaths: 0,
+                    baseline,
+                }
+                .to_json(),
+            );
         }
         // A listing not proven complete also makes the run partial.
         Ok(Step::Finished(message)) => match listing::closing_message(&mut run, message) {
@@ -367,8 +417,10 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
     })
 }
 
-/// Writes one block's changes and holds who it found gone, unless the block's range is
-/// `unproven` (then an absence proves nothing, and the run is noted).
+/// Writes one block's changes, each chunk with its events unless the run is a `baseline`, and
+/// holds who it found gone, unless the block's range is `unproven` (then an absence proves
+/// nothing, and the run is noted).
+#[allow(clippy::too_many_arguments)] // one block's inputs
 async fn apply_block<S: SyncStore, C: Clock>(
     store: &Counted<'_, S>,
     clock: &C,
@@ -376,6 +428,7 @@ async fn apply_block<S: SyncStore, C: Clock>(
     users: Vec<Auth0User>,
     covered: &Covered,
     unproven: Option<&str>,
+    baseline: bool,
 ) -> Result<(), Stop> {
     let rows: Vec<UserRow> = users.iter().map(mapping::user_row).collect();
     run.users_seen += rows.len() as u64;
@@ -383,7 +436,12 @@ async fn apply_block<S: SyncStore, C: Clock>(
     let plan = plan::plan_block(rows, &stored);
     let now = iso_from_ms(clock.now_ms());
     for chunk in plan.write.chunks(WRITE_CHUNK) {
-        run.rows_written += store.upsert_users(chunk, &now).await?;
+        let events = if baseline {
+            Vec::new()
+        } else {
+            events::chunk_events(&plan.changes, chunk, run.id, &now)
+        };
+        run.rows_written += store.upsert_users(chunk, &now, &events).await?;
     }
     if let Some(why) = unproven {
         listing::note_unproven(run, why);
@@ -411,6 +469,8 @@ struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: SyncStore> {
     saved_at_users: u64,
     /// Stored with checkpoints: what the next invocation counts if this one dies.
     deaths: u32,
+    /// A first sync: no per-change events (see `events`).
+    baseline: bool,
 }
 
 impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
@@ -466,6 +526,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                                 block.users,
                                 &block.covered,
                                 block.unproven.as_deref(),
+                                self.baseline,
                             )
                             .await?;
                             break match block.next {
@@ -493,6 +554,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                                 block.users,
                                 &block.covered,
                                 block.unproven.as_deref(),
+                                self.baseline,
                             ),
                             fetch_block(self.client, &next),
                         )
@@ -524,6 +586,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                         members,
                         &self.budget,
                         self.lease,
+                        (!self.baseline).then_some(self.run.id),
                     )
                     .await;
                     return match step {
@@ -550,7 +613,10 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
             return Ok(());
         }
         let now = iso_from_ms(self.clock.now_ms());
-        let (written, removed) = self.store.apply_pending_removals(self.run.id, &now).await?;
+        let (written, removed) = self
+            .store
+            .apply_pending_removals(self.run.id, &now, !self.baseline)
+            .await?;
         self.run.rows_written += written;
         self.run.users_removed += removed;
         Ok(())
@@ -569,6 +635,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
             Saved {
                 cursor: next.clone(),
                 deaths: self.deaths,
+                baseline: self.baseline,
             }
             .to_json(),
         );
@@ -579,6 +646,9 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
     }
 }
 
+#[cfg(test)]
+#[path = "tests/events.rs"]
+mod events_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -140,7 +140,8 @@ const ORG_REQUESTS: u32 = 2;
 const ORG_QUERIES: u32 = 3;
 
 /// Syncs organizations, then the members of each from index `from` on (resuming inside that
-/// organization's listing when `progress` names it).
+/// organization's listing when `progress` names it). With `events_of_run`, each membership
+/// change is recorded as that run's event, in the batch that makes it.
 ///
 /// The organization list is read whole each invocation (cheap, and it must be complete to
 /// decide removals); members are read page by page within the budget, so an organization of
@@ -158,6 +159,7 @@ pub(super) async fn sync_organizations<H: HttpClient, C: Clock, S: SyncStore>(
     mut progress: Option<MemberProgress>,
     budget: &Budget,
     lease: &mut Lease,
+    events_of_run: Option<i64>,
 ) -> Result<OrgStep, Stop> {
     // An old cursor's ids are not held in the store: that organization's listing starts over
     // rather than decide removals without them.
@@ -192,7 +194,7 @@ pub(super) async fn sync_organizations<H: HttpClient, C: Clock, S: SyncStore>(
         run.rows_written += store.mark_organizations_removed(&plan.gone, &now).await?;
         // A removed organization has no members left.
         for org in &plan.gone {
-            apply_members(store, run, org, &[], &now).await?;
+            apply_members(store, run, org, &[], &now, events_of_run).await?;
         }
     }
     if lacks("read:organization_members") {
@@ -264,12 +266,14 @@ pub(super) async fn sync_organizations<H: HttpClient, C: Clock, S: SyncStore>(
         if held {
             // The listing is complete in this run: only now may the unseen be marked removed.
             hold(store, run, &org.id, &ids).await?;
-            let (written, added, removed) = store.apply_seen_members(run.id, &org.id, &now).await?;
+            let (written, added, removed) = store
+                .apply_seen_members(run.id, &org.id, &now, events_of_run.is_some())
+                .await?;
             run.rows_written += written;
             run.memberships_added += added;
             run.memberships_removed += removed;
         } else {
-            apply_members(store, run, &org.id, &ids, &now).await?;
+            apply_members(store, run, &org.id, &ids, &now, events_of_run).await?;
         }
     }
     Ok(OrgStep::Done(None))
@@ -330,13 +334,16 @@ async fn apply_members<S: SyncStore>(
     org_id: &str,
     listed: &[String],
     now: &str,
+    events_of_run: Option<i64>,
 ) -> Result<(), Stop> {
     let (add, gone) = plan_members(listed, &store.members(org_id).await?);
     for chunk in add.chunks(MEMBER_CHUNK) {
-        run.rows_written += store.add_members(org_id, chunk, now).await?;
+        run.rows_written += store.add_members(org_id, chunk, now, events_of_run).await?;
     }
     for chunk in gone.chunks(MEMBER_CHUNK) {
-        run.rows_written += store.mark_members_removed(org_id, chunk, now).await?;
+        run.rows_written += store
+            .mark_members_removed(org_id, chunk, now, events_of_run)
+            .await?;
     }
     run.memberships_added += add.len() as u64;
     run.memberships_removed += gone.len() as u64;

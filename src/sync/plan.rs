@@ -2,7 +2,21 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::changes::{EventType, user_detail, who};
 use crate::store::{StoredUser, UserRow};
+
+/// A change to one user the block's diff found, for the change history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserChange {
+    /// What changed.
+    pub kind: EventType,
+    /// Auth0's `user_id`.
+    pub user_id: String,
+    /// The email as listed now.
+    pub email: Option<String>,
+    /// The sentence.
+    pub detail: String,
+}
 
 /// What to write for one block, and what it found gone.
 #[derive(Debug, Default, PartialEq)]
@@ -15,6 +29,8 @@ pub struct BlockPlan {
     pub updated: u64,
     /// Stored, not removed, inside the block's range, and not listed: removed if the run completes.
     pub gone: Vec<String>,
+    /// What changed for the rows of `write`, in their order.
+    pub changes: Vec<UserChange>,
 }
 
 /// Compares a block's listed rows with the stored users of the same `created_at` range.
@@ -34,15 +50,56 @@ pub fn plan_block(listed: Vec<UserRow>, stored: &[StoredUser]) -> BlockPlan {
     };
     for row in listed {
         match by_id.get(row.user_id.as_str()) {
-            None => plan.added += 1,
+            None => {
+                plan.added += 1;
+                plan.changes
+                    .push(change(EventType::UserAdded, &row, None, None));
+            }
             Some(s) if s.fingerprint != row.fingerprint || s.removed_at.is_some() => {
                 plan.updated += 1;
+                plan.changes.extend(user_changes(s, &row));
             }
             Some(_) => continue,
         }
         plan.write.push(row);
     }
     plan
+}
+
+fn change(kind: EventType, row: &UserRow, from: Option<&str>, to: Option<&str>) -> UserChange {
+    let who = who(&row.user_id, row.email.as_deref());
+    UserChange {
+        kind,
+        user_id: row.user_id.clone(),
+        email: row.email.clone(),
+        detail: user_detail(kind, &who, from, to),
+    }
+}
+
+/// The access changes between a stored user and the row listed now (other fields changing,
+/// such as a login, are no access change).
+fn user_changes(stored: &StoredUser, row: &UserRow) -> Vec<UserChange> {
+    let mut out = Vec::new();
+    if stored.removed_at.is_some() {
+        out.push(change(EventType::UserReturned, row, None, None));
+    }
+    if row.blocked != stored.blocked {
+        let kind = if row.blocked {
+            EventType::UserBlocked
+        } else {
+            EventType::UserUnblocked
+        };
+        out.push(change(kind, row, None, None));
+    }
+    if row.connection != stored.connection {
+        out.push(change(
+            EventType::ConnectionChanged,
+            row,
+            stored.connection.as_deref(),
+            row.connection.as_deref(),
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -64,6 +121,9 @@ mod tests {
             user_id: r.user_id.clone(),
             fingerprint: r.fingerprint.clone(),
             removed_at: removed.then(|| "earlier".to_string()),
+            email: r.email.clone(),
+            blocked: r.blocked,
+            connection: r.connection.clone(),
         }
     }
 
@@ -91,5 +151,62 @@ mod tests {
         assert_eq!(written, ["a", "b", "d"]);
         assert_eq!((plan.added, plan.updated), (1, 2));
         assert_eq!(plan.gone, ["c"]);
+        let kinds: Vec<_> = plan
+            .changes
+            .iter()
+            .map(|c| (c.kind, c.user_id.as_str()))
+            .collect();
+        // b's rename is no access change.
+        assert_eq!(
+            kinds,
+            [(EventType::UserAdded, "a"), (EventType::UserReturned, "d")]
+        );
+    }
+
+    fn full(id: &str, email: Option<&str>, blocked: bool, connection: Option<&str>) -> UserRow {
+        user_row(
+            &serde_json::from_value(serde_json::json!({
+                "user_id": id, "email": email, "created_at": "t", "blocked": blocked,
+                "identities": connection.map_or(vec![], |c| vec![serde_json::json!({"connection": c})]),
+            }))
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn blocks_unblocks_and_connection_moves_read_on_their_own() {
+        let before = [
+            full("u1", Some("a@x.io"), false, Some("db")),
+            full("u2", None, true, Some("db")),
+            full("u3", Some("c@x.io"), false, Some("db")),
+            full("u4", Some("d@x.io"), false, None),
+        ];
+        let s: Vec<_> = before.iter().map(|r| stored(r, false)).collect();
+        let mut removed_blocked = stored(&before[2], true);
+        removed_blocked.blocked = false;
+        let s = vec![s[0].clone(), s[1].clone(), removed_blocked, s[3].clone()];
+        let plan = plan_block(
+            vec![
+                full("u1", Some("a@x.io"), true, Some("google-oauth2")),
+                full("u2", None, false, Some("db")),
+                full("u3", Some("c@x.io"), true, Some("db")),
+                full("u4", Some("d@x.io"), false, Some("db")),
+            ],
+            &s,
+        );
+        let details: Vec<_> = plan.changes.iter().map(|c| c.detail.as_str()).collect();
+        assert_eq!(
+            details,
+            [
+                "blocked: a@x.io (u1)",
+                "primary connection changed: a@x.io (u1), from db to google-oauth2",
+                "unblocked: u2",
+                "returned: c@x.io (u3): listed again after being removed",
+                "blocked: c@x.io (u3)",
+                "primary connection changed: d@x.io (u4), from none to db",
+            ]
+        );
+        assert_eq!(plan.changes[2].email, None);
+        assert_eq!(plan.changes[0].email.as_deref(), Some("a@x.io"));
     }
 }

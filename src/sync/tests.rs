@@ -521,7 +521,14 @@ fn died_at(store: &MemoryStore, fake: &FakeAuth0, users_done: usize, deaths: u32
     let cursor = cursor::Cursor::Users {
         lower: Lower::Inclusive(created[at].clone()),
     };
-    run.cursor = Some(cursor::Saved { cursor, deaths }.to_json());
+    run.cursor = Some(
+        cursor::Saved {
+            cursor,
+            deaths,
+            baseline: false,
+        }
+        .to_json(),
+    );
     block_on(store.save_run(&run)).unwrap();
 }
 

@@ -177,7 +177,7 @@ fn removals_held_for_a_huge_range_are_written_in_bounded_chunks() {
             )
         })
         .collect();
-    block_on(store.upsert_users(&gone, "earlier")).unwrap();
+    block_on(store.upsert_users(&gone, "earlier", &[])).unwrap();
     let clock = FakeClock::at(T0);
     let r = ran(invoke(&fake, &store, &clock, &sync_config("test-secret")));
     assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
