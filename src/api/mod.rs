@@ -4,6 +4,7 @@
 //! [`ApiResponse`] back. Two routes need the runtime itself: `POST /api/sync`
 //! ([`Handled::RunSync`]) and the streamed CSV export ([`Handled::Csv`]).
 
+pub mod changes;
 pub mod error;
 pub mod pages;
 pub mod params;
@@ -12,7 +13,9 @@ pub mod viewer;
 use serde::Serialize;
 
 use crate::auth::origin::{RequestSite, check_same_origin};
-use crate::store::{RunRecord, SessionStore, UserRecord, UsersQuery, ViewStore};
+use crate::store::{
+    ChangeView, ChangesQuery, RunRecord, SessionStore, UserRecord, UsersQuery, ViewStore,
+};
 use crate::sync::SyncResult;
 use crate::time::{EpochMs, iso_from_ms};
 pub use error::ApiError;
@@ -130,6 +133,8 @@ pub enum Handled {
     RunSync,
     /// Stream the CSV export of this query (already authorized), page by page.
     Csv(UsersQuery),
+    /// Stream `/changes.csv` for this query (already authorized), page by page.
+    ChangesCsv(ChangesQuery),
 }
 
 /// The routes, parsed from the path.
@@ -148,6 +153,9 @@ enum Route {
     SyncRuns,
     Organizations,
     Members(String),
+    Changes,
+    ChangesPage,
+    ChangesCsv,
 }
 
 /// One non-empty path segment.
@@ -182,6 +190,9 @@ fn route(path: &str) -> Result<Route, ApiError> {
         "/api/summary" => Route::Summary,
         "/api/sync-runs" => Route::SyncRuns,
         "/api/organizations" => Route::Organizations,
+        "/api/changes" => Route::Changes,
+        "/changes" => Route::ChangesPage,
+        "/changes.csv" => Route::ChangesCsv,
         _ => {
             if let Some(id) = trimmed.strip_prefix("/api/users/").and_then(segment) {
                 Route::User(path_id("user_id", id)?)
@@ -198,7 +209,7 @@ fn route(path: &str) -> Result<Route, ApiError> {
 }
 
 /// Routes and answers a request.
-pub async fn handle<S: ViewStore + SessionStore>(
+pub async fn handle<S: ViewStore + SessionStore + ChangeView>(
     req: &ApiRequest<'_>,
     store: &S,
     auth: &ViewerAuth<'_>,
@@ -216,7 +227,10 @@ pub async fn handle<S: ViewStore + SessionStore>(
     {
         return Handled::Respond(ApiResponse::error(&ApiError::CrossSite(e)));
     }
-    let page_route = matches!(route, Route::Dashboard | Route::Runs | Route::Login);
+    let page_route = matches!(
+        route,
+        Route::Dashboard | Route::Runs | Route::Login | Route::ChangesPage
+    );
     let viewer = match route {
         Route::Health if get => {
             return Handled::Respond(ApiResponse::json(200, &serde_json::json!({"ok": true})));
@@ -250,7 +264,7 @@ pub async fn handle<S: ViewStore + SessionStore>(
     }
 }
 
-async fn authorized<S: ViewStore>(
+async fn authorized<S: ViewStore + ChangeView>(
     route: Route,
     get: bool,
     req: &ApiRequest<'_>,
@@ -264,6 +278,13 @@ async fn authorized<S: ViewStore>(
         )),
         Route::Runs if get => Ok(Handled::Respond(pages::runs(req, store, viewer).await?)),
         Route::Sync if req.method == "POST" => Ok(Handled::RunSync),
+        Route::Changes if get => Ok(Handled::Respond(changes::api(req, store).await?)),
+        Route::ChangesPage if get => Ok(Handled::Respond(changes::page(req, store, viewer).await?)),
+        Route::ChangesCsv if get => Ok(Handled::ChangesCsv(changes::changes_query(
+            req.query,
+            changes::CSV_PAGE,
+            changes::CSV_PAGE,
+        )?)),
         Route::Csv if get => Ok(Handled::Csv(params::users_query(req.query, req.now_ms)?)),
         Route::Users if get => {
             let q = params::users_query(req.query, req.now_ms)?;
@@ -405,6 +426,9 @@ pub fn sync_response(result: &Result<SyncResult, crate::store::StoreError>) -> A
     }
 }
 
+#[cfg(test)]
+#[path = "tests/changes.rs"]
+mod changes_tests;
 #[cfg(test)]
 #[path = "tests/fuzz.rs"]
 mod fuzz;

@@ -1,4 +1,5 @@
 //! Rendering for viewers: the HTML pages and the CSV export, as pure functions of the data.
 
+pub mod changes;
 pub mod csv;
 pub mod html;

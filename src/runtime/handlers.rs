@@ -191,6 +191,7 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
                 api::sync_response(&sync(&env, &config.sync, Trigger::Manual).await)
             }
             Handled::Csv(query) => return csv_response(store, query),
+            Handled::ChangesCsv(query) => return super::changes::csv_response(store, query),
         },
     };
     if answer.status >= 500 {

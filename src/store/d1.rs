@@ -524,6 +524,25 @@ impl ViewStore for D1Store {
     }
 }
 
+impl super::ChangeView for D1Store {
+    async fn list_changes(
+        &self,
+        q: &super::ChangesQuery,
+    ) -> Result<Vec<super::ChangeRecord>, StoreError> {
+        let (sql, args) = super::changes::list_changes_sql(q);
+        self.rows("list changes", &sql, &sql_args(args)).await
+    }
+}
+
+fn sql_args(args: Vec<SqlArg>) -> Vec<JsValue> {
+    args.into_iter()
+        .map(|a| match a {
+            SqlArg::Text(s) => JsValue::from_str(&s),
+            SqlArg::Int(n) => JsValue::from_f64(n as f64),
+        })
+        .collect()
+}
+
 impl super::SessionStore for D1Store {
     async fn session_epoch(&self) -> Result<u64, StoreError> {
         let rows: Vec<super::sessions::EpochRow> = self

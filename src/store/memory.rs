@@ -95,6 +95,36 @@ impl ChangeStore for MemoryStore {
     }
 }
 
+impl super::ChangeView for MemoryStore {
+    async fn list_changes(
+        &self,
+        q: &super::ChangesQuery,
+    ) -> Result<Vec<super::ChangeRecord>, StoreError> {
+        let mut out: Vec<super::ChangeRecord> = self
+            .access_events
+            .borrow()
+            .iter()
+            .enumerate()
+            .map(|(i, e)| super::ChangeRecord {
+                id: i as i64 + 1,
+                at: e.at.clone(),
+                run_id: e.run_id,
+                kind: e.kind.as_str().to_string(),
+                user_id: e.user_id.clone(),
+                email: e.email.clone(),
+                client_id: e.client_id.clone(),
+                org_id: e.org_id.clone(),
+                detail: e.detail.clone(),
+                baseline: e.baseline,
+            })
+            .filter(|r| q.admits(r))
+            .collect();
+        out.sort_by(|a, b| (&b.at, b.id).cmp(&(&a.at, a.id)));
+        out.truncate(q.limit as usize);
+        Ok(out)
+    }
+}
+
 impl MemoryStore {
     /// What `changes::derived`'s membership statements select: one event per distinct id whose
     /// membership of `org_id` the write will change, in id order.

@@ -19,7 +19,7 @@ mod sql_tests;
 use std::fmt;
 
 use crate::time::EpochMs;
-pub use changes::ChangeStore;
+pub use changes::{ChangePosition, ChangeRecord, ChangeStore, ChangeView, ChangesQuery};
 pub use organizations::{OrgRecord, OrgRow, StoredMember, StoredOrg};
 pub use runs::{RunRecord, RunStatus};
 pub use sessions::SessionStore;

@@ -46,6 +46,11 @@ const PATHS: &[&str] = &[
     "//",
     "/../etc/passwd",
     "/api/users/%2e%2e",
+    "/changes",
+    "/changes.csv",
+    "/api/changes",
+    "/api/changes/",
+    "/api/changes/1",
 ];
 
 /// Fragments that break percent-decoding or UTF-8 in every way we know.
@@ -110,6 +115,11 @@ const PARAMS: &[&str] = &[
     "q",
     "sort",
     "token",
+    "since",
+    "until",
+    "type",
+    "user_id",
+    "client_id",
     "x",
     "",
 ];
@@ -131,6 +141,13 @@ const GOOD_VALUES: &[&str] = &[
     "user_id:desc",
     "org_a",
     "Username-Password-Authentication",
+    "2026-01-01",
+    "2025-06-01T00:00:00Z",
+    "2025-06-01T00:00:00.123Z",
+    "2025-13-01",
+    "user_blocked",
+    "baseline",
+    "auth0|00000003",
 ];
 
 const METHODS: &[&str] = &[
@@ -303,7 +320,9 @@ fn store() -> MemoryStore {
         ("org_+1".into(), vec!["oidc|ü/é".into()]),
     ];
     let store = MemoryStore::default();
-    for _ in 0..2 {
+    for i in 0..2 {
+        // A change for the history to show after the baseline.
+        fake.users.borrow_mut()[3]["blocked"] = (i == 1).into();
         block_on(run_sync(
             &fake,
             &FakeClock::at(NOW),
@@ -390,6 +409,15 @@ fn run_case(seed: u64, store: &MemoryStore, token: Option<&ViewerToken>) -> u16 
             assert!(c.signed_in, "{shown}");
             let csv = block_on(csv_export(store, &q)).unwrap();
             assert!(csv.starts_with(&crate::render::csv::header()), "{shown}");
+            return 200;
+        }
+        Handled::ChangesCsv(q) => {
+            assert!(c.signed_in, "{shown}");
+            let csv = block_on(changes::csv_export(store, &q)).unwrap();
+            assert!(
+                csv.starts_with(&crate::render::changes::csv_header()),
+                "{shown}"
+            );
             return 200;
         }
     };
