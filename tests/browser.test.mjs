@@ -178,10 +178,44 @@ describe("dashboard in Chromium", () => {
     assert.equal(await page.locator("img, script").count(), 0);
   });
 
+  test("/changes: reached from the dashboard, filtered by the query string, hostile text inert", async () => {
+    const hostileEmail = "\"><img src=x onerror=alert(1)>@example.com";
+    fake.users.push({
+      created_at: iso(NOW_MS - 2 * DAY),
+      email: hostileEmail,
+      identities: [{ connection: "<script>alert(2)</script>", provider: "auth0", user_id: "h", isSocial: false }],
+      name: HOSTILE_NAMES[0],
+      updated_at: iso(NOW_MS - DAY),
+      user_id: "auth0|<script>alert(3)</script>",
+    });
+    fake.users.find((u) => u.user_id === "auth0|hostile1").blocked = true;
+    const run = await (await w.authedFetch("/api/sync", { method: "POST" })).json();
+    assert.equal(run.run?.status, "succeeded", JSON.stringify(run));
+    await page.goto(w.url);
+    await Promise.all([page.waitForURL((u) => u.pathname === "/changes"), page.getByRole("link", { name: "Access changes" }).click()]);
+    const kinds = () => page.locator("section#changes tbody tr td:nth-child(2)").allTextContents();
+    assert.deepEqual((await kinds()).sort(), ["Baseline (first sync)", "Blocked", "User added"]);
+    await page.goto(new URL("/changes?type=user_added", w.url).href);
+    assert.deepEqual(await kinds(), ["User added"]);
+    assert.equal(await page.locator('select[name="type"]').inputValue(), "user_added");
+    const detail = await page.locator("section#changes tbody tr td:nth-child(3)").textContent();
+    assert.equal(detail, `added: ${hostileEmail} (auth0|<script>alert(3)</script>)`);
+    assert.equal(await page.locator("img, script").count(), 0);
+    // The user link filters by that user, ids with | and < intact.
+    await Promise.all([page.waitForURL((u) => u.searchParams.has("user_id")), page.locator("section#changes tbody a").first().click()]);
+    assert.equal(new URL(page.url()).searchParams.get("user_id"), "auth0|<script>alert(3)</script>");
+    assert.deepEqual(await kinds(), ["User added"]);
+    await page.goto(new URL(`/changes?type=user_blocked&since=${iso(NOW_MS - DAY).slice(0, 10)}`, w.url).href);
+    assert.deepEqual(await kinds(), ["Blocked"]);
+    await page.goto(new URL("/changes?since=junk", w.url).href);
+    assert.match(await page.locator("div.error").textContent(), /bad parameter `since`/);
+    await page.screenshot({ path: path.join(ARTIFACTS, "changes.png"), fullPage: true });
+  });
+
   test("no horizontal overflow at phone width (390 px)", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const wide = [];
-    for (const p of ["/", "/?q=hostile", "/?inactive_days=30", "/runs", "/login"]) {
+    for (const p of ["/", "/?q=hostile", "/?inactive_days=30", "/runs", "/login", "/changes"]) {
       await page.goto(new URL(p, w.url).href);
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       if (width > 390 + 1) wide.push(`${p}: ${width}px`);
