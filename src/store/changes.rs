@@ -98,16 +98,7 @@ pub struct ChangeRecord {
 
 // D1 hands booleans back as 0/1.
 fn int_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum B {
-        Bool(bool),
-        Num(f64),
-    }
-    Ok(match B::deserialize(d)? {
-        B::Bool(b) => b,
-        B::Num(n) => n != 0.0,
-    })
+    Ok(f64::deserialize(d)? != 0.0)
 }
 
 impl ChangeRecord {
