@@ -5,6 +5,13 @@
 //! membership events: it records one baseline when it finishes. The flag rides in the run's
 //! saved cursor, so a first sync spread over invocations stays one. A first sync that fails
 //! records nothing, and the next run is a first sync again.
+//!
+//! Can a row be written without its event? No: a chunk of users goes to the store with its
+//! events in one batch (one D1 transaction), and removals and membership changes select their
+//! events in SQL inside the batch that makes the change (`changes::derived`). A run that dies
+//! between batches has written both or neither; the run that continues or retries it compares
+//! with what was stored, so it finds each remaining change once, and a batch sent twice is
+//! ignored by the events' keys (same run, same type, same subject).
 
 use std::collections::HashSet;
 
