@@ -1,0 +1,6 @@
+-- The log follower's own state beside its checkpoint (additive to 0009): the date of the newest
+-- event read, so that a checkpoint lost to retention records a gap from that date; and the page
+-- size Auth0 accepted, so that a tenant refusing take=100 costs that refusal once, not every tick.
+
+ALTER TABLE log_cursor ADD COLUMN newest_date TEXT;     -- date of the newest event read; NULL before the first read
+ALTER TABLE log_cursor ADD COLUMN take INTEGER;         -- page size in use (100, or 50 after a refusal); NULL: 100
