@@ -50,6 +50,22 @@ pub struct MemoryStore {
     pub longest_cursor: Cell<usize>,
     /// The session epoch (`store::sessions`).
     pub session_epoch: Cell<u64>,
+    /// Application usage and the log checkpoint: SQLite running the D1 statements.
+    pub usage: super::usage::sqlite::SqliteUsage,
+}
+
+impl super::usage::UsageStore for MemoryStore {
+    async fn log_cursor(&self) -> Result<Option<super::usage::LogCursorRow>, StoreError> {
+        self.usage.log_cursor().await
+    }
+    async fn write_usage_page(
+        &self,
+        page: &super::usage::UsagePage<'_>,
+    ) -> Result<super::usage::UsageWritten, StoreError> {
+        let written = self.usage.write_usage_page(page).await?;
+        self.count(written.rows);
+        Ok(written)
+    }
 }
 
 impl MemoryStore {
