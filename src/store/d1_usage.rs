@@ -21,7 +21,7 @@ impl UsageStore for D1Store {
     async fn write_usage_page(&self, page: &UsagePage<'_>) -> Result<UsageWritten, StoreError> {
         let op = "write application usage";
         let expected = opt_text(page.expected);
-        let mut statements = Vec::with_capacity(3);
+        let mut statements = Vec::with_capacity(4);
         if let Some(gap) = &page.gap {
             statements.push(self.stmt(
                 op,
@@ -34,6 +34,9 @@ impl UsageStore for D1Store {
                     expected.clone(),
                 ],
             )?);
+        }
+        for chunk in page.events.chunks(crate::changes::EVENTS_PER_STATEMENT) {
+            statements.push(self.events_statement(chunk)?);
         }
         statements.push(self.stmt(
             op,
@@ -50,6 +53,7 @@ impl UsageStore for D1Store {
                 JsValue::from_f64(f64::from(page.take)),
                 text(page.now),
                 expected,
+                opt_text(page.caught_up.then_some(page.now)),
             ],
         )?);
         let results = self.db.batch(statements).await.map_err(fail(op))?;

@@ -69,6 +69,15 @@ impl super::usage::UsageStore for MemoryStore {
     ) -> Result<super::usage::UsageWritten, StoreError> {
         let written = self.usage.write_usage_page(page).await?;
         self.count(written.rows);
+        if written.applied {
+            // The same first uses in the memory history, for code that reads it there.
+            let mut stored = self.access_events.borrow_mut();
+            for e in page.events {
+                if !stored.iter().any(|s| s.dedupe == e.dedupe) {
+                    stored.push(e.clone());
+                }
+            }
+        }
         Ok(written)
     }
 }

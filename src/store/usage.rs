@@ -10,6 +10,7 @@
 use serde::Deserialize;
 
 use super::{RowsWritten, StoreError};
+use crate::changes::NewEvent;
 use crate::usage::UsageDelta;
 
 /// The stored log position (migrations 0009, 0012).
@@ -23,11 +24,12 @@ pub struct LogCursorRow {
     pub newest_date: Option<String>,
     /// The page size Auth0 accepted; `None`: the default.
     pub take: Option<u32>,
+    /// When the log was first read to its end; before that, first uses are the baseline.
+    pub caught_up_at: Option<String>,
 }
 
 /// Reads the one `log_cursor` row.
-pub const READ_LOG_CURSOR: &str =
-    "SELECT checkpoint, tracking_since, newest_date, take FROM log_cursor WHERE id = 1";
+pub const READ_LOG_CURSOR: &str = "SELECT checkpoint, tracking_since, newest_date, take, caught_up_at FROM log_cursor WHERE id = 1";
 
 /// Adds a page's per-pair deltas (`?1`, JSON `[{u, c, n, l, s, f}]`) while the checkpoint is
 /// still `?2`: logins add up, `last_login` and `last_seen` only move forward, `first_used` only
@@ -53,15 +55,17 @@ pub const INSERT_GAP: &str = "INSERT INTO usage_gaps (run_id, gap_from, gap_unti
 
 /// Moves the checkpoint to `?1` if it is still `?6` (last in the batch: the statements before
 /// it compare with the old one). `?2` the page's oldest date, `?3` its newest, `?4` the page
-/// size, `?5` now. `tracking_since` only moves back, `newest_date` only forward.
+/// size, `?5` now, `?7` now if the log was read to its end (else NULL). `tracking_since` only
+/// moves back, `newest_date` only forward, `caught_up_at` is set once.
 pub const SAVE_LOG_CURSOR: &str = "INSERT INTO log_cursor (id, checkpoint, tracking_since, \
-     newest_date, take, updated_at) VALUES (1, ?1, ?2, ?3, ?4, ?5) \
+     newest_date, take, updated_at, caught_up_at) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?7) \
      ON CONFLICT (id) DO UPDATE SET checkpoint = excluded.checkpoint, \
      tracking_since = min(coalesce(log_cursor.tracking_since, excluded.tracking_since), \
                           coalesce(excluded.tracking_since, log_cursor.tracking_since)), \
      newest_date = max(coalesce(log_cursor.newest_date, excluded.newest_date), \
                        coalesce(excluded.newest_date, log_cursor.newest_date)), \
-     take = excluded.take, updated_at = excluded.updated_at \
+     take = excluded.take, updated_at = excluded.updated_at, \
+     caught_up_at = coalesce(log_cursor.caught_up_at, excluded.caught_up_at) \
      WHERE log_cursor.checkpoint IS ?6";
 
 /// A span of the log never read: usage in it is unknown.
@@ -92,6 +96,10 @@ pub struct UsagePage<'a> {
     pub take: u32,
     /// A span the log's retention dropped before this page.
     pub gap: Option<Gap<'a>>,
+    /// First uses of applications (`changes::INSERT_EVENTS`, keyed per user and application).
+    pub events: &'a [NewEvent],
+    /// The log has been read to its end.
+    pub caught_up: bool,
     /// ISO-8601 now.
     pub now: &'a str,
 }
@@ -112,8 +120,9 @@ pub struct UsageWritten {
     pub applied: bool,
 }
 
-/// Statements one page's write takes (gap, usage, checkpoint), for the query budget.
-pub const PAGE_QUERIES: u32 = 3;
+/// Statements one write takes at most (gap, first uses in up to two statements, usage,
+/// checkpoint), for the query budget.
+pub const PAGE_QUERIES: u32 = 5;
 
 /// What the log follower needs from storage.
 #[allow(async_fn_in_trait)] // single-threaded wasm: no Send bound wanted
@@ -124,7 +133,8 @@ pub trait UsageStore {
     /// Any database failure.
     async fn log_cursor(&self) -> Result<Option<LogCursorRow>, StoreError>;
     /// Writes one page in one batch (a transaction): gap, usage, then the checkpoint, each only
-    /// while the stored checkpoint is `page.expected`.
+    /// while the stored checkpoint is `page.expected`; and the page's first uses, which their
+    /// keys make a no-op when written again.
     ///
     /// # Errors
     /// Any database failure; then nothing was written.

@@ -74,6 +74,36 @@ impl SqliteUsage {
         .collect()
     }
 
+    /// Every access event: (type, user, client, baseline, at, run).
+    pub fn access_events(
+        &self,
+    ) -> Vec<(
+        String,
+        Option<String>,
+        Option<String>,
+        bool,
+        String,
+        Option<i64>,
+    )> {
+        let conn = self.conn.borrow();
+        let mut st = conn
+            .prepare("SELECT type, user_id, client_id, baseline, at, run_id FROM access_events ORDER BY id")
+            .expect("prepare");
+        st.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect()
+    }
+
     /// Every gap: (run, from, until).
     pub fn gaps(&self) -> Vec<(Option<i64>, Option<String>, String)> {
         let conn = self.conn.borrow();
@@ -105,6 +135,7 @@ impl UsageStore for SqliteUsage {
                     tracking_since: r.get(1)?,
                     newest_date: r.get(2)?,
                     take: r.get(3)?,
+                    caught_up_at: r.get(4)?,
                 })
             })
             .optional()
@@ -134,6 +165,14 @@ impl UsageStore for SqliteUsage {
                 )
                 .map_err(fail(op))?;
         }
+        for chunk in page.events.chunks(crate::changes::EVENTS_PER_STATEMENT) {
+            rows += tx
+                .execute(
+                    crate::changes::INSERT_EVENTS,
+                    params![crate::changes::events_json(chunk)],
+                )
+                .map_err(fail(op))?;
+        }
         rows += tx
             .execute(UPSERT_USAGE, params![page.deltas_json(), page.expected])
             .map_err(fail(op))?;
@@ -146,7 +185,8 @@ impl UsageStore for SqliteUsage {
                     page.newest,
                     page.take,
                     page.now,
-                    page.expected
+                    page.expected,
+                    page.caught_up.then_some(page.now)
                 ],
             )
             .map_err(fail(op))?;

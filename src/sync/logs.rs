@@ -21,12 +21,13 @@ use super::lease::Lease;
 use crate::auth0::Auth0Client;
 use crate::auth0::error::{Auth0Error, GRANT_PATH};
 use crate::auth0::logs::{FALLBACK_TAKE, LogError, LogEvent, TAKE, read_oldest, read_page};
+use crate::changes::{EventType, NewEvent, Origin, Subject};
 use crate::clock::Clock;
 use crate::http::HttpClient;
 use crate::store::usage::{Gap, LogCursorRow, PAGE_QUERIES, UsagePage, UsageStore, UsageWritten};
 use crate::store::{RunRecord, StoreError, SyncStore};
 use crate::time::iso_from_ms;
-use crate::usage::{UsageBatch, fold, normal_date};
+use crate::usage::{UsageBatch, UsageDelta, fold, normal_date};
 
 /// The scope this phase needs.
 pub const SCOPE: &str = "read:logs";
@@ -91,17 +92,140 @@ impl<S: SyncStore + UsageStore> UsageStore for Counted<'_, S> {
     }
     async fn write_usage_page(&self, page: &UsagePage<'_>) -> Result<UsageWritten, StoreError> {
         // A batch's statements are counted one by one, to be safe with D1's per-invocation limit.
-        self.tick(PAGE_QUERIES);
+        let events = page
+            .events
+            .len()
+            .div_ceil(crate::changes::EVENTS_PER_STATEMENT) as u32;
+        self.tick(2 + u32::from(page.gap.is_some()) + events);
         self.inner().write_usage_page(page).await
     }
 }
 
-/// One page to write: the events read, where they were read from and the checkpoint after.
-struct Read<'a> {
-    events: &'a [LogEvent],
-    expected: Option<&'a str>,
-    checkpoint: &'a str,
-    gap: Option<Gap<'a>>,
+/// Pages folded into one write: a pair active on several of them is written once (fewer D1
+/// rows), at the price of reading up to this many pages again after an invocation died.
+pub const PAGES_PER_WRITE: u32 = 10;
+
+/// The dedupe origin of first uses: one `app_first_use` per user and application, ever.
+pub const FIRST_USE_ORIGIN: &str = "first_use";
+
+/// The `app_first_use` events of a write's pairs. Their keys name only the user and the
+/// application, so writing them again (a later page, a retried write) adds nothing; before the
+/// log was first read to its end they are the baseline of what was in use, not changes.
+pub fn first_uses(deltas: &[UsageDelta], run_id: i64, baseline: bool) -> Vec<NewEvent> {
+    deltas
+        .iter()
+        .filter_map(|d| {
+            let at = d.first_used.clone()?;
+            let detail = if baseline {
+                format!(
+                    "used application {} (first seen at {at} while the retained log was read \
+                     for the first time)",
+                    d.client_id
+                )
+            } else {
+                format!("first use of application {} at {at}", d.client_id)
+            };
+            let mut e = NewEvent::new(
+                &Origin::Log(FIRST_USE_ORIGIN.into()),
+                &at,
+                EventType::AppFirstUse,
+                Subject {
+                    user_id: Some(d.user_id.clone()),
+                    client_id: Some(d.client_id.clone()),
+                    ..Subject::default()
+                },
+                detail,
+            );
+            e.run_id = Some(run_id);
+            e.baseline = baseline;
+            Some(e)
+        })
+        .collect()
+}
+
+/// What was read and not yet written, and where the store and the reading stand.
+struct Follower {
+    /// The checkpoint stored in D1.
+    written: Option<String>,
+    /// Where reading got: the checkpoint the pending events end at.
+    read: Option<String>,
+    /// Events read since `written`.
+    events: Vec<LogEvent>,
+    /// Pages read since `written`.
+    pages: u32,
+    /// A span lost to retention before the pending events.
+    gap: Option<(Option<String>, String)>,
+    /// The newest date read (written or pending).
+    newest: Option<String>,
+    /// The log was read to its end once.
+    caught_up: bool,
+    /// The page size stored, and the one in use.
+    stored_take: u32,
+    take: u32,
+}
+
+impl Follower {
+    /// Writes what is pending (and, with `end`, that the log was read to its end) in one batch.
+    async fn flush<C: Clock, S: SyncStore + UsageStore>(
+        &mut self,
+        clock: &C,
+        store: &Counted<'_, S>,
+        run: &mut RunRecord,
+        progress: &mut LogProgress,
+        end: bool,
+    ) -> Result<(), Stop> {
+        let first_end = end && !self.caught_up;
+        let nothing = self.pages == 0 && self.gap.is_none();
+        if nothing && !first_end && self.take == self.stored_take {
+            return Ok(());
+        }
+        let Some(checkpoint) = self.read.clone() else {
+            return Ok(());
+        };
+        let UsageBatch {
+            deltas,
+            events,
+            oldest,
+            newest,
+            ..
+        } = fold(&self.events);
+        let firsts = first_uses(&deltas, run.id, !self.caught_up);
+        let now = iso_from_ms(clock.now_ms());
+        let gap = self.gap.take();
+        let written = store
+            .write_usage_page(&UsagePage {
+                expected: self.written.as_deref(),
+                checkpoint: &checkpoint,
+                deltas: &deltas,
+                oldest: oldest.as_deref(),
+                newest: newest.as_deref(),
+                take: self.take,
+                gap: gap.as_ref().map(|(from, until)| Gap {
+                    run_id: run.id,
+                    from: from.as_deref(),
+                    until,
+                }),
+                events: &firsts,
+                caught_up: end,
+                now: &now,
+            })
+            .await?;
+        if !written.applied {
+            // Another invocation moved the checkpoint: it holds the log now.
+            return Err(Stop::LostLease);
+        }
+        run.rows_written += written.rows;
+        progress.events += events;
+        if newest.as_deref() > self.newest.as_deref() {
+            self.newest = newest;
+        }
+        self.written = Some(checkpoint);
+        self.events.clear();
+        self.pages = 0;
+        self.stored_take = self.take;
+        self.caught_up |= end;
+        Ok(())
+    }
 }
 
 /// Follows the log from the stored checkpoint while the budget and the run's page cap allow.
@@ -127,66 +251,76 @@ pub(super) async fn follow_log<H: HttpClient, C: Clock, S: SyncStore + UsageStor
         return Ok(LogStep::Paused(progress));
     }
     let stored = store.log_cursor().await?.unwrap_or_default();
-    let mut take = match stored.take {
+    let stored_take = match stored.take {
         Some(t) if t == FALLBACK_TAKE => FALLBACK_TAKE,
         _ => TAKE,
     };
-    let mut from = stored.checkpoint;
-    let mut newest = stored.newest_date;
+    let mut f = Follower {
+        written: stored.checkpoint.clone(),
+        read: stored.checkpoint,
+        events: Vec::new(),
+        pages: 0,
+        gap: None,
+        newest: stored.newest_date,
+        caught_up: stored.caught_up_at.is_some(),
+        stored_take,
+        take: stored_take,
+    };
     loop {
         if progress.pages >= RUN_PAGE_CAP {
+            f.flush(clock, store, run, &mut progress, false).await?;
             let note = format!(
                 "application usage: {} log events read this run; the rest of the log's backlog \
                  is read by the next runs (read up to {})",
                 progress.events,
-                newest.as_deref().unwrap_or("its start")
+                f.newest.as_deref().unwrap_or("its start")
             );
             return Ok(done(progress, Some(note), None));
         }
         if !budget.room(&client.stats, store.used(), PAGE_REQUESTS, PAGE_QUERIES) {
+            f.flush(clock, store, run, &mut progress, false).await?;
             return Ok(LogStep::Paused(progress));
         }
         lease.keep(store, clock.now_ms()).await?;
-        let Some(checkpoint) = from.clone() else {
+        let Some(checkpoint) = f.read.clone() else {
             // Never read: start from the oldest event the log still keeps.
-            let oldest = match read_oldest(client).await {
-                Ok(Some(e)) => e,
+            match read_oldest(client).await {
+                Ok(Some(e)) => match e.log_id.clone() {
+                    Some(id) => {
+                        f.events.push(e);
+                        f.read = Some(id);
+                        f.pages += 1;
+                        progress.pages += 1;
+                        continue;
+                    }
+                    None => {
+                        return stopped(
+                            progress,
+                            LogError::BadLink {
+                                detail: "no log_id",
+                            },
+                        );
+                    }
+                },
                 Ok(None) => return Ok(done(progress, None, None)),
                 Err(e) => return stopped(progress, e),
-            };
-            let Some(id) = oldest.log_id.clone() else {
-                return stopped(
-                    progress,
-                    LogError::BadLink {
-                        detail: "no log_id",
-                    },
-                );
-            };
-            let events = [oldest];
-            let read = Read {
-                events: &events,
-                expected: None,
-                checkpoint: &id,
-                gap: None,
-            };
-            write(clock, store, run, &mut progress, &mut newest, take, read).await?;
-            from = Some(id);
-            continue;
+            }
         };
-        let page = match read_page(client, &checkpoint, take).await {
+        let page = match read_page(client, &checkpoint, f.take).await {
             Ok(page) => page,
-            Err(LogError::PageSize { .. }) if take > FALLBACK_TAKE => {
-                take = FALLBACK_TAKE;
+            Err(LogError::PageSize { .. }) if f.take > FALLBACK_TAKE => {
+                f.take = FALLBACK_TAKE;
                 continue;
             }
             Err(LogError::CheckpointRefused { message }) => {
-                match restart(client, &checkpoint, newest.as_deref(), &message).await {
+                f.flush(clock, store, run, &mut progress, false).await?;
+                match restart(client, &checkpoint, f.newest.as_deref(), &message).await {
                     Ok(Restart::Empty) => {
                         let problem = format!(
                             "application usage not updated: Auth0 refused the log checkpoint \
                              ({message}) and its log holds no events now; usage from \
                              {} on is unknown",
-                            newest.as_deref().unwrap_or("the last event read")
+                            f.newest.as_deref().unwrap_or("the last event read")
                         );
                         return Ok(done(progress, None, Some(problem)));
                     }
@@ -201,50 +335,35 @@ pub(super) async fn follow_log<H: HttpClient, C: Clock, S: SyncStore + UsageStor
                             "usage unknown from {} to {until}: the log's retention dropped \
                              those events before they were read (run more often, or on a plan \
                              that keeps the log longer)",
-                            newest.as_deref().unwrap_or("an unknown date")
+                            f.newest.as_deref().unwrap_or("an unknown date")
                         ));
-                        let events = [oldest];
-                        let gap_from = newest.clone();
-                        let read = Read {
-                            events: &events,
-                            expected: Some(&checkpoint),
-                            checkpoint: &id,
-                            gap: Some(Gap {
-                                run_id: run.id,
-                                from: gap_from.as_deref(),
-                                until: &until,
-                            }),
-                        };
-                        write(clock, store, run, &mut progress, &mut newest, take, read).await?;
-                        from = Some(id);
+                        f.gap = Some((f.newest.clone(), until));
+                        f.events.push(oldest);
+                        f.read = Some(id);
+                        f.pages += 1;
+                        progress.pages += 1;
                         continue;
                     }
                     Err(e) => return stopped(progress, e),
                 }
             }
-            Err(e) => return stopped(progress, e),
+            Err(e) => {
+                f.flush(clock, store, run, &mut progress, false).await?;
+                return stopped(progress, e);
+            }
         };
         if page.events.is_empty() && page.next_from == checkpoint {
-            if stored.take.unwrap_or(TAKE) != take {
-                // Remember the smaller page size, so that later runs do not pay the refusal.
-                let read = Read {
-                    events: &[],
-                    expected: Some(&checkpoint),
-                    checkpoint: &checkpoint,
-                    gap: None,
-                };
-                write(clock, store, run, &mut progress, &mut newest, take, read).await?;
-            }
+            // Nothing new. Written only the first time (and after a page size change).
+            f.flush(clock, store, run, &mut progress, true).await?;
             return Ok(done(progress, None, None));
         }
-        let read = Read {
-            events: &page.events,
-            expected: Some(&checkpoint),
-            checkpoint: &page.next_from,
-            gap: None,
-        };
-        write(clock, store, run, &mut progress, &mut newest, take, read).await?;
-        from = Some(page.next_from);
+        f.events.extend(page.events);
+        f.read = Some(page.next_from);
+        f.pages += 1;
+        progress.pages += 1;
+        if f.pages >= PAGES_PER_WRITE {
+            f.flush(clock, store, run, &mut progress, false).await?;
+        }
     }
 }
 
@@ -308,49 +427,6 @@ fn stopped(progress: LogProgress, e: LogError) -> Result<LogStep, Stop> {
             Some(format!("application usage not updated: {e}")),
         ),
     })
-}
-
-/// Folds and writes one page with the checkpoint past it.
-async fn write<C: Clock, S: SyncStore + UsageStore>(
-    clock: &C,
-    store: &Counted<'_, S>,
-    run: &mut RunRecord,
-    progress: &mut LogProgress,
-    newest: &mut Option<String>,
-    take: u32,
-    read: Read<'_>,
-) -> Result<(), Stop> {
-    let UsageBatch {
-        deltas,
-        events,
-        oldest,
-        newest: page_newest,
-        ..
-    } = fold(read.events);
-    let now = iso_from_ms(clock.now_ms());
-    let written = store
-        .write_usage_page(&UsagePage {
-            expected: read.expected,
-            checkpoint: read.checkpoint,
-            deltas: &deltas,
-            oldest: oldest.as_deref(),
-            newest: page_newest.as_deref(),
-            take,
-            gap: read.gap,
-            now: &now,
-        })
-        .await?;
-    if !written.applied {
-        // Another invocation moved the checkpoint: it holds the log now.
-        return Err(Stop::LostLease);
-    }
-    run.rows_written += written.rows;
-    progress.pages += 1;
-    progress.events += events;
-    if page_newest.as_deref() > newest.as_deref() {
-        *newest = page_newest;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -32,6 +32,8 @@ fn page<'a>(
         newest,
         take: 100,
         gap,
+        events: &[],
+        caught_up: false,
         now: "2026-01-01T00:00:00.000Z",
     }
 }
@@ -95,6 +97,7 @@ fn usage_adds_logins_and_moves_dates_only_the_right_way() {
             tracking_since: Some("2025-01-01".into()),
             newest_date: Some("2025-01-09".into()),
             take: Some(100),
+            caught_up_at: None,
         }
     );
 }
@@ -175,4 +178,60 @@ fn a_gap_is_recorded_with_the_page_after_it() {
         "tracking began before the gap"
     );
     assert_eq!(db.usage()[0].3, 2);
+}
+
+#[test]
+fn first_uses_ride_in_the_batch_once_per_pair_and_caught_up_is_set_once() {
+    use crate::changes::{EventType, NewEvent, Origin, Subject};
+    let db = SqliteUsage::default();
+    let first_use = |user: &str| {
+        NewEvent::new(
+            &Origin::Log("first_use".into()),
+            "2025-01-05",
+            EventType::AppFirstUse,
+            Subject {
+                user_id: Some(user.into()),
+                client_id: Some("app".into()),
+                ..Subject::default()
+            },
+            "first use".into(),
+        )
+    };
+    let d = [delta(
+        "u",
+        1,
+        Some("2025-01-05"),
+        "2025-01-05",
+        "2025-01-05",
+    )];
+    let events = [first_use("u")];
+    let mut p = page(None, "10", &d, None);
+    p.events = &events;
+    assert!(block_on(db.write_usage_page(&p)).unwrap().applied);
+    let events = [first_use("u"), first_use("v")];
+    let mut p = page(Some("10"), "20", &d, None);
+    p.events = &events;
+    p.caught_up = true;
+    assert!(block_on(db.write_usage_page(&p)).unwrap().applied);
+    let stored: Vec<_> = db
+        .access_events()
+        .into_iter()
+        .map(|e| e.1.unwrap())
+        .collect();
+    assert_eq!(
+        stored,
+        ["u", "v"],
+        "the key makes the second first use of u a no-op"
+    );
+    let caught = block_on(db.log_cursor()).unwrap().unwrap().caught_up_at;
+    assert_eq!(caught.as_deref(), Some("2026-01-01T00:00:00.000Z"));
+    let mut p = page(Some("20"), "30", &d, None);
+    p.caught_up = true;
+    p.now = "2027-01-01T00:00:00.000Z";
+    assert!(block_on(db.write_usage_page(&p)).unwrap().applied);
+    assert_eq!(
+        block_on(db.log_cursor()).unwrap().unwrap().caught_up_at,
+        caught,
+        "set once"
+    );
 }

@@ -164,7 +164,7 @@ fn usage_equals_the_log_and_nothing_new_costs_one_request() {
 #[test]
 fn a_backlog_spread_over_budgeted_invocations_and_dead_ones_counts_each_event_once() {
     let fake = tenant();
-    script(&fake, 2_345, 3);
+    script(&fake, 4_321, 3);
     let store = MemoryStore::default();
     let clock = FakeClock::at(T0);
     // Free-plan budgets: the log takes several invocations of the one run.
@@ -178,7 +178,7 @@ fn a_backlog_spread_over_budgeted_invocations_and_dead_ones_counts_each_event_on
     // An invocation that dies between reading a page and writing it (the write fails), then
     // runs that start over: the stored checkpoint is where they continue, nothing twice.
     script(&fake, 1_500, 4);
-    store.usage.fail_write_in.set(3);
+    store.usage.fail_write_in.set(2);
     clock.advance(15 * 60_000);
     let (r, _) = run_to_end(&fake, &store, &clock, &cfg);
     assert_eq!(r.status, RunStatus::Partial, "{:?}", r.error);
@@ -376,4 +376,49 @@ fn an_empty_log_and_an_idle_continuation_tick_cost_nothing_more() {
         before,
         "the minute tick asks Auth0 nothing"
     );
+}
+
+#[test]
+fn first_uses_are_the_baseline_for_the_backlog_then_one_change_per_pair() {
+    let fake = tenant();
+    script(&fake, 400, 12);
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    let cfg = sync_config("test-secret");
+    run_to_end(&fake, &store, &clock, &cfg);
+    let pairs = truth(&fake.logs.borrow());
+    let events = store.usage.access_events();
+    assert_eq!(events.len(), pairs.len(), "one per pair");
+    assert!(
+        events.iter().all(|e| e.0 == "app_first_use" && e.3),
+        "the backlog is the baseline"
+    );
+    for (e, p) in events.iter().zip(&pairs) {
+        assert_eq!(
+            (e.1.as_deref(), e.2.as_deref()),
+            (Some(p.0.as_str()), Some(p.1.as_str()))
+        );
+    }
+
+    // A new pair after the log was caught up: one change, at the event's date, by this run.
+    let n = fake.logs.borrow().len() as u64;
+    fake.log_event(n + 1, "s", T0 + 1_000, "demo_new", Some("auth0|00000001"));
+    fake.log_event(n + 2, "ssa", T0 + 2_000, "demo_new", Some("auth0|00000001"));
+    fake.log_event(n + 3, "s", T0 + 3_000, "demo_spa", Some("auth0|00000002"));
+    clock.advance(15 * 60_000);
+    let (r, _) = run_to_end(&fake, &store, &clock, &cfg);
+    let events = store.usage.access_events();
+    let new: Vec<_> = events.iter().filter(|e| !e.3).collect();
+    let at = crate::time::iso_from_ms(T0 + 1_000);
+    let added_pairs = truth(&fake.logs.borrow()).len() - pairs.len();
+    assert_eq!(new.len(), added_pairs);
+    assert!(new.iter().any(|e| e.1.as_deref() == Some("auth0|00000001")
+        && e.2.as_deref() == Some("demo_new")
+        && e.4 == at
+        && e.5 == Some(r.id)));
+    // Runs again, and the memory history mirrors the SQL one.
+    clock.advance(15 * 60_000);
+    run_to_end(&fake, &store, &clock, &cfg);
+    assert_eq!(store.usage.access_events(), events, "nothing twice");
+    assert_eq!(store.access_events.borrow().len(), events.len());
 }
