@@ -53,6 +53,13 @@ function truth(events) {
   return [...rows.values()].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : a.client_id < b.client_id ? -1 : 1));
 }
 
+async function firstUses(db) {
+  const { results } = await db.prepare(
+    "SELECT user_id, client_id, baseline, run_id, at FROM access_events WHERE type = 'app_first_use' ORDER BY user_id, client_id",
+  ).all();
+  return results;
+}
+
 async function stored(db) {
   const { results } = await db.prepare(
     "SELECT user_id, client_id, last_login, logins, last_seen, first_used FROM app_usage ORDER BY user_id, client_id",
@@ -93,6 +100,10 @@ describe("application usage from the log", () => {
     assert.ok(logCalls.every((r) => r.status === 200), "no refused request");
     assert.equal(logCalls[0].query.sort, "date:1", "started from the oldest event kept");
     assert.ok(logCalls.slice(1).every((r) => r.query.from && r.query.take === "100"), "then by checkpoint");
+    // Each pair's first use, once, as the baseline of the first read of the retained log.
+    const firsts = await firstUses(w.db);
+    assert.deepEqual(firsts.map((e) => [e.user_id, e.client_id, e.at]), truth(fake.logs).map((r) => [r.user_id, r.client_id, r.first_used]));
+    assert.ok(firsts.every((e) => e.baseline === 1 && e.run_id === run.id));
   });
 
   test("with nothing new, the log costs one request and writes nothing", async () => {
@@ -104,11 +115,17 @@ describe("application usage from the log", () => {
     assert.deepEqual(await stored(w.db), before);
   });
 
-  test("new events are added once, however often the sync runs", async () => {
+  test("new events are added once, however often the sync runs; a new pair is one first use", async () => {
+    const pairsBefore = truth(fake.logs).length;
     script(fake, users, 321, 2);
-    await syncToEnd(w);
+    fake.logEvent({ type: "s", date: "2025-06-01T11:59:59.123Z", client_id: "demo_new", user_id: users[0].user_id });
+    const { run } = await syncToEnd(w);
     await syncToEnd(w);
     assert.deepEqual(await stored(w.db), truth(fake.logs));
+    const changes = (await firstUses(w.db)).filter((e) => e.baseline === 0);
+    assert.equal(changes.length, truth(fake.logs).length - pairsBefore);
+    assert.ok(changes.every((e) => e.run_id === run.id));
+    assert.ok(changes.some((e) => e.client_id === "demo_new" && e.user_id === users[0].user_id && e.at === "2025-06-01T11:59:59.123Z"));
   });
 
   test("a checkpoint lost to retention restarts from the oldest event kept and records the gap", async () => {

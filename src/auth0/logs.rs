@@ -12,7 +12,7 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::client::Auth0Client;
 use super::error::Auth0Error;
@@ -25,37 +25,130 @@ pub const TAKE: u32 = 100;
 pub const FALLBACK_TAKE: u32 = 50;
 
 /// One log event: only what per-application usage needs. Absent or mistyped fields are `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogEvent {
     /// The event's id: the checkpoint.
-    #[serde(default, deserialize_with = "text")]
     pub log_id: Option<String>,
     /// ISO-8601 UTC.
-    #[serde(default, deserialize_with = "text")]
     pub date: Option<String>,
     /// The event type code, e.g. `s`.
-    #[serde(default, rename = "type", deserialize_with = "text")]
     pub kind: Option<String>,
     /// The application.
-    #[serde(default, deserialize_with = "text")]
     pub client_id: Option<String>,
     /// The user; absent on machine-to-machine events.
-    #[serde(default, deserialize_with = "text")]
     pub user_id: Option<String>,
 }
 
-/// A string, or `None` for any other JSON value: one odd field must not lose a whole page.
-fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Text(String),
-        Other(serde::de::IgnoredAny),
+/// A page's items as they parse: an event object, or anything else (counted, never used).
+///
+/// Written out rather than derived over `serde_json::Value` or an untagged enum: one pass over
+/// the text, nothing but the five fields kept, and a few KB less wasm.
+enum Item {
+    Event(LogEvent),
+    Other,
+}
+
+/// A string field, or `None` for any other JSON value (one odd field must not lose a page).
+struct Text(Option<String>);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor).map(Text)
     }
-    Ok(match Option::<Raw>::deserialize(d)? {
-        Some(Raw::Text(s)) => Some(s),
-        _ => None,
-    })
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ItemVisitor)
+    }
+}
+
+struct ItemVisitor;
+
+impl<'de> Visitor<'de> for ItemVisitor {
+    type Value = Item;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a log event")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
+        let mut e = LogEvent::default();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let slot = match key.as_ref() {
+                "log_id" => &mut e.log_id,
+                "date" => &mut e.date,
+                "type" => &mut e.kind,
+                "client_id" => &mut e.client_id,
+                "user_id" => &mut e.user_id,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            // A key given twice keeps its last value, as JSON parsers commonly do.
+            *slot = map.next_value::<Text>()?.0;
+        }
+        Ok(Item::Event(e))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Item, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Item::Other)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Item, E> {
+        Ok(Item::Other)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Item, E> {
+        Ok(Item::Other)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Item, E> {
+        Ok(Item::Other)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Item, E> {
+        Ok(Item::Other)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Item, E> {
+        Ok(Item::Other)
+    }
+    fn visit_unit<E>(self) -> Result<Item, E> {
+        Ok(Item::Other)
+    }
 }
 
 /// One page read from a checkpoint.
@@ -209,16 +302,13 @@ pub fn from_of(url: &str) -> Result<String, LogError> {
 }
 
 /// The page's event objects, and how many items were anything else (counted, never used).
-fn split_items(items: Vec<Value>) -> (Vec<LogEvent>, usize) {
+fn split_items(items: Vec<Item>) -> (Vec<LogEvent>, usize) {
     let mut events = Vec::with_capacity(items.len());
     let mut unreadable = 0;
     for item in items {
         match item {
-            Value::Object(_) => match LogEvent::deserialize(item) {
-                Ok(e) => events.push(e),
-                Err(_) => unreadable += 1,
-            },
-            _ => unreadable += 1,
+            Item::Event(e) => events.push(e),
+            Item::Other => unreadable += 1,
         }
     }
     (events, unreadable)
@@ -238,7 +328,7 @@ pub async fn read_page<H: HttpClient, C: Clock>(
     take: u32,
 ) -> Result<LogPage, LogError> {
     let answer = client
-        .get_with_link::<Vec<Value>>(&checkpoint_path(from, take))
+        .get_with_link::<Vec<Item>>(&checkpoint_path(from, take))
         .await;
     let (items, link) = match answer {
         Err(Auth0Error::Rejected {
@@ -292,7 +382,7 @@ pub async fn read_page<H: HttpClient, C: Clock>(
 pub async fn read_oldest<H: HttpClient, C: Clock>(
     client: &mut Auth0Client<'_, H, C>,
 ) -> Result<Option<LogEvent>, LogError> {
-    let items: Vec<Value> = client.get(&oldest_path()).await?;
+    let items: Vec<Item> = client.get(&oldest_path()).await?;
     let (events, _) = split_items(items);
     Ok(events.into_iter().find(|e| e.log_id.is_some()))
 }
