@@ -118,14 +118,15 @@ describe("application usage from the log", () => {
   test("new events are added once, however often the sync runs; a new pair is one first use", async () => {
     const pairsBefore = truth(fake.logs).length;
     script(fake, users, 321, 2);
-    fake.logEvent({ type: "s", date: "2025-06-01T11:59:59.123Z", client_id: "demo_new", user_id: users[0].user_id });
+    const date = new Date(Date.parse(fake.logs.at(-1).date) - 1).toISOString();
+    fake.logEvent({ type: "s", date, client_id: "demo_new", user_id: users[0].user_id });
     const { run } = await syncToEnd(w);
     await syncToEnd(w);
     assert.deepEqual(await stored(w.db), truth(fake.logs));
     const changes = (await firstUses(w.db)).filter((e) => e.baseline === 0);
     assert.equal(changes.length, truth(fake.logs).length - pairsBefore);
     assert.ok(changes.every((e) => e.run_id === run.id));
-    assert.ok(changes.some((e) => e.client_id === "demo_new" && e.user_id === users[0].user_id && e.at === "2025-06-01T11:59:59.123Z"));
+    assert.ok(changes.some((e) => e.client_id === "demo_new" && e.user_id === users[0].user_id && e.at === date));
   });
 
   test("a checkpoint lost to retention restarts from the oldest event kept and records the gap", async () => {
@@ -151,10 +152,10 @@ describe("application usage within budgets", () => {
     const users = makeUsers(300, { seed: 12, now: NOW });
     const { fake, w } = await startTenant({ users, scopes: SCOPES }, { VIEWER_TOKEN, SYNC_MAX_AUTH0_REQUESTS: "20", SYNC_MAX_D1_QUERIES: "20" });
     try {
-      script(fake, users, 3000, 4);
+      script(fake, users, 5000, 4);
       const first = await syncToEnd(w);
       assert.equal(first.run.status, "succeeded", JSON.stringify(first.run));
-      assert.ok(first.calls > 3, `the log took ${first.calls} invocations`);
+      assert.ok(first.calls > 2, `the log took ${first.calls} invocations`);
       assert.deepEqual(await stored(w.db), truth(fake.logs));
       // More events; the minute's continuation ticks and a new run share them.
       script(fake, users, 1500, 5);

@@ -387,11 +387,17 @@ async fn restart<H: HttpClient, C: Clock>(
         return Ok(Restart::Empty);
     };
     let date = oldest.date.as_deref().and_then(normal_date);
-    let newer = match (date.as_deref(), newest) {
+    // Auth0's log ids are digit strings of one length, which order as the log does: compare them
+    // when they are; else the dates.
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let by_id = oldest.log_id.as_deref().and_then(|id| {
+        (id.len() == checkpoint.len() && digits(id) && digits(checkpoint)).then(|| id > checkpoint)
+    });
+    let newer = by_id.unwrap_or(match (date.as_deref(), newest) {
         (Some(d), Some(n)) => d > n,
         (Some(_), None) => true,
         (None, _) => false,
-    };
+    });
     if !newer || oldest.log_id.as_deref() == Some(checkpoint) {
         return Err(LogError::Auth0(Auth0Error::Rejected {
             status: 400,
