@@ -52,6 +52,16 @@ pub type UsageRow = (
     Option<String>,
 );
 
+/// An access event as tests compare it: (type, user, client, baseline, at, run).
+pub type EventRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    bool,
+    String,
+    Option<i64>,
+);
+
 impl SqliteUsage {
     /// Every `app_usage` row, ordered.
     pub fn usage(&self) -> Vec<UsageRow> {
@@ -75,16 +85,7 @@ impl SqliteUsage {
     }
 
     /// Every access event: (type, user, client, baseline, at, run).
-    pub fn access_events(
-        &self,
-    ) -> Vec<(
-        String,
-        Option<String>,
-        Option<String>,
-        bool,
-        String,
-        Option<i64>,
-    )> {
+    pub fn access_events(&self) -> Vec<EventRow> {
         let conn = self.conn.borrow();
         let mut st = conn
             .prepare("SELECT type, user_id, client_id, baseline, at, run_id FROM access_events ORDER BY id")

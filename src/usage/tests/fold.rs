@@ -16,10 +16,13 @@ fn event(id: u64, kind: &str, ms: u64, client: Option<&str>, user: Option<&str>)
     }
 }
 
+/// A pair's usage: logins, last login, last seen, first used.
+type Usage = (u64, Option<String>, Option<String>, Option<String>);
+/// Usage by (user, client).
+type ByPair = BTreeMap<(String, String), Usage>;
+
 /// The usage a log means, computed per pair from the distinct events, without merging.
-fn reference(
-    events: &[LogEvent],
-) -> BTreeMap<(String, String), (u64, Option<String>, Option<String>, Option<String>)> {
+fn reference(events: &[LogEvent]) -> ByPair {
     let mut distinct: BTreeMap<String, &LogEvent> = BTreeMap::new();
     for e in events {
         if let Some(id) = &e.log_id {
@@ -55,9 +58,7 @@ fn reference(
     out
 }
 
-fn as_map(
-    deltas: &[UsageDelta],
-) -> BTreeMap<(String, String), (u64, Option<String>, Option<String>, Option<String>)> {
+fn as_map(deltas: &[UsageDelta]) -> ByPair {
     deltas
         .iter()
         .map(|d| {
@@ -93,9 +94,10 @@ fn random_log(rng: &mut Rng, n: usize) -> Vec<LogEvent> {
     ];
     (0..n)
         .map(|i| {
+            let kind = *rng.pick(&kinds);
             let mut e = event(
                 i as u64,
-                *rng.pick(&kinds),
+                kind,
                 1_700_000_000_000 + rng.below(10_000_000) as u64,
                 *rng.pick(&clients),
                 *rng.pick(&users),
