@@ -99,11 +99,24 @@ fn run_to_end(
     clock: &FakeClock,
     cfg: &SyncConfig,
 ) -> (RunRecord, u32) {
+    // Every invocation keeps within its budgets, the log's pages and batches included.
+    let within = |r: &RunRecord, before: (u64, u64)| {
+        let (requests, queries) = (r.api_requests - before.0, r.d1_queries - before.1);
+        if let Some(max) = cfg.budget.max_requests {
+            assert!(requests <= u64::from(max), "{requests} requests");
+        }
+        if let Some(max) = cfg.budget.max_queries {
+            assert!(queries <= u64::from(max), "{queries} queries");
+        }
+        (r.api_requests, r.d1_queries)
+    };
     let mut r = invoke(fake, store, clock, cfg, Trigger::Cron).unwrap();
+    let mut before = within(&r, (0, 0));
     let mut invocations = 1;
     while r.status == RunStatus::Running {
         clock.advance(60_000);
         r = invoke(fake, store, clock, cfg, Trigger::Continue).unwrap();
+        before = within(&r, before);
         invocations += 1;
         assert!(invocations < 500, "the run never finished");
     }
