@@ -30,11 +30,12 @@ const { values: args } = parseArgs({
     "skip-free": { type: "boolean", default: false },
     "free-size": { type: "string", default: "10000" },
     "latency-requests": { type: "string", default: "200" },
+    "log-events": { type: "string", default: "10000" },
     help: { type: "boolean", default: false },
   },
 });
 if (args.help) {
-  console.log("npm run bench [-- --sizes 10000,100000] [--skip-free] [--free-size 10000] [--latency-requests 200]");
+  console.log("npm run bench [-- --sizes 10000,100000] [--skip-free] [--free-size 10000] [--latency-requests 200] [--log-events 10000]");
   process.exit(0);
 }
 const SIZES = args.sizes.split(",").map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
@@ -249,7 +250,7 @@ console.log(`sizes: ${SIZES.join(", ")}; budgets ${BUDGET}/${BUDGET}; organizati
 
 const rows = []; // [section, measure, figure, target, met]
 const row = (section, measure, figure, target = "", met = "") => rows.push({ section, measure, figure, target, met });
-const results = { date, machine, budgets: { auth0Requests: BUDGET, d1Queries: BUDGET }, sizes: [], free: null, freeUnconfigured: null, wasm: null, latency: null, rows };
+const results = { date, machine, budgets: { auth0Requests: BUDGET, d1Queries: BUDGET }, sizes: [], free: null, freeUnconfigured: null, logs: null, wasm: null, latency: null, rows };
 
 let latencyDone = null;
 for (const n of SIZES) {
@@ -363,6 +364,48 @@ for (const [key, label, bindings] of args["skip-free"] ? [] : [
     row(sec, "wall vs bound (requests ÷ 2 rps)", `${fmt(wallS, 1)} s vs ${fmt(boundS, 1)} s (${requests} requests) = ${fmt(f.ratio, 4)}`, "≤ 1.15", ok(f.ratio <= 1.15));
     row(sec, "requests sent < 60 ms after a whole second", `${onTheSecond} of ${fake.requests.length}`);
     row(sec, "429s met (fake / run.rate_limited)", `${f.fake429} / ${f.run429}`, "0", ok(f.fake429 === 0 && f.run429 === 0));
+  } finally {
+    await w.close();
+    await fake.close();
+  }
+}
+
+// Following the log (read:logs): requests and D1 rows per 1,000 events, and an idle tick's cost.
+{
+  const events = Number(args["log-events"]);
+  const sec = `log following, ${events} events`;
+  console.log(`\n[${sec}] …`);
+  const t = tenant(1000, 9);
+  const { fake, w } = await start(t, { fakeOpts: { scopes: ["read:users", "read:organizations", "read:organization_members", "read:logs"] } });
+  try {
+    await syncToEnd(w); // the users, and an empty log
+    const clients = ["demo_spa", "demo_web", "demo_mobile", "demo_admin"];
+    const base = Date.parse(NOW) - 7 * 86_400_000;
+    for (let i = 0; i < events; i++) {
+      const u = t.users[(i * 7919) % t.users.length];
+      fake.logEvent({ type: ["s", "ssa", "sertft", "seacft", "f"][i % 5], date: new Date(base + i * 1000).toISOString(), client_id: clients[i % 4], user_id: u.user_id });
+    }
+    fake.resetStats();
+    const read = await syncToEnd(w);
+    const s1 = fake.stats();
+    const pairs = (await w.db.prepare("SELECT COUNT(*) AS n, SUM(logins) AS logins FROM app_usage").first());
+    const wantLogins = Math.ceil(events / 5);
+    const usageOk = read.run.status === "succeeded" && pairs.logins === wantLogins;
+    if (!usageOk) wrong = true;
+    fake.resetStats();
+    const idle = await syncToEnd(w);
+    const s2 = fake.stats();
+    results.logs = {
+      events, status: read.run.status, logRequests: s1.logs, requestsPer1000: (s1.logs / events) * 1000,
+      rowsWritten: read.run.rows_written, rowsPer1000: (read.run.rows_written / events) * 1000, pairs: pairs.n,
+      d1Queries: read.run.d1_queries, idleLogRequests: s2.logs, idleRowsWritten: idle.run.rows_written,
+    };
+    const l = results.logs;
+    row(sec, "status / logins in D1 = log", `${l.status} / ${pairs.logins} of ${wantLogins}`, "succeeded, equal", ok(usageOk));
+    row(sec, "log requests (per 1,000 events)", `${l.logRequests} (${fmt(l.requestsPer1000)})`, "≈ 10 (100 a page)", ok(l.requestsPer1000 <= 10.5));
+    row(sec, "D1 rows written (per 1,000 events)", `${l.rowsWritten} (${fmt(l.rowsPer1000)}); ${l.pairs} user-app pairs`);
+    row(sec, "D1 queries of that run", l.d1Queries);
+    row(sec, "idle tick: log requests / rows written", `${l.idleLogRequests} / ${l.idleRowsWritten}`, "1 / 0", ok(l.idleLogRequests === 1 && l.idleRowsWritten === 0));
   } finally {
     await w.close();
     await fake.close();

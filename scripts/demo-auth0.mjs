@@ -7,13 +7,60 @@
 
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { startFakeAuth0, makeUsers, makeOrganizations } from "../tests/support/fake-auth0.mjs";
+import { startFakeAuth0, makeUsers, makeOrganizations, mulberry32 } from "../tests/support/fake-auth0.mjs";
 
 export const DEMO_CLIENT_ID = "demo-client-id";
 export const DEMO_CLIENT_SECRET = "demo-client-secret";
 // Share of users in each organization: one large (past the 1000 offset-paging cap at 3000 users),
 // then a mid-sized, a small and a tiny one.
 const ORG_SHARES = [0.4, 0.1, 0.02, 0.003];
+
+// The applications the demo's log history uses, by client id (align with the demo's application
+// list at will: the history is generated from this table alone). `users`: share of users who use
+// the app; `perWeek`: logins a week of an active user; `seen`: other events per login (silent
+// auth, token refresh, code exchange), which count as use but not as logins.
+export const DEMO_LOG_APPS = [
+  { client_id: "demo_spa", users: 0.6, perWeek: 0.5, seen: { ssa: 0.4, seacft: 0.2 } },
+  { client_id: "demo_web", users: 0.35, perWeek: 0.35, seen: { seacft: 0.2 } },
+  { client_id: "demo_mobile", users: 0.2, perWeek: 0.5, seen: { sertft: 0.8 } },
+  { client_id: "demo_admin", users: 0.03, perWeek: 1, seen: { seacft: 0.2 } },
+];
+// Machine-to-machine tokens (no user): in the log, never counted as anyone's use.
+const DEMO_M2M = { client_id: "demo_m2m", perDay: 12 };
+
+/**
+ * A few weeks of log history for `users`, oldest first: logins (`s`) and the events that mean
+ * "seen" per DEMO_LOG_APPS, some failed logins (`f`, `fp`), and M2M tokens (`seccft`).
+ * @returns {{type: string, date: string, client_id: string, user_id?: string}[]}
+ */
+export function makeLoginHistory(users, { seed = 1, now = new Date().toISOString(), days = 21, apps = DEMO_LOG_APPS } = {}) {
+  const r = mulberry32(seed * 7919 + 17);
+  const end = Date.parse(now);
+  const start = end - days * 86_400_000;
+  const at = () => new Date(start + Math.floor(r() * (end - start))).toISOString();
+  const events = [];
+  for (const u of users) {
+    // Some accounts are dormant: seats to reclaim.
+    if (r() < 0.2) continue;
+    for (const app of apps) {
+      if (r() >= app.users) continue;
+      const logins = Math.max(1, Math.round(app.perWeek * (days / 7) * r() * r() * 2));
+      for (let i = 0; i < logins; i++) {
+        const date = at();
+        events.push({ type: "s", date, client_id: app.client_id, user_id: u.user_id });
+        for (const [type, rate] of Object.entries(app.seen)) {
+          for (let k = 0; k < rate * 2 * r(); k++) {
+            const later = new Date(Math.min(end, Date.parse(date) + Math.floor(r() * 8 * 3_600_000))).toISOString();
+            events.push({ type, date: later, client_id: app.client_id, user_id: u.user_id });
+          }
+        }
+      }
+      if (r() < 0.1) events.push({ type: r() < 0.5 ? "f" : "fp", date: at(), client_id: app.client_id, user_id: u.user_id });
+    }
+  }
+  for (let d = 0; d < days * DEMO_M2M.perDay; d++) events.push({ type: "seccft", date: at(), client_id: DEMO_M2M.client_id });
+  return events.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+}
 
 /**
  * Start the demo tenant in-process.
@@ -29,7 +76,7 @@ export async function startDemoAuth0({ port = 8788, users = 3000, orgs = 4, seed
   const userList = makeUsers(users, { seed, now, cluster: clusterSize ? { size: clusterSize } : undefined });
   const sizes = Array.from({ length: orgs }, (_, i) => Math.max(1, Math.round(users * (ORG_SHARES[i] ?? 0.01))));
   const { organizations, members } = makeOrganizations(orgs, { seed, users: userList, sizes });
-  return startFakeAuth0({
+  const fake = await startFakeAuth0({
     port,
     domain,
     clientId: DEMO_CLIENT_ID,
@@ -39,7 +86,10 @@ export async function startDemoAuth0({ port = 8788, users = 3000, orgs = 4, seed
     members,
     // Auth0's self-service plan levels for the Management API: burst 40, 500/min (~8/s).
     rateLimit: rateLimit ?? { burst: 40, perSecond: 8 },
+    scopes: ["read:users", "read:organizations", "read:organization_members", "read:logs"],
   });
+  for (const e of makeLoginHistory(userList, { seed, now })) fake.logEvent(e);
+  return fake;
 }
 
 async function main() {

@@ -13,6 +13,7 @@ pub mod render;
 pub mod store;
 pub mod sync;
 pub mod time;
+pub mod usage;
 
 #[cfg(target_arch = "wasm32")]
 mod runtime;

@@ -589,3 +589,59 @@ describe("generators", () => {
     for (const list of a.members.values()) for (const id of list) assert.ok(ids.has(id));
   });
 });
+
+describe("the log (/api/v2/logs)", () => {
+  let fake;
+  const scopes = ["read:users", "read:logs"];
+  before(async () => {
+    fake = await startFakeAuth0({ scopes, logsTakeMax: 50 });
+    for (let i = 0; i < 120; i++) {
+      fake.logEvent({ type: i % 3 ? "s" : "seccft", date: new Date(Date.parse(NOW) + i * 1000).toISOString(), client_id: "demo_spa", user_id: i % 3 ? `auth0|${i}` : undefined });
+    }
+  });
+  after(() => fake.close());
+
+  test("pages by checkpoint with a Link header; an empty page links to itself", async () => {
+    const { body: { access_token: t } } = await getToken(fake);
+    const oldest = await api(fake, t, `/api/v2/logs?${new URLSearchParams({ sort: "date:1", per_page: "1" })}`);
+    assert.equal(oldest.status, 200);
+    assert.deepEqual(oldest.body.map((e) => e.log_id), [fake.logs[0].log_id]);
+    let from = oldest.body[0].log_id;
+    const read = [from];
+    for (;;) {
+      const page = await api(fake, t, `/api/v2/logs?from=${from}&take=50`);
+      assert.equal(page.status, 200);
+      const next = /^<([^>]+)>; rel="next"$/.exec(page.headers.get("link"))[1];
+      const nextFrom = new URL(next).searchParams.get("from");
+      if (!page.body.length) {
+        assert.equal(nextFrom, from, "nothing new: the same URL");
+        break;
+      }
+      read.push(...page.body.map((e) => e.log_id));
+      assert.equal(nextFrom, page.body.at(-1).log_id);
+      from = nextFrom;
+    }
+    assert.deepEqual(read, fake.logs.map((e) => e.log_id));
+    assert.ok(fake.logs.every((e, i) => i === 0 || e.log_id > fake.logs[i - 1].log_id), "ids sort as text");
+    assert.ok(fake.logs.filter((e) => e.type === "seccft").every((e) => e.user_id === undefined));
+  });
+
+  test("refuses a take above its cap, an expired checkpoint, and a token without read:logs", async () => {
+    const { body: { access_token: t } } = await getToken(fake);
+    const big = await api(fake, t, `/api/v2/logs?from=${fake.logs[0].log_id}&take=100`);
+    assert.equal(big.status, 400);
+    assert.match(big.body.message, /'take' must be at most 50/);
+    fake.expireLogs(20);
+    const expired = await api(fake, t, `/api/v2/logs?from=${fake.logs[0].log_id}&take=50`);
+    assert.equal(expired.status, 400);
+    assert.match(expired.body.message, /retention/);
+    const oldest = await api(fake, t, "/api/v2/logs?sort=date:1&per_page=1");
+    assert.equal(oldest.body[0].log_id, fake.logs[100].log_id);
+    const kept = await api(fake, t, `/api/v2/logs?from=${fake.logs[100].log_id}&take=50`);
+    assert.equal(kept.body.length, 19);
+    const noScope = fake.issueToken({ scopes: ["read:users"] });
+    const denied = await api(fake, noScope, "/api/v2/logs?sort=date:1&per_page=1");
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body.errorCode, "insufficient_scope");
+  });
+});

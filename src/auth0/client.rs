@@ -432,6 +432,17 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
         &mut self,
         path_and_query: &str,
     ) -> Result<T, Auth0Error> {
+        Ok(self.api(Method::Get, path_and_query, None).await?.0)
+    }
+
+    /// [`Self::get`], with the answer's `Link` header (checkpoint paging of the log).
+    ///
+    /// # Errors
+    /// See [`Auth0Error`]; transient failures are retried first.
+    pub async fn get_with_link<T: DeserializeOwned>(
+        &mut self,
+        path_and_query: &str,
+    ) -> Result<(T, Option<String>), Auth0Error> {
         self.api(Method::Get, path_and_query, None).await
     }
 
@@ -444,7 +455,10 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
         path: &str,
         body: &serde_json::Value,
     ) -> Result<T, Auth0Error> {
-        self.api(Method::Post, path, Some(body.to_string())).await
+        Ok(self
+            .api(Method::Post, path, Some(body.to_string()))
+            .await?
+            .0)
     }
 
     async fn api<T: DeserializeOwned>(
@@ -452,7 +466,7 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
         method: Method,
         path: &str,
         body: Option<String>,
-    ) -> Result<T, Auth0Error> {
+    ) -> Result<(T, Option<String>), Auth0Error> {
         let mut refreshed = false;
         loop {
             let token = self.connect().await?.value.clone();
@@ -471,7 +485,7 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
             let result = self
                 .send_with_retries(&req, |resp| match resp.status {
                     200..=299 => match serde_json::from_str::<T>(&resp.body) {
-                        Ok(v) => Verdict::Done(v),
+                        Ok(v) => Verdict::Done((v, resp.header("link").map(str::to_string))),
                         Err(_) => Verdict::Retry("invalid JSON".into()),
                     },
                     401 => Verdict::Fail(Auth0Error::TokenRejected {

@@ -45,6 +45,12 @@ pub struct FakeAuth0 {
     pub export_polls: Cell<u32>,
     issued: Cell<u32>,
     jobs: RefCell<HashMap<String, u32>>,
+    /// The tenant's log, oldest first; `log_id`s are zero-padded numbers, so they sort as text.
+    pub logs: RefCell<Vec<Value>>,
+    /// Retention: events before this index are gone, and a checkpoint before it is refused.
+    pub logs_kept_from: Cell<usize>,
+    /// The largest `take` accepted (Auth0's overview names 50 for Public Cloud).
+    pub logs_take_max: Cell<usize>,
 }
 
 fn answer(status: u16, body: Value) -> HttpResponse {
@@ -130,6 +136,9 @@ impl FakeAuth0 {
             export_polls: Cell::new(1),
             issued: Cell::new(0),
             jobs: RefCell::new(HashMap::new()),
+            logs: RefCell::new(Vec::new()),
+            logs_kept_from: Cell::new(0),
+            logs_take_max: Cell::new(100),
         }
     }
 
@@ -344,6 +353,63 @@ impl FakeAuth0 {
         answer(200, body)
     }
 
+    /// Appends a log event: `n` is its sequence number (the `log_id`), `ms` its date.
+    pub fn log_event(&self, n: u64, kind: &str, ms: u64, client: &str, user: Option<&str>) {
+        let mut e = json!({"log_id": format!("{n:020}"), "type": kind,
+            "date": crate::time::iso_from_ms(ms), "client_id": client, "ip": "203.0.113.9",
+            "user_agent": "Mozilla/5.0", "description": "", "details": {"q": 1}});
+        if let Some(u) = user {
+            e["user_id"] = json!(u);
+        }
+        self.logs.borrow_mut().push(e);
+    }
+
+    /// `GET /api/v2/logs`: the search mode's oldest event, or checkpoint paging with `Link`.
+    fn logs(&self, url: &str, p: &HashMap<String, String>) -> HttpResponse {
+        if let Some(denied) = self.scope_needed("read:logs") {
+            return denied;
+        }
+        let logs = self.logs.borrow();
+        let kept = logs.get(self.logs_kept_from.get()..).unwrap_or_default();
+        let id = |e: &Value| e["log_id"].as_str().unwrap_or_default().to_string();
+        let Some(from) = p.get("from") else {
+            // Search mode: only sort=date:1 with one event is used.
+            assert_eq!(p.get("sort").map(String::as_str), Some("date:1"));
+            return answer(200, json!(kept.iter().take(1).collect::<Vec<_>>()));
+        };
+        let take: usize = p.get("take").map_or(50, |v| v.parse().unwrap());
+        if take > self.logs_take_max.get() {
+            return answer(
+                400,
+                json!({"statusCode": 400, "error": "Bad Request", "errorCode": "invalid_query_string",
+                       "message": format!("Query validation error: 'take' must be at most {}", self.logs_take_max.get())}),
+            );
+        }
+        if self.logs_kept_from.get() > 0 && kept.first().is_none_or(|first| *from < id(first)) {
+            return answer(
+                400,
+                json!({"statusCode": 400, "error": "Bad Request", "errorCode": "invalid_query_string",
+                       "message": "The log_id is invalid or older than the retention period"}),
+            );
+        }
+        let page: Vec<Value> = kept
+            .iter()
+            .filter(|e| id(e) > *from)
+            .take(take)
+            .cloned()
+            .collect();
+        let next = page.last().map_or(url.to_string(), |last| {
+            format!(
+                "https://tenant.us.auth0.com/api/v2/logs?from={}&take={take}",
+                id(last)
+            )
+        });
+        let mut resp = answer(200, json!(page));
+        resp.headers
+            .push(("link".into(), format!("<{next}>; rel=\"next\"")));
+        resp
+    }
+
     fn route(&self, req: &HttpRequest) -> HttpResponse {
         let (path, params) = split_url(&req.url);
         if path == "/oauth/token" {
@@ -374,6 +440,8 @@ impl FakeAuth0 {
             self.list_users(&params)
         } else if path.starts_with("/api/v2/jobs") {
             self.export(&path, req)
+        } else if path == "/api/v2/logs" {
+            self.logs(&req.url, &params)
         } else if path == "/api/v2/organizations" {
             self.organizations(&params)
         } else if let Some(rest) = path.strip_prefix("/api/v2/organizations/") {

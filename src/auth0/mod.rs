@@ -5,6 +5,7 @@ pub mod error;
 pub mod export;
 #[cfg(test)]
 pub mod fake;
+pub mod logs;
 pub mod organizations;
 pub mod types;
 pub mod users;

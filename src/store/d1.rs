@@ -561,3 +561,6 @@ impl super::SessionStore for D1Store {
         })
     }
 }
+
+#[path = "d1_usage.rs"]
+mod usage;

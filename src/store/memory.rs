@@ -54,9 +54,34 @@ pub struct MemoryStore {
     pub longest_cursor: Cell<usize>,
     /// The session epoch (`store::sessions`).
     pub session_epoch: Cell<u64>,
+    /// Application usage and the log checkpoint: SQLite running the D1 statements.
+    pub usage: super::usage::sqlite::SqliteUsage,
     /// The access change history (`store::changes`), in insertion order: an event's id is its
     /// index plus one.
     pub access_events: RefCell<Vec<NewEvent>>,
+}
+
+impl super::usage::UsageStore for MemoryStore {
+    async fn log_cursor(&self) -> Result<Option<super::usage::LogCursorRow>, StoreError> {
+        self.usage.log_cursor().await
+    }
+    async fn write_usage_page(
+        &self,
+        page: &super::usage::UsagePage<'_>,
+    ) -> Result<super::usage::UsageWritten, StoreError> {
+        let written = self.usage.write_usage_page(page).await?;
+        self.count(written.rows);
+        if written.applied {
+            // The same first uses in the memory history, for code that reads it there.
+            let mut stored = self.access_events.borrow_mut();
+            for e in page.events {
+                if !stored.iter().any(|s| s.dedupe == e.dedupe) {
+                    stored.push(e.clone());
+                }
+            }
+        }
+        Ok(written)
+    }
 }
 
 impl MemoryStore {

@@ -7,6 +7,7 @@ pub mod organizations;
 pub mod runs;
 pub mod sessions;
 pub mod summary;
+pub mod usage;
 pub mod users;
 
 #[cfg(target_arch = "wasm32")]

@@ -68,8 +68,14 @@ impl<'s, S: SyncStore> Counted<'s, S> {
         self.used.get()
     }
 
-    fn tick(&self, n: u32) {
+    /// Counts `n` queries (for stores of other phases wrapped by the same count).
+    pub(crate) fn tick(&self, n: u32) {
         self.used.set(self.used.get() + n);
+    }
+
+    /// The wrapped store.
+    pub(crate) fn inner(&self) -> &'s S {
+        self.inner
     }
 }
 

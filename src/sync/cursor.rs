@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::listing::Lower;
+use super::logs::LogProgress;
 use super::organizations::MemberProgress;
 
 /// The next piece of work of a run.
@@ -30,6 +31,15 @@ pub enum Cursor {
         /// How far that organization's member listing got, when it spans invocations.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         members: Option<MemberProgress>,
+    },
+    /// Users and organizations are complete; the log is followed from its stored checkpoint.
+    Logs {
+        /// The organizations' message, when they could not be synced (the run is partial).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        partial: Option<String>,
+        /// This run's share of the log so far.
+        #[serde(default)]
+        progress: LogProgress,
     },
 }
 
@@ -102,6 +112,18 @@ mod tests {
             Cursor::Organizations {
                 next: 7,
                 members: None,
+            },
+            Cursor::Logs {
+                partial: Some("organizations not synced".into()),
+                progress: LogProgress {
+                    pages: 3,
+                    events: 250,
+                    note: Some("usage unknown from a to b".into()),
+                },
+            },
+            Cursor::Logs {
+                partial: None,
+                progress: LogProgress::default(),
             },
             Cursor::Organizations {
                 next: 7,

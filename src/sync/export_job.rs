@@ -35,7 +35,9 @@ pub(super) enum Flow {
     Paused(Cursor),
 }
 
-impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
+impl<H: HttpClient, C: Clock, S: SyncStore + crate::store::usage::UsageStore>
+    Invocation<'_, '_, H, C, S>
+{
     /// Reads the users created at `at` from an export (the saved `job`, or a new one) and writes
     /// them, as far as this invocation's budget goes.
     pub(super) async fn export_millisecond(

@@ -11,6 +11,7 @@ pub mod events;
 mod export_job;
 pub mod lease;
 pub mod listing;
+pub mod logs;
 pub mod mapping;
 pub mod organizations;
 pub mod plan;
@@ -29,6 +30,7 @@ use crate::auth0::{Auth0Client, Auth0Error, RetryPolicy};
 use crate::clock::Clock;
 use crate::config::{Auth0Config, ConfigError, SyncLimits};
 use crate::http::HttpClient;
+use crate::store::usage::UsageStore;
 use crate::store::{ChangeStore, RunRecord, RunStatus, StoreError, SyncStore, UserRow};
 use crate::time::{EpochMs, iso_from_ms};
 
@@ -161,15 +163,16 @@ impl From<StoreError> for Stop {
 
 /// Where an invocation left its run.
 enum Step {
-    /// Complete; `Some(message)` when organizations could not be synced (partial).
-    Finished(Option<String>),
+    /// Complete; `Some(message)` when organizations (or the log) could not be synced (partial),
+    /// and a note for the history that leaves the run succeeded (application usage).
+    Finished(Option<String>, Option<String>),
     /// The budget is spent; continue here next time.
     Paused(Cursor),
 }
 
 /// [`run_sync_as`] with a nonce that differs per call, as separate invocations' would.
 #[cfg(test)]
-pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore>(
+pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore + UsageStore>(
     http: &H,
     clock: &C,
     store: &S,
@@ -193,7 +196,7 @@ pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore>(
 /// [`SyncResult::AlreadyRunning`] before writing anything. The holder renews its lease by
 /// elapsed time before each unit of work; one that finds the lock taken (its lease ran out)
 /// stops at once, writes nothing more, and also returns [`SyncResult::AlreadyRunning`].
-pub async fn run_sync_as<H: HttpClient, C: Clock, S: SyncStore>(
+pub async fn run_sync_as<H: HttpClient, C: Clock, S: SyncStore + UsageStore>(
     http: &H,
     clock: &C,
     store: &S,
@@ -305,7 +308,7 @@ async fn open_run<S: SyncStore>(
     }))
 }
 
-async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
+async fn locked_run<H: HttpClient, C: Clock, S: SyncStore + UsageStore>(
     http: &H,
     clock: &C,
     store: &Counted<'_, S>,
@@ -358,12 +361,12 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
     // A first sync that finished records its baseline; should that fail, so does the run, and
     // the next one is a first sync again.
     let step = match step {
-        Ok(Step::Finished(message)) if baseline => {
+        Ok(Step::Finished(message, note)) if baseline => {
             let event = events::baseline_event(&run, &iso_from_ms(clock.now_ms()));
             match store.record_events(&[event]).await {
                 Ok(written) => {
                     run.rows_written += written;
-                    Ok(Step::Finished(message))
+                    Ok(Step::Finished(message, note))
                 }
                 Err(e) => Err(Stop::Store(e)),
             }
@@ -389,10 +392,19 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
             );
         }
         // A listing not proven complete also makes the run partial.
-        Ok(Step::Finished(message)) => match listing::closing_message(&mut run, message) {
-            None => finished(&mut run, RunStatus::Succeeded, None),
-            Some(message) => finished(&mut run, RunStatus::Partial, Some(message)),
-        },
+        Ok(Step::Finished(message, note)) => {
+            match listing::closing_message(&mut run, message) {
+                None => finished(&mut run, RunStatus::Succeeded, None),
+                Some(message) => finished(&mut run, RunStatus::Partial, Some(message)),
+            }
+            // Application usage's notes (a scope not granted, a gap) leave the status as it is.
+            if let Some(note) = note {
+                run.error = Some(match run.error.take() {
+                    Some(e) => format!("{e}. Also: {note}"),
+                    None => note,
+                });
+            }
+        }
         Err(stop) => {
             let message = match stop {
                 Stop::Auth0(e) => e.to_string(),
@@ -457,7 +469,7 @@ async fn apply_block<S: SyncStore, C: Clock>(
 }
 
 /// One invocation's share of a run.
-struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: SyncStore> {
+struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: SyncStore + UsageStore> {
     client: &'r mut Auth0Client<'c, H, C>,
     clock: &'c C,
     store: &'r Counted<'r, S>,
@@ -473,7 +485,7 @@ struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: SyncStore> {
     baseline: bool,
 }
 
-impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
+impl<H: HttpClient, C: Clock, S: SyncStore + UsageStore> Invocation<'_, '_, H, C, S> {
     fn room(&self, requests: u32, queries: u32) -> bool {
         self.budget
             .room(&self.client.stats, self.store.used(), requests, queries)
@@ -589,16 +601,57 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                         (!self.baseline).then_some(self.run.id),
                     )
                     .await;
-                    return match step {
-                        Ok(organizations::OrgStep::Done(message)) => Ok(Step::Finished(message)),
+                    match step {
+                        Ok(organizations::OrgStep::Done(partial)) => Cursor::Logs {
+                            partial,
+                            progress: logs::LogProgress::default(),
+                        },
                         Ok(organizations::OrgStep::Paused(next, members)) => {
-                            Ok(Step::Paused(Cursor::Organizations { next, members }))
+                            return Ok(Step::Paused(Cursor::Organizations { next, members }));
                         }
-                        Err(Stop::Auth0(e)) => Ok(Step::Finished(Some(format!(
-                            "organizations not synced: {e}"
-                        )))),
-                        Err(e) => Err(e),
+                        Err(Stop::Auth0(e)) => Cursor::Logs {
+                            partial: Some(format!("organizations not synced: {e}")),
+                            progress: logs::LogProgress::default(),
+                        },
+                        Err(e) => return Err(e),
+                    }
+                }
+                Cursor::Logs { partial, progress } => {
+                    let step = match logs::follow_log(
+                        self.client,
+                        self.clock,
+                        self.store,
+                        self.run,
+                        &self.budget,
+                        self.lease,
+                        progress,
+                    )
+                    .await
+                    {
+                        // The users are stored and their removals applied: a failed write of
+                        // usage leaves it stale, it does not fail the run.
+                        Err(Stop::Store(e)) => logs::LogStep::Done {
+                            note: None,
+                            problem: Some(format!(
+                                "application usage not updated: the database could not {}; \
+                                 the next run goes on from the stored checkpoint",
+                                e.op
+                            )),
+                        },
+                        other => other?,
                     };
+                    return Ok(match step {
+                        logs::LogStep::Paused(progress) => {
+                            Step::Paused(Cursor::Logs { partial, progress })
+                        }
+                        logs::LogStep::Done { note, problem } => {
+                            let partial = match (partial, problem) {
+                                (Some(a), Some(b)) => Some(format!("{a}. Also: {b}")),
+                                (a, b) => a.or(b),
+                            };
+                            Step::Finished(partial, note)
+                        }
+                    });
                 }
             };
             self.progress(&cursor).await?;

@@ -385,6 +385,7 @@ const API_SCOPES = {
   jobs: "read:users",
   organizations: "read:organizations",
   members: "read:organization_members",
+  logs: "read:logs",
 };
 
 /**
@@ -405,6 +406,8 @@ const API_SCOPES = {
  * @param {number} [opts.exportPolls=2] polls answered "pending" before one "processing" then "completed"
  * @param {number} [opts.exportUrlTtlMs=60000] validity of a signed download URL
  * @param {boolean} [opts.emptyFinalPage=true] members checkpoint quirk (see notes)
+ * @param {object[]} [opts.logs=[]] the tenant's log, oldest first (see `logEvent`)
+ * @param {number} [opts.logsTakeMax=100] the largest `take` the log accepts (50: refuse 100 with a 400)
  * @param {{burst:number, perSecond:number}} [opts.rateLimit] default unlimited
  * @param {boolean|number} [opts.retryAfter] add Retry-After to 429s: a fixed number of seconds, or true = computed
  * @param {object} [opts.faults] initial fake.faults
@@ -442,6 +445,10 @@ export async function startFakeAuth0(opts = {}) {
     exportPolls: opts.exportPolls ?? 2,
     exportUrlTtlMs: opts.exportUrlTtlMs ?? 60_000,
     emptyFinalPage: opts.emptyFinalPage ?? true,
+    logs: opts.logs ?? [],
+    // Retention: events before this index are gone; a checkpoint before the first kept is refused.
+    logsKeptFrom: 0,
+    logsTakeMax: opts.logsTakeMax ?? 100,
     rateLimit: opts.rateLimit ?? { burst: 1e9, perSecond: 1e9 },
     retryAfter: opts.retryAfter ?? false,
     faults: opts.faults ?? {},
@@ -454,7 +461,8 @@ export async function startFakeAuth0(opts = {}) {
     stats() {
       const out = { token: 0, users: 0, export: 0, jobs: 0, download: 0, organizations: 0, members: 0, other: 0 };
       Object.assign(out, kindCounts);
-      out.api = out.users + out.export + out.jobs + out.organizations + out.members;
+      out.logs = out.logs ?? 0;
+      out.api = out.users + out.export + out.jobs + out.organizations + out.members + out.logs;
       out.rateLimited = count429;
       out.errors5xx = count5xx;
       return out;
@@ -480,6 +488,22 @@ export async function startFakeAuth0(opts = {}) {
     setRateLimit(rateLimit) {
       fake.rateLimit = rateLimit;
       bucket = null;
+    },
+    /**
+     * Appends an event to the log with the next log_id (ids sort as text, as Auth0's do):
+     * `{type, date, client_id, user_id?}` plus the fields a real event carries and usage ignores.
+     */
+    logEvent({ type, date, client_id, user_id }) {
+      const n = fake.logs.length + 1;
+      const e = { log_id: `900${String(n).padStart(24, "0")}`, date, type, client_id, client_name: `App ${client_id}`,
+        ip: "203.0.113.7", user_agent: "Mozilla/5.0", hostname: fake.domain, description: "", details: { prompts: [] } };
+      if (user_id !== undefined) e.user_id = user_id;
+      fake.logs.push(e);
+      return e;
+    },
+    /** Retention drops every event older than the newest `keep`. */
+    expireLogs(keep) {
+      fake.logsKeptFrom = Math.max(fake.logsKeptFrom, fake.logs.length - keep);
     },
     /** Mint a token without HTTP (for tests that exercise the API only). */
     /** Every access token issued so far (for leak scans). */
@@ -734,6 +758,29 @@ export async function startFakeAuth0(opts = {}) {
     return { status: 200, body: { members, start: page * perPage, limit: perPage, total: ids.length } };
   }
 
+  // -- /api/v2/logs: checkpoint paging by log_id with a Link header, retention, the search mode's
+  // oldest event (sort=date:1) -----------------------------------------------------------------
+  function handleLogs(query) {
+    const kept = fake.logs.slice(fake.logsKeptFrom);
+    if (query.from === undefined) {
+      if (query.sort !== "date:1") throw badQuery(`Query validation error: this fake supports only sort=date:1 without from.`);
+      const perPage = intParam(query, "per_page", 50, 1, 100, "Number of results per page.");
+      const byDate = [...kept].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+      return { status: 200, body: byDate.slice(0, perPage) };
+    }
+    const take = Number(query.take ?? 50);
+    if (!Number.isInteger(take) || take < 1 || take > fake.logsTakeMax) {
+      throw badQuery(`Query validation error: 'take' must be at most ${fake.logsTakeMax}.`);
+    }
+    if (fake.logsKeptFrom > 0 && (!kept.length || query.from < kept[0].log_id)) {
+      throw badQuery("The log_id is invalid or older than the retention period.");
+    }
+    const page = kept.filter((e) => e.log_id > query.from).slice(0, take);
+    const from = page.length ? page[page.length - 1].log_id : query.from;
+    const next = `https://${fake.domain}/api/v2/logs?from=${encodeURIComponent(from)}&take=${take}`;
+    return { status: 200, body: page, headers: { link: `<${next}>; rel="next"` } };
+  }
+
   // -- request dispatch --------------------------------------------------------------------------
   function classify(method, path) {
     if (path === "/oauth/token") return "token";
@@ -743,6 +790,7 @@ export async function startFakeAuth0(opts = {}) {
     if (/^\/api\/v2\/jobs\/[^/]+$/.test(path)) return "jobs";
     if (path === "/api/v2/organizations") return "organizations";
     if (/^\/api\/v2\/organizations\/[^/]+\/members$/.test(path)) return "members";
+    if (path === "/api/v2/logs") return "logs";
     return "other";
   }
 
@@ -752,6 +800,7 @@ export async function startFakeAuth0(opts = {}) {
     if (kind === "jobs" && method === "GET") return handleGetJob(decodeURIComponent(path.split("/").pop()));
     if (kind === "organizations" && method === "GET") return handleOrganizations(query);
     if (kind === "members" && method === "GET") return handleMembers(decodeURIComponent(path.split("/")[4]), query);
+    if (kind === "logs" && method === "GET") return handleLogs(query);
     throw boom(404, "Not Found", "Not Found");
   }
 
@@ -848,7 +897,7 @@ export async function startFakeAuth0(opts = {}) {
       // Consistent headers (content-length matches) but a JSON body cut in half.
       return send(result.status, json.subarray(0, Math.floor(json.length / 2)), headers);
     }
-    return send(result.status, json, headers);
+    return send(result.status, json, { ...headers, ...(result.headers ?? {}) });
   }
 
   const server = http.createServer((req, res) => {

@@ -1,0 +1,74 @@
+//! [`UsageStore`] on D1: one page's gap, usage and checkpoint in one `batch` (a transaction).
+
+use worker::wasm_bindgen::JsValue;
+
+use super::{D1Store, fail, opt_text, text};
+use crate::store::StoreError;
+use crate::store::usage::{
+    INSERT_GAP, LogCursorRow, READ_LOG_CURSOR, SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage,
+    UsageStore, UsageWritten,
+};
+
+impl UsageStore for D1Store {
+    async fn log_cursor(&self) -> Result<Option<LogCursorRow>, StoreError> {
+        let op = "read the log checkpoint";
+        self.stmt(op, READ_LOG_CURSOR, &[])?
+            .first(None)
+            .await
+            .map_err(fail(op))
+    }
+
+    async fn write_usage_page(&self, page: &UsagePage<'_>) -> Result<UsageWritten, StoreError> {
+        let op = "write application usage";
+        let expected = opt_text(page.expected);
+        let mut statements = Vec::with_capacity(4);
+        if let Some(gap) = &page.gap {
+            statements.push(self.stmt(
+                op,
+                INSERT_GAP,
+                &[
+                    JsValue::from_f64(gap.run_id as f64),
+                    opt_text(gap.from),
+                    text(gap.until),
+                    text(page.now),
+                    expected.clone(),
+                ],
+            )?);
+        }
+        for chunk in page.events.chunks(crate::changes::EVENTS_PER_STATEMENT) {
+            statements.push(self.events_statement(chunk)?);
+        }
+        statements.push(self.stmt(
+            op,
+            UPSERT_USAGE,
+            &[text(&page.deltas_json()), expected.clone()],
+        )?);
+        statements.push(self.stmt(
+            op,
+            SAVE_LOG_CURSOR,
+            &[
+                text(page.checkpoint),
+                opt_text(page.oldest),
+                opt_text(page.newest),
+                JsValue::from_f64(f64::from(page.take)),
+                text(page.now),
+                expected,
+                opt_text(page.caught_up.then_some(page.now)),
+            ],
+        )?);
+        let results = self.db.batch(statements).await.map_err(fail(op))?;
+        let mut rows = 0;
+        let mut moved = 0;
+        for (i, r) in results.iter().enumerate() {
+            let meta = r.meta().map_err(fail(op))?;
+            rows += meta.as_ref().and_then(|m| m.rows_written).unwrap_or(0) as u64;
+            if i + 1 == results.len() {
+                moved = meta.as_ref().and_then(|m| m.changes).unwrap_or(0) as u64;
+            }
+        }
+        Ok(UsageWritten {
+            rows,
+            applied: moved == 1,
+        })
+    }
+}

@@ -1,0 +1,150 @@
+//! Per-application usage from the log (`app_usage`), the log checkpoint (`log_cursor`) and the
+//! spans the log's retention dropped (`usage_gaps`): row types, SQL, and the narrow store trait
+//! the log follower uses.
+//!
+//! One page's usage and the checkpoint past it are written in one D1 batch, which D1 runs as a
+//! transaction; and every statement of the batch applies only while the stored checkpoint is
+//! still the one the page was read from. So a retried write, a second writer or an invocation
+//! that died between reading and writing never counts an event twice.
+
+use serde::Deserialize;
+
+use super::{RowsWritten, StoreError};
+use crate::changes::NewEvent;
+use crate::usage::UsageDelta;
+
+/// The stored log position (migrations 0009, 0012).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct LogCursorRow {
+    /// The `log_id` to read after; `None` before the first read.
+    pub checkpoint: Option<String>,
+    /// The date of the oldest event ever read.
+    pub tracking_since: Option<String>,
+    /// The date of the newest event read.
+    pub newest_date: Option<String>,
+    /// The page size Auth0 accepted; `None`: the default.
+    pub take: Option<u32>,
+    /// When the log was first read to its end; before that, first uses are the baseline.
+    pub caught_up_at: Option<String>,
+}
+
+/// Reads the one `log_cursor` row.
+pub const READ_LOG_CURSOR: &str = "SELECT checkpoint, tracking_since, newest_date, take, caught_up_at FROM log_cursor WHERE id = 1";
+
+/// Adds a page's per-pair deltas (`?1`, JSON `[{u, c, n, l, s, f}]`) while the checkpoint is
+/// still `?2`: logins add up, `last_login` and `last_seen` only move forward, `first_used` only
+/// back. `WHERE true` keeps SQLite from reading `ON CONFLICT` as a join constraint.
+pub const UPSERT_USAGE: &str = "INSERT INTO app_usage (user_id, client_id, last_login, logins, \
+     last_seen, first_used) \
+     SELECT json_extract(value, '$.u'), json_extract(value, '$.c'), json_extract(value, '$.l'), \
+     json_extract(value, '$.n'), json_extract(value, '$.s'), json_extract(value, '$.f') \
+     FROM json_each(?1) WHERE (SELECT checkpoint FROM log_cursor WHERE id = 1) IS ?2 \
+     ON CONFLICT (user_id, client_id) DO UPDATE SET \
+     logins = app_usage.logins + excluded.logins, \
+     last_login = max(coalesce(app_usage.last_login, excluded.last_login), \
+                      coalesce(excluded.last_login, app_usage.last_login)), \
+     last_seen = max(coalesce(app_usage.last_seen, excluded.last_seen), \
+                     coalesce(excluded.last_seen, app_usage.last_seen)), \
+     first_used = min(coalesce(app_usage.first_used, excluded.first_used), \
+                      coalesce(excluded.first_used, app_usage.first_used))";
+
+/// Records a span whose usage is unknown (`?1` run, `?2` from, `?3` until, `?4` now) while the
+/// checkpoint is still `?5`.
+pub const INSERT_GAP: &str = "INSERT INTO usage_gaps (run_id, gap_from, gap_until, noted_at) \
+     SELECT ?1, ?2, ?3, ?4 WHERE (SELECT checkpoint FROM log_cursor WHERE id = 1) IS ?5";
+
+/// Moves the checkpoint to `?1` if it is still `?6` (last in the batch: the statements before
+/// it compare with the old one). `?2` the page's oldest date, `?3` its newest, `?4` the page
+/// size, `?5` now, `?7` now if the log was read to its end (else NULL). `tracking_since` only
+/// moves back, `newest_date` only forward, `caught_up_at` is set once.
+pub const SAVE_LOG_CURSOR: &str = "INSERT INTO log_cursor (id, checkpoint, tracking_since, \
+     newest_date, take, updated_at, caught_up_at) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?7) \
+     ON CONFLICT (id) DO UPDATE SET checkpoint = excluded.checkpoint, \
+     tracking_since = min(coalesce(log_cursor.tracking_since, excluded.tracking_since), \
+                          coalesce(excluded.tracking_since, log_cursor.tracking_since)), \
+     newest_date = max(coalesce(log_cursor.newest_date, excluded.newest_date), \
+                       coalesce(excluded.newest_date, log_cursor.newest_date)), \
+     take = excluded.take, updated_at = excluded.updated_at, \
+     caught_up_at = coalesce(log_cursor.caught_up_at, excluded.caught_up_at) \
+     WHERE log_cursor.checkpoint IS ?6";
+
+/// A span of the log never read: usage in it is unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap<'a> {
+    /// The run that found it.
+    pub run_id: i64,
+    /// The date of the newest event read before it, if known.
+    pub from: Option<&'a str>,
+    /// The date of the oldest event read after it.
+    pub until: &'a str,
+}
+
+/// One page's write: its usage, the checkpoint past it, and a gap found before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsagePage<'a> {
+    /// The checkpoint the page was read from (`None`: the very first read).
+    pub expected: Option<&'a str>,
+    /// The checkpoint past the page.
+    pub checkpoint: &'a str,
+    /// Per (user, application).
+    pub deltas: &'a [UsageDelta],
+    /// The page's oldest event date (for `tracking_since`).
+    pub oldest: Option<&'a str>,
+    /// The page's newest event date.
+    pub newest: Option<&'a str>,
+    /// The page size in use.
+    pub take: u32,
+    /// A span the log's retention dropped before this page.
+    pub gap: Option<Gap<'a>>,
+    /// First uses of applications (`changes::INSERT_EVENTS`, keyed per user and application).
+    pub events: &'a [NewEvent],
+    /// The log has been read to its end.
+    pub caught_up: bool,
+    /// ISO-8601 now.
+    pub now: &'a str,
+}
+
+impl UsagePage<'_> {
+    /// The deltas as the JSON bound for `json_each`.
+    pub fn deltas_json(&self) -> String {
+        serde_json::to_string(self.deltas).unwrap_or_else(|_| "[]".into())
+    }
+}
+
+/// What one page's write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageWritten {
+    /// Rows D1 reports written.
+    pub rows: RowsWritten,
+    /// False when the stored checkpoint was no longer the expected one: nothing was written.
+    pub applied: bool,
+}
+
+/// Statements one write takes at most (gap, first uses in up to two statements, usage,
+/// checkpoint), for the query budget.
+pub const PAGE_QUERIES: u32 = 5;
+
+/// What the log follower needs from storage.
+#[allow(async_fn_in_trait)] // single-threaded wasm: no Send bound wanted
+pub trait UsageStore {
+    /// The stored log position, if any.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn log_cursor(&self) -> Result<Option<LogCursorRow>, StoreError>;
+    /// Writes one page in one batch (a transaction): gap, usage, then the checkpoint, each only
+    /// while the stored checkpoint is `page.expected`; and the page's first uses, which their
+    /// keys make a no-op when written again.
+    ///
+    /// # Errors
+    /// Any database failure; then nothing was written.
+    async fn write_usage_page(&self, page: &UsagePage<'_>) -> Result<UsageWritten, StoreError>;
+}
+
+#[cfg(test)]
+#[path = "usage_sqlite.rs"]
+pub mod sqlite;
+
+#[cfg(test)]
+#[path = "tests/usage.rs"]
+mod tests;

@@ -1,0 +1,201 @@
+//! [`UsageStore`] on SQLite with the real migrations and the same SQL constants as D1, for
+//! native tests: one engine for the write semantics. It can fail a write on demand.
+
+use std::cell::{Cell, RefCell};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{
+    INSERT_GAP, LogCursorRow, READ_LOG_CURSOR, SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage,
+    UsageStore, UsageWritten,
+};
+use crate::store::StoreError;
+
+/// A private SQLite database with every migration applied.
+pub struct SqliteUsage {
+    /// The connection (tests read the tables through it).
+    pub conn: RefCell<Connection>,
+    /// Fail the nth page write from now (1 = the next), as a dead invocation would.
+    pub fail_write_in: Cell<u32>,
+    /// Page writes applied.
+    pub writes: Cell<u32>,
+}
+
+impl Default for SqliteUsage {
+    fn default() -> Self {
+        let conn = Connection::open_in_memory().expect("sqlite");
+        let mut files: Vec<_> =
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+                .expect("migrations")
+                .map(|e| e.expect("entry").path())
+                .collect();
+        files.sort();
+        for f in files {
+            conn.execute_batch(&std::fs::read_to_string(&f).expect("read"))
+                .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        }
+        Self {
+            conn: RefCell::new(conn),
+            fail_write_in: Cell::new(0),
+            writes: Cell::new(0),
+        }
+    }
+}
+
+/// A usage row as tests compare it: (user, client, last_login, logins, last_seen, first_used).
+pub type UsageRow = (
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<String>,
+    Option<String>,
+);
+
+/// An access event as tests compare it: (type, user, client, baseline, at, run).
+pub type EventRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    bool,
+    String,
+    Option<i64>,
+);
+
+impl SqliteUsage {
+    /// Every `app_usage` row, ordered.
+    pub fn usage(&self) -> Vec<UsageRow> {
+        let conn = self.conn.borrow();
+        let mut st = conn
+            .prepare("SELECT user_id, client_id, last_login, logins, last_seen, first_used FROM app_usage ORDER BY user_id, client_id")
+            .expect("prepare");
+        st.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect()
+    }
+
+    /// Every access event: (type, user, client, baseline, at, run).
+    pub fn access_events(&self) -> Vec<EventRow> {
+        let conn = self.conn.borrow();
+        let mut st = conn
+            .prepare("SELECT type, user_id, client_id, baseline, at, run_id FROM access_events ORDER BY id")
+            .expect("prepare");
+        st.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect()
+    }
+
+    /// Every gap: (run, from, until).
+    pub fn gaps(&self) -> Vec<(Option<i64>, Option<String>, String)> {
+        let conn = self.conn.borrow();
+        let mut st = conn
+            .prepare("SELECT run_id, gap_from, gap_until FROM usage_gaps ORDER BY id")
+            .expect("prepare");
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("query")
+            .map(|r| r.expect("row"))
+            .collect()
+    }
+}
+
+fn fail(op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| StoreError {
+        op,
+        detail: e.to_string(),
+    }
+}
+
+impl UsageStore for SqliteUsage {
+    async fn log_cursor(&self) -> Result<Option<LogCursorRow>, StoreError> {
+        let op = "read the log checkpoint";
+        self.conn
+            .borrow()
+            .query_row(READ_LOG_CURSOR, [], |r| {
+                Ok(LogCursorRow {
+                    checkpoint: r.get(0)?,
+                    tracking_since: r.get(1)?,
+                    newest_date: r.get(2)?,
+                    take: r.get(3)?,
+                    caught_up_at: r.get(4)?,
+                })
+            })
+            .optional()
+            .map_err(fail(op))
+    }
+
+    async fn write_usage_page(&self, page: &UsagePage<'_>) -> Result<UsageWritten, StoreError> {
+        let op = "write application usage";
+        let n = self.fail_write_in.get();
+        if n > 0 {
+            self.fail_write_in.set(n - 1);
+            if n == 1 {
+                return Err(StoreError {
+                    op,
+                    detail: "injected failure".into(),
+                });
+            }
+        }
+        let mut conn = self.conn.borrow_mut();
+        let tx = conn.transaction().map_err(fail(op))?;
+        let mut rows = 0;
+        if let Some(gap) = &page.gap {
+            rows += tx
+                .execute(
+                    INSERT_GAP,
+                    params![gap.run_id, gap.from, gap.until, page.now, page.expected],
+                )
+                .map_err(fail(op))?;
+        }
+        for chunk in page.events.chunks(crate::changes::EVENTS_PER_STATEMENT) {
+            rows += tx
+                .execute(
+                    crate::changes::INSERT_EVENTS,
+                    params![crate::changes::events_json(chunk)],
+                )
+                .map_err(fail(op))?;
+        }
+        rows += tx
+            .execute(UPSERT_USAGE, params![page.deltas_json(), page.expected])
+            .map_err(fail(op))?;
+        let moved = tx
+            .execute(
+                SAVE_LOG_CURSOR,
+                params![
+                    page.checkpoint,
+                    page.oldest,
+                    page.newest,
+                    page.take,
+                    page.now,
+                    page.expected,
+                    page.caught_up.then_some(page.now)
+                ],
+            )
+            .map_err(fail(op))?;
+        tx.commit().map_err(fail(op))?;
+        self.writes.set(self.writes.get() + 1);
+        Ok(UsageWritten {
+            rows: (rows + moved) as u64,
+            applied: moved == 1,
+        })
+    }
+}
