@@ -8,6 +8,7 @@ pub mod auth0;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod push;
 pub mod render;
 pub mod store;
 pub mod sync;

@@ -191,6 +191,10 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
                 api::sync_response(&sync(&env, &config.sync, Trigger::Manual).await)
             }
             Handled::Csv(query) => return csv_response(store, query),
+            Handled::Auth0Events => {
+                let auth = authorization.as_deref();
+                super::push::auth0_event(&mut req, &config, &store, &method, auth, now).await
+            }
         },
     };
     if answer.status >= 500 {

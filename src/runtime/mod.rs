@@ -4,4 +4,5 @@ pub mod access;
 pub mod clock;
 pub mod handlers;
 pub mod http;
+pub mod push;
 pub mod random;

@@ -3,6 +3,7 @@
 //! D1 implements the traits on wasm ([`d1`]); tests use an in-memory store ([`memory`]).
 
 pub mod organizations;
+pub mod push;
 pub mod runs;
 pub mod sessions;
 pub mod summary;
@@ -19,6 +20,7 @@ use std::fmt;
 
 use crate::time::EpochMs;
 pub use organizations::{OrgRecord, OrgRow, StoredMember, StoredOrg};
+pub use push::PushStore;
 pub use runs::{RunRecord, RunStatus};
 pub use sessions::SessionStore;
 pub use summary::{ConnectionCount, SeatCounts};
