@@ -2,6 +2,7 @@
 //!
 //! D1 implements the traits on wasm ([`d1`]); tests use an in-memory store ([`memory`]).
 
+pub mod changes;
 pub mod organizations;
 pub mod push;
 pub mod runs;
@@ -19,6 +20,7 @@ mod sql_tests;
 use std::fmt;
 
 use crate::time::EpochMs;
+pub use changes::ChangeStore;
 pub use organizations::{OrgRecord, OrgRow, StoredMember, StoredOrg};
 pub use push::PushStore;
 pub use runs::{RunRecord, RunStatus};
