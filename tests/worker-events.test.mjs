@@ -164,6 +164,8 @@ describe("Auth0 Event Streams pushes", () => {
     assert.equal((await pushOk(w, cloudEvent("user.created", created, { long: true }))).status, "unchanged");
     const row = await user(w, fresh.user_id);
     assert.deepEqual([row.name, row.removed_at], ["Second", null]);
+    const { results } = await w.db.prepare("SELECT type FROM access_events WHERE user_id = ?").bind(fresh.user_id).all();
+    assert.deepEqual(results.map((r) => r.type), ["user_added"]);
   });
 
   test("membership events apply at once and in event order", async () => {
@@ -193,6 +195,10 @@ describe("Auth0 Event Streams pushes", () => {
     const stale = cloudEvent("user.updated", { ...gone, name: "Zombie", updated_at: later(NOW, 15_000) });
     assert.equal((await pushOk(w, stale)).status, "unchanged");
     assert.ok((await user(w, gone.user_id)).removed_at, "still removed");
+    // The change history has the removal once, from the push.
+    const { results } = await w.db.prepare("SELECT type, run_id, detail FROM access_events WHERE user_id = ?").bind(gone.user_id).all();
+    assert.deepEqual(results.map((r) => [r.type, r.run_id]), [["user_removed", null]]);
+    assert.match(results[0].detail, /deleted in Auth0/);
     // Its members leave with it in the tenant; the full listing confirms the deletion.
     for (const [org, ids] of fake.members) fake.members.set(org, ids.filter((id) => id !== gone.user_id));
     const run = await sync(w);

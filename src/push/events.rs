@@ -21,6 +21,7 @@ use serde_json::Value;
 use crate::auth0::types::Auth0User;
 use crate::config::{ConfigError, EventStreamToken};
 use crate::store::StoreError;
+use crate::store::changes::ChangeStore;
 use crate::store::push::{Applied, Change, EventWrite, PushStore};
 use crate::sync::mapping::user_row;
 use crate::time::{EpochMs, iso_from_ms, ms_from_iso};
@@ -150,6 +151,9 @@ pub struct Receipt {
     pub reason: Option<String>,
     /// D1 rows written.
     pub rows_written: u64,
+    /// The change was applied but its change-history entries could not be written: logged,
+    /// not shown (the event itself is stored, so a retry would not help).
+    pub internal: Option<String>,
 }
 
 impl Receipt {
@@ -256,6 +260,7 @@ fn skip(status: Status, id: Option<&str>, kind: Option<&str>, reason: Option<Str
         kind: kind.map(shown),
         reason,
         rows_written: 0,
+        internal: None,
     })
 }
 
@@ -459,7 +464,7 @@ pub fn parse(body: &[u8]) -> Result<Parsed, PushError> {
 /// # Errors
 /// The body is too large, unreadable or not one JSON object ([`PushError`] 4xx), or the
 /// database failed ([`PushError::Store`]).
-pub async fn ingest<S: PushStore>(
+pub async fn ingest<S: PushStore + ChangeStore>(
     body: Body<'_>,
     store: &S,
     now: EpochMs,
@@ -473,14 +478,29 @@ pub async fn ingest<S: PushStore>(
         Parsed::Skip(receipt) => return Ok(receipt),
         Parsed::Event(write) => write,
     };
+    // What was stored before, for the change history; the write itself decides in SQL.
+    let prior = store.prior(&write).await.map_err(PushError::Store)?;
     let Applied {
         duplicate,
         changed,
-        rows_written,
+        mut rows_written,
     } = store
         .apply_push(&write, now)
         .await
         .map_err(PushError::Store)?;
+    let mut internal = None;
+    if changed {
+        let entries = crate::push::changes::entries(&write, &prior, &iso_from_ms(now));
+        match store.record_events(&entries).await {
+            Ok(n) => rows_written += n,
+            Err(e) => {
+                internal = Some(format!(
+                    "change history not written: {}: {}",
+                    e.op, e.detail
+                ))
+            }
+        }
+    }
     let status = if duplicate {
         Status::Duplicate
     } else if changed {
@@ -494,6 +514,7 @@ pub async fn ingest<S: PushStore>(
         kind: Some(write.kind.to_string()),
         reason: None,
         rows_written,
+        internal,
     })
 }
 
@@ -502,7 +523,7 @@ pub async fn ingest<S: PushStore>(
 ///
 /// # Errors
 /// As [`admit`] and [`ingest`].
-pub async fn receive<S: PushStore>(
+pub async fn receive<S: PushStore + ChangeStore>(
     head: &Head<'_>,
     body: Body<'_>,
     token: Result<Option<&EventStreamToken>, &ConfigError>,

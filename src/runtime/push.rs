@@ -68,7 +68,15 @@ pub async fn auth0_event(
     };
     // Outcomes and ids only: the Authorization header and the token never reach a log.
     match &result {
-        Ok(receipt) => console_log!("{}", receipt.log_line()),
+        Ok(receipt) => {
+            console_log!("{}", receipt.log_line());
+            if let Some(detail) = &receipt.internal {
+                console_error!(
+                    "auth0 event {}: {detail}",
+                    receipt.id.as_deref().unwrap_or("-")
+                );
+            }
+        }
         Err(PushError::Store(e)) => {
             console_error!("auth0 event not stored: {}: {}", e.op, e.detail)
         }

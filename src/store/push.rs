@@ -236,6 +236,47 @@ pub fn applied(results: &[(RowsWritten, u64); 3]) -> Applied {
     }
 }
 
+/// What is stored about an event's subject before it is applied: which change-history entries
+/// the change makes (`push::changes`). One row of [`PUSH_PRIOR`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Prior {
+    /// The stored user's id; `None` when the user is not stored.
+    pub user_id: Option<String>,
+    /// Their email.
+    pub email: Option<String>,
+    /// Blocked (D1 hands back 0/1).
+    #[serde(default, deserialize_with = "int_flag")]
+    pub blocked: bool,
+    /// Their primary connection.
+    pub connection: Option<String>,
+    /// When they were marked removed.
+    pub removed_at: Option<String>,
+    /// The membership of the event's organization: current (1), removed (0), or no row.
+    #[serde(default, deserialize_with = "opt_int_flag")]
+    pub member: Option<bool>,
+}
+
+fn int_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(opt_int_flag(d)?.unwrap_or(false))
+}
+
+fn opt_int_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    use serde::Deserialize;
+    Ok(Option::<f64>::deserialize(d)?.map(|v| v != 0.0))
+}
+
+/// The stored user `?1` and their membership of organization `?2` (NULL for user events), as one
+/// row whatever is stored.
+pub const PUSH_PRIOR: &str = "SELECT u.user_id AS user_id, u.email AS email, \
+     u.blocked AS blocked, u.connection AS connection, u.removed_at AS removed_at, \
+     (SELECT m.removed_at IS NULL FROM memberships m WHERE m.org_id = ?2 AND m.user_id = ?1) \
+     AS member FROM (SELECT 1) AS one LEFT JOIN users u ON u.user_id = ?1";
+
+/// The arguments of [`PUSH_PRIOR`] for an event.
+pub fn prior_args(w: &EventWrite) -> [Arg; 2] {
+    [text(w.user_id()), w.org_id().map_or(Arg::Null, text)]
+}
+
 /// What pushes need from storage.
 #[allow(async_fn_in_trait)] // single-threaded wasm: no Send bound wanted
 pub trait PushStore {
@@ -244,6 +285,12 @@ pub trait PushStore {
     /// # Errors
     /// Any database failure; nothing is written then, so Auth0's retry applies it.
     async fn apply_push(&self, write: &EventWrite, now: EpochMs) -> Result<Applied, StoreError>;
+
+    /// What is stored about the event's user (and membership) before it is applied.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn prior(&self, write: &EventWrite) -> Result<Prior, StoreError>;
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -287,6 +334,32 @@ impl PushStore for super::d1::D1Store {
             });
         }
         Ok(applied(&counts))
+    }
+
+    async fn prior(&self, write: &EventWrite) -> Result<Prior, StoreError> {
+        use worker::wasm_bindgen::JsValue;
+        let op = "read what a pushed event changes";
+        let fail = |e: worker::Error| StoreError {
+            op,
+            detail: e.to_string(),
+        };
+        let args: Vec<JsValue> = prior_args(write)
+            .iter()
+            .map(|a| match a {
+                Arg::Text(t) => JsValue::from_str(t),
+                Arg::Null => JsValue::NULL,
+            })
+            .collect();
+        let stmt = self
+            .database()
+            .prepare(PUSH_PRIOR)
+            .bind(&args)
+            .map_err(fail)?;
+        Ok(stmt
+            .first::<Prior>(None)
+            .await
+            .map_err(fail)?
+            .unwrap_or_default())
     }
 }
 

@@ -520,3 +520,120 @@ fn the_route_is_not_behind_the_viewer_auth_or_the_cross_site_check() {
     let c = crate::config::Config::from_settings(&s);
     assert!(c.event_stream_token.unwrap().unwrap().matches(TOKEN));
 }
+
+#[test]
+fn applied_events_add_to_the_change_history_once() {
+    let store = SqliteStore::default();
+    store.add_org("org_1");
+    let kinds = |s: &SqliteStore| -> Vec<String> { s.history().into_iter().map(|h| h.0).collect() };
+    let created = envelope(
+        "evt_1",
+        "user.created",
+        user_object("auth0|1", "ann", T1),
+        false,
+    );
+    assert_eq!(status(&post(&store, &created)), Status::Applied);
+    assert_eq!(status(&post(&store, &created)), Status::Duplicate);
+    assert_eq!(kinds(&store), ["user_added"]);
+    let (_, user, org, detail) = &store.history()[0];
+    assert_eq!((user.as_deref(), org.as_deref()), (Some("auth0|1"), None));
+    assert!(detail.contains("ann@x.io (auth0|1)"), "{detail}");
+    // Blocked and moved to another connection.
+    let mut changed = user_object("auth0|1", "ann", T2);
+    changed["blocked"] = true.into();
+    changed["identities"][0]["connection"] = "google-oauth2".into();
+    post(&store, &envelope("evt_2", "user.updated", changed, false)).unwrap();
+    // Older: nothing.
+    post(
+        &store,
+        &envelope(
+            "evt_3",
+            "user.updated",
+            user_object("auth0|1", "old", T1),
+            false,
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        kinds(&store),
+        ["user_added", "user_blocked", "connection_changed"]
+    );
+    let deleted =
+        serde_json::json!({"user_id": "auth0|1", "deleted_at": "2025-06-01T12:00:00.000Z"});
+    post(&store, &envelope("evt_4", "user.deleted", deleted, false)).unwrap();
+    // Re-created later under the same id: returned (and no longer blocked).
+    post(
+        &store,
+        &envelope(
+            "evt_5",
+            "user.created",
+            user_object("auth0|1", "ann", "2025-06-01T13:00:00.000Z"),
+            false,
+        ),
+    )
+    .unwrap();
+    let mut added = envelope(
+        "evt_6",
+        "organization.member.added",
+        member_object("org_1", "auth0|1"),
+        false,
+    );
+    added["time"] = "2025-06-01T13:00:00.000Z".into();
+    let mut removed = envelope(
+        "evt_7",
+        "organization.member.deleted",
+        member_object("org_1", "auth0|1"),
+        false,
+    );
+    removed["time"] = "2025-06-01T14:00:00.000Z".into();
+    post(&store, &added).unwrap();
+    post(&store, &removed).unwrap();
+    post(&store, &added).unwrap();
+    assert_eq!(
+        kinds(&store),
+        [
+            "user_added",
+            "user_blocked",
+            "connection_changed",
+            "user_removed",
+            "user_returned",
+            "user_unblocked",
+            "connection_changed",
+            "membership_added",
+            "membership_removed"
+        ]
+    );
+    let last = store.history().pop().unwrap();
+    assert_eq!(last.2.as_deref(), Some("org_1"));
+    assert!(
+        last.3
+            .contains("left organization org_1: ann@x.io (auth0|1)"),
+        "{}",
+        last.3
+    );
+}
+
+#[test]
+fn a_change_history_failure_is_logged_not_refused() {
+    let store = SqliteStore::default();
+    store.fail_history.set(true);
+    let r = post(
+        &store,
+        &envelope(
+            "evt_1",
+            "user.created",
+            user_object("auth0|1", "a", T1),
+            false,
+        ),
+    )
+    .unwrap();
+    assert_eq!(r.status, Status::Applied);
+    assert!(
+        r.internal
+            .as_deref()
+            .is_some_and(|d| d.contains("change history")),
+        "{r:?}"
+    );
+    assert_eq!(crate::api::push::response(&Ok(r)).status, 200);
+    assert!(store.user("auth0|1").is_some());
+}

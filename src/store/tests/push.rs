@@ -5,7 +5,11 @@ use std::cell::Cell;
 
 use rusqlite::{Connection, params_from_iter};
 
-use super::{Applied, Arg, Change, EventWrite, PushStore, push_statements};
+use super::{
+    Applied, Arg, Change, EventWrite, PUSH_PRIOR, Prior, PushStore, prior_args, push_statements,
+};
+use crate::changes::{EVENTS_PER_STATEMENT, INSERT_EVENTS, NewEvent, events_json};
+use crate::store::changes::ChangeStore;
 use crate::store::users::UPSERT_USERS;
 use crate::store::{RowsWritten, StoreError};
 use crate::sync::mapping::user_row;
@@ -17,6 +21,8 @@ pub struct SqliteStore {
     pub conn: Connection,
     /// Fail the next batch, as a D1 outage would.
     pub fail_next: Cell<bool>,
+    /// Fail the next append to the change history.
+    pub fail_history: Cell<bool>,
 }
 
 impl Default for SqliteStore {
@@ -35,6 +41,7 @@ impl Default for SqliteStore {
         Self {
             conn,
             fail_next: Cell::new(false),
+            fail_history: Cell::new(false),
         }
     }
 }
@@ -77,6 +84,53 @@ impl PushStore for SqliteStore {
         self.conn.execute_batch("COMMIT").map_err(fail)?;
         Ok(super::applied(&results))
     }
+
+    async fn prior(&self, write: &EventWrite) -> Result<Prior, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                PUSH_PRIOR,
+                params_from_iter(sql_args(&prior_args(write))),
+                |r| {
+                    Ok(Prior {
+                        user_id: r.get(0)?,
+                        email: r.get(1)?,
+                        blocked: r.get::<_, Option<i64>>(2)?.unwrap_or(0) != 0,
+                        connection: r.get(3)?,
+                        removed_at: r.get(4)?,
+                        member: r.get::<_, Option<i64>>(5)?.map(|m| m != 0),
+                    })
+                },
+            )
+            .map_err(|e| StoreError {
+                op: "read what a pushed event changes",
+                detail: e.to_string(),
+            })?;
+        Ok(row)
+    }
+}
+
+/// The change history through the changes module's own statement.
+impl ChangeStore for SqliteStore {
+    async fn record_events(&self, events: &[NewEvent]) -> Result<RowsWritten, StoreError> {
+        if self.fail_history.replace(false) {
+            return Err(StoreError {
+                op: "record changes",
+                detail: "injected".into(),
+            });
+        }
+        let mut n = 0;
+        for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+            n += self
+                .conn
+                .execute(INSERT_EVENTS, [events_json(chunk)])
+                .map_err(|e| StoreError {
+                    op: "record changes",
+                    detail: e.to_string(),
+                })? as RowsWritten;
+        }
+        Ok(n)
+    }
 }
 
 impl SqliteStore {
@@ -100,6 +154,17 @@ impl SqliteStore {
                 |r| r.get(0),
             )
             .ok()
+    }
+
+    /// The change history: `(type, user_id, org_id, detail)` in order.
+    pub fn history(&self) -> Vec<(String, Option<String>, Option<String>, String)> {
+        self.conn
+            .prepare("SELECT type, user_id, org_id, detail FROM access_events ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     }
 
     /// Stores an organization, as the sync would.
