@@ -335,6 +335,52 @@ impl fmt::Debug for SessionSecret {
     }
 }
 
+/// The shortest `EVENT_STREAM_TOKEN` accepted: the route is open to the internet, so the
+/// token must not be guessable.
+pub const MIN_EVENT_STREAM_TOKEN: usize = 16;
+
+/// `EVENT_STREAM_TOKEN`: the bearer token Auth0 Event Streams send to `POST /api/auth0/events`.
+/// Its value never shows in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EventStreamToken(String);
+
+impl EventStreamToken {
+    /// Reads `EVENT_STREAM_TOKEN`. Unset or blank is `Ok(None)`: the route then refuses everyone.
+    ///
+    /// # Errors
+    /// A value shorter than [`MIN_EVENT_STREAM_TOKEN`] characters (the route refuses everyone,
+    /// saying so).
+    pub fn from_settings(settings: &impl Settings) -> Result<Option<Self>, ConfigError> {
+        let Some(value) = setting(settings, "EVENT_STREAM_TOKEN") else {
+            return Ok(None);
+        };
+        if value.chars().count() < MIN_EVENT_STREAM_TOKEN {
+            return Err(ConfigError {
+                setting: "EVENT_STREAM_TOKEN",
+                problem: format!(
+                    "is shorter than {MIN_EVENT_STREAM_TOKEN} characters; set a random one with \
+                     `openssl rand -hex 32 | npx wrangler secret put EVENT_STREAM_TOKEN`"
+                ),
+            });
+        }
+        Ok(Some(Self(value)))
+    }
+
+    /// Whether `presented` is the token, in time independent of where they differ and of the
+    /// presented length: both sides are reduced to fixed-length MACs, compared in constant time.
+    pub fn matches(&self, presented: &str) -> bool {
+        const KEY: &[u8] = b"auth0-license-sync event stream token";
+        let expected = crate::auth::sha256::hmac_sha256(KEY, self.0.as_bytes());
+        crate::auth::sha256::hmac_sha256_verify(KEY, presented.as_bytes(), &expected)
+    }
+}
+
+impl fmt::Debug for EventStreamToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EventStreamToken(<redacted>)")
+    }
+}
+
 /// `ACCESS_TEAM_DOMAIN`, normalised to `scheme://host[:port]` without a trailing slash, e.g.
 /// `https://myteam.cloudflareaccess.com`: Access tokens' `iss` must equal it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -534,6 +580,9 @@ pub struct Config {
     pub viewer: ViewerConfig,
     /// The sync's settings, or the first problem with them (recorded in the sync history).
     pub sync: Result<SyncSettings, ConfigError>,
+    /// `EVENT_STREAM_TOKEN` for Auth0 Event Streams pushes: unset (`Ok(None)`) or unusable
+    /// closes `POST /api/auth0/events` to everyone.
+    pub event_stream_token: Result<Option<EventStreamToken>, ConfigError>,
 }
 
 impl Config {
@@ -542,6 +591,7 @@ impl Config {
         Self {
             viewer: ViewerConfig::from_settings(settings),
             sync: SyncSettings::from_settings(settings),
+            event_stream_token: EventStreamToken::from_settings(settings),
         }
     }
 }
@@ -799,6 +849,46 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn event_stream_token_is_optional_long_redacted_and_matched_exactly() {
+        assert_eq!(EventStreamToken::from_settings(&settings(&[])), Ok(None));
+        let blank = settings(&[("EVENT_STREAM_TOKEN", "  ")]);
+        assert_eq!(EventStreamToken::from_settings(&blank), Ok(None));
+        let e = EventStreamToken::from_settings(&settings(&[("EVENT_STREAM_TOKEN", "tiny-val")]))
+            .unwrap_err();
+        assert_eq!(e.setting, "EVENT_STREAM_TOKEN");
+        assert!(
+            e.problem.contains("wrangler secret put EVENT_STREAM_TOKEN"),
+            "{e}"
+        );
+        assert!(
+            !e.problem.contains("tiny-val"),
+            "the value is never echoed: {e}"
+        );
+        let t = EventStreamToken::from_settings(&settings(&[(
+            "EVENT_STREAM_TOKEN",
+            " push-token-0123456789 ",
+        )]))
+        .unwrap()
+        .unwrap();
+        assert!(t.matches("push-token-0123456789"));
+        for wrong in [
+            "",
+            "push-token-012345678",
+            "push-token-0123456789 ",
+            "PUSH-token-0123456789",
+            "push-token-01234567890",
+        ] {
+            assert!(!t.matches(wrong), "{wrong}");
+        }
+        assert_eq!(format!("{t:?}"), "EventStreamToken(<redacted>)");
+        let c = Config::from_settings(&settings(&[(
+            "EVENT_STREAM_TOKEN",
+            "push-token-0123456789",
+        )]));
+        assert!(!format!("{c:?}").contains("push-token"));
     }
 
     #[test]

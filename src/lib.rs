@@ -9,6 +9,7 @@ pub mod changes;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod push;
 pub mod render;
 pub mod store;
 pub mod sync;

@@ -10,6 +10,8 @@ import { startWorker, requireBuiltWorker, tenantBindings } from "./support/worke
 import { makeKeyPair, signJwt, accessClaims, startJwksServer } from "./support/access-keys.mjs";
 
 const VIEWER_TOKEN = "fuzz-viewer-token";
+const EVENT_STREAM_TOKEN = "fuzz-event-stream-token-0123456789";
+const EVENTS = "/api/auth0/events";
 const AUD = "aud-fuzz-0123456789";
 const CASES = 400;
 // Throws when build/ is missing: these tests then fail with the reason, never skip.
@@ -28,6 +30,7 @@ const ROUTES = [
   "/api/users/sms|+15550100", `/api/organizations/${encodeURIComponent(ODD_ORG)}/members`,
   "/api/organizations/org_a+b/members", "/api/users/", "/api", "/nope", "/api/organizations/x/members/y",
   "/api/changes", "/changes", "/changes.csv", "/api/changes/1",
+  EVENTS, "/api/auth0/event",
 ];
 const PARAMS = ["limit", "cursor", "status", "connection", "organization", "inactive_days", "never_logged_in", "q", "sort", "token", "x",
   "since", "until", "type", "user_id", "client_id"];
@@ -119,7 +122,7 @@ describe("hostile requests against the built worker", () => {
     const members = new Map([[ODD_ORG, [...ODD_IDS]]]);
     fake = await startFakeAuth0({ users, organizations, members });
     w = await startWorker({
-      bindings: tenantBindings(fake, { VIEWER_TOKEN, ACCESS_TEAM_DOMAIN: jwks.url, ACCESS_AUD: AUD }),
+      bindings: tenantBindings(fake, { VIEWER_TOKEN, EVENT_STREAM_TOKEN, ACCESS_TEAM_DOMAIN: jwks.url, ACCESS_AUD: AUD }),
     });
     const run = await w.authedFetch("/api/sync", { method: "POST" });
     assert.equal(run.status, 200);
@@ -266,5 +269,61 @@ describe("hostile requests against the built worker", () => {
     const health = await w.fetch("/healthz");
     assert.equal(health.status, 200);
     assert.ok(w.logs.some((l) => /sync run \d+ succeeded/.test(l)), "worker logs are captured");
+  });
+
+  test("hostile deliveries to /api/auth0/events get a receipt or a 4xx with a message, and nothing panics", async () => {
+    const g = generator(20261202);
+    const logsBefore = w.logs.length;
+    const statuses = {};
+    const kinds = ["user.created", "user.updated", "user.deleted", "organization.member.added",
+      "organization.member.deleted", "com.auth0.user.updated", "organization.created", "", 5];
+    const junkValue = () => g.pick([null, 5, true, "x", g.junk(), [], {}, { id: g.junk() }, "2025-06-01T10:00:00Z"]);
+    const eventBody = () => {
+      const e = {
+        id: g.below(6) ? `evt_${g.below(40)}` : junkValue(),
+        type: g.pick(kinds),
+        time: g.below(2) ? "2025-06-01T10:00:00.000Z" : junkValue(),
+        data: g.below(5) ? { object: g.below(2) ? { ...g.pick(fake.users), updated_at: "2025-06-01T10:00:00.000Z" }
+          : { organization: { id: g.below(2) ? ODD_ORG : junkValue() }, user: { user_id: g.pick(ODD_IDS) }, user_id: junkValue() } }
+          : junkValue(),
+      };
+      e[g.below(2) ? "specversion" : "spec_version"] = g.below(6) ? "1.0" : junkValue();
+      if (g.below(10) === 0) e.a0purpose = "test";
+      const text = JSON.stringify(e);
+      return g.below(8) === 0 ? text.slice(0, g.below(text.length)) : text;
+    };
+    for (let i = 0; i < 150; i++) {
+      const method = g.below(8) === 0 ? g.pick(METHODS) : "POST";
+      const headers = {};
+      let authorized = false;
+      switch (g.below(5)) {
+        case 0: case 1: headers.authorization = `Bearer ${EVENT_STREAM_TOKEN}`; authorized = true; break;
+        case 2: headers.authorization = `Bearer ${VIEWER_TOKEN}`; break;
+        case 3: headers.authorization = g.headerJunk(); break;
+        default: break;
+      }
+      if (g.below(4) === 0) Object.assign(headers, { origin: "https://evil.example", "sec-fetch-site": "cross-site" });
+      headers["content-type"] = g.pick(["application/json", "application/json", "application/cloudevents+json", "text/plain", g.headerJunk()]);
+      const init = { method, headers, redirect: "manual" };
+      if (method !== "GET" && method !== "HEAD") {
+        const k = g.below(6);
+        init.body = k === 0 ? Buffer.from(Array.from({ length: g.below(64) }, () => g.below(256)))
+          : k === 1 ? Buffer.from(g.junk()) : eventBody();
+      }
+      const what = `#${i} ${method} ${JSON.stringify(headers).slice(0, 200)} ${String(init.body ?? "").slice(0, 200)}`;
+      const res = await w.mf.dispatchFetch(new URL(EVENTS, "http://localhost").href, init);
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      assert.ok([200, 400, 401, 405, 413, 415].includes(res.status), `${what}: ${res.status}`);
+      const text = await expectMessage(res, method, what);
+      if (res.status === 200) {
+        assert.ok(authorized, `${what}: accepted without the token`);
+        assert.equal(typeof JSON.parse(text).status, "string", what);
+      }
+    }
+    for (const s of [200, 400, 401, 415]) assert.ok(statuses[s] > 0, `no ${s}: ${JSON.stringify(statuses)}`);
+    const logs = w.logs.slice(logsBefore);
+    assert.deepEqual(logs.filter((l) => CRASH.test(l)), [], "the worker logged a panic or trap");
+    assert.ok(!logs.some((l) => l.includes(EVENT_STREAM_TOKEN)), "the token reached the logs");
+    assert.equal((await w.fetch("/healthz")).status, 200);
   });
 });

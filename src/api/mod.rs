@@ -8,6 +8,7 @@ pub mod changes;
 pub mod error;
 pub mod pages;
 pub mod params;
+pub mod push;
 pub mod viewer;
 
 use serde::Serialize;
@@ -135,6 +136,10 @@ pub enum Handled {
     Csv(UsersQuery),
     /// Stream `/changes.csv` for this query (already authorized), page by page.
     ChangesCsv(ChangesQuery),
+    /// An Auth0 Event Streams delivery (`POST /api/auth0/events`): not a viewer route. The
+    /// runtime authenticates it with `EVENT_STREAM_TOKEN`, reads its body and applies it
+    /// (`push::events`), answering with [`push::response`].
+    Auth0Events,
 }
 
 /// The routes, parsed from the path.
@@ -156,6 +161,7 @@ enum Route {
     Changes,
     ChangesPage,
     ChangesCsv,
+    Auth0Events,
 }
 
 /// One non-empty path segment.
@@ -193,6 +199,7 @@ fn route(path: &str) -> Result<Route, ApiError> {
         "/api/changes" => Route::Changes,
         "/changes" => Route::ChangesPage,
         "/changes.csv" => Route::ChangesCsv,
+        crate::push::events::ROUTE => Route::Auth0Events,
         _ => {
             if let Some(id) = trimmed.strip_prefix("/api/users/").and_then(segment) {
                 Route::User(path_id("user_id", id)?)
@@ -218,6 +225,11 @@ pub async fn handle<S: ViewStore + SessionStore + ChangeView>(
         Ok(route) => route,
         Err(e) => return Handled::Respond(ApiResponse::error(&e)),
     };
+    // Auth0's pushes carry their own token and no browser headers: neither the viewer's
+    // authentication nor the cross-site check applies to them.
+    if route == Route::Auth0Events {
+        return Handled::Auth0Events;
+    }
     let get = matches!(req.method, "GET" | "HEAD");
     // Cookies (the session, Access's) ride along on any request a foreign page makes the browser
     // send; a bearer token never does, so only requests without one need to prove their origin.

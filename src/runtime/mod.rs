@@ -5,4 +5,5 @@ pub mod changes;
 pub mod clock;
 pub mod handlers;
 pub mod http;
+pub mod push;
 pub mod random;

@@ -73,6 +73,11 @@ impl D1Store {
             .map_err(fail("find the D1 binding DB (see wrangler.toml)"))
     }
 
+    /// The database, for the stores of other features (`store::push`).
+    pub(super) fn database(&self) -> &D1Database {
+        &self.db
+    }
+
     fn stmt(
         &self,
         op: &'static str,

@@ -4,6 +4,7 @@
 
 pub mod changes;
 pub mod organizations;
+pub mod push;
 pub mod runs;
 pub mod sessions;
 pub mod summary;
@@ -22,6 +23,7 @@ use std::fmt;
 use crate::time::EpochMs;
 pub use changes::{ChangePosition, ChangeRecord, ChangeStore, ChangeView, ChangesQuery};
 pub use organizations::{OrgRecord, OrgRow, StoredMember, StoredOrg};
+pub use push::PushStore;
 pub use runs::{RunRecord, RunStatus};
 pub use sessions::SessionStore;
 pub use summary::{ConnectionCount, SeatCounts};

@@ -1,0 +1,86 @@
+//! Auth0's pushes on the Workers runtime: read a delivery's body (at most 1 MB, never more into
+//! memory), apply it through `push::events`, and log the outcome without any header.
+
+use futures_util::StreamExt;
+use worker::{Request, console_error, console_log};
+
+use crate::api::{self, ApiResponse};
+use crate::config::Config;
+use crate::push::events::{self, Body, Head, MAX_BODY_BYTES, PushError};
+use crate::store::d1::D1Store;
+use crate::time::EpochMs;
+
+/// The body as it arrived.
+enum Read {
+    Bytes(Vec<u8>),
+    TooLarge,
+    Broken,
+}
+
+/// Reads at most `max` bytes. Past that it stops reading (the rest is never buffered) and says
+/// so: a push over the limit is refused whole.
+async fn read_capped(req: &mut Request, max: usize) -> Read {
+    let Ok(mut chunks) = req.stream() else {
+        return Read::Broken;
+    };
+    let mut bytes = Vec::new();
+    while let Some(chunk) = chunks.next().await {
+        let Ok(chunk) = chunk else {
+            return Read::Broken;
+        };
+        if bytes.len().saturating_add(chunk.len()) > max {
+            return Read::TooLarge;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Read::Bytes(bytes)
+}
+
+/// `POST /api/auth0/events`: one Event Streams delivery.
+pub async fn auth0_event(
+    req: &mut Request,
+    config: &Config,
+    store: &D1Store,
+    method: &str,
+    authorization: Option<&str>,
+    now: EpochMs,
+) -> ApiResponse {
+    let content_type = req.headers().get("content-type").ok().flatten();
+    let content_length = req.headers().get("content-length").ok().flatten();
+    let head = Head {
+        method,
+        authorization,
+        content_type: content_type.as_deref(),
+        content_length: content_length.as_deref(),
+    };
+    let token = config.event_stream_token.as_ref().map(Option::as_ref);
+    let result = match events::admit(&head, token) {
+        Err(e) => Err(e),
+        Ok(()) => {
+            let read = read_capped(req, MAX_BODY_BYTES).await;
+            let body = match &read {
+                Read::Bytes(b) => Body::Bytes(b),
+                Read::TooLarge => Body::TooLarge,
+                Read::Broken => Body::Unreadable,
+            };
+            events::ingest(body, store, now).await
+        }
+    };
+    // Outcomes and ids only: the Authorization header and the token never reach a log.
+    match &result {
+        Ok(receipt) => {
+            console_log!("{}", receipt.log_line());
+            if let Some(detail) = &receipt.internal {
+                console_error!(
+                    "auth0 event {}: {detail}",
+                    receipt.id.as_deref().unwrap_or("-")
+                );
+            }
+        }
+        Err(PushError::Store(e)) => {
+            console_error!("auth0 event not stored: {}: {}", e.op, e.detail)
+        }
+        Err(e) => console_log!("auth0 event refused ({}): {e}", api::push::status(e)),
+    }
+    api::push::response(&result)
+}
