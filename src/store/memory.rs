@@ -12,6 +12,8 @@ use super::{
 };
 use crate::time::EpochMs;
 
+mod apps;
+
 /// A stored user with the columns the store sets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemUser {
@@ -50,6 +52,8 @@ pub struct MemoryStore {
     pub longest_cursor: Cell<usize>,
     /// The session epoch (`store::sessions`).
     pub session_epoch: Cell<u64>,
+    /// The application tables, in SQLite: see `memory/apps.rs`.
+    pub apps: super::sqlite::SqliteDb,
 }
 
 impl MemoryStore {
