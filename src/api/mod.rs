@@ -4,6 +4,7 @@
 //! [`ApiResponse`] back. Two routes need the runtime itself: `POST /api/sync`
 //! ([`Handled::RunSync`]) and the streamed CSV export ([`Handled::Csv`]).
 
+pub mod applications;
 pub mod error;
 pub mod pages;
 pub mod params;
@@ -12,6 +13,7 @@ pub mod viewer;
 use serde::Serialize;
 
 use crate::auth::origin::{RequestSite, check_same_origin};
+use crate::store::applications::SqlRunner;
 use crate::store::{RunRecord, SessionStore, UserRecord, UsersQuery, ViewStore};
 use crate::sync::SyncResult;
 use crate::time::{EpochMs, iso_from_ms};
@@ -148,6 +150,7 @@ enum Route {
     SyncRuns,
     Organizations,
     Members(String),
+    Apps(applications::AppRoute),
 }
 
 /// One non-empty path segment.
@@ -183,7 +186,9 @@ fn route(path: &str) -> Result<Route, ApiError> {
         "/api/sync-runs" => Route::SyncRuns,
         "/api/organizations" => Route::Organizations,
         _ => {
-            if let Some(id) = trimmed.strip_prefix("/api/users/").and_then(segment) {
+            if let Some(apps) = applications::route(trimmed) {
+                Route::Apps(apps?)
+            } else if let Some(id) = trimmed.strip_prefix("/api/users/").and_then(segment) {
                 Route::User(path_id("user_id", id)?)
             } else {
                 let id = trimmed
@@ -198,7 +203,7 @@ fn route(path: &str) -> Result<Route, ApiError> {
 }
 
 /// Routes and answers a request.
-pub async fn handle<S: ViewStore + SessionStore>(
+pub async fn handle<S: ViewStore + SessionStore + SqlRunner>(
     req: &ApiRequest<'_>,
     store: &S,
     auth: &ViewerAuth<'_>,
@@ -216,7 +221,8 @@ pub async fn handle<S: ViewStore + SessionStore>(
     {
         return Handled::Respond(ApiResponse::error(&ApiError::CrossSite(e)));
     }
-    let page_route = matches!(route, Route::Dashboard | Route::Runs | Route::Login);
+    let page_route = matches!(route, Route::Dashboard | Route::Runs | Route::Login)
+        || matches!(&route, Route::Apps(r) if r.is_page());
     let viewer = match route {
         Route::Health if get => {
             return Handled::Respond(ApiResponse::json(200, &serde_json::json!({"ok": true})));
@@ -250,7 +256,7 @@ pub async fn handle<S: ViewStore + SessionStore>(
     }
 }
 
-async fn authorized<S: ViewStore>(
+async fn authorized<S: ViewStore + SqlRunner>(
     route: Route,
     get: bool,
     req: &ApiRequest<'_>,
@@ -271,9 +277,15 @@ async fn authorized<S: ViewStore>(
             respond(serde_json::json!({ "users": users, "next_cursor": next_cursor }))
         }
         Route::User(id) if get => match store.get_user(&id).await.map_err(ApiError::Store)? {
-            Some(user) => respond(serde_json::json!({ "user": user })),
+            Some(user) => {
+                let apps = crate::store::applications::user_apps(store, &id)
+                    .await
+                    .map_err(ApiError::Store)?;
+                respond(serde_json::json!({ "user": user, "applications": apps }))
+            }
             None => Err(ApiError::NotFound),
         },
+        Route::Apps(r) if get => applications::answer(r, req, store, viewer).await,
         Route::Members(id) if get => {
             if !store
                 .organization_exists(&id)
@@ -405,6 +417,9 @@ pub fn sync_response(result: &Result<SyncResult, crate::store::StoreError>) -> A
     }
 }
 
+#[cfg(test)]
+#[path = "tests/applications.rs"]
+mod applications_tests;
 #[cfg(test)]
 #[path = "tests/fuzz.rs"]
 mod fuzz;

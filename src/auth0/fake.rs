@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 
 use crate::http::{HttpClient, HttpRequest, HttpResponse, Method, TransportError};
 
+mod apps;
+pub use apps::{FakeApps, FakeConnection};
+
 /// A scripted fault: given the request number and request, maybe answer instead of the tenant.
 pub type Fault = Box<dyn FnMut(u32, &HttpRequest) -> Option<Result<HttpResponse, TransportError>>>;
 
@@ -45,6 +48,8 @@ pub struct FakeAuth0 {
     pub export_polls: Cell<u32>,
     issued: Cell<u32>,
     jobs: RefCell<HashMap<String, u32>>,
+    /// Applications, connections and their wiring (`fake/apps.rs`).
+    pub apps: RefCell<FakeApps>,
 }
 
 fn answer(status: u16, body: Value) -> HttpResponse {
@@ -130,6 +135,7 @@ impl FakeAuth0 {
             export_polls: Cell::new(1),
             issued: Cell::new(0),
             jobs: RefCell::new(HashMap::new()),
+            apps: RefCell::new(FakeApps::default()),
         }
     }
 
@@ -370,7 +376,9 @@ impl FakeAuth0 {
                 json!({"statusCode": 401, "error": "Unauthorized", "message": "Expired token received for JSON Web Token validation"}),
             );
         }
-        if path == "/api/v2/users" {
+        if let Some(r) = self.apps_route(&path, &params) {
+            r
+        } else if path == "/api/v2/users" {
             self.list_users(&params)
         } else if path.starts_with("/api/v2/jobs") {
             self.export(&path, req)

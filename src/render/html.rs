@@ -92,7 +92,7 @@ fn plural(n: u64, unit: &str) -> String {
 }
 
 /// A date cell: readable, with the relative age; `never` for a missing login.
-fn when(iso: Option<&str>, now: EpochMs, missing: &str) -> String {
+pub(crate) fn when(iso: Option<&str>, now: EpochMs, missing: &str) -> String {
     match iso {
         None => format!("<span class=\"muted\">{missing}</span>"),
         Some(iso) => format!(
@@ -105,7 +105,7 @@ fn when(iso: Option<&str>, now: EpochMs, missing: &str) -> String {
     }
 }
 
-fn page(title: &str, nav: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, nav: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
@@ -118,7 +118,10 @@ fn page(title: &str, nav: &str, body: &str) -> String {
 
 /// Who is looking, and the links every signed-in page shows.
 pub fn nav(viewer: &str, session: bool) -> String {
-    let mut nav = String::from("<a href=\"/\">Dashboard</a><a href=\"/runs\">Sync history</a>");
+    let mut nav = String::from(
+        "<a href=\"/\">Dashboard</a><a href=\"/applications\">Applications</a>\
+         <a href=\"/runs\">Sync history</a>",
+    );
     write!(nav, "<span class=\"muted\">{}</span>", escape(viewer)).ok();
     if session {
         nav.push_str(

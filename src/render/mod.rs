@@ -1,4 +1,5 @@
 //! Rendering for viewers: the HTML pages and the CSV export, as pure functions of the data.
 
+pub mod applications;
 pub mod csv;
 pub mod html;

@@ -274,6 +274,9 @@ pub const DROP_CONNECTIONS_OF_GONE_ORGS: &str = "DELETE FROM organization_connec
 /// Current connections, by id.
 pub const CURRENT_CONNECTION_IDS: &str = "SELECT connection_id AS id FROM connections \
      WHERE removed_at IS NULL ORDER BY connection_id";
+/// An application that requires organizations, if any.
+pub const ANY_REQUIRES_ORGS: &str = "SELECT client_id AS id FROM applications \
+     WHERE removed_at IS NULL AND organization_usage = 'require' LIMIT 1";
 /// Current organizations, by id.
 pub const CURRENT_ORG_IDS: &str =
     "SELECT id FROM organizations WHERE removed_at IS NULL ORDER BY id";

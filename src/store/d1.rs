@@ -25,6 +25,8 @@ use super::{
 };
 use crate::time::EpochMs;
 
+mod apps;
+
 /// The `DB` binding.
 pub struct D1Store {
     db: D1Database,

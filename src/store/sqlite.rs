@@ -82,11 +82,14 @@ pub fn query<T: DeserializeOwned>(
 }
 
 /// A SQLite database behind [`SqlRunner`].
-pub struct SqliteDb(pub RefCell<Connection>);
+pub struct SqliteDb(
+    pub RefCell<Connection>,
+    pub std::cell::Cell<Option<[u64; 4]>>,
+);
 
 impl Default for SqliteDb {
     fn default() -> Self {
-        Self(RefCell::new(migrated()))
+        Self(RefCell::new(migrated()), std::cell::Cell::new(None))
     }
 }
 

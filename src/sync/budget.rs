@@ -67,7 +67,12 @@ impl<'s, S: SyncStore> Counted<'s, S> {
         self.used.get()
     }
 
-    fn tick(&self, n: u32) {
+    /// The wrapped store.
+    pub(super) fn inner(&self) -> &'s S {
+        self.inner
+    }
+
+    pub(super) fn tick(&self, n: u32) {
         self.used.set(self.used.get() + n);
     }
 }

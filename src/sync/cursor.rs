@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::applications::AppState;
 use super::listing::Lower;
 use super::organizations::MemberProgress;
 
@@ -30,6 +31,11 @@ pub enum Cursor {
         /// How far that organization's member listing got, when it spans invocations.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         members: Option<MemberProgress>,
+    },
+    /// Users and organizations are done; the applications part continues here.
+    Applications {
+        /// Where it stands.
+        state: AppState,
     },
 }
 

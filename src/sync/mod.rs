@@ -5,6 +5,7 @@
 //! Removals are held until the whole user listing is complete, so a failed or cut-short run never
 //! marks anyone removed and never deletes anything.
 
+pub mod applications;
 pub mod budget;
 pub mod cursor;
 mod export_job;
@@ -28,6 +29,7 @@ use crate::auth0::{Auth0Client, Auth0Error, RetryPolicy};
 use crate::clock::Clock;
 use crate::config::{Auth0Config, ConfigError, SyncLimits};
 use crate::http::HttpClient;
+use crate::store::applications::SqlRunner;
 use crate::store::{RunRecord, RunStatus, StoreError, SyncStore, UserRow};
 use crate::time::{EpochMs, iso_from_ms};
 
@@ -160,15 +162,16 @@ impl From<StoreError> for Stop {
 
 /// Where an invocation left its run.
 enum Step {
-    /// Complete; `Some(message)` when organizations could not be synced (partial).
-    Finished(Option<String>),
+    /// Complete; `Some(message)` when organizations could not be synced (partial), and notes
+    /// that leave the status alone (optional scopes not enabled).
+    Finished(Option<String>, Option<String>),
     /// The budget is spent; continue here next time.
     Paused(Cursor),
 }
 
 /// [`run_sync_as`] with a nonce that differs per call, as separate invocations' would.
 #[cfg(test)]
-pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore>(
+pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore + SqlRunner>(
     http: &H,
     clock: &C,
     store: &S,
@@ -192,7 +195,7 @@ pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore>(
 /// [`SyncResult::AlreadyRunning`] before writing anything. The holder renews its lease by
 /// elapsed time before each unit of work; one that finds the lock taken (its lease ran out)
 /// stops at once, writes nothing more, and also returns [`SyncResult::AlreadyRunning`].
-pub async fn run_sync_as<H: HttpClient, C: Clock, S: SyncStore>(
+pub async fn run_sync_as<H: HttpClient, C: Clock, S: SyncStore + SqlRunner>(
     http: &H,
     clock: &C,
     store: &S,
@@ -232,7 +235,7 @@ pub async fn run_sync_as<H: HttpClient, C: Clock, S: SyncStore>(
 
 /// Picks up the paused (or checkpointed) run, or starts a new one. Returns the run, where to
 /// continue, and the death count this invocation stores with its checkpoints.
-async fn open_run<S: SyncStore>(
+async fn open_run<S: SyncStore + SqlRunner>(
     store: &Counted<'_, S>,
     trigger: Trigger,
     now: EpochMs,
@@ -284,7 +287,7 @@ async fn open_run<S: SyncStore>(
     Ok(Some((run, Cursor::start(), 1)))
 }
 
-async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
+async fn locked_run<H: HttpClient, C: Clock, S: SyncStore + SqlRunner>(
     http: &H,
     clock: &C,
     store: &Counted<'_, S>,
@@ -339,9 +342,15 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
             run.cursor = Some(Saved { cursor, deaths: 0 }.to_json());
         }
         // A listing not proven complete also makes the run partial.
-        Ok(Step::Finished(message)) => match listing::closing_message(&mut run, message) {
-            None => finished(&mut run, RunStatus::Succeeded, None),
-            Some(message) => finished(&mut run, RunStatus::Partial, Some(message)),
+        Ok(Step::Finished(message, note)) => match listing::closing_message(&mut run, message) {
+            None => finished(&mut run, RunStatus::Succeeded, note),
+            Some(message) => {
+                let message = match note {
+                    Some(note) => format!("{message} {note}"),
+                    None => message,
+                };
+                finished(&mut run, RunStatus::Partial, Some(message))
+            }
         },
         Err(stop) => {
             let message = match stop {
@@ -399,7 +408,7 @@ async fn apply_block<S: SyncStore, C: Clock>(
 }
 
 /// One invocation's share of a run.
-struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: SyncStore> {
+struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: SyncStore + SqlRunner> {
     client: &'r mut Auth0Client<'c, H, C>,
     clock: &'c C,
     store: &'r Counted<'r, S>,
@@ -413,7 +422,7 @@ struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: SyncStore> {
     deaths: u32,
 }
 
-impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
+impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Invocation<'_, '_, H, C, S> {
     fn room(&self, requests: u32, queries: u32) -> bool {
         self.budget
             .room(&self.client.stats, self.store.used(), requests, queries)
@@ -526,14 +535,45 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                         self.lease,
                     )
                     .await;
-                    return match step {
-                        Ok(organizations::OrgStep::Done(message)) => Ok(Step::Finished(message)),
+                    match step {
+                        Ok(organizations::OrgStep::Done(message)) => Cursor::Applications {
+                            state: applications::AppState::start(message),
+                        },
                         Ok(organizations::OrgStep::Paused(next, members)) => {
-                            Ok(Step::Paused(Cursor::Organizations { next, members }))
+                            return Ok(Step::Paused(Cursor::Organizations { next, members }));
                         }
-                        Err(Stop::Auth0(e)) => Ok(Step::Finished(Some(format!(
-                            "organizations not synced: {e}"
-                        )))),
+                        Err(Stop::Auth0(e)) => Cursor::Applications {
+                            state: applications::AppState::start(Some(format!(
+                                "organizations not synced: {e}"
+                            ))),
+                        },
+                        Err(e) => return Err(e),
+                    }
+                }
+                Cursor::Applications { state } => {
+                    let partial = state.partial.clone();
+                    let step = applications::Part {
+                        client: self.client,
+                        clock: self.clock,
+                        store: self.store,
+                        run: self.run,
+                        budget: self.budget,
+                        lease: self.lease,
+                    }
+                    .run(state)
+                    .await;
+                    return match step {
+                        Ok(applications::AppStep::Done(state)) => {
+                            Ok(Step::Finished(state.partial.clone(), state.notes_message()))
+                        }
+                        Ok(applications::AppStep::Paused(state)) => {
+                            Ok(Step::Paused(Cursor::Applications { state }))
+                        }
+                        // Applications never fail the user sync: the failure is a note.
+                        Err(Stop::Auth0(e)) => Ok(Step::Finished(
+                            partial,
+                            Some(format!("Applications not synced: {e}")),
+                        )),
                         Err(e) => Err(e),
                     };
                 }
@@ -579,6 +619,9 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
     }
 }
 
+#[cfg(test)]
+#[path = "tests/applications.rs"]
+mod applications_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
