@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod auth0;
+pub mod changes;
 pub mod clock;
 pub mod config;
 pub mod http;

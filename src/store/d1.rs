@@ -4,6 +4,7 @@ use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
+use super::ChangeStore;
 use super::organizations::{
     ADD_MEMBERS, ADD_SEEN_MEMBERS, CLEAR_ORPHANED_SEEN, CLEAR_SEEN_MEMBERS, HOLD_SEEN_MEMBERS,
     LIST_ORGS, LIST_STORED_MEMBERS, LIST_STORED_ORGS, MARK_MEMBERS_REMOVED, MARK_ORGS_REMOVED,
@@ -23,6 +24,7 @@ use super::{
     StoreError, StoredMember, StoredOrg, StoredUser, SyncStore, UserRecord, UserRow, UsersQuery,
     ViewStore,
 };
+use crate::changes::{EVENTS_PER_STATEMENT, INSERT_EVENTS, NewEvent, events_json};
 use crate::time::EpochMs;
 
 mod apps;
@@ -109,6 +111,35 @@ impl D1Store {
         let written = meta.as_ref().and_then(|m| m.rows_written).unwrap_or(0) as u64;
         let changes = meta.as_ref().and_then(|m| m.changes).unwrap_or(0) as u64;
         Ok((written, changes))
+    }
+
+    /// The statement appending `events` (at most `changes::EVENTS_PER_STATEMENT`), for a
+    /// writer that puts it in one `batch` with its own rows so both land or neither does.
+    ///
+    /// # Errors
+    /// The statement cannot be bound.
+    pub fn events_statement(&self, events: &[NewEvent]) -> Result<D1PreparedStatement, StoreError> {
+        self.stmt(
+            "record access changes",
+            INSERT_EVENTS,
+            &[text(&events_json(events))],
+        )
+    }
+}
+
+impl ChangeStore for D1Store {
+    async fn record_events(&self, events: &[NewEvent]) -> Result<RowsWritten, StoreError> {
+        let mut written = 0;
+        for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+            written += self
+                .written(
+                    "record access changes",
+                    INSERT_EVENTS,
+                    &[text(&events_json(chunk))],
+                )
+                .await?;
+        }
+        Ok(written)
     }
 }
 

@@ -4,12 +4,14 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::ops::RangeBounds;
 
+use super::ChangeStore;
 use super::users::StatusFilter;
 use super::{
     ConnectionCount, CreatedRange, OrgRecord, OrgRow, RowsWritten, RunRecord, RunStatus,
     SeatCounts, StoreError, StoredMember, StoredOrg, StoredUser, SyncStore, UserRecord, UserRow,
     UsersQuery, ViewStore,
 };
+use crate::changes::NewEvent;
 use crate::time::EpochMs;
 
 mod apps;
@@ -54,12 +56,36 @@ pub struct MemoryStore {
     pub session_epoch: Cell<u64>,
     /// The application tables, in SQLite: see `memory/apps.rs`.
     pub apps: super::sqlite::SqliteDb,
+    /// The access change history (`store::changes`), in insertion order: an event's id is its
+    /// index plus one.
+    pub access_events: RefCell<Vec<NewEvent>>,
 }
 
 impl MemoryStore {
     fn count(&self, n: u64) -> RowsWritten {
         self.rows_written.set(self.rows_written.get() + n);
         n
+    }
+
+    /// Appends events as `changes::INSERT_EVENTS` does, skipping stored `dedupe` keys; for
+    /// memory versions of writes that put the events in a batch with other rows.
+    pub fn append_events(&self, events: &[NewEvent]) -> RowsWritten {
+        let mut stored = self.access_events.borrow_mut();
+        let mut n = 0;
+        for e in events {
+            if !stored.iter().any(|s| s.dedupe == e.dedupe) {
+                stored.push(e.clone());
+                n += 1;
+            }
+        }
+        drop(stored);
+        self.count(n)
+    }
+}
+
+impl ChangeStore for MemoryStore {
+    async fn record_events(&self, events: &[NewEvent]) -> Result<RowsWritten, StoreError> {
+        Ok(self.append_events(events))
     }
 }
 

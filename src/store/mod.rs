@@ -3,6 +3,7 @@
 //! D1 implements the traits on wasm ([`d1`]); tests use an in-memory store ([`memory`]).
 
 pub mod applications;
+pub mod changes;
 pub mod organizations;
 pub mod runs;
 pub mod sessions;
@@ -21,6 +22,7 @@ pub mod sqlite;
 use std::fmt;
 
 use crate::time::EpochMs;
+pub use changes::ChangeStore;
 pub use organizations::{OrgRecord, OrgRow, StoredMember, StoredOrg};
 pub use runs::{RunRecord, RunStatus};
 pub use sessions::SessionStore;

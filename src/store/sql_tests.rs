@@ -436,3 +436,119 @@ fn held_members_add_the_new_remove_only_the_unseen_and_are_forgotten() {
         .unwrap();
     assert_eq!(left, 3);
 }
+
+#[test]
+fn events_append_in_order_and_a_second_write_of_the_same_event_is_ignored() {
+    use crate::changes::{EventType, INSERT_EVENTS, NewEvent, Origin, Subject, events_json};
+    let conn = db();
+    let user = |id: &str| Subject {
+        user_id: Some(id.into()),
+        email: Some(format!("{id}@x.io")),
+        ..Subject::default()
+    };
+    let at = "2026-01-01T00:00:00.000Z";
+    let first = vec![
+        NewEvent::new(
+            &Origin::Run(3),
+            at,
+            EventType::UserBlocked,
+            user("b"),
+            "blocked: b".into(),
+        ),
+        NewEvent::new(
+            &Origin::Run(3),
+            at,
+            EventType::UserAdded,
+            user("a"),
+            "added: a".into(),
+        ),
+        NewEvent::new(
+            &Origin::Run(3),
+            at,
+            EventType::Baseline,
+            Subject::default(),
+            "first sync: 2 users, 0 organizations recorded".into(),
+        ),
+        NewEvent::new(
+            &Origin::Log("9001".into()),
+            at,
+            EventType::AppFirstUse,
+            Subject {
+                client_id: Some("c1".into()),
+                ..user("a")
+            },
+            "first use".into(),
+        ),
+    ];
+    assert_eq!(
+        conn.execute(INSERT_EVENTS, [events_json(&first)]).unwrap(),
+        4
+    );
+    // A retried run: the same events again, and one new.
+    let mut again = first.clone();
+    again.push(NewEvent::new(
+        &Origin::Run(4),
+        at,
+        EventType::UserBlocked,
+        user("b"),
+        "blocked: b".into(),
+    ));
+    assert_eq!(
+        conn.execute(INSERT_EVENTS, [events_json(&again)]).unwrap(),
+        1
+    );
+    assert_eq!(conn.execute(INSERT_EVENTS, ["[]"]).unwrap(), 0);
+    let twice = events_json(&[again[4].clone(), again[4].clone()]);
+    assert_eq!(conn.execute(INSERT_EVENTS, [twice]).unwrap(), 0);
+    let fresh = NewEvent::new(
+        &Origin::Run(5),
+        at,
+        EventType::UserAdded,
+        user("c"),
+        "c".into(),
+    );
+    let twice = events_json(&[fresh.clone(), fresh]);
+    assert_eq!(
+        conn.execute(INSERT_EVENTS, [twice]).unwrap(),
+        1,
+        "a key twice in one array"
+    );
+    type Row = (
+        i64,
+        Option<i64>,
+        String,
+        Option<String>,
+        Option<String>,
+        i64,
+    );
+    let rows: Vec<Row> = conn
+        .prepare(
+            "SELECT id, run_id, type, user_id, client_id, baseline FROM access_events ORDER BY id",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let s = |v: &str| Some(v.to_string());
+    assert_eq!(
+        rows,
+        [
+            (1, Some(3), "user_blocked".into(), s("b"), None, 0),
+            (2, Some(3), "user_added".into(), s("a"), None, 0),
+            (3, Some(3), "baseline".into(), None, None, 1),
+            (4, None, "app_first_use".into(), s("a"), s("c1"), 0),
+            (5, Some(4), "user_blocked".into(), s("b"), None, 0),
+            (6, Some(5), "user_added".into(), s("c"), None, 0),
+        ]
+    );
+}
