@@ -244,6 +244,13 @@ pub const UPSERT_CONNS: &str = "INSERT INTO connections (connection_id, name, st
 /// Marks the connections in `?1` removed at `?2`; their enabled clients go with them (below).
 pub const MARK_CONNS_REMOVED: &str = "UPDATE connections SET removed_at = ?2 \
      WHERE removed_at IS NULL AND connection_id IN (SELECT value FROM json_each(?1))";
+/// The applications enabled on the connections of `?1`.
+pub const CLIENTS_OF_CONNS: &str = "SELECT DISTINCT client_id AS id FROM connection_clients \
+     WHERE connection_id IN (SELECT value FROM json_each(?1))";
+/// The applications requiring organizations enabled on the connections of `?1`.
+pub const REQUIRING_CLIENTS_OF_CONNS: &str = "SELECT DISTINCT cc.client_id AS id \
+     FROM connection_clients cc JOIN applications a ON a.client_id = cc.client_id \
+     WHERE a.organization_usage = 'require' AND cc.connection_id IN (SELECT value FROM json_each(?1))";
 /// Forgets the enabled clients of the connections in `?1` (removed ones).
 pub const DROP_CLIENTS_OF_CONNS: &str = "DELETE FROM connection_clients \
      WHERE connection_id IN (SELECT value FROM json_each(?1))";
@@ -277,6 +284,30 @@ pub const CURRENT_CONNECTION_IDS: &str = "SELECT connection_id AS id FROM connec
 /// An application that requires organizations, if any.
 pub const ANY_REQUIRES_ORGS: &str = "SELECT client_id AS id FROM applications \
      WHERE removed_at IS NULL AND organization_usage = 'require' LIMIT 1";
+/// Who can reach the applications of the JSON array `?1`: (client, user) pairs with what an
+/// event about them says.
+pub fn reach_pairs_sql() -> String {
+    format!(
+        "SELECT a.client_id, a.name, u.user_id, u.email FROM users u JOIN applications a \
+         WHERE a.client_id IN (SELECT value FROM json_each(?1)) AND {REACH}"
+    )
+}
+
+/// One user able to reach one application.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ReachPair {
+    /// The application.
+    pub client_id: String,
+    /// Its name.
+    pub name: Option<String>,
+    /// The user.
+    pub user_id: String,
+    /// Their email.
+    pub email: Option<String>,
+}
+
+/// Any stored organization connection.
+pub const ANY_ORG_CONNECTION: &str = "SELECT org_id AS id FROM organization_connections LIMIT 1";
 /// Current organizations, by id.
 pub const CURRENT_ORG_IDS: &str =
     "SELECT id FROM organizations WHERE removed_at IS NULL ORDER BY id";

@@ -21,15 +21,18 @@ use crate::auth0::applications::{
 };
 use crate::auth0::error::GRANT_PATH;
 use crate::auth0::{Auth0Client, Auth0Error};
+use crate::changes::{
+    EVENTS_PER_STATEMENT, EventType, INSERT_EVENTS, NewEvent, Origin, Subject, events_json,
+};
 use crate::clock::Clock;
 use crate::http::HttpClient;
 use crate::store::applications::{
-    ADD_CONNECTION_CLIENTS, ADD_ORG_CONNECTIONS, ANY_REQUIRES_ORGS, AppRow, Arg,
-    CONNECTION_CLIENTS, CURRENT_CONNECTION_IDS, CURRENT_ORG_IDS, ConnRow, DROP_CLIENTS_OF_CONNS,
-    DROP_CONNECTION_CLIENTS, DROP_CONNECTIONS_OF_GONE_ORGS, DROP_ORG_CONNECTIONS,
-    MARK_APPS_REMOVED, MARK_CONNS_REMOVED, ORG_CONNECTIONS, RECORD_SCOPES, REFRESH_REACH,
-    ScopeState, SqlRunner, StoredRow, UPSERT_APPS, UPSERT_CONNS, ids, stored_apps,
-    stored_connections,
+    ADD_CONNECTION_CLIENTS, ADD_ORG_CONNECTIONS, ANY_ORG_CONNECTION, ANY_REQUIRES_ORGS, AppRow,
+    Arg, CLIENTS_OF_CONNS, CONNECTION_CLIENTS, CURRENT_CONNECTION_IDS, CURRENT_ORG_IDS, ConnRow,
+    DROP_CLIENTS_OF_CONNS, DROP_CONNECTION_CLIENTS, DROP_CONNECTIONS_OF_GONE_ORGS,
+    DROP_ORG_CONNECTIONS, MARK_APPS_REMOVED, MARK_CONNS_REMOVED, ORG_CONNECTIONS, RECORD_SCOPES,
+    REFRESH_REACH, REQUIRING_CLIENTS_OF_CONNS, ReachPair, ScopeState, SqlRunner, StoredRow,
+    UPSERT_APPS, UPSERT_CONNS, ids, reach_pairs_sql, stored_apps, stored_connections,
 };
 use crate::store::{RowsWritten, RunRecord, StoreError, SyncStore};
 use crate::sync::mapping::digest_hex;
@@ -113,6 +116,9 @@ pub struct AppState {
     /// Whether this part wrote anything (the reach counts are then recomputed).
     #[serde(default)]
     pub changed: bool,
+    /// The first sync of applications or connections: a baseline, so no reach events.
+    #[serde(default)]
+    pub baseline: bool,
 }
 
 impl AppState {
@@ -123,6 +129,7 @@ impl AppState {
             partial,
             notes: Vec::new(),
             changed: false,
+            baseline: false,
         }
     }
 
@@ -166,6 +173,66 @@ impl<S: SyncStore + SqlRunner> SqlRunner for Counted<'_, S> {
         self.tick(1);
         self.inner().sql_run(op, sql, args).await
     }
+}
+
+/// Who could reach the applications of `scope` before a change.
+struct Before {
+    scope: Vec<String>,
+    pairs: Vec<ReachPair>,
+}
+
+/// D1 queries a change with reach events takes beyond its writes: before, after, one chunk.
+const EVENT_QUERIES: u32 = 4;
+
+/// The reach events between two sets of (application, user) pairs, in a deterministic order.
+pub fn reach_events(
+    run_id: i64,
+    now: &str,
+    before: &[ReachPair],
+    after: &[ReachPair],
+) -> Vec<NewEvent> {
+    let key = |p: &ReachPair| (p.client_id.clone(), p.user_id.clone());
+    let had: HashSet<(String, String)> = before.iter().map(key).collect();
+    let has: HashSet<(String, String)> = after.iter().map(key).collect();
+    let event = |p: &ReachPair, kind: EventType| {
+        let who = p.email.as_deref().unwrap_or(&p.user_id);
+        let app = p.name.as_deref().unwrap_or(&p.client_id);
+        let verb = if kind == EventType::AppReachable {
+            "can now reach"
+        } else {
+            "can no longer reach"
+        };
+        NewEvent::new(
+            &Origin::Run(run_id),
+            now,
+            kind,
+            Subject {
+                user_id: Some(p.user_id.clone()),
+                email: p.email.clone(),
+                client_id: Some(p.client_id.clone()),
+                org_id: None,
+            },
+            format!(
+                "{who} {verb} {app} ({}): its connections, enabled clients or organization requirement changed",
+                p.client_id
+            ),
+        )
+    };
+    let mut events: Vec<NewEvent> = after
+        .iter()
+        .filter(|p| !had.contains(&key(p)))
+        .map(|p| event(p, EventType::AppReachable))
+        .chain(
+            before
+                .iter()
+                .filter(|p| !has.contains(&key(p)))
+                .map(|p| event(p, EventType::AppUnreachable)),
+        )
+        .collect();
+    events.sort_by(|a, b| {
+        (&a.client_id, &a.user_id, a.kind).cmp(&(&b.client_id, &b.user_id, b.kind))
+    });
+    events
 }
 
 /// Maps an application to its row, fingerprinted.
@@ -428,6 +495,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
                 Got::Listed(listing) => {
                     let rows: Vec<AppRow> = listing.items.iter().map(app_row).collect();
                     let stored = stored_apps(self.store).await?;
+                    state.baseline |= stored.is_empty();
                     let (write, gone) = plan_rows(
                         &rows,
                         |r| (&r.client_id, &r.fingerprint),
@@ -439,6 +507,14 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
                             "listing not proven complete, nothing removed ({why})."
                         ));
                     }
+                    let scope: Vec<String> = write
+                        .iter()
+                        .map(|r| r.client_id.clone())
+                        .chain(gone.iter().cloned())
+                        .collect();
+                    let Some(before) = self.reach_before(state, scope).await? else {
+                        return Ok(false);
+                    };
                     self.apply(
                         state,
                         "write applications",
@@ -449,6 +525,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
                         None,
                     )
                     .await?;
+                    self.emit(before).await?;
                 }
             }
         }
@@ -465,6 +542,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
                 Got::Listed(listing) => {
                     let rows: Vec<ConnRow> = listing.items.iter().map(conn_row).collect();
                     let stored = stored_connections(self.store).await?;
+                    state.baseline |= stored.is_empty();
                     let (write, gone) = plan_rows(
                         &rows,
                         |r| (&r.connection_id, &r.fingerprint),
@@ -476,6 +554,26 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
                             "listing not proven complete, nothing removed ({why})."
                         ));
                     }
+                    // A renamed or removed connection changes who reaches its applications.
+                    let touched: Vec<String> = write
+                        .iter()
+                        .map(|r| r.connection_id.clone())
+                        .chain(gone.iter().cloned())
+                        .collect();
+                    let scope = if touched.is_empty() || state.baseline {
+                        Vec::new()
+                    } else {
+                        ids(
+                            self.store,
+                            "read enabled clients",
+                            CLIENTS_OF_CONNS,
+                            &[Arg::json(&touched)],
+                        )
+                        .await?
+                    };
+                    let Some(before) = self.reach_before(state, scope).await? else {
+                        return Ok(false);
+                    };
                     self.apply(
                         state,
                         "write connections",
@@ -486,10 +584,62 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
                         Some(DROP_CLIENTS_OF_CONNS),
                     )
                     .await?;
+                    self.emit(before).await?;
                 }
             }
         }
         Ok(true)
+    }
+
+    /// Who can reach the applications of `scope` before a change, to compare after it.
+    /// `Some(None)`: no events to write (nothing in scope, or a baseline). `None`: the budget
+    /// has no room to write the events, so the step must pause before changing anything.
+    async fn reach_before(
+        &mut self,
+        state: &AppState,
+        scope: Vec<String>,
+    ) -> Result<Option<Option<Before>>, Stop> {
+        if scope.is_empty() || state.baseline {
+            return Ok(Some(None));
+        }
+        if !self.room(0, EVENT_QUERIES) {
+            return Ok(None);
+        }
+        let pairs = self
+            .store
+            .sql_rows("read reach", &reach_pairs_sql(), &[Arg::json(&scope)])
+            .await?;
+        Ok(Some(Some(Before { scope, pairs })))
+    }
+
+    /// Writes `app_reachable` / `app_unreachable` for each pair that appeared or went since
+    /// `before`, through the change history's own statement (its dedupe key makes a retried
+    /// step's second write a no-op).
+    async fn emit(&mut self, before: Option<Before>) -> Result<(), Stop> {
+        let Some(before) = before else {
+            return Ok(());
+        };
+        let after: Vec<ReachPair> = self
+            .store
+            .sql_rows(
+                "read reach",
+                &reach_pairs_sql(),
+                &[Arg::json(&before.scope)],
+            )
+            .await?;
+        let now = self.now();
+        let events = reach_events(self.run.id, &now, &before.pairs, &after);
+        for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+            self.run.rows_written += self
+                .store
+                .sql_run(
+                    "record reach events",
+                    INSERT_EVENTS,
+                    &[Arg::Text(events_json(chunk))],
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)] // one write plan: rows, removals and what goes with them
@@ -562,6 +712,10 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
             )
             .await?;
             let (add, drop) = plan_pairs(&listing, &stored);
+            let scope: Vec<String> = add.iter().chain(&drop).cloned().collect();
+            let Some(before) = self.reach_before(state, scope).await? else {
+                return Ok(Some(after));
+            };
             self.pairs(
                 state,
                 id,
@@ -571,6 +725,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
                 DROP_CONNECTION_CLIENTS,
             )
             .await?;
+            self.emit(before).await?;
             after = Some(id.clone());
         }
         Ok(None)
@@ -601,8 +756,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
         Ok(())
     }
 
-    /// Each current organization's enabled connections, when an application requires
-    /// organizations. `Some(at)`: paused after `at`.
+    /// Each current organization's enabled connections. `Some(at)`: paused after `at`.
     async fn orgs(
         &mut self,
         state: &mut AppState,
@@ -610,17 +764,27 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
     ) -> Result<Option<Option<String>>, Stop> {
         if after.is_none() {
             // The step's start, saved as `Some("")` once done so that a pause does not repeat it.
-            if !self.room(0, 2) {
+            if !self.room(0, 3) {
                 return Ok(Some(after));
             }
-            let requires = ids(self.store, "read applications", ANY_REQUIRES_ORGS, &[]).await?;
-            if requires.is_empty() {
-                return Ok(None);
-            }
+            // Read whenever granted, not only while an application requires organizations: an
+            // application that starts requiring them then finds them already stored.
             if !self.has("read:organization_connections") {
-                state.note(not_enabled_message("read:organization_connections"));
+                let requires = ids(self.store, "read applications", ANY_REQUIRES_ORGS, &[]).await?;
+                if !requires.is_empty() {
+                    state.note(not_enabled_message("read:organization_connections"));
+                }
                 return Ok(None);
             }
+            // None stored yet: this first read is a baseline, not a change.
+            state.baseline |= ids(
+                self.store,
+                "read organization connections",
+                ANY_ORG_CONNECTION,
+                &[],
+            )
+            .await?
+            .is_empty();
             self.run.rows_written += self
                 .store
                 .sql_run(
@@ -666,6 +830,21 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
             )
             .await?;
             let (add, drop) = plan_pairs(&listing, &stored);
+            let touched: Vec<String> = add.iter().chain(&drop).cloned().collect();
+            let scope = if touched.is_empty() || state.baseline {
+                Vec::new()
+            } else {
+                ids(
+                    self.store,
+                    "read enabled clients",
+                    REQUIRING_CLIENTS_OF_CONNS,
+                    &[Arg::json(&touched)],
+                )
+                .await?
+            };
+            let Some(before) = self.reach_before(state, scope).await? else {
+                return Ok(Some(after));
+            };
             self.pairs(
                 state,
                 id,
@@ -675,6 +854,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
                 DROP_ORG_CONNECTIONS,
             )
             .await?;
+            self.emit(before).await?;
             after = Some(id.clone());
         }
         Ok(None)

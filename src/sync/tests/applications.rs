@@ -112,6 +112,14 @@ fn tenant(seed: u64) -> FakeAuth0 {
 
 /// Who can reach each non-M2M app, computed from the fake's own data with the pure rule.
 fn reference(fake: &FakeAuth0) -> BTreeMap<String, usize> {
+    reference_pairs(fake)
+        .into_iter()
+        .map(|(app, users)| (app, users.len()))
+        .collect()
+}
+
+/// The reachable users of each non-M2M app, by the pure rule over the fake's data.
+fn reference_pairs(fake: &FakeAuth0) -> BTreeMap<String, BTreeSet<String>> {
     let apps = fake.apps.borrow();
     let mut t = ReachTenant::default();
     for c in &apps.connections {
@@ -156,8 +164,12 @@ fn reference(fake: &FakeAuth0) -> BTreeMap<String, usize> {
                 app_type: c["app_type"].as_str().map(Into::into),
                 organization_usage: c["organization_usage"].as_str().map(Into::into),
             };
-            let n = users.iter().filter(|u| can_reach(u, &app, &t)).count();
-            (app.client_id, n)
+            let who = users
+                .iter()
+                .filter(|u| can_reach(u, &app, &t))
+                .map(|u| u.user_id.clone())
+                .collect();
+            (app.client_id, who)
         })
         .collect()
 }
@@ -463,4 +475,162 @@ fn the_applications_part_keeps_the_free_budgets_and_resumes_across_invocations()
         .flat_map(|c| c.clients.iter().map(move |cl| format!("{}/{cl}", c.id)))
         .collect();
     assert_eq!(pairs, want);
+}
+
+/// The reach events stored, as (type, client, user), sorted.
+fn events(store: &MemoryStore) -> Vec<(String, String, String)> {
+    #[derive(serde::Deserialize)]
+    struct E {
+        #[serde(rename = "type")]
+        kind: String,
+        client_id: String,
+        user_id: String,
+    }
+    let mut v: Vec<(String, String, String)> =
+        block_on(crate::store::applications::SqlRunner::sql_rows::<E>(
+            store,
+            "t",
+            "SELECT type, client_id, user_id FROM access_events",
+            &[],
+        ))
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.kind, e.client_id, e.user_id))
+        .collect();
+    v.sort();
+    v
+}
+
+fn diff(
+    before: &BTreeMap<String, BTreeSet<String>>,
+    after: &BTreeMap<String, BTreeSet<String>>,
+) -> Vec<(String, String, String)> {
+    let empty = BTreeSet::new();
+    let mut out = Vec::new();
+    let apps: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    for app in apps {
+        let b = before.get(app).unwrap_or(&empty);
+        let a = after.get(app).unwrap_or(&empty);
+        out.extend(
+            a.difference(b)
+                .map(|u| ("app_reachable".to_string(), app.clone(), u.clone())),
+        );
+        out.extend(
+            b.difference(a)
+                .map(|u| ("app_unreachable".to_string(), app.clone(), u.clone())),
+        );
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn wiring_changes_write_exactly_the_reach_events_the_rule_implies() {
+    for seed in 0..6 {
+        let fake = tenant(seed);
+        let store = MemoryStore::default();
+        let clock = FakeClock::at(T0);
+        run(&fake, &store, &clock);
+        assert!(
+            events(&store).is_empty(),
+            "the first sync is a baseline: no reach events"
+        );
+        let mut rng = Rng::new(seed ^ 0xABC);
+        let mut expected = Vec::new();
+        for step in 0..6 {
+            let before = reference_pairs(&fake);
+            {
+                let mut apps = fake.apps.borrow_mut();
+                let all: Vec<String> = apps
+                    .clients
+                    .iter()
+                    .map(|c| c["client_id"].as_str().unwrap().to_string())
+                    .collect();
+                match rng.below(4) {
+                    // Toggle one client on one connection.
+                    0 => {
+                        let c = rng.below(apps.connections.len());
+                        let client = rng.pick(&all).clone();
+                        let clients = &mut apps.connections[c].clients;
+                        match clients.iter().position(|x| *x == client) {
+                            Some(i) => {
+                                clients.remove(i);
+                            }
+                            None => clients.push(client),
+                        }
+                    }
+                    // An application starts or stops requiring organizations.
+                    1 => {
+                        let i = rng.below(apps.clients.len());
+                        let now = apps.clients[i]["organization_usage"] == "require";
+                        apps.clients[i]["organization_usage"] =
+                            json!(if now { "allow" } else { "require" });
+                    }
+                    // An organization enables or disables a connection.
+                    2 => {
+                        let org = format!("org_{}", rng.below(3));
+                        let con = format!("con_{}", rng.below(3));
+                        let conns = apps.org_connections.entry(org).or_default();
+                        match conns.iter().position(|x| *x == con) {
+                            Some(i) => {
+                                conns.remove(i);
+                            }
+                            None => conns.push(con),
+                        }
+                    }
+                    // An application is deleted.
+                    _ => {
+                        if apps.clients.len() > 1 {
+                            let i = rng.below(apps.clients.len());
+                            apps.clients.remove(i);
+                        }
+                    }
+                }
+            }
+            let r = run(&fake, &store, &clock);
+            assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+            expected.extend(diff(&before, &reference_pairs(&fake)));
+            expected.sort();
+            // Exactly the pairs that moved, each once, over all runs so far.
+            assert_eq!(events(&store), expected, "seed {seed} step {step}");
+        }
+        // An unchanged tenant writes no event.
+        run(&fake, &store, &clock);
+        assert_eq!(events(&store), expected);
+    }
+}
+
+#[test]
+fn reach_events_read_on_their_own_and_keep_a_stable_order() {
+    let p = |c: &str, u: &str| crate::store::applications::ReachPair {
+        client_id: c.into(),
+        name: Some("Portal".into()),
+        user_id: u.into(),
+        email: Some(format!("{u}@x.io")),
+    };
+    let e = crate::sync::applications::reach_events(
+        7,
+        "t",
+        &[p("a", "u1"), p("a", "u2")],
+        &[p("a", "u2"), p("b", "u1")],
+    );
+    let got: Vec<(&str, &str, &str)> = e
+        .iter()
+        .map(|e| {
+            (
+                e.kind.as_str(),
+                e.client_id.as_deref().unwrap(),
+                e.user_id.as_deref().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [("app_unreachable", "a", "u1"), ("app_reachable", "b", "u1")]
+    );
+    assert_eq!(
+        e[1].detail,
+        "u1@x.io can now reach Portal (b): its connections, enabled clients or organization requirement changed"
+    );
+    assert_eq!(e[0].run_id, Some(7));
 }
