@@ -27,9 +27,11 @@ const ROUTES = [
   "/api/organizations", "/api/sync-runs", "/api/sync", "/api/users/sms%7C%2B15550100",
   "/api/users/sms|+15550100", `/api/organizations/${encodeURIComponent(ODD_ORG)}/members`,
   "/api/organizations/org_a+b/members", "/api/users/", "/api", "/nope", "/api/organizations/x/members/y",
+  "/api/applications", "/api/applications/app%7C1", "/api/applications/app|1/users", "/api/applications//users",
+  "/applications", "/applications/app%7C1", "/applications.csv", "/applications/app|1/users.csv", "/applications/x/y",
 ];
-const PARAMS = ["limit", "cursor", "status", "connection", "organization", "inactive_days", "never_logged_in", "q", "sort", "token", "x"];
-const GOOD = ["5", "1000", "all", "removed", "active", "30", "true", "false", "email:desc", "last_login", "user_id:asc", ODD_ORG];
+const PARAMS = ["limit", "cursor", "activity", "status", "connection", "organization", "inactive_days", "never_logged_in", "q", "sort", "token", "x"];
+const GOOD = ["5", "active_30d", "never", "1000", "all", "removed", "active", "30", "true", "false", "email:desc", "last_login", "user_id:asc", ODD_ORG];
 // Raw fragments: malformed escapes, escapes of bytes that are not UTF-8, and text that is.
 const JUNK = [
   "%", "%%", "%Z", "%zz", "%4", "%é", "%4é", "%€", "%FF", "%C3", "%C3%28", "%ED%A0%80", "%C0%AF", "%00",
@@ -71,7 +73,7 @@ function generator(seed) {
   const path = () => {
     const k = below(6);
     if (k === 0) return `/api/users/${junk() || "x"}`;
-    if (k === 1) return `/api/organizations/${junk() || "x"}/members`;
+    if (k === 1) return below(2) ? `/api/organizations/${junk() || "x"}/members` : `/api/applications/${junk() || "x"}/users`;
     if (k === 2) return `${pick(ROUTES)}${junk()}`;
     return pick(ROUTES) + (below(5) === 0 ? "/" : "");
   };
@@ -114,7 +116,12 @@ describe("hostile requests against the built worker", () => {
     for (const [i, id] of ODD_IDS.entries()) users.push({ ...structuredClone(users[i]), user_id: id, email: `odd${i}@example.com` });
     const organizations = [{ id: ODD_ORG, name: "odd", display_name: "Odd + Co" }];
     const members = new Map([[ODD_ORG, [...ODD_IDS]]]);
-    fake = await startFakeAuth0({ users, organizations, members });
+    fake = await startFakeAuth0({
+      users, organizations, members,
+      scopes: ["read:users", "read:organizations", "read:organization_members", "read:clients", "read:connections"],
+      applications: [{ client_id: "app|1", name: "<b>App</b>", app_type: "spa" }],
+      enabledClients: new Map([["con_UPAuth0Database01", ["app|1"]]]),
+    });
     w = await startWorker({
       bindings: tenantBindings(fake, { VIEWER_TOKEN, ACCESS_TEAM_DOMAIN: jwks.url, ACCESS_AUD: AUD }),
     });
