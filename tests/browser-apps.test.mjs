@@ -55,7 +55,7 @@ describe("application pages in Chromium", () => {
     page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
     page.on("pageerror", (e) => consoleErrors.push(String(e)));
     page.on("request", (r) => { if (!r.url().startsWith(w.url)) foreignRequests.push(r.url()); });
-    await page.goto(`${w.url}/login`);
+    await page.goto(new URL("/login", w.url).href);
     await page.locator('input[name="token"]').fill(VIEWER_TOKEN);
     await Promise.all([page.waitForURL((u) => u.pathname === "/"), page.getByRole("button", { name: "Sign in" }).click()]);
   });
@@ -79,7 +79,7 @@ describe("application pages in Chromium", () => {
   });
 
   test("an application's link opens its users, matching the API", async () => {
-    await page.goto(`${w.url}/applications`);
+    await page.goto(new URL("/applications", w.url).href);
     await Promise.all([
       page.waitForURL((u) => u.pathname.startsWith("/applications/app1")),
       page.locator("tbody tr td:first-child a", { hasText: HOSTILE[1] }).click(),
@@ -101,7 +101,7 @@ describe("application pages in Chromium", () => {
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       if (width > 390 + 1) wide.push(`${p}: ${width}px`);
     }
-    await page.goto(`${w.url}/applications`);
+    await page.goto(new URL("/applications", w.url).href);
     await page.screenshot({ path: path.join(ARTIFACTS, "applications-phone.png"), fullPage: true });
     assert.deepEqual(wide, [], "pages wider than the screen");
   });

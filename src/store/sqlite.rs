@@ -94,12 +94,12 @@ impl Default for SqliteDb {
 }
 
 impl SqlRunner for SqliteDb {
-    async fn sql_rows<T: DeserializeOwned>(
+    async fn sql_json(
         &self,
         op: &'static str,
         sql: &str,
         args: &[Arg],
-    ) -> Result<Vec<T>, StoreError> {
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
         query(&self.0.borrow(), op, sql, args)
     }
 

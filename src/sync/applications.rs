@@ -9,7 +9,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::Stop;
@@ -154,14 +153,14 @@ pub(super) enum AppStep {
 }
 
 impl<S: SyncStore + SqlRunner> SqlRunner for Counted<'_, S> {
-    async fn sql_rows<T: DeserializeOwned>(
+    async fn sql_json(
         &self,
         op: &'static str,
         sql: &str,
         args: &[Arg],
-    ) -> Result<Vec<T>, StoreError> {
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
         self.tick(1);
-        self.inner().sql_rows(op, sql, args).await
+        self.inner().sql_json(op, sql, args).await
     }
 
     async fn sql_run(

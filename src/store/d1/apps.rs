@@ -1,6 +1,5 @@
 //! D1 runs the application SQL ([`SqlRunner`]).
 
-use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
 
 use super::D1Store;
@@ -19,12 +18,12 @@ fn bind(args: &[Arg]) -> Vec<JsValue> {
 }
 
 impl SqlRunner for D1Store {
-    async fn sql_rows<T: DeserializeOwned>(
+    async fn sql_json(
         &self,
         op: &'static str,
         sql: &str,
         args: &[Arg],
-    ) -> Result<Vec<T>, StoreError> {
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
         self.rows(op, sql, &bind(args)).await
     }
 
