@@ -131,20 +131,6 @@ pub struct OrgConnectionsPage {
     pub total: Option<u64>,
 }
 
-/// One page, read as JSON and then as `T`: one copy of the client's request code serves every
-/// page type here (each type given to `get` is a copy of it in the wasm). An answer of another
-/// shape is a typed failure, as the client's own parsing would make it after its retries.
-async fn page<T: serde::de::DeserializeOwned, H: HttpClient, C: Clock>(
-    client: &mut Auth0Client<'_, H, C>,
-    path: &str,
-) -> Result<T, Auth0Error> {
-    let value: serde_json::Value = client.get(path).await?;
-    serde_json::from_value(value).map_err(|e| Auth0Error::Unavailable {
-        last: format!("an answer of an unexpected shape ({e})"),
-        attempts: 1,
-    })
-}
-
 /// A listing and whether it is proven complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listing<T> {
@@ -236,7 +222,7 @@ pub async fn list_applications<H: HttpClient, C: Clock>(
         total: None,
     };
     for page in 0.. {
-        let p: ClientsPage = self::page(client, &clients_path(page)).await?;
+        let p: ClientsPage = client.get(&clients_path(page)).await?;
         let len = p.clients.len();
         proof.total = p.total.or(proof.total);
         for a in p.clients {
@@ -266,7 +252,7 @@ pub async fn list_connections<H: HttpClient, C: Clock>(
     let mut ids = HashSet::new();
     let mut from: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let page: ConnectionsPage = self::page(client, &connections_path(from.as_deref())).await?;
+        let page: ConnectionsPage = client.get(&connections_path(from.as_deref())).await?;
         let (page, next, bare) = match page {
             ConnectionsPage::Checkpoint { connections, next } => (connections, next, false),
             ConnectionsPage::Bare(c) => (c, None, true),
@@ -306,11 +292,9 @@ pub async fn list_connection_clients<H: HttpClient, C: Clock>(
     let mut ids = HashSet::new();
     let mut from: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let page: ConnectionClientsPage = self::page(
-            client,
-            &connection_clients_path(connection_id, from.as_deref()),
-        )
-        .await?;
+        let page: ConnectionClientsPage = client
+            .get(&connection_clients_path(connection_id, from.as_deref()))
+            .await?;
         let done = listing_ends(page.clients.len(), page.next.as_deref());
         for c in page.clients {
             if ids.insert(c.client_id.clone()) {
@@ -348,7 +332,7 @@ pub async fn list_org_connections<H: HttpClient, C: Clock>(
         total: None,
     };
     for page in 0.. {
-        let p: OrgConnectionsPage = self::page(client, &org_connections_path(org_id, page)).await?;
+        let p: OrgConnectionsPage = client.get(&org_connections_path(org_id, page)).await?;
         let len = p.enabled_connections.len();
         proof.total = p.total.or(proof.total);
         for c in p.enabled_connections {

@@ -35,41 +35,19 @@ impl Arg {
     }
 }
 
-/// Runs SQL: D1 on wasm, SQLite in tests. Rows come back as JSON objects by column name, one
-/// copy of the database code for every row type (see [`SqlRunner::sql_rows`]).
+/// Runs SQL: D1 on wasm, SQLite in tests. Rows come back as serde values by column name.
 #[allow(async_fn_in_trait)] // single-threaded wasm: no Send bound wanted
 pub trait SqlRunner {
-    /// Runs a query and reads its rows as JSON objects.
+    /// Runs a query and reads its rows.
     ///
     /// # Errors
     /// Any database failure.
-    async fn sql_json(
-        &self,
-        op: &'static str,
-        sql: &str,
-        args: &[Arg],
-    ) -> Result<Vec<serde_json::Value>, StoreError>;
-    /// Runs a query and reads its rows as `T`.
-    ///
-    /// # Errors
-    /// Any database failure, or a row that is not a `T`.
     async fn sql_rows<T: DeserializeOwned>(
         &self,
         op: &'static str,
         sql: &str,
         args: &[Arg],
-    ) -> Result<Vec<T>, StoreError> {
-        self.sql_json(op, sql, args)
-            .await?
-            .into_iter()
-            .map(|row| {
-                T::deserialize(row).map_err(|e| StoreError {
-                    op,
-                    detail: e.to_string(),
-                })
-            })
-            .collect()
-    }
+    ) -> Result<Vec<T>, StoreError>;
     /// Runs a write and returns the rows it wrote.
     ///
     /// # Errors
@@ -354,7 +332,6 @@ pub struct ScopeState {
     /// e.g. `read:clients`.
     pub scope: String,
     /// 0/1.
-    #[serde(deserialize_with = "count")]
     pub granted: i64,
 }
 
@@ -371,16 +348,12 @@ pub struct AppSummary {
     /// Its type.
     pub app_type: Option<String>,
     /// Users who can reach it (as of the last sync that wrote anything).
-    #[serde(deserialize_with = "count")]
     pub users_can_reach: i64,
     /// Users seen using it within 30 days.
-    #[serde(deserialize_with = "count")]
     pub active_30d: i64,
     /// Users seen using it within 90 days.
-    #[serde(deserialize_with = "count")]
     pub active_90d: i64,
     /// Users who can reach it but have no login since tracking began.
-    #[serde(deserialize_with = "count")]
     pub never_used: i64,
     /// The newest login to it.
     pub last_login: Option<String>,
@@ -420,7 +393,6 @@ pub struct AppUser {
     /// Their newest login to it.
     pub last_login: Option<String>,
     /// Their logins to it since tracking began.
-    #[serde(deserialize_with = "count")]
     pub logins: i64,
     /// When they were last seen using it.
     pub last_seen: Option<String>,
@@ -439,7 +411,6 @@ pub struct UserApp {
     /// Their newest login to it.
     pub last_login: Option<String>,
     /// Their logins to it since tracking began.
-    #[serde(deserialize_with = "count")]
     pub logins: i64,
     /// When they were last seen using it.
     pub last_seen: Option<String>,
@@ -448,12 +419,6 @@ pub struct UserApp {
 /// D1 and SQLite give booleans as 0/1.
 fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(f64::deserialize(d)? != 0.0)
-}
-
-/// A count: D1's numbers are JS doubles, read back as floats.
-fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-    // Counts stay far below 2^53.
-    Ok(f64::deserialize(d)? as i64)
 }
 
 /// Which users of an application to list.

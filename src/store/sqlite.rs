@@ -94,12 +94,12 @@ impl Default for SqliteDb {
 }
 
 impl SqlRunner for SqliteDb {
-    async fn sql_json(
+    async fn sql_rows<T: DeserializeOwned>(
         &self,
         op: &'static str,
         sql: &str,
         args: &[Arg],
-    ) -> Result<Vec<serde_json::Value>, StoreError> {
+    ) -> Result<Vec<T>, StoreError> {
         query(&self.0.borrow(), op, sql, args)
     }
 

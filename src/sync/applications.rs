@@ -9,6 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::Stop;
@@ -153,14 +154,14 @@ pub(super) enum AppStep {
 }
 
 impl<S: SyncStore + SqlRunner> SqlRunner for Counted<'_, S> {
-    async fn sql_json(
+    async fn sql_rows<T: DeserializeOwned>(
         &self,
         op: &'static str,
         sql: &str,
         args: &[Arg],
-    ) -> Result<Vec<serde_json::Value>, StoreError> {
+    ) -> Result<Vec<T>, StoreError> {
         self.tick(1);
-        self.inner().sql_json(op, sql, args).await
+        self.inner().sql_rows(op, sql, args).await
     }
 
     async fn sql_run(

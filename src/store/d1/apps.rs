@@ -1,5 +1,6 @@
 //! D1 runs the application SQL ([`SqlRunner`]).
 
+use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
 
 use super::D1Store;
@@ -18,12 +19,12 @@ fn bind(args: &[Arg]) -> Vec<JsValue> {
 }
 
 impl SqlRunner for D1Store {
-    async fn sql_json(
+    async fn sql_rows<T: DeserializeOwned>(
         &self,
         op: &'static str,
         sql: &str,
         args: &[Arg],
-    ) -> Result<Vec<serde_json::Value>, StoreError> {
+    ) -> Result<Vec<T>, StoreError> {
         self.rows(op, sql, &bind(args)).await
     }
 

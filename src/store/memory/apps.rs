@@ -1,6 +1,8 @@
 //! The in-memory store runs the application SQL in SQLite (one engine for query semantics): the
 //! users, organizations and memberships it keeps in memory are copied in before each statement.
 
+use serde::de::DeserializeOwned;
+
 use super::MemoryStore;
 use crate::store::applications::{Arg, SqlRunner};
 use crate::store::organizations::UPSERT_ORGS;
@@ -58,14 +60,14 @@ impl MemoryStore {
 }
 
 impl SqlRunner for MemoryStore {
-    async fn sql_json(
+    async fn sql_rows<T: DeserializeOwned>(
         &self,
         op: &'static str,
         sql: &str,
         args: &[Arg],
-    ) -> Result<Vec<serde_json::Value>, StoreError> {
+    ) -> Result<Vec<T>, StoreError> {
         self.mirror();
-        self.apps.sql_json(op, sql, args).await
+        self.apps.sql_rows(op, sql, args).await
     }
 
     async fn sql_run(
