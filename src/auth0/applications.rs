@@ -80,20 +80,15 @@ pub struct ClientsPage {
     pub total: Option<u64>,
 }
 
-/// `GET /api/v2/connections` with checkpoint paging; older answers may be a bare array.
+/// `GET /api/v2/connections` with checkpoint paging (`take` given). Any other shape, a bare
+/// array included, fails to parse: it carries no paging to prove the listing complete.
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum ConnectionsPage {
-    /// `{connections, next?}`.
-    Checkpoint {
-        /// This page's connections.
-        connections: Vec<Auth0Connection>,
-        /// The next page's checkpoint.
-        #[serde(default)]
-        next: Option<String>,
-    },
-    /// A bare array: no paging information, so never proven complete.
-    Bare(Vec<Auth0Connection>),
+pub struct ConnectionsPage {
+    /// This page's connections.
+    pub connections: Vec<Auth0Connection>,
+    /// The next page's checkpoint.
+    #[serde(default)]
+    pub next: Option<String>,
 }
 
 /// One enabled client of a connection.
@@ -252,19 +247,10 @@ pub async fn list_connections<H: HttpClient, C: Clock>(
     let mut ids = HashSet::new();
     let mut from: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let page: ConnectionsPage = client.get(&connections_path(from.as_deref())).await?;
-        let (page, next, bare) = match page {
-            ConnectionsPage::Checkpoint { connections, next } => (connections, next, false),
-            ConnectionsPage::Bare(c) => (c, None, true),
-        };
-        let done = listing_ends(page.len(), next.as_deref());
-        items.extend(page.into_iter().filter(|c| ids.insert(c.id.clone())));
-        if bare {
-            return Ok(Listing {
-                items,
-                unproven: Some("connections: Auth0 answered without paging".into()),
-            });
-        }
+        let ConnectionsPage { connections, next } =
+            client.get(&connections_path(from.as_deref())).await?;
+        let done = listing_ends(connections.len(), next.as_deref());
+        items.extend(connections.into_iter().filter(|c| ids.insert(c.id.clone())));
         if done {
             return Ok(Listing {
                 items,

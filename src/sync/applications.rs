@@ -80,7 +80,7 @@ const PAIR_QUERIES: u32 = 3;
 
 /// Where the applications part stands: saved in the cursor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum AppProgress {
     /// Record the token's optional scopes, then list applications.
     Lists,

@@ -634,3 +634,36 @@ fn reach_events_read_on_their_own_and_keep_a_stable_order() {
     );
     assert_eq!(e[0].run_id, Some(7));
 }
+
+#[test]
+fn the_applications_cursor_round_trips() {
+    use crate::sync::applications::{AppProgress, AppState};
+    use crate::sync::cursor::Cursor;
+    for progress in [
+        AppProgress::Lists,
+        AppProgress::Connections,
+        AppProgress::Clients {
+            after: Some("con_1".into()),
+        },
+        AppProgress::Orgs {
+            after: Some(String::new()),
+        },
+        AppProgress::Orgs { after: None },
+        AppProgress::Reach,
+    ] {
+        let c = Cursor::Applications {
+            state: AppState {
+                progress,
+                partial: Some("organizations not synced".into()),
+                notes: vec!["note".into()],
+                changed: true,
+                baseline: true,
+            },
+        };
+        assert_eq!(Cursor::from_json(&c.to_json()), Some(c));
+    }
+    assert_eq!(
+        Cursor::from_json(r#"{"phase":"applications","state":{"progress":"nope"}}"#),
+        None
+    );
+}
