@@ -7,7 +7,7 @@
 
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { startFakeAuth0, makeUsers, makeOrganizations, mulberry32 } from "../tests/support/fake-auth0.mjs";
+import { startFakeAuth0, makeUsers, makeOrganizations, mulberry32, CONNECTIONS } from "../tests/support/fake-auth0.mjs";
 
 export const DEMO_CLIENT_ID = "demo-client-id";
 export const DEMO_CLIENT_SECRET = "demo-client-secret";
@@ -15,18 +15,36 @@ export const DEMO_CLIENT_SECRET = "demo-client-secret";
 // then a mid-sized, a small and a tiny one.
 const ORG_SHARES = [0.4, 0.1, 0.02, 0.003];
 
-// The applications the demo's log history uses, by client id (align with the demo's application
-// list at will: the history is generated from this table alone). `users`: share of users who use
+// Applications of every kind (the worker's own M2M app among them), and which connections each
+// is enabled for, so that /applications shows who can reach what.
+const DEMO_APPLICATIONS = [
+  { client_id: "demo-spa-portal", name: "Customer portal", app_type: "spa" },
+  { client_id: "demo-web-billing", name: "Billing", app_type: "regular_web" },
+  { client_id: "demo-native-mobile", name: "Mobile app", app_type: "native" },
+  { client_id: "demo-b2b-console", name: "Partner console", app_type: "regular_web", organization_usage: "require" },
+  { client_id: DEMO_CLIENT_ID, name: "auth0-license-sync", app_type: "non_interactive" },
+];
+const [DB, GOOGLE, SAML, WAAD] = CONNECTIONS.map((c) => c.id);
+const DEMO_ENABLED_CLIENTS = [
+  [DB, ["demo-spa-portal", "demo-web-billing", "demo-b2b-console", DEMO_CLIENT_ID]],
+  [GOOGLE, ["demo-spa-portal", "demo-native-mobile"]],
+  [SAML, ["demo-b2b-console", "demo-web-billing"]],
+  [WAAD, ["demo-b2b-console"]],
+];
+// The optional scopes the demo grants on top of the three the sync needs.
+const DEMO_APP_SCOPES = ["read:clients", "read:connections", "read:organization_connections", "read:logs"];
+
+// The applications the demo's log history uses, by client id (those of DEMO_APPLICATIONS). `users`: share of users who use
 // the app; `perWeek`: logins a week of an active user; `seen`: other events per login (silent
 // auth, token refresh, code exchange), which count as use but not as logins.
 export const DEMO_LOG_APPS = [
-  { client_id: "demo_spa", users: 0.6, perWeek: 0.5, seen: { ssa: 0.4, seacft: 0.2 } },
-  { client_id: "demo_web", users: 0.35, perWeek: 0.35, seen: { seacft: 0.2 } },
-  { client_id: "demo_mobile", users: 0.2, perWeek: 0.5, seen: { sertft: 0.8 } },
-  { client_id: "demo_admin", users: 0.03, perWeek: 1, seen: { seacft: 0.2 } },
+  { client_id: "demo-spa-portal", users: 0.6, perWeek: 0.5, seen: { ssa: 0.4, seacft: 0.2 } },
+  { client_id: "demo-web-billing", users: 0.35, perWeek: 0.35, seen: { seacft: 0.2 } },
+  { client_id: "demo-native-mobile", users: 0.2, perWeek: 0.5, seen: { sertft: 0.8 } },
+  { client_id: "demo-b2b-console", users: 0.03, perWeek: 1, seen: { seacft: 0.2 } },
 ];
 // Machine-to-machine tokens (no user): in the log, never counted as anyone's use.
-const DEMO_M2M = { client_id: "demo_m2m", perDay: 12 };
+const DEMO_M2M = { client_id: DEMO_CLIENT_ID, perDay: 12 };
 
 /**
  * A few weeks of log history for `users`, oldest first: logins (`s`) and the events that mean
@@ -76,6 +94,8 @@ export async function startDemoAuth0({ port = 8788, users = 3000, orgs = 4, seed
   const userList = makeUsers(users, { seed, now, cluster: clusterSize ? { size: clusterSize } : undefined });
   const sizes = Array.from({ length: orgs }, (_, i) => Math.max(1, Math.round(users * (ORG_SHARES[i] ?? 0.01))));
   const { organizations, members } = makeOrganizations(orgs, { seed, users: userList, sizes });
+  // The first two organizations sign in through the enterprise connections and the database.
+  const orgConnections = new Map(organizations.slice(0, 2).map((o, i) => [o.id, i === 0 ? [SAML, WAAD] : [DB]]));
   const fake = await startFakeAuth0({
     port,
     domain,
@@ -84,9 +104,12 @@ export async function startDemoAuth0({ port = 8788, users = 3000, orgs = 4, seed
     users: userList,
     organizations,
     members,
+    applications: DEMO_APPLICATIONS,
+    enabledClients: new Map(DEMO_ENABLED_CLIENTS),
+    orgConnections,
+    scopes: ["read:users", "read:organizations", "read:organization_members", ...DEMO_APP_SCOPES],
     // Auth0's self-service plan levels for the Management API: burst 40, 500/min (~8/s).
     rateLimit: rateLimit ?? { burst: 40, perSecond: 8 },
-    scopes: ["read:users", "read:organizations", "read:organization_members", "read:logs"],
   });
   for (const e of makeLoginHistory(userList, { seed, now })) fake.logEvent(e);
   return fake;

@@ -60,8 +60,9 @@ describe("Free-plan budgets and rate limit: every unit of work spreads over invo
     }
     console.log(`10,000 users, a 1,200-user millisecond and a 5,500-member organization: ${run.invocations} invocations, ${run.api_requests} Auth0 requests, ${run.d1_queries} D1 queries, ${Math.round((Date.now() - started) / 1000)} s`);
     assert.equal(run.status, "succeeded", JSON.stringify(run));
-    // Only the note that application usage (read:logs, not granted here) is not enabled.
-    assert.match(run.error ?? "", /^(application usage not enabled: grant read:logs .*)?$/);
+    // Only the notes that the optional features are not enabled (no application scope, no
+    // read:logs granted here).
+    assert.match(run.error ?? "", /^(Applications: not enabled: grant read:clients [^]*)?$/);
     assert.equal(await countRows(w.db, "sync_runs"), 1, "one logical run");
     assert.equal(run.invocations, calls.length);
     assert.ok(run.invocations > 3, `invocations = ${run.invocations}`);

@@ -31,10 +31,12 @@ const ROUTES = [
   "/api/organizations/org_a+b/members", "/api/users/", "/api", "/nope", "/api/organizations/x/members/y",
   "/api/changes", "/changes", "/changes.csv", "/api/changes/1",
   EVENTS, "/api/auth0/event",
+  "/api/applications", "/api/applications/app%7C1", "/api/applications/app|1/users", "/api/applications//users",
+  "/applications", "/applications/app%7C1", "/applications.csv", "/applications/app|1/users.csv", "/applications/x/y",
 ];
-const PARAMS = ["limit", "cursor", "status", "connection", "organization", "inactive_days", "never_logged_in", "q", "sort", "token", "x",
+const PARAMS = ["limit", "cursor", "activity", "status", "connection", "organization", "inactive_days", "never_logged_in", "q", "sort", "token", "x",
   "since", "until", "type", "user_id", "client_id"];
-const GOOD = ["5", "1000", "all", "removed", "active", "30", "true", "false", "email:desc", "last_login", "user_id:asc", ODD_ORG,
+const GOOD = ["5", "active_30d", "never", "1000", "all", "removed", "active", "30", "true", "false", "email:desc", "last_login", "user_id:asc", ODD_ORG,
   "2025-01-01", "2025-06-01T00:00:00Z", "2025-02-30", "user_added", "baseline", ODD_IDS[0]];
 // Raw fragments: malformed escapes, escapes of bytes that are not UTF-8, and text that is.
 const JUNK = [
@@ -77,7 +79,7 @@ function generator(seed) {
   const path = () => {
     const k = below(6);
     if (k === 0) return `/api/users/${junk() || "x"}`;
-    if (k === 1) return `/api/organizations/${junk() || "x"}/members`;
+    if (k === 1) return below(2) ? `/api/organizations/${junk() || "x"}/members` : `/api/applications/${junk() || "x"}/users`;
     if (k === 2) return `${pick(ROUTES)}${junk()}`;
     return pick(ROUTES) + (below(5) === 0 ? "/" : "");
   };
@@ -120,7 +122,12 @@ describe("hostile requests against the built worker", () => {
     for (const [i, id] of ODD_IDS.entries()) users.push({ ...structuredClone(users[i]), user_id: id, email: `odd${i}@example.com` });
     const organizations = [{ id: ODD_ORG, name: "odd", display_name: "Odd + Co" }];
     const members = new Map([[ODD_ORG, [...ODD_IDS]]]);
-    fake = await startFakeAuth0({ users, organizations, members });
+    fake = await startFakeAuth0({
+      users, organizations, members,
+      scopes: ["read:users", "read:organizations", "read:organization_members", "read:clients", "read:connections"],
+      applications: [{ client_id: "app|1", name: "<b>App</b>", app_type: "spa" }],
+      enabledClients: new Map([["con_UPAuth0Database01", ["app|1"]]]),
+    });
     w = await startWorker({
       bindings: tenantBindings(fake, { VIEWER_TOKEN, EVENT_STREAM_TOKEN, ACCESS_TEAM_DOMAIN: jwks.url, ACCESS_AUD: AUD }),
     });

@@ -4,6 +4,7 @@
 //! [`ApiResponse`] back. Two routes need the runtime itself: `POST /api/sync`
 //! ([`Handled::RunSync`]) and the streamed CSV export ([`Handled::Csv`]).
 
+pub mod applications;
 pub mod changes;
 pub mod error;
 pub mod pages;
@@ -14,6 +15,7 @@ pub mod viewer;
 use serde::Serialize;
 
 use crate::auth::origin::{RequestSite, check_same_origin};
+use crate::store::applications::SqlRunner;
 use crate::store::{
     ChangeView, ChangesQuery, RunRecord, SessionStore, UserRecord, UsersQuery, ViewStore,
 };
@@ -162,6 +164,7 @@ enum Route {
     ChangesPage,
     ChangesCsv,
     Auth0Events,
+    Apps(applications::AppRoute),
 }
 
 /// One non-empty path segment.
@@ -201,7 +204,9 @@ fn route(path: &str) -> Result<Route, ApiError> {
         "/changes.csv" => Route::ChangesCsv,
         crate::push::events::ROUTE => Route::Auth0Events,
         _ => {
-            if let Some(id) = trimmed.strip_prefix("/api/users/").and_then(segment) {
+            if let Some(apps) = applications::route(trimmed) {
+                Route::Apps(apps?)
+            } else if let Some(id) = trimmed.strip_prefix("/api/users/").and_then(segment) {
                 Route::User(path_id("user_id", id)?)
             } else {
                 let id = trimmed
@@ -216,7 +221,7 @@ fn route(path: &str) -> Result<Route, ApiError> {
 }
 
 /// Routes and answers a request.
-pub async fn handle<S: ViewStore + SessionStore + ChangeView>(
+pub async fn handle<S: ViewStore + SessionStore + ChangeView + SqlRunner>(
     req: &ApiRequest<'_>,
     store: &S,
     auth: &ViewerAuth<'_>,
@@ -242,7 +247,7 @@ pub async fn handle<S: ViewStore + SessionStore + ChangeView>(
     let page_route = matches!(
         route,
         Route::Dashboard | Route::Runs | Route::Login | Route::ChangesPage
-    );
+    ) || matches!(&route, Route::Apps(r) if r.is_page());
     let viewer = match route {
         Route::Health if get => {
             return Handled::Respond(ApiResponse::json(200, &serde_json::json!({"ok": true})));
@@ -276,7 +281,7 @@ pub async fn handle<S: ViewStore + SessionStore + ChangeView>(
     }
 }
 
-async fn authorized<S: ViewStore + ChangeView>(
+async fn authorized<S: ViewStore + ChangeView + SqlRunner>(
     route: Route,
     get: bool,
     req: &ApiRequest<'_>,
@@ -304,9 +309,15 @@ async fn authorized<S: ViewStore + ChangeView>(
             respond(serde_json::json!({ "users": users, "next_cursor": next_cursor }))
         }
         Route::User(id) if get => match store.get_user(&id).await.map_err(ApiError::Store)? {
-            Some(user) => respond(serde_json::json!({ "user": user })),
+            Some(user) => {
+                let apps = crate::store::applications::user_apps(store, &id)
+                    .await
+                    .map_err(ApiError::Store)?;
+                respond(serde_json::json!({ "user": user, "applications": apps }))
+            }
             None => Err(ApiError::NotFound),
         },
+        Route::Apps(r) if get => applications::answer(r, req, store, viewer).await,
         Route::Members(id) if get => {
             if !store
                 .organization_exists(&id)
@@ -441,6 +452,9 @@ pub fn sync_response(result: &Result<SyncResult, crate::store::StoreError>) -> A
 #[cfg(test)]
 #[path = "tests/changes.rs"]
 mod changes_tests;
+#[cfg(test)]
+#[path = "tests/applications.rs"]
+mod applications_tests;
 #[cfg(test)]
 #[path = "tests/fuzz.rs"]
 mod fuzz;

@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 
 use crate::http::{HttpClient, HttpRequest, HttpResponse, Method, TransportError};
 
+mod apps;
+pub use apps::{FakeApps, FakeConnection};
+
 /// A scripted fault: given the request number and request, maybe answer instead of the tenant.
 pub type Fault = Box<dyn FnMut(u32, &HttpRequest) -> Option<Result<HttpResponse, TransportError>>>;
 
@@ -51,6 +54,8 @@ pub struct FakeAuth0 {
     pub logs_kept_from: Cell<usize>,
     /// The largest `take` accepted (Auth0's overview names 50 for Public Cloud).
     pub logs_take_max: Cell<usize>,
+    /// Applications, connections and their wiring (`fake/apps.rs`).
+    pub apps: RefCell<FakeApps>,
 }
 
 fn answer(status: u16, body: Value) -> HttpResponse {
@@ -139,6 +144,7 @@ impl FakeAuth0 {
             logs: RefCell::new(Vec::new()),
             logs_kept_from: Cell::new(0),
             logs_take_max: Cell::new(100),
+            apps: RefCell::new(FakeApps::default()),
         }
     }
 
@@ -436,7 +442,9 @@ impl FakeAuth0 {
                 json!({"statusCode": 401, "error": "Unauthorized", "message": "Expired token received for JSON Web Token validation"}),
             );
         }
-        if path == "/api/v2/users" {
+        if let Some(r) = self.apps_route(&path, &params) {
+            r
+        } else if path == "/api/v2/users" {
             self.list_users(&params)
         } else if path.starts_with("/api/v2/jobs") {
             self.export(&path, req)

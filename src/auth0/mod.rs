@@ -1,5 +1,6 @@
 //! The Auth0 Management API v2: token, requests with retries and pacing, and the listings.
 
+pub mod applications;
 pub mod client;
 pub mod error;
 pub mod export;

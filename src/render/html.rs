@@ -17,7 +17,7 @@ header{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center;padding:.
 header h1{font-size:1.1rem;margin:0}header nav{display:flex;gap:1rem;flex-wrap:wrap;align-items:center}\
 main{max-width:1200px;margin:0 auto;padding:1rem}a{color:var(--link)}\
 section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem;margin:0 0 1rem}\
-h2{font-size:1rem;margin:0 0 .75rem}.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(140px,1fr));gap:.75rem}\
+h2{font-size:1rem;margin:0 0 .75rem;overflow-wrap:anywhere}.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(140px,1fr));gap:.75rem}\
 .card{display:block;border:1px solid var(--line);border-radius:8px;padding:.6rem .75rem;text-decoration:none;color:inherit}\
 .card b{display:block;font-size:1.5rem}.card span{color:var(--muted);font-size:.85rem}\
 .badge{display:inline-block;white-space:nowrap;padding:.05rem .5rem;border-radius:999px;font-size:.8rem;font-weight:600;border:1px solid currentColor}\
@@ -118,8 +118,10 @@ pub(crate) fn page(title: &str, nav: &str, body: &str) -> String {
 
 /// Who is looking, and the links every signed-in page shows.
 pub fn nav(viewer: &str, session: bool) -> String {
-    let mut nav = String::from("<a href=\"/\">Dashboard</a><a href=\"/runs\">Sync history</a>");
-    nav.push_str("<a href=\"/changes\">Access changes</a>");
+    let mut nav = String::from(
+        "<a href=\"/\">Dashboard</a><a href=\"/applications\">Applications</a>\
+         <a href=\"/runs\">Sync history</a><a href=\"/changes\">Access changes</a>",
+    );
     write!(nav, "<span class=\"muted\">{}</span>", escape(viewer)).ok();
     if session {
         nav.push_str(

@@ -1,5 +1,6 @@
 //! Rendering for viewers: the HTML pages and the CSV export, as pure functions of the data.
 
+pub mod applications;
 pub mod changes;
 pub mod csv;
 pub mod html;

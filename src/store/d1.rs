@@ -32,6 +32,8 @@ use crate::changes::derived::{
 use crate::changes::{EVENTS_PER_STATEMENT, INSERT_EVENTS, NewEvent, events_json};
 use crate::time::EpochMs;
 
+mod apps;
+
 /// The `DB` binding.
 pub struct D1Store {
     db: D1Database,

@@ -16,6 +16,8 @@ use crate::changes::{
 };
 use crate::time::EpochMs;
 
+mod apps;
+
 /// A stored user with the columns the store sets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemUser {
@@ -56,6 +58,8 @@ pub struct MemoryStore {
     pub session_epoch: Cell<u64>,
     /// Application usage and the log checkpoint: SQLite running the D1 statements.
     pub usage: super::usage::sqlite::SqliteUsage,
+    /// The application tables, in SQLite: see `memory/apps.rs`.
+    pub apps: super::sqlite::SqliteDb,
     /// The access change history (`store::changes`), in insertion order: an event's id is its
     /// index plus one.
     pub access_events: RefCell<Vec<NewEvent>>,

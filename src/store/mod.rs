@@ -2,6 +2,7 @@
 //!
 //! D1 implements the traits on wasm ([`d1`]); tests use an in-memory store ([`memory`]).
 
+pub mod applications;
 pub mod changes;
 pub mod organizations;
 pub mod push;
@@ -17,6 +18,8 @@ pub mod d1;
 pub mod memory;
 #[cfg(test)]
 mod sql_tests;
+#[cfg(test)]
+pub mod sqlite;
 
 use std::fmt;
 

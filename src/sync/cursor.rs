@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::applications::AppState;
 use super::listing::Lower;
 use super::logs::LogProgress;
 use super::organizations::MemberProgress;
@@ -32,11 +33,20 @@ pub enum Cursor {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         members: Option<MemberProgress>,
     },
-    /// Users and organizations are complete; the log is followed from its stored checkpoint.
+    /// Users and organizations are done; the applications part continues here.
+    Applications {
+        /// Where it stands.
+        state: AppState,
+    },
+    /// Users, organizations and applications are complete; the log is followed from its stored
+    /// checkpoint.
     Logs {
         /// The organizations' message, when they could not be synced (the run is partial).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         partial: Option<String>,
+        /// The applications part's notes (a scope not granted), kept for the run's history.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
         /// This run's share of the log so far.
         #[serde(default)]
         progress: LogProgress,
@@ -115,6 +125,7 @@ mod tests {
             },
             Cursor::Logs {
                 partial: Some("organizations not synced".into()),
+                note: Some("Applications: not enabled: grant read:clients".into()),
                 progress: LogProgress {
                     pages: 3,
                     events: 250,
@@ -123,6 +134,7 @@ mod tests {
             },
             Cursor::Logs {
                 partial: None,
+                note: None,
                 progress: LogProgress::default(),
             },
             Cursor::Organizations {

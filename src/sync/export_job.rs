@@ -16,6 +16,7 @@ use crate::auth0::types::Auth0User;
 use crate::clock::Clock;
 use crate::http::HttpClient;
 use crate::store::SyncStore;
+use crate::store::applications::SqlRunner;
 use crate::time::iso_from_ms;
 
 /// Auth0 requests one poll may lead to: the poll and the download.
@@ -35,7 +36,7 @@ pub(super) enum Flow {
     Paused(Cursor),
 }
 
-impl<H: HttpClient, C: Clock, S: SyncStore + crate::store::usage::UsageStore>
+impl<H: HttpClient, C: Clock, S: SyncStore + crate::store::usage::UsageStore + SqlRunner>
     Invocation<'_, '_, H, C, S>
 {
     /// Reads the users created at `at` from an export (the saved `job`, or a new one) and writes

@@ -5,6 +5,7 @@
 //! Removals are held until the whole user listing is complete, so a failed or cut-short run never
 //! marks anyone removed and never deletes anything.
 
+pub mod applications;
 pub mod budget;
 pub mod cursor;
 pub mod events;
@@ -30,6 +31,7 @@ use crate::auth0::{Auth0Client, Auth0Error, RetryPolicy};
 use crate::clock::Clock;
 use crate::config::{Auth0Config, ConfigError, SyncLimits};
 use crate::http::HttpClient;
+use crate::store::applications::SqlRunner;
 use crate::store::usage::UsageStore;
 use crate::store::{ChangeStore, RunRecord, RunStatus, StoreError, SyncStore, UserRow};
 use crate::time::{EpochMs, iso_from_ms};
@@ -164,7 +166,8 @@ impl From<StoreError> for Stop {
 /// Where an invocation left its run.
 enum Step {
     /// Complete; `Some(message)` when organizations (or the log) could not be synced (partial),
-    /// and a note for the history that leaves the run succeeded (application usage).
+    /// and notes for the history that leave the status alone (optional scopes not granted, a
+    /// usage gap).
     Finished(Option<String>, Option<String>),
     /// The budget is spent; continue here next time.
     Paused(Cursor),
@@ -172,7 +175,7 @@ enum Step {
 
 /// [`run_sync_as`] with a nonce that differs per call, as separate invocations' would.
 #[cfg(test)]
-pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore + UsageStore>(
+pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore + UsageStore + SqlRunner>(
     http: &H,
     clock: &C,
     store: &S,
@@ -196,7 +199,7 @@ pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore + UsageStore>(
 /// [`SyncResult::AlreadyRunning`] before writing anything. The holder renews its lease by
 /// elapsed time before each unit of work; one that finds the lock taken (its lease ran out)
 /// stops at once, writes nothing more, and also returns [`SyncResult::AlreadyRunning`].
-pub async fn run_sync_as<H: HttpClient, C: Clock, S: SyncStore + UsageStore>(
+pub async fn run_sync_as<H: HttpClient, C: Clock, S: SyncStore + UsageStore + SqlRunner>(
     http: &H,
     clock: &C,
     store: &S,
@@ -244,7 +247,7 @@ struct Opened {
 }
 
 /// Picks up the paused (or checkpointed) run, or starts a new one.
-async fn open_run<S: SyncStore>(
+async fn open_run<S: SyncStore + SqlRunner>(
     store: &Counted<'_, S>,
     trigger: Trigger,
     now: EpochMs,
@@ -308,7 +311,7 @@ async fn open_run<S: SyncStore>(
     }))
 }
 
-async fn locked_run<H: HttpClient, C: Clock, S: SyncStore + UsageStore>(
+async fn locked_run<H: HttpClient, C: Clock, S: SyncStore + UsageStore + SqlRunner>(
     http: &H,
     clock: &C,
     store: &Counted<'_, S>,
@@ -469,7 +472,7 @@ async fn apply_block<S: SyncStore, C: Clock>(
 }
 
 /// One invocation's share of a run.
-struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: SyncStore + UsageStore> {
+struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: SyncStore + UsageStore + SqlRunner> {
     client: &'r mut Auth0Client<'c, H, C>,
     clock: &'c C,
     store: &'r Counted<'r, S>,
@@ -485,7 +488,7 @@ struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: SyncStore + UsageStore> {
     baseline: bool,
 }
 
-impl<H: HttpClient, C: Clock, S: SyncStore + UsageStore> Invocation<'_, '_, H, C, S> {
+impl<H: HttpClient, C: Clock, S: SyncStore + UsageStore + SqlRunner> Invocation<'_, '_, H, C, S> {
     fn room(&self, requests: u32, queries: u32) -> bool {
         self.budget
             .room(&self.client.stats, self.store.used(), requests, queries)
@@ -602,21 +605,55 @@ impl<H: HttpClient, C: Clock, S: SyncStore + UsageStore> Invocation<'_, '_, H, C
                     )
                     .await;
                     match step {
-                        Ok(organizations::OrgStep::Done(partial)) => Cursor::Logs {
-                            partial,
-                            progress: logs::LogProgress::default(),
+                        Ok(organizations::OrgStep::Done(partial)) => Cursor::Applications {
+                            state: applications::AppState::start(partial),
                         },
                         Ok(organizations::OrgStep::Paused(next, members)) => {
                             return Ok(Step::Paused(Cursor::Organizations { next, members }));
                         }
+                        Err(Stop::Auth0(e)) => Cursor::Applications {
+                            state: applications::AppState::start(Some(format!(
+                                "organizations not synced: {e}"
+                            ))),
+                        },
+                        Err(e) => return Err(e),
+                    }
+                }
+                Cursor::Applications { state } => {
+                    let partial = state.partial.clone();
+                    let step = applications::Part {
+                        client: self.client,
+                        clock: self.clock,
+                        store: self.store,
+                        run: self.run,
+                        budget: self.budget,
+                        lease: self.lease,
+                    }
+                    .run(state)
+                    .await;
+                    match step {
+                        Ok(applications::AppStep::Done(state)) => Cursor::Logs {
+                            partial: state.partial.clone(),
+                            note: state.notes_message(),
+                            progress: logs::LogProgress::default(),
+                        },
+                        Ok(applications::AppStep::Paused(state)) => {
+                            return Ok(Step::Paused(Cursor::Applications { state }));
+                        }
+                        // Applications never fail the user sync: the failure is a note.
                         Err(Stop::Auth0(e)) => Cursor::Logs {
-                            partial: Some(format!("organizations not synced: {e}")),
+                            partial,
+                            note: Some(format!("Applications not synced: {e}")),
                             progress: logs::LogProgress::default(),
                         },
                         Err(e) => return Err(e),
                     }
                 }
-                Cursor::Logs { partial, progress } => {
+                Cursor::Logs {
+                    partial,
+                    note: app_note,
+                    progress,
+                } => {
                     let step = match logs::follow_log(
                         self.client,
                         self.clock,
@@ -641,15 +678,17 @@ impl<H: HttpClient, C: Clock, S: SyncStore + UsageStore> Invocation<'_, '_, H, C
                         other => other?,
                     };
                     return Ok(match step {
-                        logs::LogStep::Paused(progress) => {
-                            Step::Paused(Cursor::Logs { partial, progress })
-                        }
+                        logs::LogStep::Paused(progress) => Step::Paused(Cursor::Logs {
+                            partial,
+                            note: app_note,
+                            progress,
+                        }),
                         logs::LogStep::Done { note, problem } => {
-                            let partial = match (partial, problem) {
+                            let also = |a: Option<String>, b: Option<String>| match (a, b) {
                                 (Some(a), Some(b)) => Some(format!("{a}. Also: {b}")),
                                 (a, b) => a.or(b),
                             };
-                            Step::Finished(partial, note)
+                            Step::Finished(also(partial, problem), also(app_note, note))
                         }
                     });
                 }
@@ -702,6 +741,9 @@ impl<H: HttpClient, C: Clock, S: SyncStore + UsageStore> Invocation<'_, '_, H, C
 #[cfg(test)]
 #[path = "tests/events.rs"]
 mod events_tests;
+#[cfg(test)]
+#[path = "tests/applications.rs"]
+mod applications_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -386,6 +386,10 @@ const API_SCOPES = {
   organizations: "read:organizations",
   members: "read:organization_members",
   logs: "read:logs",
+  applications: "read:clients",
+  connections: "read:connections",
+  connection_clients: "read:connections",
+  org_connections: "read:organization_connections",
 };
 
 /**
@@ -396,6 +400,9 @@ const API_SCOPES = {
  * @param {string} [opts.clientId="test-client-id"]
  * @param {string} [opts.clientSecret="test-client-secret"]
  * @param {string[]} [opts.scopes] granted scopes (default read:users, read:organizations, read:organization_members)
+ * @param {object[]} [opts.applications=[]] what GET /api/v2/clients lists (Auth0 client objects)
+ * @param {Map<string,string[]>} [opts.enabledClients] connection id -> client ids it is enabled for
+ * @param {Map<string,string[]>} [opts.orgConnections] organization id -> enabled connection ids
  * @param {object[]} [opts.users=[]] initial fake.users
  * @param {{id,name,display_name}[]} [opts.organizations=[]]
  * @param {Map<string,string[]>} [opts.members]
@@ -435,6 +442,11 @@ export async function startFakeAuth0(opts = {}) {
     organizations: opts.organizations ?? [],
     members: opts.members ?? new Map(),
     connections: CONNECTIONS.map((c) => ({ ...c })),
+    applications: opts.applications ?? [],
+    enabledClients: opts.enabledClients ?? new Map(),
+    orgConnections: opts.orgConnections ?? new Map(),
+    // Items per page the fake gives on the application endpoints, at most what was asked.
+    appPageSize: opts.appPageSize ?? 100,
     clients: [{ client_id: opts.clientId ?? "test-client-id", client_secret: opts.clientSecret ?? "test-client-secret" }],
     scopes: opts.scopes ?? ["read:users", "read:organizations", "read:organization_members"],
     appDisabled: false,
@@ -459,10 +471,12 @@ export async function startFakeAuth0(opts = {}) {
 
     /** Counts per endpoint kind since the last resetStats(), plus rateLimited (429s) and errors5xx. */
     stats() {
-      const out = { token: 0, users: 0, export: 0, jobs: 0, download: 0, organizations: 0, members: 0, other: 0 };
+      const out = { token: 0, users: 0, export: 0, jobs: 0, download: 0, organizations: 0, members: 0, other: 0,
+        applications: 0, connections: 0, connection_clients: 0, org_connections: 0 };
       Object.assign(out, kindCounts);
       out.logs = out.logs ?? 0;
-      out.api = out.users + out.export + out.jobs + out.organizations + out.members + out.logs;
+      out.api = out.users + out.export + out.jobs + out.organizations + out.members + out.logs
+        + out.applications + out.connections + out.connection_clients + out.org_connections;
       out.rateLimited = count429;
       out.errors5xx = count5xx;
       return out;
@@ -781,8 +795,59 @@ export async function startFakeAuth0(opts = {}) {
     return { status: 200, body: page, headers: { link: `<${next}>; rel="next"` } };
   }
 
+  // -- applications, connections and their wiring ------------------------------------------------
+  // Offset paging with totals (clients, organization connections), checkpoint paging for
+  // connections and their enabled clients; secrets are only returned when `fields` allows.
+  function handleApplications(query) {
+    const { page, perPage } = offsetPaging(query);
+    const size = Math.min(perPage, fake.appPageSize);
+    const fields = query.fields ? query.fields.split(",") : null;
+    const apps = fake.applications.slice(page * size, page * size + size).map((a) => {
+      const full = { client_secret: `secret-of-${a.client_id}`, ...a };
+      if (!fields) return full;
+      return Object.fromEntries(Object.entries(full).filter(([k]) => (query.include_fields === "false") !== fields.includes(k)));
+    });
+    if (query.include_totals !== "true") return { status: 200, body: apps };
+    return { status: 200, body: { clients: apps, start: page * size, limit: size, total: fake.applications.length } };
+  }
+
+  function handleConnections(query) {
+    const conns = [...fake.connections].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const q = { ...query, take: String(Math.min(Number(query.take ?? 50) || 50, fake.appPageSize)) };
+    const { page, next } = checkpointPage(conns, (c) => c.id, q, true);
+    const connections = page.map((c) => ({ id: c.id, name: c.name, strategy: c.strategy }));
+    return { status: 200, body: next ? { connections, next } : { connections } };
+  }
+
+  function handleConnectionClients(id, query) {
+    if (!fake.connections.some((c) => c.id === id)) throw boom(404, "Not Found", "The connection does not exist", "inexistent_connection");
+    const ids = [...new Set(fake.enabledClients.get(id) ?? [])].sort();
+    const q = { ...query, take: String(Math.min(Number(query.take ?? 50) || 50, fake.appPageSize)) };
+    const { page, next } = checkpointPage(ids, (c) => c, q, false);
+    const clients = page.map((client_id) => ({ client_id }));
+    return { status: 200, body: next ? { clients, next } : { clients } };
+  }
+
+  function handleOrgConnections(orgId, query) {
+    const org = fake.organizations.find((o) => o.id === orgId);
+    if (!org) throw boom(404, "Not Found", "No organization found by that id", "inexistent_organization");
+    const ids = [...new Set(fake.orgConnections.get(org.id) ?? [])].sort();
+    const { page, perPage } = offsetPaging(query);
+    const size = Math.min(perPage, fake.appPageSize);
+    const items = ids.slice(page * size, page * size + size).map((connection_id) => {
+      const c = fake.connections.find((x) => x.id === connection_id) ?? {};
+      return { connection_id, assign_membership_on_login: false, connection: { name: c.name, strategy: c.strategy } };
+    });
+    if (query.include_totals !== "true") return { status: 200, body: items };
+    return { status: 200, body: { enabled_connections: items, start: page * size, limit: size, total: ids.length } };
+  }
+
   // -- request dispatch --------------------------------------------------------------------------
   function classify(method, path) {
+    if (path === "/api/v2/clients") return "applications";
+    if (path === "/api/v2/connections") return "connections";
+    if (/^\/api\/v2\/connections\/[^/]+\/clients$/.test(path)) return "connection_clients";
+    if (/^\/api\/v2\/organizations\/[^/]+\/enabled_connections$/.test(path)) return "org_connections";
     if (path === "/oauth/token") return "token";
     if (path.startsWith("/exports/")) return "download";
     if (path === "/api/v2/users") return "users";
@@ -801,6 +866,10 @@ export async function startFakeAuth0(opts = {}) {
     if (kind === "organizations" && method === "GET") return handleOrganizations(query);
     if (kind === "members" && method === "GET") return handleMembers(decodeURIComponent(path.split("/")[4]), query);
     if (kind === "logs" && method === "GET") return handleLogs(query);
+    if (kind === "applications" && method === "GET") return handleApplications(query);
+    if (kind === "connections" && method === "GET") return handleConnections(query);
+    if (kind === "connection_clients" && method === "GET") return handleConnectionClients(decodeURIComponent(path.split("/")[4]), query);
+    if (kind === "org_connections" && method === "GET") return handleOrgConnections(decodeURIComponent(path.split("/")[4]), query);
     throw boom(404, "Not Found", "Not Found");
   }
 

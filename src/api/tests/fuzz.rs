@@ -54,6 +54,17 @@ const PATHS: &[&str] = &[
     "/api/changes",
     "/api/changes/",
     "/api/changes/1",
+    "/api/applications",
+    "/api/applications/spa",
+    "/api/applications/spa/users",
+    "/api/applications/a%7Cb%2B1/users",
+    "/api/applications//users",
+    "/api/applications/spa/users/x",
+    "/applications",
+    "/applications/spa",
+    "/applications.csv",
+    "/applications/spa/users.csv",
+    "/applications//users.csv",
 ];
 
 /// Fragments that break percent-decoding or UTF-8 in every way we know.
@@ -117,6 +128,7 @@ const PARAMS: &[&str] = &[
     "never_logged_in",
     "q",
     "sort",
+    "activity",
     "token",
     "since",
     "until",
@@ -129,6 +141,9 @@ const PARAMS: &[&str] = &[
 
 const GOOD_VALUES: &[&str] = &[
     "5",
+    "active_30d",
+    "inactive_90d",
+    "never",
     "1000",
     "all",
     "removed",
@@ -224,6 +239,13 @@ fn path(rng: &mut Rng) -> String {
         1 => p = format!("/api/users/{}", junk_text(rng)),
         2 => p = format!("/api/organizations/{}/members", junk_text(rng)),
         3 => p.push_str(&junk_text(rng)),
+        4 if rng.one_in(2) => {
+            p = match rng.below(3) {
+                0 => format!("/api/applications/{}/users", junk_text(rng)),
+                1 => format!("/applications/{}", junk_text(rng)),
+                _ => format!("/applications/{}/users.csv", junk_text(rng)),
+            }
+        }
         _ => {}
     }
     p
@@ -322,6 +344,21 @@ fn store() -> MemoryStore {
         ),
         ("org_+1".into(), vec!["oidc|ü/é".into()]),
     ];
+    fake.scopes
+        .borrow_mut()
+        .extend(["read:clients", "read:connections"].map(String::from));
+    *fake.apps.borrow_mut() = crate::auth0::fake::FakeApps {
+        clients: vec![
+            serde_json::json!({"client_id": "spa", "name": "<b>Portal</b>", "app_type": "spa"}),
+            serde_json::json!({"client_id": "a|b+1", "name": "=cmd", "app_type": "native"}),
+        ],
+        connections: vec![crate::auth0::fake::FakeConnection {
+            id: "con_1".into(),
+            name: "Username-Password-Authentication".into(),
+            clients: vec!["spa".into(), "a|b+1".into()],
+        }],
+        ..Default::default()
+    };
     let store = MemoryStore::default();
     for i in 0..2 {
         // A change for the history to show after the baseline.

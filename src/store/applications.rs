@@ -1,0 +1,628 @@
+//! Applications, connections and reach: row types, their SQL, and the one rule "user U can reach
+//! application X" written twice, as a pure function ([`can_reach`]) and as SQL ([`REACH`]), which
+//! tests hold equal.
+//!
+//! The SQL runs through [`SqlRunner`], which D1 implements on wasm and SQLite in native tests:
+//! one engine for the query semantics, so nothing here is re-implemented for tests.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::{RowsWritten, StoreError};
+
+/// A bound value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    /// TEXT.
+    Text(String),
+    /// INTEGER.
+    Int(i64),
+    /// NULL.
+    Null,
+}
+
+impl Arg {
+    /// A text value.
+    pub fn text(s: &str) -> Self {
+        Self::Text(s.to_string())
+    }
+
+    /// A value as JSON text, for `json_each`. Rows and ids always serialise.
+    pub fn json(value: &impl Serialize) -> Self {
+        Self::Text(serde_json::to_string(value).unwrap_or_else(|_| "[]".into()))
+    }
+}
+
+/// Runs SQL: D1 on wasm, SQLite in tests. Rows come back as serde values by column name.
+#[allow(async_fn_in_trait)] // single-threaded wasm: no Send bound wanted
+pub trait SqlRunner {
+    /// Runs a query and reads its rows.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn sql_rows<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<Vec<T>, StoreError>;
+    /// Runs a write and returns the rows it wrote.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn sql_run(
+        &self,
+        op: &'static str,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<RowsWritten, StoreError>;
+}
+
+/// The `app_type` of machine-to-machine applications: no user signs in to them, so they are
+/// kept in the store but left out of every "who can reach" view.
+pub const M2M: &str = "non_interactive";
+
+// ---------------------------------------------------------------------------------------------
+// The reach rule.
+
+/// A user as reach sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReachUser {
+    /// The user.
+    pub user_id: String,
+    /// Every identity's connection name.
+    pub connections: Vec<String>,
+    /// Blocked users cannot sign in.
+    pub blocked: bool,
+    /// Organizations the user is a current member of.
+    pub orgs: BTreeSet<String>,
+}
+
+/// An application as reach sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReachApp {
+    /// The client id.
+    pub client_id: String,
+    /// `non_interactive` apps are never reachable.
+    pub app_type: Option<String>,
+    /// `require`: sign-in goes through an organization.
+    pub organization_usage: Option<String>,
+}
+
+/// The tenant's wiring as reach sees it (current connections, apps and organizations only).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReachTenant {
+    /// Connection name to id, for current connections.
+    pub connection_ids: BTreeMap<String, String>,
+    /// Connection id to the clients it is enabled for.
+    pub enabled: BTreeMap<String, BTreeSet<String>>,
+    /// Organization id to the connection ids it has enabled.
+    pub org_connections: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// Whether `user` can reach `app`: not blocked, the app is not M2M, one of the user's
+/// identities' connections is enabled for the app, and, where the app requires organizations,
+/// the user is a member of an organization that has that same connection enabled.
+pub fn can_reach(user: &ReachUser, app: &ReachApp, tenant: &ReachTenant) -> bool {
+    if user.blocked || app.app_type.as_deref() == Some(M2M) {
+        return false;
+    }
+    let require = app.organization_usage.as_deref() == Some("require");
+    user.connections.iter().any(|name| {
+        let Some(id) = tenant.connection_ids.get(name) else {
+            return false;
+        };
+        let enabled = tenant
+            .enabled
+            .get(id)
+            .is_some_and(|clients| clients.contains(&app.client_id));
+        enabled
+            && (!require
+                || user.orgs.iter().any(|org| {
+                    tenant
+                        .org_connections
+                        .get(org)
+                        .is_some_and(|conns| conns.contains(id))
+                }))
+    })
+}
+
+/// [`can_reach`] as SQL over a `users` row `u` and an `applications` row `a` (both current).
+pub const REACH: &str = "(u.blocked = 0 AND u.removed_at IS NULL AND a.removed_at IS NULL \
+     AND COALESCE(a.app_type, '') <> 'non_interactive' AND EXISTS (\
+       SELECT 1 FROM json_each(u.connections) uc \
+       JOIN connections c ON c.name = uc.value AND c.removed_at IS NULL \
+       JOIN connection_clients cc ON cc.connection_id = c.connection_id AND cc.client_id = a.client_id \
+       WHERE COALESCE(a.organization_usage, '') <> 'require' OR EXISTS (\
+         SELECT 1 FROM memberships m \
+         JOIN organization_connections oc ON oc.org_id = m.org_id AND oc.connection_id = c.connection_id \
+         WHERE m.user_id = u.user_id AND m.removed_at IS NULL)))";
+
+/// Recomputes every application's reach counts in one pass over the users (their connections,
+/// joined to the connections' enabled clients), writing only counts that changed.
+/// `?1`: now (ISO).
+pub const REFRESH_REACH: &str = "WITH reach AS (\
+       SELECT DISTINCT a.client_id, u.user_id \
+       FROM users u, json_each(u.connections) uc \
+       JOIN connections c ON c.name = uc.value AND c.removed_at IS NULL \
+       JOIN connection_clients cc ON cc.connection_id = c.connection_id \
+       JOIN applications a ON a.client_id = cc.client_id \
+       WHERE u.removed_at IS NULL AND u.blocked = 0 AND a.removed_at IS NULL \
+         AND COALESCE(a.app_type, '') <> 'non_interactive' \
+         AND (COALESCE(a.organization_usage, '') <> 'require' OR EXISTS (\
+           SELECT 1 FROM memberships m \
+           JOIN organization_connections oc ON oc.org_id = m.org_id AND oc.connection_id = c.connection_id \
+           WHERE m.user_id = u.user_id AND m.removed_at IS NULL))) \
+     INSERT INTO app_reach (client_id, users_can_reach, never_used, computed_at) \
+     SELECT a.client_id, COUNT(r.user_id), \
+       COUNT(r.user_id) - COUNT((SELECT 1 FROM app_usage au WHERE au.user_id = r.user_id \
+         AND au.client_id = a.client_id AND au.last_login IS NOT NULL)), ?1 \
+     FROM applications a LEFT JOIN reach r ON r.client_id = a.client_id \
+     WHERE true GROUP BY a.client_id \
+     ON CONFLICT (client_id) DO UPDATE SET users_can_reach = excluded.users_can_reach, \
+       never_used = excluded.never_used, computed_at = excluded.computed_at \
+     WHERE app_reach.users_can_reach <> excluded.users_can_reach \
+       OR app_reach.never_used <> excluded.never_used";
+
+// ---------------------------------------------------------------------------------------------
+// Rows the sync writes and compares.
+
+/// An application row to write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppRow {
+    /// The client id.
+    pub client_id: String,
+    /// Its name.
+    pub name: Option<String>,
+    /// Its type.
+    pub app_type: Option<String>,
+    /// 0/1.
+    pub is_first_party: i64,
+    /// `deny`, `allow`, `require`.
+    pub organization_usage: Option<String>,
+    /// A hash of the fields above.
+    pub fingerprint: String,
+}
+
+/// A connection row to write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnRow {
+    /// `con_…`.
+    pub connection_id: String,
+    /// The name users' identities carry.
+    pub name: String,
+    /// Its strategy.
+    pub strategy: Option<String>,
+    /// A hash of the fields above.
+    pub fingerprint: String,
+}
+
+/// What the sync compares a listed row with.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StoredRow {
+    /// The row's id (`client_id` or `connection_id`).
+    pub id: String,
+    /// The stored fingerprint.
+    pub fingerprint: String,
+    /// Whether the row is marked removed.
+    pub removed_at: Option<String>,
+    /// `organization_usage` (applications only).
+    #[serde(default)]
+    pub organization_usage: Option<String>,
+}
+
+/// Stored applications.
+pub const STORED_APPS: &str = "SELECT client_id AS id, fingerprint, removed_at, organization_usage \
+     FROM applications";
+/// Inserts or updates applications from a JSON array of [`AppRow`]; `?2` is now. Unchanged rows
+/// are not written; a returning one has its removal cleared.
+pub const UPSERT_APPS: &str = "INSERT INTO applications (client_id, name, app_type, is_first_party, \
+       organization_usage, fingerprint, first_seen_at, removed_at) \
+     SELECT value ->> '$.client_id', value ->> '$.name', value ->> '$.app_type', value ->> '$.is_first_party', \
+       value ->> '$.organization_usage', value ->> '$.fingerprint', ?2, NULL FROM json_each(?1) WHERE true \
+     ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, app_type = excluded.app_type, \
+       is_first_party = excluded.is_first_party, organization_usage = excluded.organization_usage, \
+       fingerprint = excluded.fingerprint, removed_at = NULL \
+     WHERE applications.fingerprint <> excluded.fingerprint OR applications.removed_at IS NOT NULL";
+/// Marks the applications in the JSON array `?1` removed at `?2`.
+pub const MARK_APPS_REMOVED: &str = "UPDATE applications SET removed_at = ?2 \
+     WHERE removed_at IS NULL AND client_id IN (SELECT value FROM json_each(?1))";
+
+/// Stored connections.
+pub const STORED_CONNS: &str =
+    "SELECT connection_id AS id, fingerprint, removed_at FROM connections";
+/// Inserts or updates connections from a JSON array of [`ConnRow`]; `?2` is now.
+pub const UPSERT_CONNS: &str = "INSERT INTO connections (connection_id, name, strategy, \
+       fingerprint, first_seen_at, removed_at) \
+     SELECT value ->> '$.connection_id', value ->> '$.name', value ->> '$.strategy', value ->> '$.fingerprint', ?2, \
+       NULL FROM json_each(?1) WHERE true \
+     ON CONFLICT (connection_id) DO UPDATE SET name = excluded.name, strategy = excluded.strategy, \
+       fingerprint = excluded.fingerprint, removed_at = NULL \
+     WHERE connections.fingerprint <> excluded.fingerprint OR connections.removed_at IS NOT NULL";
+/// Marks the connections in `?1` removed at `?2`; their enabled clients go with them (below).
+pub const MARK_CONNS_REMOVED: &str = "UPDATE connections SET removed_at = ?2 \
+     WHERE removed_at IS NULL AND connection_id IN (SELECT value FROM json_each(?1))";
+/// The applications enabled on the connections of `?1`.
+pub const CLIENTS_OF_CONNS: &str = "SELECT DISTINCT client_id AS id FROM connection_clients \
+     WHERE connection_id IN (SELECT value FROM json_each(?1))";
+/// The applications requiring organizations enabled on the connections of `?1`.
+pub const REQUIRING_CLIENTS_OF_CONNS: &str = "SELECT DISTINCT cc.client_id AS id \
+     FROM connection_clients cc JOIN applications a ON a.client_id = cc.client_id \
+     WHERE a.organization_usage = 'require' AND cc.connection_id IN (SELECT value FROM json_each(?1))";
+/// Forgets the enabled clients of the connections in `?1` (removed ones).
+pub const DROP_CLIENTS_OF_CONNS: &str = "DELETE FROM connection_clients \
+     WHERE connection_id IN (SELECT value FROM json_each(?1))";
+
+/// One connection's enabled clients.
+pub const CONNECTION_CLIENTS: &str =
+    "SELECT client_id AS id FROM connection_clients WHERE connection_id = ?1";
+/// Adds enabled clients (`?2`, JSON) to connection `?1`.
+pub const ADD_CONNECTION_CLIENTS: &str = "INSERT OR IGNORE INTO connection_clients \
+     (connection_id, client_id) SELECT ?1, value FROM json_each(?2)";
+/// Drops enabled clients (`?2`, JSON) from connection `?1`.
+pub const DROP_CONNECTION_CLIENTS: &str = "DELETE FROM connection_clients \
+     WHERE connection_id = ?1 AND client_id IN (SELECT value FROM json_each(?2))";
+
+/// One organization's enabled connections.
+pub const ORG_CONNECTIONS: &str =
+    "SELECT connection_id AS id FROM organization_connections WHERE org_id = ?1";
+/// Adds enabled connections (`?2`) to organization `?1`.
+pub const ADD_ORG_CONNECTIONS: &str = "INSERT OR IGNORE INTO organization_connections \
+     (org_id, connection_id) SELECT ?1, value FROM json_each(?2)";
+/// Drops enabled connections (`?2`) from organization `?1`.
+pub const DROP_ORG_CONNECTIONS: &str = "DELETE FROM organization_connections \
+     WHERE org_id = ?1 AND connection_id IN (SELECT value FROM json_each(?2))";
+/// Forgets the enabled connections of organizations marked removed.
+pub const DROP_CONNECTIONS_OF_GONE_ORGS: &str = "DELETE FROM organization_connections \
+     WHERE org_id IN (SELECT id FROM organizations WHERE removed_at IS NOT NULL)";
+
+/// Current connections, by id.
+pub const CURRENT_CONNECTION_IDS: &str = "SELECT connection_id AS id FROM connections \
+     WHERE removed_at IS NULL ORDER BY connection_id";
+/// An application that requires organizations, if any.
+pub const ANY_REQUIRES_ORGS: &str = "SELECT client_id AS id FROM applications \
+     WHERE removed_at IS NULL AND organization_usage = 'require' LIMIT 1";
+/// Who can reach the applications of the JSON array `?1`: (client, user) pairs with what an
+/// event about them says.
+pub fn reach_pairs_sql() -> String {
+    format!(
+        "SELECT a.client_id, a.name, u.user_id, u.email FROM users u JOIN applications a \
+         WHERE a.client_id IN (SELECT value FROM json_each(?1)) AND {REACH}"
+    )
+}
+
+/// One user able to reach one application.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ReachPair {
+    /// The application.
+    pub client_id: String,
+    /// Its name.
+    pub name: Option<String>,
+    /// The user.
+    pub user_id: String,
+    /// Their email.
+    pub email: Option<String>,
+}
+
+/// Any stored organization connection.
+pub const ANY_ORG_CONNECTION: &str = "SELECT org_id AS id FROM organization_connections LIMIT 1";
+/// Current organizations, by id.
+pub const CURRENT_ORG_IDS: &str =
+    "SELECT id FROM organizations WHERE removed_at IS NULL ORDER BY id";
+
+/// Records granted optional scopes from a JSON array of `{scope, granted}`; `?2` is now. Only a
+/// change is written.
+pub const RECORD_SCOPES: &str = "INSERT INTO optional_scopes (scope, granted, checked_at) \
+     SELECT value ->> '$.scope', value ->> '$.granted', ?2 FROM json_each(?1) WHERE true \
+     ON CONFLICT (scope) DO UPDATE SET granted = excluded.granted, checked_at = excluded.checked_at \
+     WHERE optional_scopes.granted <> excluded.granted";
+
+/// A row with just an id.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdRow {
+    /// The id.
+    pub id: String,
+}
+
+/// A scope and whether the token has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeState {
+    /// e.g. `read:clients`.
+    pub scope: String,
+    /// 0/1.
+    pub granted: i64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the viewer reads.
+
+/// One application with its reach and usage, as `/api/applications` serves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppSummary {
+    /// The client id.
+    pub client_id: String,
+    /// Its name.
+    pub name: Option<String>,
+    /// Its type.
+    pub app_type: Option<String>,
+    /// Users who can reach it (as of the last sync that wrote anything).
+    pub users_can_reach: i64,
+    /// Users seen using it within 30 days.
+    pub active_30d: i64,
+    /// Users seen using it within 90 days.
+    pub active_90d: i64,
+    /// Users who can reach it but have no login since tracking began.
+    pub never_used: i64,
+    /// The newest login to it.
+    pub last_login: Option<String>,
+    /// Since when its usage is tracked.
+    pub usage_since: Option<String>,
+}
+
+/// The applications the viewer lists: current, not M2M. `?1`/`?2`: the 30/90-day cut-offs;
+/// `?3`: one client id, or NULL for all. Activity is read per application from the
+/// `app_usage_client` index.
+pub const LIST_APPS: &str = "SELECT a.client_id, a.name, a.app_type, \
+       COALESCE(r.users_can_reach, 0) AS users_can_reach, \
+       (SELECT COUNT(*) FROM app_usage au WHERE au.client_id = a.client_id AND au.last_seen >= ?1) AS active_30d, \
+       (SELECT COUNT(*) FROM app_usage au WHERE au.client_id = a.client_id AND au.last_seen >= ?2) AS active_90d, \
+       COALESCE(r.never_used, 0) AS never_used, \
+       (SELECT MAX(au.last_login) FROM app_usage au WHERE au.client_id = a.client_id) AS last_login, \
+       (SELECT tracking_since FROM log_cursor WHERE id = 1) AS usage_since \
+     FROM applications a LEFT JOIN app_reach r ON r.client_id = a.client_id \
+     WHERE a.removed_at IS NULL AND COALESCE(a.app_type, '') <> 'non_interactive' \
+       AND (?3 IS NULL OR a.client_id = ?3) \
+     ORDER BY lower(COALESCE(a.name, '')), a.client_id";
+
+/// A user of an application: who can reach it, or used it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppUser {
+    /// The user.
+    pub user_id: String,
+    /// Their email.
+    pub email: Option<String>,
+    /// Their name.
+    pub name: Option<String>,
+    /// Their primary connection.
+    pub connection: Option<String>,
+    /// Whether they can reach the application now.
+    #[serde(deserialize_with = "flag")]
+    pub can_reach: bool,
+    /// Their newest login to it.
+    pub last_login: Option<String>,
+    /// Their logins to it since tracking began.
+    pub logins: i64,
+    /// When they were last seen using it.
+    pub last_seen: Option<String>,
+}
+
+/// An application of a user, as `/api/users/{id}` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserApp {
+    /// The client id.
+    pub client_id: String,
+    /// Its name.
+    pub name: Option<String>,
+    /// Whether the user can reach it now.
+    #[serde(deserialize_with = "flag")]
+    pub can_reach: bool,
+    /// Their newest login to it.
+    pub last_login: Option<String>,
+    /// Their logins to it since tracking began.
+    pub logins: i64,
+    /// When they were last seen using it.
+    pub last_seen: Option<String>,
+}
+
+/// D1 and SQLite give booleans as 0/1.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(f64::deserialize(d)? != 0.0)
+}
+
+/// Which users of an application to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Activity {
+    /// Everyone who can reach it or used it.
+    #[default]
+    Any,
+    /// Seen within 30 days.
+    Active30,
+    /// Seen within 90 days.
+    Active90,
+    /// Not seen within 90 days (never included).
+    Inactive90,
+    /// Never seen since tracking began.
+    Never,
+}
+
+/// One page of an application's users.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AppUsersQuery {
+    /// The application.
+    pub client_id: String,
+    /// Page size.
+    pub limit: u32,
+    /// Users after this `user_id` (the cursor).
+    pub after: Option<String>,
+    /// The activity filter.
+    pub activity: Activity,
+    /// A lower-case substring of email or name.
+    pub search: Option<String>,
+    /// The 30- and 90-day cut-offs (ISO).
+    pub cutoffs: [String; 2],
+}
+
+/// The statement for one page of an application's users, in `user_id` order (the primary key:
+/// no sort), with every filter bound.
+pub fn app_users_sql(q: &AppUsersQuery) -> (String, Vec<Arg>) {
+    let mut args = vec![
+        Arg::text(&q.client_id),
+        Arg::text(q.after.as_deref().unwrap_or("")),
+        Arg::Int(i64::from(q.limit)),
+    ];
+    let mut conds = vec!["(can_reach OR used)".to_string()];
+    let mut bind = |v: Arg| {
+        args.push(v);
+        format!("?{}", args.len())
+    };
+    match q.activity {
+        Activity::Any => {}
+        Activity::Active30 => {
+            conds.push(format!("last_seen >= {}", bind(Arg::text(&q.cutoffs[0]))))
+        }
+        Activity::Active90 => {
+            conds.push(format!("last_seen >= {}", bind(Arg::text(&q.cutoffs[1]))))
+        }
+        Activity::Inactive90 => conds.push(format!(
+            "(last_seen IS NULL OR last_seen < {})",
+            bind(Arg::text(&q.cutoffs[1]))
+        )),
+        Activity::Never => conds.push("last_seen IS NULL".into()),
+    }
+    let search = q.search.as_ref().map(|s| {
+        format!(
+            " AND instr(u.search_text, {}) > 0",
+            bind(Arg::Text(s.clone()))
+        )
+    });
+    let sql = format!(
+        "SELECT user_id, email, name, connection, can_reach, last_login, logins, last_seen FROM (\
+           SELECT u.user_id, u.email, u.name, u.connection, \
+             (SELECT {REACH} FROM applications a WHERE a.client_id = ?1) AS can_reach, \
+             au.user_id IS NOT NULL AS used, au.last_login, COALESCE(au.logins, 0) AS logins, \
+             au.last_seen \
+           FROM users u LEFT JOIN app_usage au ON au.user_id = u.user_id AND au.client_id = ?1 \
+           WHERE u.removed_at IS NULL AND u.user_id > ?2{}) \
+         WHERE {} ORDER BY user_id LIMIT ?3",
+        search.unwrap_or_default(),
+        conds.join(" AND ")
+    );
+    (sql, args)
+}
+
+/// One user's applications: those they can reach or used. `?1`: the user.
+pub fn user_apps_sql() -> String {
+    format!(
+        "SELECT client_id, name, can_reach, last_login, logins, last_seen FROM (\
+           SELECT a.client_id, a.name, {REACH} AS can_reach, au.user_id IS NOT NULL AS used, \
+             au.last_login, COALESCE(au.logins, 0) AS logins, au.last_seen \
+           FROM users u JOIN applications a \
+           LEFT JOIN app_usage au ON au.user_id = u.user_id AND au.client_id = a.client_id \
+           WHERE u.user_id = ?1 AND a.removed_at IS NULL \
+             AND COALESCE(a.app_type, '') <> 'non_interactive') \
+         WHERE can_reach OR used ORDER BY lower(COALESCE(name, '')), client_id"
+    )
+}
+
+/// Every optional scope's state, as of the newest run.
+pub const LIST_SCOPES: &str = "SELECT scope, granted FROM optional_scopes ORDER BY scope";
+
+/// A span of the log whose usage is unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageGap {
+    /// The newest event read before the gap, if known.
+    pub gap_from: Option<String>,
+    /// The oldest event read after it.
+    pub gap_until: String,
+}
+
+/// The newest gaps in usage coverage.
+pub const LIST_GAPS: &str = "SELECT gap_from, gap_until FROM usage_gaps ORDER BY id DESC LIMIT 50";
+
+// ---------------------------------------------------------------------------------------------
+// The calls, over any runner.
+
+/// Stored applications.
+///
+/// # Errors
+/// Any database failure.
+pub async fn stored_apps<R: SqlRunner>(db: &R) -> Result<Vec<StoredRow>, StoreError> {
+    db.sql_rows("read applications", STORED_APPS, &[]).await
+}
+
+/// Stored connections.
+///
+/// # Errors
+/// Any database failure.
+pub async fn stored_connections<R: SqlRunner>(db: &R) -> Result<Vec<StoredRow>, StoreError> {
+    db.sql_rows("read connections", STORED_CONNS, &[]).await
+}
+
+/// Ids from a query of ids.
+///
+/// # Errors
+/// Any database failure.
+pub async fn ids<R: SqlRunner>(
+    db: &R,
+    op: &'static str,
+    sql: &str,
+    args: &[Arg],
+) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<IdRow> = db.sql_rows(op, sql, args).await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// The applications the viewer lists (`client_id` set: that one only).
+///
+/// # Errors
+/// Any database failure.
+pub async fn list_apps<R: SqlRunner>(
+    db: &R,
+    cutoffs: &[String; 2],
+    client_id: Option<&str>,
+) -> Result<Vec<AppSummary>, StoreError> {
+    let one = client_id.map_or(Arg::Null, Arg::text);
+    db.sql_rows(
+        "list applications",
+        LIST_APPS,
+        &[Arg::text(&cutoffs[0]), Arg::text(&cutoffs[1]), one],
+    )
+    .await
+}
+
+/// One page of an application's users.
+///
+/// # Errors
+/// Any database failure.
+pub async fn app_users<R: SqlRunner>(
+    db: &R,
+    q: &AppUsersQuery,
+) -> Result<Vec<AppUser>, StoreError> {
+    let (sql, args) = app_users_sql(q);
+    db.sql_rows("list application users", &sql, &args).await
+}
+
+/// One user's applications.
+///
+/// # Errors
+/// Any database failure.
+pub async fn user_apps<R: SqlRunner>(db: &R, user_id: &str) -> Result<Vec<UserApp>, StoreError> {
+    db.sql_rows(
+        "list user applications",
+        &user_apps_sql(),
+        &[Arg::text(user_id)],
+    )
+    .await
+}
+
+/// The optional scopes' states.
+///
+/// # Errors
+/// Any database failure.
+pub async fn scopes<R: SqlRunner>(db: &R) -> Result<Vec<ScopeState>, StoreError> {
+    db.sql_rows("read optional scopes", LIST_SCOPES, &[]).await
+}
+
+/// The newest gaps in usage coverage.
+///
+/// # Errors
+/// Any database failure.
+pub async fn gaps<R: SqlRunner>(db: &R) -> Result<Vec<UsageGap>, StoreError> {
+    db.sql_rows("read usage gaps", LIST_GAPS, &[]).await
+}
+
+#[cfg(test)]
+#[path = "tests/applications.rs"]
+mod tests;

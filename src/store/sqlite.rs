@@ -1,0 +1,118 @@
+//! A [`SqlRunner`] on SQLite with the real migrations, for native tests: the same SQL constants
+//! D1 runs, in the engine under D1.
+
+use std::cell::RefCell;
+
+use rusqlite::Connection;
+use rusqlite::types::{Value as Sql, ValueRef};
+use serde::de::DeserializeOwned;
+
+use super::applications::{Arg, SqlRunner};
+use super::{RowsWritten, StoreError};
+
+/// A fresh in-memory database with every migration applied.
+pub fn migrated() -> Connection {
+    let conn = Connection::open_in_memory().expect("sqlite opens in memory");
+    let mut files: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .expect("migrations folder")
+        .map(|e| e.expect("migration file").path())
+        .collect();
+    files.sort();
+    for f in files {
+        let sql = std::fs::read_to_string(&f).expect("migration readable");
+        conn.execute_batch(&sql)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+    }
+    conn
+}
+
+fn bind(args: &[Arg]) -> Vec<Sql> {
+    args.iter()
+        .map(|a| match a {
+            Arg::Text(s) => Sql::Text(s.clone()),
+            Arg::Int(n) => Sql::Integer(*n),
+            Arg::Null => Sql::Null,
+        })
+        .collect()
+}
+
+fn fail(op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| StoreError {
+        op,
+        detail: e.to_string(),
+    }
+}
+
+/// Runs a query on `conn`, each row read as a JSON object by column name, as D1 gives them.
+///
+/// # Errors
+/// SQLite's, or a row that does not deserialise.
+pub fn query<T: DeserializeOwned>(
+    conn: &Connection,
+    op: &'static str,
+    sql: &str,
+    args: &[Arg],
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare(sql).map_err(fail(op))?;
+    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(bind(args)))
+        .map_err(fail(op))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(fail(op))? {
+        let mut obj = serde_json::Map::new();
+        for (i, name) in names.iter().enumerate() {
+            let v = match row.get_ref(i).map_err(fail(op))? {
+                ValueRef::Null => serde_json::Value::Null,
+                ValueRef::Integer(n) => n.into(),
+                ValueRef::Real(f) => f.into(),
+                ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+                ValueRef::Blob(_) => serde_json::Value::Null,
+            };
+            obj.insert(name.clone(), v);
+        }
+        out.push(
+            serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| StoreError {
+                op,
+                detail: e.to_string(),
+            })?,
+        );
+    }
+    Ok(out)
+}
+
+/// A SQLite database behind [`SqlRunner`].
+pub struct SqliteDb(
+    pub RefCell<Connection>,
+    pub std::cell::Cell<Option<[u64; 4]>>,
+);
+
+impl Default for SqliteDb {
+    fn default() -> Self {
+        Self(RefCell::new(migrated()), std::cell::Cell::new(None))
+    }
+}
+
+impl SqlRunner for SqliteDb {
+    async fn sql_rows<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<Vec<T>, StoreError> {
+        query(&self.0.borrow(), op, sql, args)
+    }
+
+    async fn sql_run(
+        &self,
+        op: &'static str,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<RowsWritten, StoreError> {
+        let conn = self.0.borrow();
+        let n = conn
+            .execute(sql, rusqlite::params_from_iter(bind(args)))
+            .map_err(fail(op))?;
+        Ok(n as RowsWritten)
+    }
+}

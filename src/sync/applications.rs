@@ -1,0 +1,862 @@
+//! The applications part of a run, after organizations: applications, connections, which
+//! applications each connection is enabled for, and (when an application requires
+//! organizations) each organization's enabled connections; then the reach counts.
+//!
+//! Every scope here is optional. A scope the token lacks, or a 403 for one, skips what it guards
+//! and leaves a note in the run's history ("not enabled: grant read:clients …"); it never fails
+//! or degrades the user sync. Nothing is marked removed, and no enabled-client pair is dropped,
+//! unless the listing that lacks it was proven complete.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::Stop;
+use super::budget::{Budget, Counted};
+use super::lease::Lease;
+use crate::auth0::applications::{
+    Auth0Application, Auth0Connection, Listing, list_applications, list_connection_clients,
+    list_connections, list_org_connections,
+};
+use crate::auth0::error::GRANT_PATH;
+use crate::auth0::{Auth0Client, Auth0Error};
+use crate::changes::{
+    EVENTS_PER_STATEMENT, EventType, INSERT_EVENTS, NewEvent, Origin, Subject, events_json,
+};
+use crate::clock::Clock;
+use crate::http::HttpClient;
+use crate::store::applications::{
+    ADD_CONNECTION_CLIENTS, ADD_ORG_CONNECTIONS, ANY_ORG_CONNECTION, ANY_REQUIRES_ORGS, AppRow,
+    Arg, CLIENTS_OF_CONNS, CONNECTION_CLIENTS, CURRENT_CONNECTION_IDS, CURRENT_ORG_IDS, ConnRow,
+    DROP_CLIENTS_OF_CONNS, DROP_CONNECTION_CLIENTS, DROP_CONNECTIONS_OF_GONE_ORGS,
+    DROP_ORG_CONNECTIONS, MARK_APPS_REMOVED, MARK_CONNS_REMOVED, ORG_CONNECTIONS, RECORD_SCOPES,
+    REFRESH_REACH, REQUIRING_CLIENTS_OF_CONNS, ReachPair, ScopeState, SqlRunner, StoredRow,
+    UPSERT_APPS, UPSERT_CONNS, ids, reach_pairs_sql, stored_apps, stored_connections,
+};
+use crate::store::{RowsWritten, RunRecord, StoreError, SyncStore};
+use crate::sync::mapping::digest_hex;
+use crate::time::iso_from_ms;
+
+/// The optional scopes the viewer reports on, in the order shown.
+pub const OPTIONAL_SCOPES: [&str; 4] = [
+    "read:clients",
+    "read:connections",
+    "read:organization_connections",
+    "read:logs",
+];
+
+/// What each optional scope turns on, for the "not enabled" messages.
+pub fn scope_adds(scope: &str) -> &'static str {
+    match scope {
+        "read:clients" => "the tenant's applications and who can reach each",
+        "read:connections" => {
+            "which connections each application is enabled for (who can reach each)"
+        }
+        "read:organization_connections" => {
+            "the connections each organization enables (who can reach applications that require an organization)"
+        }
+        "read:logs" => "per-application usage: last login, logins and activity",
+        _ => "more of the tenant",
+    }
+}
+
+/// "not enabled: grant read:clients to the M2M app in …; it adds …".
+pub fn not_enabled_message(scope: &str) -> String {
+    format!(
+        "not enabled: grant {scope} to the M2M app in {GRANT_PATH}; it adds {}.",
+        scope_adds(scope)
+    )
+}
+
+/// Rows per bulk write.
+const CHUNK: usize = 500;
+/// Auth0 requests kept free for one listing step: a page or two and a token.
+const LIST_REQUESTS: u32 = 3;
+/// D1 queries one listing step may take: scopes or read, upsert, mark removed, drop pairs.
+const LIST_QUERIES: u32 = 4;
+/// D1 queries one connection's (or organization's) pairs take: read, add, drop.
+const PAIR_QUERIES: u32 = 3;
+
+/// Where the applications part stands: saved in the cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppProgress {
+    /// Record the token's optional scopes, then list applications.
+    Lists,
+    /// List connections.
+    Connections,
+    /// Each current connection's enabled clients, by id, after this one.
+    Clients {
+        /// The last connection done.
+        #[serde(default)]
+        after: Option<String>,
+    },
+    /// Each current organization's enabled connections, by id, after this one.
+    Orgs {
+        /// The last organization done; `None` before the step began, `""` once it began.
+        #[serde(default)]
+        after: Option<String>,
+    },
+    /// Recompute the reach counts.
+    Reach,
+}
+
+/// The applications part's state across invocations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppState {
+    /// The next step.
+    pub progress: AppProgress,
+    /// What made the run partial before this part (organizations), kept for its end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<String>,
+    /// Notes for the history: scopes not enabled, listings not proven complete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Whether this part wrote anything (the reach counts are then recomputed).
+    #[serde(default)]
+    pub changed: bool,
+    /// The first sync of applications or connections: a baseline, so no reach events.
+    #[serde(default)]
+    pub baseline: bool,
+}
+
+impl AppState {
+    /// The start, after organizations ended with `partial`.
+    pub fn start(partial: Option<String>) -> Self {
+        Self {
+            progress: AppProgress::Lists,
+            partial,
+            notes: Vec::new(),
+            changed: false,
+            baseline: false,
+        }
+    }
+
+    fn note(&mut self, note: String) {
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
+
+    /// The notes as one message, if any.
+    pub fn notes_message(&self) -> Option<String> {
+        (!self.notes.is_empty()).then(|| format!("Applications: {}", self.notes.join(" ")))
+    }
+}
+
+/// Where the applications part stopped.
+pub(super) enum AppStep {
+    /// Done.
+    Done(AppState),
+    /// The budget is spent; continue from here.
+    Paused(AppState),
+}
+
+impl<S: SyncStore + SqlRunner> SqlRunner for Counted<'_, S> {
+    async fn sql_rows<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<Vec<T>, StoreError> {
+        self.tick(1);
+        self.inner().sql_rows(op, sql, args).await
+    }
+
+    async fn sql_run(
+        &self,
+        op: &'static str,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<RowsWritten, StoreError> {
+        self.tick(1);
+        self.inner().sql_run(op, sql, args).await
+    }
+}
+
+/// Who could reach the applications of `scope` before a change.
+struct Before {
+    scope: Vec<String>,
+    pairs: Vec<ReachPair>,
+}
+
+/// D1 queries a change with reach events takes beyond its writes: before, after, one chunk.
+const EVENT_QUERIES: u32 = 4;
+
+/// The reach events between two sets of (application, user) pairs, in a deterministic order.
+pub fn reach_events(
+    run_id: i64,
+    now: &str,
+    before: &[ReachPair],
+    after: &[ReachPair],
+) -> Vec<NewEvent> {
+    let key = |p: &ReachPair| (p.client_id.clone(), p.user_id.clone());
+    let had: HashSet<(String, String)> = before.iter().map(key).collect();
+    let has: HashSet<(String, String)> = after.iter().map(key).collect();
+    let event = |p: &ReachPair, kind: EventType| {
+        let who = p.email.as_deref().unwrap_or(&p.user_id);
+        let app = p.name.as_deref().unwrap_or(&p.client_id);
+        let verb = if kind == EventType::AppReachable {
+            "can now reach"
+        } else {
+            "can no longer reach"
+        };
+        NewEvent::new(
+            &Origin::Run(run_id),
+            now,
+            kind,
+            Subject {
+                user_id: Some(p.user_id.clone()),
+                email: p.email.clone(),
+                client_id: Some(p.client_id.clone()),
+                org_id: None,
+            },
+            format!(
+                "{who} {verb} {app} ({}): its connections, enabled clients or organization requirement changed",
+                p.client_id
+            ),
+        )
+    };
+    let mut events: Vec<NewEvent> = after
+        .iter()
+        .filter(|p| !had.contains(&key(p)))
+        .map(|p| event(p, EventType::AppReachable))
+        .chain(
+            before
+                .iter()
+                .filter(|p| !has.contains(&key(p)))
+                .map(|p| event(p, EventType::AppUnreachable)),
+        )
+        .collect();
+    events.sort_by(|a, b| {
+        (&a.client_id, &a.user_id, a.kind).cmp(&(&b.client_id, &b.user_id, b.kind))
+    });
+    events
+}
+
+/// Maps an application to its row, fingerprinted.
+pub fn app_row(a: &Auth0Application) -> AppRow {
+    let first_party = a.is_first_party.unwrap_or(true);
+    let fingerprint = digest_hex(&[
+        Some(&a.client_id),
+        a.name.as_deref(),
+        a.app_type.as_deref(),
+        Some(if first_party { "1" } else { "0" }),
+        a.organization_usage.as_deref(),
+    ]);
+    AppRow {
+        client_id: a.client_id.clone(),
+        name: a.name.clone(),
+        app_type: a.app_type.clone(),
+        is_first_party: i64::from(first_party),
+        organization_usage: a.organization_usage.clone(),
+        fingerprint,
+    }
+}
+
+/// Maps a connection to its row, fingerprinted.
+pub fn conn_row(c: &Auth0Connection) -> ConnRow {
+    let fingerprint = digest_hex(&[Some(&c.id), Some(&c.name), c.strategy.as_deref()]);
+    ConnRow {
+        connection_id: c.id.clone(),
+        name: c.name.clone(),
+        strategy: c.strategy.clone(),
+        fingerprint,
+    }
+}
+
+/// Rows to write (new, changed or returning) and ids to mark removed (only from a proven
+/// listing), comparing listed rows by id and fingerprint with stored ones.
+pub fn plan_rows<'a, T>(
+    listed: &'a [T],
+    key: impl Fn(&T) -> (&str, &str),
+    stored: &[StoredRow],
+    proven: bool,
+) -> (Vec<&'a T>, Vec<String>) {
+    let by_id: HashMap<&str, &StoredRow> = stored.iter().map(|s| (s.id.as_str(), s)).collect();
+    let write = listed
+        .iter()
+        .filter(|r| {
+            let (id, fp) = key(r);
+            by_id
+                .get(id)
+                .is_none_or(|s| s.fingerprint != fp || s.removed_at.is_some())
+        })
+        .collect();
+    let listed_ids: HashSet<&str> = listed.iter().map(|r| key(r).0).collect();
+    let mut gone: Vec<String> = if proven {
+        stored
+            .iter()
+            .filter(|s| s.removed_at.is_none() && !listed_ids.contains(s.id.as_str()))
+            .map(|s| s.id.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    gone.sort();
+    (write, gone)
+}
+
+/// Pairs to add and to drop for one connection (or organization): drops only from a proven
+/// listing.
+pub fn plan_pairs(listed: &Listing<String>, stored: &[String]) -> (Vec<String>, Vec<String>) {
+    let have: HashSet<&str> = stored.iter().map(String::as_str).collect();
+    let want: HashSet<&str> = listed.items.iter().map(String::as_str).collect();
+    let mut add: Vec<String> = want
+        .iter()
+        .filter(|c| !have.contains(*c))
+        .map(|c| (*c).to_string())
+        .collect();
+    let mut drop: Vec<String> = if listed.unproven.is_none() {
+        have.iter()
+            .filter(|c| !want.contains(*c))
+            .map(|c| (*c).to_string())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    add.sort();
+    drop.sort();
+    (add, drop)
+}
+
+/// The invocation's parts the applications part uses.
+pub(super) struct Part<'r, 'c, H: HttpClient, C: Clock, S: SyncStore + SqlRunner> {
+    pub client: &'r mut Auth0Client<'c, H, C>,
+    pub clock: &'c C,
+    pub store: &'r Counted<'r, S>,
+    pub run: &'r mut RunRecord,
+    pub budget: Budget,
+    pub lease: &'r mut Lease,
+}
+
+/// What a listing call came to.
+enum Got<T> {
+    Listed(T),
+    /// A scope is missing: noted, the step is skipped.
+    Skipped,
+    /// The budget is spent: pause here.
+    Pause,
+}
+
+impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
+    fn room(&self, requests: u32, queries: u32) -> bool {
+        self.budget
+            .room(&self.client.stats, self.store.used(), requests, queries)
+    }
+
+    fn now(&self) -> String {
+        iso_from_ms(self.clock.now_ms())
+    }
+
+    /// Whether the token has `scope` (a token that names no scopes is tried).
+    fn has(&self, scope: &str) -> bool {
+        let granted = self.client.granted_scopes().unwrap_or_default();
+        granted.is_empty() || granted.iter().any(|s| s == scope)
+    }
+
+    async fn record_scopes(&mut self, states: &[ScopeState]) -> Result<(), Stop> {
+        if states.is_empty() {
+            return Ok(());
+        }
+        let now = self.now();
+        self.run.rows_written += self
+            .store
+            .sql_run(
+                "record optional scopes",
+                RECORD_SCOPES,
+                &[Arg::json(&states), Arg::Text(now)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Turns a call's outcome into a listing, a noted skip or a pause. Other Auth0 failures
+    /// stop the part (the caller notes them; the user sync stands).
+    async fn got<T>(
+        &mut self,
+        state: &mut AppState,
+        outcome: Result<T, Auth0Error>,
+    ) -> Result<Got<T>, Stop> {
+        match outcome {
+            Ok(t) => Ok(Got::Listed(t)),
+            Err(Auth0Error::BudgetSpent) => Ok(Got::Pause),
+            Err(Auth0Error::MissingScope { scope }) => {
+                let known = OPTIONAL_SCOPES.iter().find(|s| scope.contains(**s));
+                if let Some(s) = known {
+                    self.record_scopes(&[ScopeState {
+                        scope: (*s).to_string(),
+                        granted: 0,
+                    }])
+                    .await?;
+                }
+                state.note(not_enabled_message(known.copied().unwrap_or(&scope)));
+                Ok(Got::Skipped)
+            }
+            Err(e) => Err(Stop::Auth0(e)),
+        }
+    }
+
+    async fn write_chunks<T: Serialize>(
+        &mut self,
+        op: &'static str,
+        sql: &str,
+        rows: &[T],
+    ) -> Result<(), Stop> {
+        let now = self.now();
+        for chunk in rows.chunks(CHUNK) {
+            self.run.rows_written += self
+                .store
+                .sql_run(op, sql, &[Arg::json(&chunk), Arg::text(&now)])
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Runs the part from `state` until done or the budget is spent.
+    pub async fn run(mut self, mut state: AppState) -> Result<AppStep, Stop> {
+        loop {
+            self.lease.keep(self.store, self.clock.now_ms()).await?;
+            state.progress = match state.progress.clone() {
+                AppProgress::Lists => {
+                    if !self.room(LIST_REQUESTS, LIST_QUERIES) {
+                        return Ok(AppStep::Paused(state));
+                    }
+                    match self.lists(&mut state).await? {
+                        true => AppProgress::Connections,
+                        false => return Ok(AppStep::Paused(state)),
+                    }
+                }
+                AppProgress::Connections => {
+                    if !self.room(LIST_REQUESTS, LIST_QUERIES) {
+                        return Ok(AppStep::Paused(state));
+                    }
+                    match self.connections(&mut state).await? {
+                        true => AppProgress::Clients { after: None },
+                        false => return Ok(AppStep::Paused(state)),
+                    }
+                }
+                AppProgress::Clients { after } => match self.clients(&mut state, after).await? {
+                    None => AppProgress::Orgs { after: None },
+                    Some(at) => {
+                        state.progress = AppProgress::Clients { after: at };
+                        return Ok(AppStep::Paused(state));
+                    }
+                },
+                AppProgress::Orgs { after } => match self.orgs(&mut state, after).await? {
+                    None => AppProgress::Reach,
+                    Some(at) => {
+                        state.progress = AppProgress::Orgs { after: at };
+                        return Ok(AppStep::Paused(state));
+                    }
+                },
+                AppProgress::Reach => {
+                    if !self.room(0, 1) {
+                        return Ok(AppStep::Paused(state));
+                    }
+                    // Users, memberships or the wiring changed: the counts may have.
+                    if state.changed || self.run.rows_written > 0 {
+                        let now = self.now();
+                        self.run.rows_written += self
+                            .store
+                            .sql_run("count reach", REFRESH_REACH, &[Arg::Text(now)])
+                            .await?;
+                    }
+                    return Ok(AppStep::Done(state));
+                }
+            };
+        }
+    }
+
+    /// Records the token's scopes, then lists applications. `false`: paused.
+    async fn lists(&mut self, state: &mut AppState) -> Result<bool, Stop> {
+        let granted = self.client.granted_scopes().unwrap_or_default().to_vec();
+        if !granted.is_empty() {
+            let states: Vec<ScopeState> = OPTIONAL_SCOPES
+                .iter()
+                .map(|s| ScopeState {
+                    scope: (*s).to_string(),
+                    granted: i64::from(granted.iter().any(|g| g == s)),
+                })
+                .collect();
+            self.record_scopes(&states).await?;
+        }
+        for scope in ["read:clients", "read:connections"] {
+            if !self.has(scope) {
+                state.note(not_enabled_message(scope));
+            }
+        }
+        if self.has("read:clients") {
+            let outcome = list_applications(self.client).await;
+            match self.got(state, outcome).await? {
+                Got::Pause => return Ok(false),
+                Got::Skipped => {}
+                Got::Listed(listing) => {
+                    let rows: Vec<AppRow> = listing.items.iter().map(app_row).collect();
+                    let stored = stored_apps(self.store).await?;
+                    state.baseline |= stored.is_empty();
+                    let (write, gone) = plan_rows(
+                        &rows,
+                        |r| (&r.client_id, &r.fingerprint),
+                        &stored,
+                        listing.unproven.is_none(),
+                    );
+                    if let Some(why) = listing.unproven {
+                        state.note(format!(
+                            "listing not proven complete, nothing removed ({why})."
+                        ));
+                    }
+                    let scope: Vec<String> = write
+                        .iter()
+                        .map(|r| r.client_id.clone())
+                        .chain(gone.iter().cloned())
+                        .collect();
+                    let Some(before) = self.reach_before(state, scope).await? else {
+                        return Ok(false);
+                    };
+                    self.apply(
+                        state,
+                        "write applications",
+                        UPSERT_APPS,
+                        &write,
+                        MARK_APPS_REMOVED,
+                        &gone,
+                        None,
+                    )
+                    .await?;
+                    self.emit(before).await?;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Lists connections. `false`: paused.
+    async fn connections(&mut self, state: &mut AppState) -> Result<bool, Stop> {
+        if self.has("read:connections") {
+            let outcome = list_connections(self.client).await;
+            match self.got(state, outcome).await? {
+                Got::Pause => return Ok(false),
+                Got::Skipped => {}
+                Got::Listed(listing) => {
+                    let rows: Vec<ConnRow> = listing.items.iter().map(conn_row).collect();
+                    let stored = stored_connections(self.store).await?;
+                    state.baseline |= stored.is_empty();
+                    let (write, gone) = plan_rows(
+                        &rows,
+                        |r| (&r.connection_id, &r.fingerprint),
+                        &stored,
+                        listing.unproven.is_none(),
+                    );
+                    if let Some(why) = listing.unproven {
+                        state.note(format!(
+                            "listing not proven complete, nothing removed ({why})."
+                        ));
+                    }
+                    // A renamed or removed connection changes who reaches its applications.
+                    let touched: Vec<String> = write
+                        .iter()
+                        .map(|r| r.connection_id.clone())
+                        .chain(gone.iter().cloned())
+                        .collect();
+                    let scope = if touched.is_empty() || state.baseline {
+                        Vec::new()
+                    } else {
+                        ids(
+                            self.store,
+                            "read enabled clients",
+                            CLIENTS_OF_CONNS,
+                            &[Arg::json(&touched)],
+                        )
+                        .await?
+                    };
+                    let Some(before) = self.reach_before(state, scope).await? else {
+                        return Ok(false);
+                    };
+                    self.apply(
+                        state,
+                        "write connections",
+                        UPSERT_CONNS,
+                        &write,
+                        MARK_CONNS_REMOVED,
+                        &gone,
+                        Some(DROP_CLIENTS_OF_CONNS),
+                    )
+                    .await?;
+                    self.emit(before).await?;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Who can reach the applications of `scope` before a change, to compare after it.
+    /// `Some(None)`: no events to write (nothing in scope, or a baseline). `None`: the budget
+    /// has no room to write the events, so the step must pause before changing anything.
+    async fn reach_before(
+        &mut self,
+        state: &AppState,
+        scope: Vec<String>,
+    ) -> Result<Option<Option<Before>>, Stop> {
+        if scope.is_empty() || state.baseline {
+            return Ok(Some(None));
+        }
+        if !self.room(0, EVENT_QUERIES) {
+            return Ok(None);
+        }
+        let pairs = self
+            .store
+            .sql_rows("read reach", &reach_pairs_sql(), &[Arg::json(&scope)])
+            .await?;
+        Ok(Some(Some(Before { scope, pairs })))
+    }
+
+    /// Writes `app_reachable` / `app_unreachable` for each pair that appeared or went since
+    /// `before`, through the change history's own statement (its dedupe key makes a retried
+    /// step's second write a no-op).
+    async fn emit(&mut self, before: Option<Before>) -> Result<(), Stop> {
+        let Some(before) = before else {
+            return Ok(());
+        };
+        let after: Vec<ReachPair> = self
+            .store
+            .sql_rows(
+                "read reach",
+                &reach_pairs_sql(),
+                &[Arg::json(&before.scope)],
+            )
+            .await?;
+        let now = self.now();
+        let events = reach_events(self.run.id, &now, &before.pairs, &after);
+        for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+            self.run.rows_written += self
+                .store
+                .sql_run(
+                    "record reach events",
+                    INSERT_EVENTS,
+                    &[Arg::Text(events_json(chunk))],
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)] // one write plan: rows, removals and what goes with them
+    async fn apply<T: Serialize>(
+        &mut self,
+        state: &mut AppState,
+        op: &'static str,
+        upsert: &str,
+        write: &[&T],
+        mark_removed: &str,
+        gone: &[String],
+        drop_with: Option<&str>,
+    ) -> Result<(), Stop> {
+        if !write.is_empty() {
+            self.write_chunks(op, upsert, write).await?;
+            state.changed = true;
+        }
+        if !gone.is_empty() {
+            self.write_chunks(op, mark_removed, gone).await?;
+            if let Some(sql) = drop_with {
+                self.run.rows_written += self.store.sql_run(op, sql, &[Arg::json(&gone)]).await?;
+            }
+            state.changed = true;
+        }
+        Ok(())
+    }
+
+    /// Each current connection's enabled clients, after `after`. `Some(at)`: paused after `at`.
+    async fn clients(
+        &mut self,
+        state: &mut AppState,
+        mut after: Option<String>,
+    ) -> Result<Option<Option<String>>, Stop> {
+        if !self.has("read:connections") {
+            return Ok(None);
+        }
+        if !self.room(LIST_REQUESTS, 1 + PAIR_QUERIES) {
+            return Ok(Some(after));
+        }
+        let mut conns = ids(self.store, "read connections", CURRENT_CONNECTION_IDS, &[]).await?;
+        conns.retain(|id| after.as_ref().is_none_or(|a| id > a));
+        for id in &conns {
+            self.lease.keep(self.store, self.clock.now_ms()).await?;
+            if !self.room(LIST_REQUESTS, PAIR_QUERIES) {
+                return Ok(Some(after));
+            }
+            let outcome = list_connection_clients(self.client, id).await;
+            let listing = match outcome {
+                // Deleted since the connection listing: the next run's listing removes it.
+                Err(Auth0Error::Rejected { status: 404, .. }) => {
+                    after = Some(id.clone());
+                    continue;
+                }
+                other => match self.got(state, other).await? {
+                    Got::Listed(l) => l,
+                    Got::Skipped => return Ok(None),
+                    Got::Pause => return Ok(Some(after)),
+                },
+            };
+            if let Some(why) = &listing.unproven {
+                state.note(format!(
+                    "listing not proven complete, nothing removed ({why})."
+                ));
+            }
+            let stored = ids(
+                self.store,
+                "read enabled clients",
+                CONNECTION_CLIENTS,
+                &[Arg::text(id)],
+            )
+            .await?;
+            let (add, drop) = plan_pairs(&listing, &stored);
+            let scope: Vec<String> = add.iter().chain(&drop).cloned().collect();
+            let Some(before) = self.reach_before(state, scope).await? else {
+                return Ok(Some(after));
+            };
+            self.pairs(
+                state,
+                id,
+                &add,
+                &drop,
+                ADD_CONNECTION_CLIENTS,
+                DROP_CONNECTION_CLIENTS,
+            )
+            .await?;
+            self.emit(before).await?;
+            after = Some(id.clone());
+        }
+        Ok(None)
+    }
+
+    async fn pairs(
+        &mut self,
+        state: &mut AppState,
+        owner: &str,
+        add: &[String],
+        drop: &[String],
+        add_sql: &str,
+        drop_sql: &str,
+    ) -> Result<(), Stop> {
+        for (ids, sql) in [(add, add_sql), (drop, drop_sql)] {
+            for chunk in ids.chunks(CHUNK) {
+                self.run.rows_written += self
+                    .store
+                    .sql_run(
+                        "write enabled pairs",
+                        sql,
+                        &[Arg::text(owner), Arg::json(&chunk)],
+                    )
+                    .await?;
+                state.changed = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Each current organization's enabled connections. `Some(at)`: paused after `at`.
+    async fn orgs(
+        &mut self,
+        state: &mut AppState,
+        mut after: Option<String>,
+    ) -> Result<Option<Option<String>>, Stop> {
+        if after.is_none() {
+            // The step's start, saved as `Some("")` once done so that a pause does not repeat it.
+            if !self.room(0, 3) {
+                return Ok(Some(after));
+            }
+            // Read whenever granted, not only while an application requires organizations: an
+            // application that starts requiring them then finds them already stored.
+            if !self.has("read:organization_connections") {
+                let requires = ids(self.store, "read applications", ANY_REQUIRES_ORGS, &[]).await?;
+                if !requires.is_empty() {
+                    state.note(not_enabled_message("read:organization_connections"));
+                }
+                return Ok(None);
+            }
+            // None stored yet: this first read is a baseline, not a change.
+            state.baseline |= ids(
+                self.store,
+                "read organization connections",
+                ANY_ORG_CONNECTION,
+                &[],
+            )
+            .await?
+            .is_empty();
+            self.run.rows_written += self
+                .store
+                .sql_run(
+                    "forget removed organizations' connections",
+                    DROP_CONNECTIONS_OF_GONE_ORGS,
+                    &[],
+                )
+                .await?;
+            after = Some(String::new());
+        }
+        if !self.room(LIST_REQUESTS, 1 + PAIR_QUERIES) {
+            return Ok(Some(after));
+        }
+        let mut orgs = ids(self.store, "read organizations", CURRENT_ORG_IDS, &[]).await?;
+        orgs.retain(|id| after.as_ref().is_none_or(|a| id > a));
+        for id in &orgs {
+            self.lease.keep(self.store, self.clock.now_ms()).await?;
+            if !self.room(LIST_REQUESTS, PAIR_QUERIES) {
+                return Ok(Some(after));
+            }
+            let outcome = list_org_connections(self.client, id).await;
+            let listing = match outcome {
+                Err(Auth0Error::Rejected { status: 404, .. }) => {
+                    after = Some(id.clone());
+                    continue;
+                }
+                other => match self.got(state, other).await? {
+                    Got::Listed(l) => l,
+                    Got::Skipped => return Ok(None),
+                    Got::Pause => return Ok(Some(after)),
+                },
+            };
+            if let Some(why) = &listing.unproven {
+                state.note(format!(
+                    "listing not proven complete, nothing removed ({why})."
+                ));
+            }
+            let stored = ids(
+                self.store,
+                "read organization connections",
+                ORG_CONNECTIONS,
+                &[Arg::text(id)],
+            )
+            .await?;
+            let (add, drop) = plan_pairs(&listing, &stored);
+            let touched: Vec<String> = add.iter().chain(&drop).cloned().collect();
+            let scope = if touched.is_empty() || state.baseline {
+                Vec::new()
+            } else {
+                ids(
+                    self.store,
+                    "read enabled clients",
+                    REQUIRING_CLIENTS_OF_CONNS,
+                    &[Arg::json(&touched)],
+                )
+                .await?
+            };
+            let Some(before) = self.reach_before(state, scope).await? else {
+                return Ok(Some(after));
+            };
+            self.pairs(
+                state,
+                id,
+                &add,
+                &drop,
+                ADD_ORG_CONNECTIONS,
+                DROP_ORG_CONNECTIONS,
+            )
+            .await?;
+            self.emit(before).await?;
+            after = Some(id.clone());
+        }
+        Ok(None)
+    }
+}
