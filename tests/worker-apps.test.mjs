@@ -12,8 +12,10 @@ const NOW = "2025-06-01T12:00:00.000Z";
 const VIEWER_TOKEN = "viewer-secret-token";
 requireBuiltWorker();
 
+// read:logs too (an empty log adds no note), so a run's history holds only what the
+// applications part says.
 const ALL_SCOPES = ["read:users", "read:organizations", "read:organization_members",
-  "read:clients", "read:connections", "read:organization_connections"];
+  "read:clients", "read:connections", "read:organization_connections", "read:logs"];
 const [DB, GOOGLE, SAML, WAAD] = CONNECTIONS.map((c) => c.id);
 
 async function sync(w) {

@@ -248,6 +248,13 @@ pub(super) async fn follow_log<H: HttpClient, C: Clock, S: SyncStore + UsageStor
         return Ok(done(progress, Some(scope_note()), None));
     }
     if !budget.room(&client.stats, store.used(), PAGE_REQUESTS, 1 + PAGE_QUERIES) {
+        // An invocation that has only fetched its token can do no more than this one: pausing
+        // would leave the run paused here forever.
+        if client.stats.requests <= 1 {
+            let note = "application usage not read: one invocation's budget leaves no room for                         a page of the log; raise SYNC_MAX_D1_QUERIES (and                         SYNC_MAX_AUTH0_REQUESTS) to at least 20"
+                .to_string();
+            return Ok(done(progress, Some(note), None));
+        }
         return Ok(LogStep::Paused(progress));
     }
     let stored = store.log_cursor().await?.unwrap_or_default();

@@ -403,7 +403,7 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore + UsageStore + SqlRunn
             // Application usage's notes (a scope not granted, a gap) leave the status as it is.
             if let Some(note) = note {
                 run.error = Some(match run.error.take() {
-                    Some(e) => format!("{e}. Also: {note}"),
+                    Some(e) => format!("{}. Also: {note}", e.trim_end_matches('.')),
                     None => note,
                 });
             }
@@ -685,7 +685,9 @@ impl<H: HttpClient, C: Clock, S: SyncStore + UsageStore + SqlRunner> Invocation<
                         }),
                         logs::LogStep::Done { note, problem } => {
                             let also = |a: Option<String>, b: Option<String>| match (a, b) {
-                                (Some(a), Some(b)) => Some(format!("{a}. Also: {b}")),
+                                (Some(a), Some(b)) => {
+                                    Some(format!("{}. Also: {b}", a.trim_end_matches('.')))
+                                }
                                 (a, b) => a.or(b),
                             };
                             Step::Finished(also(partial, problem), also(app_note, note))
@@ -739,11 +741,11 @@ impl<H: HttpClient, C: Clock, S: SyncStore + UsageStore + SqlRunner> Invocation<
 }
 
 #[cfg(test)]
-#[path = "tests/events.rs"]
-mod events_tests;
-#[cfg(test)]
 #[path = "tests/applications.rs"]
 mod applications_tests;
+#[cfg(test)]
+#[path = "tests/events.rs"]
+mod events_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -187,6 +187,8 @@ fn reach_stored_by_a_run_equals_the_rule_applied_to_the_tenant() {
     let mut reached = 0;
     for seed in 0..12 {
         let fake = tenant(seed);
+        // An empty log adds no note: the history holds only what the applications part says.
+        fake.scopes.borrow_mut().push("read:logs".into());
         let store = MemoryStore::default();
         let clock = FakeClock::at(T0);
         let r = run(&fake, &store, &clock);
@@ -420,6 +422,8 @@ fn an_auth0_failure_in_the_applications_part_leaves_the_user_sync_standing() {
 #[test]
 fn the_applications_part_keeps_the_free_budgets_and_resumes_across_invocations() {
     let fake = tenant(6);
+    // read:logs too: a budget too small for a log page must not keep the run from finishing.
+    fake.scopes.borrow_mut().push("read:logs".into());
     fake.apps.borrow_mut().page_size = 1;
     let store = MemoryStore::default();
     let clock = FakeClock::at(T0);
@@ -456,6 +460,8 @@ fn the_applications_part_keeps_the_free_budgets_and_resumes_across_invocations()
         trigger = Trigger::Continue;
     };
     assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+    let note = r.error.unwrap_or_default();
+    assert!(note.contains("SYNC_MAX_D1_QUERIES"), "{note}");
     assert!(invocations > 3, "{invocations}");
     assert_eq!(stored_reach(&store), reference(&fake));
     let pairs: BTreeSet<String> = block_on(ids(
