@@ -12,6 +12,7 @@ pub mod render;
 pub mod store;
 pub mod sync;
 pub mod time;
+pub mod trends;
 
 #[cfg(target_arch = "wasm32")]
 mod runtime;
@@ -33,5 +34,5 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 #[cfg(target_arch = "wasm32")]
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    runtime::handlers::scheduled(env, &event.cron()).await;
+    runtime::handlers::scheduled(env, &event.cron(), event.schedule()).await;
 }

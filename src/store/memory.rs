@@ -50,6 +50,8 @@ pub struct MemoryStore {
     pub longest_cursor: Cell<usize>,
     /// The session epoch (`store::sessions`).
     pub session_epoch: Cell<u64>,
+    /// The trend snapshots, in SQLite (`store::trends_memory`).
+    pub trends: super::trends_memory::TrendDb,
 }
 
 impl MemoryStore {

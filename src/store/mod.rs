@@ -6,6 +6,9 @@ pub mod organizations;
 pub mod runs;
 pub mod sessions;
 pub mod summary;
+pub mod trends;
+#[cfg(test)]
+pub mod trends_memory;
 pub mod users;
 
 #[cfg(target_arch = "wasm32")]

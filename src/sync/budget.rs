@@ -67,8 +67,14 @@ impl<'s, S: SyncStore> Counted<'s, S> {
         self.used.get()
     }
 
-    fn tick(&self, n: u32) {
+    /// Counts `n` queries made around the counter (the trend snapshot's batch).
+    pub fn tick(&self, n: u32) {
         self.used.set(self.used.get() + n);
+    }
+
+    /// The store itself, for work the sync counts with [`Counted::tick`].
+    pub fn inner(&self) -> &'s S {
+        self.inner
     }
 }
 

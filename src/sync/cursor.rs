@@ -31,6 +31,12 @@ pub enum Cursor {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         members: Option<MemberProgress>,
     },
+    /// Everything is synced; only the day's trend snapshot is left (it did not fit the budget).
+    Snapshot {
+        /// The message the run finishes with (partial), if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
 }
 
 impl Cursor {

@@ -13,6 +13,7 @@ pub mod listing;
 pub mod mapping;
 pub mod organizations;
 pub mod plan;
+pub mod snapshot;
 pub mod writes;
 
 use futures_util::future::join;
@@ -28,6 +29,7 @@ use crate::auth0::{Auth0Client, Auth0Error, RetryPolicy};
 use crate::clock::Clock;
 use crate::config::{Auth0Config, ConfigError, SyncLimits};
 use crate::http::HttpClient;
+use crate::store::trends::TrendStore;
 use crate::store::{RunRecord, RunStatus, StoreError, SyncStore, UserRow};
 use crate::time::{EpochMs, iso_from_ms};
 
@@ -168,7 +170,7 @@ enum Step {
 
 /// [`run_sync_as`] with a nonce that differs per call, as separate invocations' would.
 #[cfg(test)]
-pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore>(
+pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore + TrendStore>(
     http: &H,
     clock: &C,
     store: &S,
@@ -192,7 +194,7 @@ pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore>(
 /// [`SyncResult::AlreadyRunning`] before writing anything. The holder renews its lease by
 /// elapsed time before each unit of work; one that finds the lock taken (its lease ran out)
 /// stops at once, writes nothing more, and also returns [`SyncResult::AlreadyRunning`].
-pub async fn run_sync_as<H: HttpClient, C: Clock, S: SyncStore>(
+pub async fn run_sync_as<H: HttpClient, C: Clock, S: SyncStore + TrendStore>(
     http: &H,
     clock: &C,
     store: &S,
@@ -284,7 +286,7 @@ async fn open_run<S: SyncStore>(
     Ok(Some((run, Cursor::start(), 1)))
 }
 
-async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
+async fn locked_run<H: HttpClient, C: Clock, S: SyncStore + TrendStore>(
     http: &H,
     clock: &C,
     store: &Counted<'_, S>,
@@ -338,11 +340,24 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore>(
         Ok(Step::Paused(cursor)) => {
             run.cursor = Some(Saved { cursor, deaths: 0 }.to_json());
         }
+        // The day's trend snapshot first; one that does not fit waits for the next invocation.
+        Ok(Step::Finished(message)) if !snapshot::fits(config, store.used()) => {
+            run.cursor = Some(
+                Saved {
+                    cursor: Cursor::Snapshot { message },
+                    deaths: 0,
+                }
+                .to_json(),
+            );
+        }
         // A listing not proven complete also makes the run partial.
-        Ok(Step::Finished(message)) => match listing::closing_message(&mut run, message) {
-            None => finished(&mut run, RunStatus::Succeeded, None),
-            Some(message) => finished(&mut run, RunStatus::Partial, Some(message)),
-        },
+        Ok(Step::Finished(message)) => {
+            internal = snapshot::take(store, clock.now_ms()).await;
+            match listing::closing_message(&mut run, message) {
+                None => finished(&mut run, RunStatus::Succeeded, None),
+                Some(message) => finished(&mut run, RunStatus::Partial, Some(message)),
+            }
+        }
         Err(stop) => {
             let message = match stop {
                 Stop::Auth0(e) => e.to_string(),
@@ -420,6 +435,10 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
     }
 
     async fn run(&mut self, mut cursor: Cursor) -> Result<Step, Stop> {
+        // Only the snapshot is left: no Auth0 token needed.
+        if let Cursor::Snapshot { message } = cursor {
+            return Ok(Step::Finished(message));
+        }
         match self.client.connect().await {
             Err(Auth0Error::BudgetSpent) => return Ok(Step::Paused(cursor)),
             Err(e) => return Err(e.into()),
@@ -510,6 +529,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore> Invocation<'_, '_, H, C, S> {
                         };
                     }
                 }
+                Cursor::Snapshot { message } => return Ok(Step::Finished(message)),
                 Cursor::Export { at, job } => match self.export_millisecond(at, job).await? {
                     export_job::Flow::Next(next) => next,
                     export_job::Flow::Paused(here) => return Ok(Step::Paused(here)),
