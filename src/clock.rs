@@ -85,7 +85,10 @@ mod offset_tests {
     fn only_a_local_fake_tenant_with_the_setting_shifts_the_clock() {
         let (s, n) = (1_000, 5_000);
         let local = Some("http://127.0.0.1:8788");
-        assert_eq!(test_clock_offset(Some("scheduled-time"), local, s, n), -4_000);
+        assert_eq!(
+            test_clock_offset(Some("scheduled-time"), local, s, n),
+            -4_000
+        );
         assert_eq!(
             test_clock_offset(Some("scheduled-time"), Some("http://localhost/"), n, s),
             4_000
@@ -97,12 +100,19 @@ mod offset_tests {
             Some("https://127.0.0.1:8788"),
             Some("http://proxy.internal:8080"),
         ] {
-            assert_eq!(test_clock_offset(Some("scheduled-time"), url, s, n), 0, "{url:?}");
+            assert_eq!(
+                test_clock_offset(Some("scheduled-time"), url, s, n),
+                0,
+                "{url:?}"
+            );
         }
         for setting in [None, Some(""), Some("1"), Some("true")] {
             assert_eq!(test_clock_offset(setting, local, s, n), 0, "{setting:?}");
         }
         assert_eq!(test_clock_offset(Some("scheduled-time"), local, 0, n), 0);
-        assert_eq!(test_clock_offset(Some("scheduled-time"), local, u64::MAX, 0), 0);
+        assert_eq!(
+            test_clock_offset(Some("scheduled-time"), local, u64::MAX, 0),
+            0
+        );
     }
 }

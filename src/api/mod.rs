@@ -7,11 +7,13 @@
 pub mod error;
 pub mod pages;
 pub mod params;
+pub mod trends;
 pub mod viewer;
 
 use serde::Serialize;
 
 use crate::auth::origin::{RequestSite, check_same_origin};
+use crate::store::trends::TrendStore;
 use crate::store::{RunRecord, SessionStore, UserRecord, UsersQuery, ViewStore};
 use crate::sync::SyncResult;
 use crate::time::{EpochMs, iso_from_ms};
@@ -148,6 +150,7 @@ enum Route {
     SyncRuns,
     Organizations,
     Members(String),
+    Trends,
 }
 
 /// One non-empty path segment.
@@ -182,6 +185,7 @@ fn route(path: &str) -> Result<Route, ApiError> {
         "/api/summary" => Route::Summary,
         "/api/sync-runs" => Route::SyncRuns,
         "/api/organizations" => Route::Organizations,
+        "/api/trends" => Route::Trends,
         _ => {
             if let Some(id) = trimmed.strip_prefix("/api/users/").and_then(segment) {
                 Route::User(path_id("user_id", id)?)
@@ -198,7 +202,7 @@ fn route(path: &str) -> Result<Route, ApiError> {
 }
 
 /// Routes and answers a request.
-pub async fn handle<S: ViewStore + SessionStore>(
+pub async fn handle<S: ViewStore + SessionStore + TrendStore>(
     req: &ApiRequest<'_>,
     store: &S,
     auth: &ViewerAuth<'_>,
@@ -250,7 +254,7 @@ pub async fn handle<S: ViewStore + SessionStore>(
     }
 }
 
-async fn authorized<S: ViewStore>(
+async fn authorized<S: ViewStore + TrendStore>(
     route: Route,
     get: bool,
     req: &ApiRequest<'_>,
@@ -294,6 +298,11 @@ async fn authorized<S: ViewStore>(
         Route::Summary if get => {
             respond(serde_json::to_value(summary(store, req.now_ms).await?).unwrap_or_default())
         }
+        // Serialized straight to text: no `Value` tree of a year of points.
+        Route::Trends if get => Ok(Handled::Respond(ApiResponse::json(
+            200,
+            &trends::trends_json(store, req.query, req.now_ms).await?,
+        ))),
         Route::SyncRuns if get => {
             let limit = params::limit(req.query, 50, 500)?;
             let runs: Vec<RunRecord> = store.list_runs(limit).await.map_err(ApiError::Store)?;

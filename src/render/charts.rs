@@ -9,6 +9,8 @@ use super::svg::{Scale, compact, grouped, line_path, nice_ticks, px};
 use crate::trends::{Point, Series, Trends, Week, day_number, day_text};
 
 const W: f64 = 640.0;
+// The viewBox is written out as text (no float formatting in the wasm): keep them in step.
+const _: () = assert!(W == 640.0 && H == 240.0);
 const H: f64 = 240.0;
 const LEFT: f64 = 52.0;
 const RIGHT: f64 = 12.0;
@@ -76,7 +78,7 @@ pub struct BarChart<'a> {
 fn open_svg(out: &mut String, id: &str, title: &str, desc: &str) {
     write!(
         out,
-        "<svg viewBox=\"0 0 {W} {H}\" role=\"img\" aria-labelledby=\"{id}-t {id}-d\" \
+        "<svg viewBox=\"0 0 640 240\" role=\"img\" aria-labelledby=\"{id}-t {id}-d\" \
          class=\"plot\"><title id=\"{id}-t\">{}</title><desc id=\"{id}-d\">{}</desc>",
         escape(title),
         escape(desc)
@@ -128,7 +130,10 @@ fn close_figure(out: &mut String, legend: &str, note: Option<&str>, table: &str)
 }
 
 fn value_cell(v: Option<i64>) -> String {
-    v.map_or_else(|| "<td class=\"muted\">–</td>".to_string(), |v| format!("<td>{}</td>", grouped(v)))
+    v.map_or_else(
+        || "<td class=\"muted\">–</td>".to_string(),
+        |v| format!("<td>{}</td>", grouped(v)),
+    )
 }
 
 /// A line chart over days: one path per line, a hover column per day with its numbers, and the
@@ -368,7 +373,12 @@ fn days_of(t: &Trends) -> (i64, i64) {
     )
 }
 
-fn line_of(name: &str, points: &[Point], pick: impl Fn(&Point) -> Option<i64>, observed: bool) -> Line {
+fn line_of(
+    name: &str,
+    points: &[Point],
+    pick: impl Fn(&Point) -> Option<i64>,
+    observed: bool,
+) -> Line {
     Line {
         name: name.to_string(),
         values: points
@@ -551,7 +561,12 @@ pub fn application_charts(id: &str, series: &Series, days: (i64, i64)) -> String
         y_label: "Users",
         days,
         lines: vec![
-            line_of("Used it (since tracking)", &series.points, |p| p.seats, true),
+            line_of(
+                "Used it (since tracking)",
+                &series.points,
+                |p| p.seats,
+                true,
+            ),
             line_of("Active in 30 days", &series.points, |p| p.active_30, true),
             line_of("Active in 90 days", &series.points, |p| p.active_90, true),
         ],
@@ -580,8 +595,16 @@ pub fn dashboard_section(year: &Trends, quarter: &Trends) -> String {
         );
     }
     s.push_str("<div class=\"charts\">");
-    s.push_str(&seats_chart("chart-seats-90", "Seats over time, 90 days", quarter));
-    s.push_str(&seats_chart("chart-seats-365", "Seats over time, 1 year", year));
+    s.push_str(&seats_chart(
+        "chart-seats-90",
+        "Seats over time, 90 days",
+        quarter,
+    ));
+    s.push_str(&seats_chart(
+        "chart-seats-365",
+        "Seats over time, 1 year",
+        year,
+    ));
     s.push_str(&activity_chart("chart-active", quarter));
     s.push_str(&logins_chart("chart-logins", &quarter.logins_per_week));
     s.push_str(&reclaim_chart("chart-reclaim", year));

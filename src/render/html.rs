@@ -33,6 +33,16 @@ input,select,button{font:inherit;padding:.4rem .5rem;border:1px solid var(--line
 button{background:var(--link);color:#fff;border-color:var(--link);cursor:pointer}label.check{flex-direction:row;align-items:center;gap:.4rem}\
 .pager{display:flex;gap:1rem;justify-content:space-between;align-items:center;margin-top:.75rem;flex-wrap:wrap}\
 .login{max-width:24rem;margin:4rem auto}.login form{display:flex;flex-direction:column;gap:.75rem}\
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,28rem),1fr));gap:1.25rem}\
+.chart{margin:0;min-width:0}.chart h3{font-size:.95rem;margin:0 0 .4rem}\
+.plot{display:block;width:100%;height:auto;font-size:11px}.plot text{fill:var(--muted)}.plot .label{font-weight:600}\
+.grid{stroke:var(--line)}.line{fill:none;stroke-width:2}.dashed{stroke-dasharray:5 4;border-top-style:dashed}\
+.s0{stroke:#0550ae;border-color:#0550ae}.s1{stroke:#bf8700;border-color:#bf8700}.s2{stroke:#cf222e;border-color:#cf222e}\
+.s3{stroke:#8250df;border-color:#8250df}.s4{stroke:#1a7f37;border-color:#1a7f37}.s5{stroke:#57606a;border-color:#57606a}\
+.hit{fill:#000;fill-opacity:0}.hit:hover{fill-opacity:.07}.bar{fill:#0550ae}a:hover .bar,.bar:hover{fill:#033d8b}.unknown{fill:var(--muted);font-weight:700}\
+.legend{display:flex;flex-wrap:wrap;gap:.2rem 1rem;list-style:none;margin:.3rem 0;padding:0;font-size:.85rem}\
+.key{display:inline-block;width:1.2rem;border-top:3px solid;vertical-align:middle;margin-right:.35rem}\
+.note{font-size:.8rem;margin:.3rem 0}summary{cursor:pointer;font-size:.85rem;color:var(--link)}table.data{font-size:.8rem}\
 @media (max-width:640px){.hide-sm{display:none}td,th{padding:.35rem .3rem}}";
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -155,6 +165,8 @@ pub struct Filters {
     pub never_logged_in: bool,
     /// `field:dir`.
     pub sort: String,
+    /// A last-login range in days (`30-60`), from the reclaim curve's bars.
+    pub last_login_days: String,
 }
 
 impl Filters {
@@ -167,6 +179,7 @@ impl Filters {
             ("connection", &self.connection),
             ("organization", &self.organization),
             ("inactive_days", &self.inactive_days),
+            ("last_login_days", &self.last_login_days),
             ("sort", &self.sort),
         ] {
             if !v.is_empty() {
@@ -209,6 +222,8 @@ pub struct Dashboard<'a> {
     pub filter_error: Option<&'a str>,
     /// Now, for relative dates.
     pub now: EpochMs,
+    /// The trends section (`render::charts`), already rendered.
+    pub charts: &'a str,
 }
 
 fn card(label: &str, value: i64, href: &str) -> String {
@@ -367,6 +382,7 @@ pub fn dashboard(d: &Dashboard<'_>) -> String {
         }
     }
     body.push_str("<p><a href=\"/runs\">Sync history</a></p></section>");
+    body.push_str(d.charts);
 
     body.push_str("<section><h2>By connection</h2><div class=\"scroll\"><table><thead><tr><th>Connection</th><th>Users</th></tr></thead><tbody>");
     for cc in d.connections {
@@ -487,6 +503,15 @@ fn users_section(d: &Dashboard<'_>) -> String {
             opt("email:asc", "Email A–Z"),
         ],
     ));
+    // Kept through the form: it has no control of its own (the reclaim curve's bars set it).
+    if !f.last_login_days.is_empty() {
+        write!(
+            s,
+            "<input type=\"hidden\" name=\"last_login_days\" value=\"{}\">",
+            escape(&f.last_login_days)
+        )
+        .ok();
+    }
     let checked = if f.never_logged_in { " checked" } else { "" };
     write!(
         s,

@@ -76,7 +76,14 @@ pub fn nice_step(raw: f64) -> f64 {
     if !(raw > 0.0) || !raw.is_finite() {
         return 0.0;
     }
-    let power = 10f64.powf(raw.log10().floor());
+    // Powers of ten by multiplying, not `log10`/`powf`: no libm in the wasm.
+    let mut power = 1.0;
+    while power * 10.0 <= raw {
+        power *= 10.0;
+    }
+    while power > raw {
+        power /= 10.0;
+    }
     let f = raw / power;
     let nice = if f <= 1.0 {
         1.0
@@ -90,22 +97,58 @@ pub fn nice_step(raw: f64) -> f64 {
     nice * power
 }
 
+/// `whole` tenths as `12.3`, or `12` when the tenth is 0. Integers only: formatting floats would
+/// add its whole machinery to the wasm.
+fn tenths(t: i64) -> String {
+    let sign = if t < 0 { "-" } else { "" };
+    let a = t.unsigned_abs();
+    if a % 10 == 0 {
+        format!("{sign}{}", a / 10)
+    } else {
+        format!("{sign}{}.{}", a / 10, a % 10)
+    }
+}
+
+/// Rounds to the nearest integer (halves away from zero), saturating.
+fn round(v: f64) -> i64 {
+    let v = finite(v);
+    let r = if v < 0.0 {
+        -((-v) + 0.5).floor()
+    } else {
+        (v + 0.5).floor()
+    };
+    r as i64
+}
+
 /// A count as people read it on an axis: `950`, `1,200`, `12k`, `3.4M`, up to `E` (10^18).
 pub fn compact(v: f64) -> String {
     let v = finite(v);
     let a = v.abs();
     let sign = if v < 0.0 { "-" } else { "" };
-    for (unit, size) in [("E", 1e18), ("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e4)] {
+    for (unit, size) in [
+        ("E", 1e18),
+        ("P", 1e15),
+        ("T", 1e12),
+        ("G", 1e9),
+        ("M", 1e6),
+        ("k", 1e4),
+    ] {
         if a >= size {
-            let scaled = a / if unit == "k" { 1e3 } else { size };
-            return if scaled < 10.0 {
-                format!("{sign}{:.1}{unit}", scaled)
+            let size = if unit == "k" { 1e3 } else { size };
+            let t = round(a / size * 10.0);
+            return if t < 100 {
+                format!("{sign}{}{unit}", tenths_always(t))
             } else {
-                format!("{sign}{:.0}{unit}", scaled)
+                format!("{sign}{}{unit}", round(a / size))
             };
         }
     }
-    grouped(v.round() as i64)
+    grouped(round(v))
+}
+
+/// Tenths with the decimal always shown: `3.0`.
+fn tenths_always(t: i64) -> String {
+    format!("{}.{}", t / 10, t % 10)
 }
 
 /// An integer with thousands separators: `1,234,567`.
@@ -126,12 +169,7 @@ pub fn grouped(n: i64) -> String {
 
 /// A coordinate with one decimal, the precision a chart needs.
 pub fn px(v: f64) -> String {
-    let v = (finite(v) * 10.0).round() / 10.0;
-    if v == v.trunc() {
-        format!("{}", v as i64)
-    } else {
-        format!("{v:.1}")
-    }
+    tenths(round(finite(v) * 10.0))
 }
 
 /// Path data through the points, broken where a point is missing (`None`); an isolated point
@@ -143,10 +181,7 @@ pub fn line_path(points: &[Option<(f64, f64)>]) -> String {
         match p {
             None => pen_down = false,
             Some((x, y)) => {
-                let alone = !pen_down
-                    && points
-                        .get(i + 1)
-                        .is_none_or(|next| next.is_none());
+                let alone = !pen_down && points.get(i + 1).is_none_or(|next| next.is_none());
                 let cmd = if pen_down { 'L' } else { 'M' };
                 write!(d, "{cmd}{} {}", px(*x), px(*y)).ok();
                 if alone {

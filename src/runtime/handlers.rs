@@ -115,13 +115,18 @@ pub async fn scheduled(env: Env, cron: &str, scheduled_ms: f64) {
     let settings = SyncSettings::from_settings(&env_settings);
     // Tests and the demo only (a local fake tenant): a sync at the event's simulated time.
     let offset = crate::clock::test_clock_offset(
-        env_settings.get(crate::clock::TEST_CLOCK_SETTING).as_deref(),
+        env_settings
+            .get(crate::clock::TEST_CLOCK_SETTING)
+            .as_deref(),
         env_settings.get("AUTH0_BASE_URL").as_deref(),
         scheduled_ms as u64,
         worker::Date::now().as_millis(),
     );
     if offset != 0 {
-        console_log!("sync ({}) at a simulated time: TEST_CLOCK shifts it by {offset} ms", trigger.as_str());
+        console_log!(
+            "sync ({}) at a simulated time: TEST_CLOCK shifts it by {offset} ms",
+            trigger.as_str()
+        );
     }
     let _ = sync(&env, &settings, trigger, offset).await;
 }

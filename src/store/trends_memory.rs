@@ -6,9 +6,9 @@ use std::cell::{RefCell, RefMut};
 
 use rusqlite::{Connection, params_from_iter};
 
+use super::StoreError;
 use super::memory::MemoryStore;
 use super::trends::{SNAPSHOT, Scope, SnapshotAt, TREND_ROWS, TrendRow, TrendStore};
-use super::StoreError;
 
 /// An SQLite database with every migration applied.
 ///
@@ -36,7 +36,9 @@ pub struct TrendDb(RefCell<Option<Connection>>);
 impl TrendDb {
     /// The database, migrated on first use. Tests insert `app_usage` or `applications` rows here.
     pub fn conn(&self) -> RefMut<'_, Connection> {
-        RefMut::map(self.0.borrow_mut(), |c| c.get_or_insert_with(migrated_sqlite))
+        RefMut::map(self.0.borrow_mut(), |c| {
+            c.get_or_insert_with(migrated_sqlite)
+        })
     }
 }
 
@@ -50,7 +52,9 @@ fn failed(op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
 impl MemoryStore {
     /// Copies users, organizations and memberships into the trend database.
     fn mirror(&self, conn: &Connection) -> rusqlite::Result<()> {
-        conn.execute_batch("DELETE FROM users; DELETE FROM organizations; DELETE FROM memberships;")?;
+        conn.execute_batch(
+            "DELETE FROM users; DELETE FROM organizations; DELETE FROM memberships;",
+        )?;
         for u in self.users.borrow().values() {
             let r = &u.row;
             conn.execute(

@@ -7,8 +7,8 @@
 use super::SyncConfig;
 use super::budget::Counted;
 use crate::config::ConfigError;
-use crate::store::trends::{SNAPSHOT_QUERIES, SnapshotAt, TrendStore};
 use crate::store::SyncStore;
+use crate::store::trends::{SNAPSHOT_QUERIES, SnapshotAt, TrendStore};
 use crate::time::EpochMs;
 
 /// Queries the run still makes after the snapshot: its record and the lock.
@@ -25,7 +25,10 @@ pub fn fits(config: Result<&SyncConfig, &ConfigError>, used: u32) -> bool {
 
 /// Takes the snapshot for the day of `now`. A failure does not fail the run (its data is
 /// stored; the next run's snapshot overwrites the day): it is returned as detail for the logs.
-pub async fn take<S: SyncStore + TrendStore>(store: &Counted<'_, S>, now: EpochMs) -> Option<String> {
+pub async fn take<S: SyncStore + TrendStore>(
+    store: &Counted<'_, S>,
+    now: EpochMs,
+) -> Option<String> {
     store.tick(SNAPSHOT_QUERIES);
     match store.inner().take_snapshot(&SnapshotAt::at(now)).await {
         Ok(_) => None,

@@ -98,7 +98,9 @@ pub fn weekly_logins(points: &[(i64, i64)], from: i64, to: i64) -> Vec<Week> {
     while w <= to {
         let end = w + 6;
         let logins = match (last_at_or_before(end), last_at_or_before(w - 1)) {
-            (Some((d, now)), Some((_, before))) if d >= w => Some(now.saturating_sub(before).max(0)),
+            (Some((d, now)), Some((_, before))) if d >= w => {
+                Some(now.saturating_sub(before).max(0))
+            }
             _ => None,
         };
         out.push(Week {
@@ -147,8 +149,16 @@ pub fn reclaim(row: &TrendRow) -> Option<Reclaim> {
             b("31–60", row.login_31_60, "/?last_login_days=30-60#users"),
             b("61–90", row.login_61_90, "/?last_login_days=60-90#users"),
             b("91–180", row.login_91_180, "/?last_login_days=90-180#users"),
-            b("181–365", row.login_181_365, "/?last_login_days=180-365#users"),
-            b("over 365", row.login_over_365, "/?last_login_days=365-#users"),
+            b(
+                "181–365",
+                row.login_181_365,
+                "/?last_login_days=180-365#users",
+            ),
+            b(
+                "over 365",
+                row.login_over_365,
+                "/?last_login_days=365-#users",
+            ),
             b("never", row.never, "/?never_logged_in=true#users"),
         ],
     })

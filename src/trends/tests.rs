@@ -46,10 +46,28 @@ fn day_row(store: &MemoryStore, scope: Scope, key: &str, day: &str) -> TrendRow 
 #[test]
 fn snapshots_after_syncs_over_several_days_equal_what_happened() {
     let fake = FakeAuth0::with_users(vec![
-        user("a", "2025-01-10T09:00:00.000Z", Some("2025-05-31T10:00:00.000Z"), 10, "db"),
-        user("b", "2025-01-10T10:00:00.000Z", Some("2025-04-20T10:00:00.000Z"), 3, "db"),
+        user(
+            "a",
+            "2025-01-10T09:00:00.000Z",
+            Some("2025-05-31T10:00:00.000Z"),
+            10,
+            "db",
+        ),
+        user(
+            "b",
+            "2025-01-10T10:00:00.000Z",
+            Some("2025-04-20T10:00:00.000Z"),
+            3,
+            "db",
+        ),
         user("c", "2025-03-05T10:00:00.000Z", None, 0, "google-oauth2"),
-        user("d", "2024-01-01T00:00:00.000Z", Some("2024-02-01T00:00:00.000Z"), 1, "db"),
+        user(
+            "d",
+            "2024-01-01T00:00:00.000Z",
+            Some("2024-02-01T00:00:00.000Z"),
+            1,
+            "db",
+        ),
     ]);
     let store = MemoryStore::default();
     // Day 0, 08:00: the first sync ever.
@@ -66,7 +84,10 @@ fn snapshots_after_syncs_over_several_days_equal_what_happened() {
         (d0.active_30, d0.login_31_60, d0.login_61_90, d0.active_90),
         (Some(1), Some(1), Some(0), Some(2))
     );
-    assert_eq!((d0.login_over_365, d0.never, d0.logins), (Some(1), Some(1), Some(14)));
+    assert_eq!(
+        (d0.login_over_365, d0.never, d0.logins),
+        (Some(1), Some(1), Some(14))
+    );
     let db = day_row(&store, Scope::Connection, "db", "2025-06-01");
     assert_eq!((db.seats, db.logins), (Some(3), Some(14)));
     // The backfill: users created per day before tracking, and the running total, derived.
@@ -114,12 +135,18 @@ fn snapshots_after_syncs_over_several_days_equal_what_happened() {
     clock.advance(DAY);
     assert_eq!(sync(&fake, &store, &clock).status, RunStatus::Succeeded);
     let d2 = day_row(&store, Scope::Tenant, "", "2025-06-03");
-    assert_eq!((d2.seats, d2.removed, d2.login_over_365), (Some(4), Some(1), Some(0)));
+    assert_eq!(
+        (d2.seats, d2.removed, d2.login_over_365),
+        (Some(4), Some(1), Some(0))
+    );
     assert_eq!(d2.logins, Some(17), "a removed user's logins still count");
     // Day 0's figures did not move; only three observed days exist.
     assert_eq!(day_row(&store, Scope::Tenant, "", "2025-06-01"), d0);
     assert_eq!(
-        rows(&store, Scope::Tenant).iter().filter(|r| !r.derived).count(),
+        rows(&store, Scope::Tenant)
+            .iter()
+            .filter(|r| !r.derived)
+            .count(),
         3
     );
 
@@ -139,7 +166,13 @@ fn snapshots_after_syncs_over_several_days_equal_what_happened() {
     assert_eq!(keys, vec!["db", "google-oauth2"]);
     // Logins: the week of 2025-06-02 counts from day 0's 14 to day 2's 17; the week before
     // has no earlier snapshot to count from.
-    let week = |w: &str| t.logins_per_week.iter().find(|x| x.week == w).unwrap().logins;
+    let week = |w: &str| {
+        t.logins_per_week
+            .iter()
+            .find(|x| x.week == w)
+            .unwrap()
+            .logins
+    };
     assert_eq!(week("2025-06-02"), Some(3));
     assert_eq!(week("2025-05-26"), None);
 }
@@ -147,7 +180,15 @@ fn snapshots_after_syncs_over_several_days_equal_what_happened() {
 #[test]
 fn a_snapshot_that_does_not_fit_the_budget_waits_for_the_next_invocation() {
     let users = (0..30)
-        .map(|i| user(&format!("u{i:02}"), "2025-01-10T09:00:00.000Z", None, 0, "db"))
+        .map(|i| {
+            user(
+                &format!("u{i:02}"),
+                "2025-01-10T09:00:00.000Z",
+                None,
+                0,
+                "db",
+            )
+        })
         .collect();
     let fake = FakeAuth0::with_users(users);
     let clock = FakeClock::at(DAY0 + 3_600_000);
@@ -163,7 +204,10 @@ fn a_snapshot_that_does_not_fit_the_budget_waits_for_the_next_invocation() {
         other => panic!("{other:?}"),
     };
     assert_eq!(first.status, RunStatus::Running, "{first:?}");
-    assert!(first.cursor.as_deref().unwrap_or("").contains("snapshot"), "{first:?}");
+    assert!(
+        first.cursor.as_deref().unwrap_or("").contains("snapshot"),
+        "{first:?}"
+    );
     assert!(rows(&store, Scope::Tenant).is_empty());
     let tokens = fake.count("/oauth/token");
     let second = match block_on(run_sync(&fake, &clock, &store, Ok(&cfg), Trigger::Continue)) {
@@ -172,15 +216,28 @@ fn a_snapshot_that_does_not_fit_the_budget_waits_for_the_next_invocation() {
     };
     assert_eq!(second.status, RunStatus::Succeeded);
     assert_eq!(second.id, first.id);
-    assert_eq!(fake.count("/oauth/token"), tokens, "no Auth0 token for the snapshot");
+    assert_eq!(
+        fake.count("/oauth/token"),
+        tokens,
+        "no Auth0 token for the snapshot"
+    );
     assert!(second.d1_queries - first.d1_queries <= u64::from(max));
-    assert_eq!(day_row(&store, Scope::Tenant, "", "2025-06-01").seats, Some(30));
+    assert_eq!(
+        day_row(&store, Scope::Tenant, "", "2025-06-01").seats,
+        Some(30)
+    );
 }
 
 #[test]
 fn applications_and_organizations_get_their_own_series() {
     let fake = FakeAuth0::with_users(vec![
-        user("a", "2025-01-10T09:00:00.000Z", Some("2025-05-31T10:00:00.000Z"), 1, "db"),
+        user(
+            "a",
+            "2025-01-10T09:00:00.000Z",
+            Some("2025-05-31T10:00:00.000Z"),
+            1,
+            "db",
+        ),
         user("b", "2025-01-10T09:00:00.000Z", None, 0, "db"),
     ]);
     let store = MemoryStore::default();
@@ -213,12 +270,21 @@ fn applications_and_organizations_get_their_own_series() {
     let app1 = day_row(&store, Scope::Application, "app1", "2025-06-01");
     assert_eq!(app1.label.as_deref(), Some("<b>Payroll</b>"));
     assert_eq!(
-        (app1.seats, app1.added, app1.active_30, app1.active_90, app1.logins),
+        (
+            app1.seats,
+            app1.added,
+            app1.active_30,
+            app1.active_90,
+            app1.logins
+        ),
         (Some(2), Some(1), Some(1), Some(1), Some(9))
     );
     assert_eq!(app1.active, None, "not tracked per application");
     let app2 = day_row(&store, Scope::Application, "app2", "2025-06-01");
-    assert_eq!((app2.label, app2.seats, app2.active_90), (None, Some(1), Some(1)));
+    assert_eq!(
+        (app2.label, app2.seats, app2.active_90),
+        (None, Some(1), Some(1))
+    );
     // The organization's members: the sync found none in the fake, so it has none and no row.
     assert!(rows(&store, Scope::Organization).is_empty());
 }
@@ -240,7 +306,12 @@ fn weekly_logins_are_differences_and_unknown_without_a_baseline() {
             .iter()
             .all(|x| x.logins.is_none())
     );
-    let pts = [(mon - 1, 100), (mon + 3, 130), (mon + 9, 125), (mon + 20, 160)];
+    let pts = [
+        (mon - 1, 100),
+        (mon + 3, 130),
+        (mon + 9, 125),
+        (mon + 20, 160),
+    ];
     let w = weekly_logins(&pts, mon, mon + 20);
     assert_eq!(
         w.iter().map(|x| x.logins).collect::<Vec<_>>(),

@@ -37,6 +37,8 @@ const PATHS: &[&str] = &[
     "/api/organizations/org_%2B1/members",
     "/api/sync-runs",
     "/api/sync",
+    "/api/trends",
+    "/api/trends/",
     "/api/users/",
     "/api/organizations//members",
     "/api/organizations/org_a/members/x",
@@ -109,6 +111,9 @@ const PARAMS: &[&str] = &[
     "never_logged_in",
     "q",
     "sort",
+    "last_login_days",
+    "days",
+    "by",
     "token",
     "x",
     "",
@@ -131,6 +136,16 @@ const GOOD_VALUES: &[&str] = &[
     "user_id:desc",
     "org_a",
     "Username-Password-Authentication",
+    "30-60",
+    "365-",
+    "0-30",
+    "60-30",
+    "90",
+    "1096",
+    "0",
+    "connection",
+    "organization",
+    "application",
 ];
 
 const METHODS: &[&str] = &[
@@ -419,6 +434,26 @@ fn run_case(seed: u64, store: &MemoryStore, token: Option<&ViewerToken>) -> u16 
             assert!(r.body.contains("<div class=\"error\""), "{shown}: {body}");
         }
     }
+    // Trends answer with their shape, or name the bad parameter.
+    if matches!(path.as_str(), "/api/trends" | "/api/trends/")
+        && c.signed_in
+        && token.is_some()
+        && get_like(method)
+    {
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        if r.status == 200 {
+            assert!(
+                v["tenant"].is_array() && v["logins_per_week"].is_array(),
+                "{shown}"
+            );
+        } else {
+            let msg = v["error"].as_str().unwrap_or_default();
+            assert!(
+                msg.contains("`days`") || msg.contains("`by`") || msg.contains("`query`"),
+                "{shown}: {body}"
+            );
+        }
+    }
     if r.status == 303 {
         assert!(r.headers.iter().any(|(k, _)| *k == "location"), "{shown}");
     }
@@ -428,6 +463,10 @@ fn run_case(seed: u64, store: &MemoryStore, token: Option<&ViewerToken>) -> u16 
         assert!(open.contains(&path.as_str()), "{shown}: {body}");
     }
     r.status
+}
+
+fn get_like(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD")
 }
 
 fn query_body(rng: &mut Rng, cursor: &str) -> String {

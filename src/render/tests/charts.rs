@@ -48,17 +48,27 @@ const HOSTILE: &str = "<script>alert(1)</script>\"'><img src=x onerror=alert(1)>
 
 #[test]
 fn a_line_chart_has_its_title_hover_numbers_and_table() {
-    let t = trends(points(&[("2025-06-01", 1500), ("2025-06-02", 1502)]), vec![]);
+    let t = trends(
+        points(&[("2025-06-01", 1500), ("2025-06-02", 1502)]),
+        vec![],
+    );
     let svg = seats_chart("c1", "Seats over time, 90 days", &t);
     assert!(svg.contains("<title id=\"c1-t\">Seats over time, 90 days</title>"));
     assert!(svg.contains("aria-labelledby=\"c1-t c1-d\""));
     assert!(svg.contains(">Seats</text>"), "y axis label");
     assert!(svg.contains(">Day (UTC)</text>"), "x axis label");
     // Hover: each day's numbers in an SVG <title>.
-    assert!(svg.contains("<title>2025-06-02\nActive: 1,501\nBlocked: 1\nRemoved that day: 0</title>"), "{svg}");
+    assert!(
+        svg.contains("<title>2025-06-02\nActive: 1,501\nBlocked: 1\nRemoved that day: 0</title>"),
+        "{svg}"
+    );
     // The same numbers in the collapsed table.
     assert!(svg.contains("<details><summary>Data table</summary>"));
-    assert!(svg.contains("<tr><th scope=\"row\">2025-06-02</th><td>1,501</td><td>1</td><td>0</td></tr>"));
+    assert!(
+        svg.contains(
+            "<tr><th scope=\"row\">2025-06-02</th><td>1,501</td><td>1</td><td>0</td></tr>"
+        )
+    );
     assert_eq!(svg.matches("<path class=\"line").count(), 3);
     assert!(!svg.contains("NaN") && !svg.contains("inf"));
 }
@@ -138,7 +148,10 @@ fn reclaim_bars_link_to_the_filtered_list() {
 
 #[test]
 fn huge_counts_draw_without_overflow() {
-    let t = trends(points(&[("2025-06-01", i64::MAX), ("2025-06-02", 0)]), vec![]);
+    let t = trends(
+        points(&[("2025-06-01", i64::MAX), ("2025-06-02", 0)]),
+        vec![],
+    );
     let svg = seats_chart("h", "Seats", &t);
     assert!(!svg.contains("NaN") && !svg.contains("inf"));
     assert!(svg.contains("9,223,372,036,854,775,806"));

@@ -18,18 +18,31 @@ fn a_scale_maps_linearly_and_flips_with_a_reversed_domain_or_range() {
     assert_eq!(flat.map(5.0), 5.0);
     assert_eq!(flat.map(f64::NAN), 5.0);
     assert!(s.map(f64::NAN).is_finite());
-    assert!(Scale::new((f64::NAN, f64::INFINITY), (0.0, 1.0)).map(1.0).is_finite());
+    assert!(
+        Scale::new((f64::NAN, f64::INFINITY), (0.0, 1.0))
+            .map(1.0)
+            .is_finite()
+    );
 }
 
 #[test]
 fn ticks_are_round_and_cover_the_domain() {
-    assert_eq!(nice_ticks(0.0, 100.0, 5), vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
+    assert_eq!(
+        nice_ticks(0.0, 100.0, 5),
+        vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
+    );
     assert_eq!(nice_ticks(0.0, 97.0, 4), vec![0.0, 50.0, 100.0]);
-    assert_eq!(nice_ticks(0.0, 3200.0, 4), vec![0.0, 1000.0, 2000.0, 3000.0, 4000.0]);
+    assert_eq!(
+        nice_ticks(0.0, 3200.0, 4),
+        vec![0.0, 1000.0, 2000.0, 3000.0, 4000.0]
+    );
     assert_eq!(nice_ticks(0.0, 7.0, 4), vec![0.0, 2.0, 4.0, 6.0, 8.0]);
     // Reversed ends, and a negative span.
     assert_eq!(nice_ticks(100.0, 0.0, 5), nice_ticks(0.0, 100.0, 5));
-    assert_eq!(nice_ticks(-10.0, 10.0, 4), vec![-10.0, -5.0, 0.0, 5.0, 10.0]);
+    assert_eq!(
+        nice_ticks(-10.0, 10.0, 4),
+        vec![-10.0, -5.0, 0.0, 5.0, 10.0]
+    );
     // Equal ends: one tick. Nothing non-finite comes out.
     assert_eq!(nice_ticks(3.0, 3.0, 5), vec![3.0]);
     assert_eq!(nice_ticks(f64::NAN, f64::NAN, 5), vec![0.0]);
