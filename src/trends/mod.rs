@@ -90,9 +90,14 @@ pub struct Week {
 /// week. A count that went down (a user deleted and created again) gives 0, not a negative.
 /// `points` are (day number, cumulative), any order; weeks cover `from..=to`.
 pub fn weekly_logins(points: &[(i64, i64)], from: i64, to: i64) -> Vec<Week> {
-    let mut sorted = points.to_vec();
-    sorted.sort_unstable();
-    let last_at_or_before = |day: i64| sorted.iter().rev().find(|(d, _)| *d <= day).copied();
+    // Linear scans rather than a sort: a monomorphized sort would cost kilobytes of wasm.
+    let last_at_or_before = |day: i64| {
+        points
+            .iter()
+            .filter(|(d, _)| *d <= day)
+            .max_by_key(|(d, _)| *d)
+            .copied()
+    };
     let mut out = Vec::new();
     let mut w = week_start(from);
     while w <= to {
