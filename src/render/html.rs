@@ -26,7 +26,7 @@ h2{font-size:1rem;margin:0 0 .75rem}.cards{display:grid;grid-template-columns:re
 .partial-error{border-left-color:var(--warn);background:#fff8e6}\
 .muted{color:var(--muted)}.scroll{overflow-x:auto}\
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}\
-td{overflow-wrap:break-word;max-width:28rem}td time{white-space:nowrap}td .age{display:block;font-size:.85em}th{white-space:nowrap;color:var(--muted);font-weight:600}\
+td{overflow-wrap:anywhere;max-width:28rem}td time{white-space:nowrap}td .age{display:block;font-size:.85em}th{white-space:nowrap;color:var(--muted);font-weight:600}\
 form.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(160px,1fr));gap:.5rem;margin-bottom:.75rem;align-items:end}\
 label{display:flex;flex-direction:column;font-size:.8rem;color:var(--muted);gap:.2rem}\
 input,select,button{font:inherit;padding:.4rem .5rem;border:1px solid var(--line);border-radius:6px;background:#fff;color:var(--fg)}\
