@@ -27,9 +27,12 @@ const ROUTES = [
   "/api/organizations", "/api/sync-runs", "/api/sync", "/api/users/sms%7C%2B15550100",
   "/api/users/sms|+15550100", `/api/organizations/${encodeURIComponent(ODD_ORG)}/members`,
   "/api/organizations/org_a+b/members", "/api/users/", "/api", "/nope", "/api/organizations/x/members/y",
+  "/api/trends", "/api/trends/",
 ];
-const PARAMS = ["limit", "cursor", "status", "connection", "organization", "inactive_days", "never_logged_in", "q", "sort", "token", "x"];
-const GOOD = ["5", "1000", "all", "removed", "active", "30", "true", "false", "email:desc", "last_login", "user_id:asc", ODD_ORG];
+const PARAMS = ["limit", "cursor", "status", "connection", "organization", "inactive_days", "never_logged_in", "q", "sort", "token", "x",
+  "days", "by", "last_login_days"];
+const GOOD = ["5", "1000", "all", "removed", "active", "30", "true", "false", "email:desc", "last_login", "user_id:asc", ODD_ORG,
+  "90", "1096", "0", "connection", "organization", "application", "30-60", "365-", "60-30"];
 // Raw fragments: malformed escapes, escapes of bytes that are not UTF-8, and text that is.
 const JUNK = [
   "%", "%%", "%Z", "%zz", "%4", "%é", "%4é", "%€", "%FF", "%C3", "%C3%28", "%ED%A0%80", "%C0%AF", "%00",

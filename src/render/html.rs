@@ -36,14 +36,14 @@ button{background:var(--link);color:#fff;border-color:var(--link);cursor:pointer
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,28rem),1fr));gap:1.25rem}\
 .chart{margin:0;min-width:0}.chart h3{font-size:.95rem;margin:0 0 .4rem}\
 .plot{display:block;width:100%;height:auto;font-size:11px}.plot text{fill:var(--muted)}.plot .label{font-weight:600}\
-.grid{stroke:var(--line)}.line{fill:none;stroke-width:2}.dashed{stroke-dasharray:5 4;border-top-style:dashed}\
+.grid{stroke:var(--line)}.line{fill:none;stroke-width:2}\
+.key{display:inline-block;width:1.2rem;border-top:3px solid;vertical-align:middle;margin-right:.35rem}\
 .s0{stroke:#0550ae;border-color:#0550ae}.s1{stroke:#bf8700;border-color:#bf8700}.s2{stroke:#cf222e;border-color:#cf222e}\
 .s3{stroke:#8250df;border-color:#8250df}.s4{stroke:#1a7f37;border-color:#1a7f37}.s5{stroke:#57606a;border-color:#57606a}\
-.hit{fill:#000;fill-opacity:0}.hit:hover{fill-opacity:.07}.bar{fill:#0550ae}a:hover .bar,.bar:hover{fill:#033d8b}.unknown{fill:var(--muted);font-weight:700}\
+.dashed{stroke-dasharray:5 4;border-top-style:dashed}.hit{fill:#000;fill-opacity:0}.hit:hover{fill-opacity:.07}.bar{fill:#0550ae}a:hover .bar,.bar:hover{fill:#033d8b}.unknown{fill:var(--muted);font-weight:700}\
 .legend{display:flex;flex-wrap:wrap;gap:.2rem 1rem;list-style:none;margin:.3rem 0;padding:0;font-size:.85rem}\
-.key{display:inline-block;width:1.2rem;border-top:3px solid;vertical-align:middle;margin-right:.35rem}\
 .note{font-size:.8rem;margin:.3rem 0}summary{cursor:pointer;font-size:.85rem;color:var(--link)}table.data{font-size:.8rem}\
-@media (max-width:640px){.hide-sm{display:none}td,th{padding:.35rem .3rem}}";
+@media (max-width:640px){.hide-sm{display:none}td,th{padding:.35rem .3rem}td time,th{white-space:normal}.plot{font-size:16px}}";
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape(s: &str) -> String {

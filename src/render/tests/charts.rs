@@ -156,3 +156,23 @@ fn huge_counts_draw_without_overflow() {
     assert!(!svg.contains("NaN") && !svg.contains("inf"));
     assert!(svg.contains("9,223,372,036,854,775,806"));
 }
+
+#[test]
+fn multi_series_charts_draw_the_six_largest() {
+    let series: Vec<Series> = (0..8)
+        .map(|i| Series {
+            key: format!("org_{i}"),
+            label: format!("Org {i}"),
+            points: points(&[("2025-06-02", [5, 80, 7, 60, 1, 90, 30, 2][i])]),
+            logins_per_week: vec![],
+        })
+        .collect();
+    let svg = members_chart("m", &trends(vec![], series));
+    let legend: Vec<&str> = svg
+        .split("<li><span class=\"key s")
+        .skip(1)
+        .filter_map(|li| li.split("</span>").nth(1)?.split("</li>").next())
+        .collect();
+    assert_eq!(legend, ["Org 5", "Org 1", "Org 3", "Org 6", "Org 2", "Org 0"]);
+    assert!(svg.contains("The 6 largest of 8 organizations"));
+}
