@@ -88,7 +88,8 @@ fn open_svg(out: &mut String, id: &str, title: &str, desc: &str) {
 
 /// The y axis: grid lines, tick numbers and its label; returns the scale.
 fn y_axis(out: &mut String, max: i64, label: &str) -> Scale {
-    let ticks = nice_ticks(0.0, (max.max(1)) as f64, 4);
+    // Counts: at least 0–4, so the ticks are whole numbers.
+    let ticks = nice_ticks(0.0, max.max(4) as f64, 4);
     let top = ticks.last().copied().unwrap_or(1.0).max(1.0);
     let y = Scale::new((0.0, top), (H - BOTTOM, TOP));
     out.push_str("<g class=\"axis\">");
@@ -298,7 +299,7 @@ pub fn bar_chart(c: &BarChart<'_>) -> String {
     let n = c.bars.len().max(1) as f64;
     let slot = (W - RIGHT - LEFT) / n;
     let width = (slot * 0.7).max(1.0);
-    let label_every = (c.bars.len() / 8).max(1);
+    let label_every = c.bars.len().div_ceil(7).max(1);
     for (i, b) in c.bars.iter().enumerate() {
         let x0 = LEFT + slot * i as f64 + (slot - width) / 2.0;
         let tip = format!(

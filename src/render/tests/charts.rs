@@ -173,6 +173,27 @@ fn multi_series_charts_draw_the_six_largest() {
         .skip(1)
         .filter_map(|li| li.split("</span>").nth(1)?.split("</li>").next())
         .collect();
-    assert_eq!(legend, ["Org 5", "Org 1", "Org 3", "Org 6", "Org 2", "Org 0"]);
+    assert_eq!(
+        legend,
+        ["Org 5", "Org 1", "Org 3", "Org 6", "Org 2", "Org 0"]
+    );
     assert!(svg.contains("The 6 largest of 8 organizations"));
+}
+
+#[test]
+fn small_counts_get_whole_number_ticks() {
+    let svg = logins_chart(
+        "w",
+        &[Week {
+            week: "2025-05-26".into(),
+            logins: Some(1),
+        }],
+    );
+    for t in ["0", "1", "2", "3", "4"] {
+        assert!(
+            svg.contains(&format!("text-anchor=\"end\">{t}</text>")),
+            "{t}: {svg}"
+        );
+    }
+    assert!(!svg.contains(".5<"));
 }
