@@ -254,6 +254,27 @@ async function stopWrangler(w, graceMs = 5000) {
   }
 }
 
+/** POST with no body over a fresh connection; answers like [get]. */
+function post(url, { token, timeoutMs = 5000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const headers = { "content-length": "0", ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    const req = http.request(url, { method: "POST", headers, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, text, json });
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer from ${url} within ${timeoutMs / 1000} s`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
 /** GET over a fresh connection (agent: false), so no pooled keep-alive socket into workerd outlives it. */
 function get(url, { token, timeoutMs = 5000 } = {}) {
   return new Promise((resolve, reject) => {
@@ -368,7 +389,7 @@ export function historyTimes(nowMs, days) {
  * its users as they were then, and the cron handler syncs them at that time (TEST_CLOCK), so the
  * snapshots behind the trend charts come from real syncs. The tenant is left as it is now.
  */
-async function simulateHistory(url, demo, days) {
+async function simulateHistory(url, token, demo, days) {
   const started = Date.now();
   const times = historyTimes(started, days);
   console.log(`Syncing the demo tenant's last ${days} days at ${times.length} simulated times, for the trend charts...`);
@@ -380,9 +401,10 @@ async function simulateHistory(url, demo, days) {
   try {
     for (const t of times) {
       demo.users = demo.history.at(t);
-      const r = await get(`${url}/__scheduled?cron=${CRON_QUERY}&time=${t}`, { timeoutMs: SYNC_TIMEOUT_MS });
-      if (r.status !== 200) {
-        console.warn(`WARNING: the simulated sync of ${new Date(t).toISOString()} answered HTTP ${r.status}; the history stops there.`);
+      // A manual sync at a simulated time: wrangler dev's /__scheduled passes no time on.
+      const r = await post(`${url}/api/sync?at=${t}`, { token, timeoutMs: SYNC_TIMEOUT_MS });
+      if (r.status !== 200 || !["succeeded", "partial"].includes(r.json?.run?.status)) {
+        console.warn(`WARNING: the simulated sync of ${new Date(t).toISOString()} answered HTTP ${r.status} ${r.text.slice(0, 200)}; the history stops there.`);
         break;
       }
     }
@@ -513,7 +535,7 @@ async function main(argv) {
     w.live = true;
     w.buffer = [];
     if (opts.initialSync && demo && opts.historyDays > 0) {
-      const how = await Promise.race([simulateHistory(url, demo, opts.historyDays).then(() => null), interrupted]);
+      const how = await Promise.race([simulateHistory(url, token, demo, opts.historyDays).then(() => null), interrupted]);
       if (how) return finish(how);
     }
     if (opts.initialSync) {

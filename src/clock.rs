@@ -77,9 +77,37 @@ pub fn test_clock_offset(
     i64::try_from(s - n).unwrap_or(0)
 }
 
+/// The `at=<epoch ms>` of a `POST /api/sync` query, the manual sync's simulated time (0 when
+/// absent or not a number). It matters only where [`test_clock_offset`] allows a shift, since
+/// `wrangler dev`'s `/__scheduled` does not pass a time on.
+pub fn simulated_at(query: &str) -> EpochMs {
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("at="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod offset_tests {
-    use super::test_clock_offset;
+    use super::{simulated_at, test_clock_offset};
+
+    #[test]
+    fn a_manual_sync_names_its_simulated_time_in_at() {
+        assert_eq!(simulated_at("at=1700000000000"), 1_700_000_000_000);
+        assert_eq!(simulated_at("x=1&at=5"), 5);
+        for q in [
+            "",
+            "at=",
+            "at=-5",
+            "at=1e3",
+            "at=99999999999999999999999",
+            "cat=5",
+            "at",
+        ] {
+            assert_eq!(simulated_at(q), 0, "{q}");
+        }
+    }
 
     #[test]
     fn only_a_local_fake_tenant_with_the_setting_shifts_the_clock() {

@@ -205,7 +205,17 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
         Ok(store) => match api::handle(&api_req, &store, &auth).await {
             Handled::Respond(r) => r,
             Handled::RunSync => {
-                api::sync_response(&sync(&env, &config.sync, Trigger::Manual, 0).await)
+                // Tests and the local demo only (see `clock::test_clock_offset`): `?at=<ms>`.
+                let env_settings = EnvSettings(&env);
+                let offset = crate::clock::test_clock_offset(
+                    env_settings
+                        .get(crate::clock::TEST_CLOCK_SETTING)
+                        .as_deref(),
+                    env_settings.get("AUTH0_BASE_URL").as_deref(),
+                    crate::clock::simulated_at(query),
+                    now,
+                );
+                api::sync_response(&sync(&env, &config.sync, Trigger::Manual, offset).await)
             }
             Handled::Csv(query) => return csv_response(store, query),
         },
