@@ -486,8 +486,10 @@ console.log(out);
 console.log(`peak RSS: node ${fmt(peak.node, 0)} MB, workerd ${fmt(peak.workerd, 0)} MB`);
 results.peakRssMb = peak;
 results.correct = !wrong;
-fs.writeFileSync(path.join(REPO_ROOT, "bench/last-run.json"), JSON.stringify(results, null, 2) + "\n");
-console.log("written: bench/last-run.json");
+// A dashboard-only run does not overwrite the full run's figures.
+const outFile = args["only-dashboard"] ? "bench/last-run-dashboard.json" : "bench/last-run.json";
+fs.writeFileSync(path.join(REPO_ROOT, outFile), JSON.stringify(results, null, 2) + "\n");
+console.log(`written: ${outFile}`);
 if (wrong) {
   console.error("✗ a sync failed or D1 does not match the fake (see above)");
   process.exitCode = 1;

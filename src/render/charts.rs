@@ -210,27 +210,41 @@ pub fn line_chart(c: &LineChart<'_>) -> String {
         )
         .ok();
     }
-    // Hover columns: one per day that has any value.
-    // Days in order without a sort (kilobytes of wasm): mark the window's days that have data.
-    let mut has = vec![false; usize::try_from(to - from + 1).unwrap_or(0).min(4000)];
-    for l in &lines {
-        for (d, _) in &l.values {
-            if let Some(slot) = usize::try_from(d - from).ok().and_then(|i| has.get_mut(i)) {
-                *slot = true;
+    // Each line's value by day offset in the window: one pass, then lookups by index (a search
+    // per day and line would cost days × points on a year-long chart). Days in order without a
+    // sort (kilobytes of wasm): those of the window that have data.
+    let width = usize::try_from(to - from + 1).unwrap_or(0).min(4000);
+    let grid: Vec<Vec<Option<i64>>> = lines
+        .iter()
+        .map(|l| {
+            let mut row = vec![None; width];
+            for (d, v) in &l.values {
+                if let Some(slot) = usize::try_from(d - from).ok().and_then(|i| row.get_mut(i)) {
+                    *slot = Some(*v);
+                }
             }
-        }
-    }
+            row
+        })
+        .collect();
     let days: Vec<i64> = (from..=to)
-        .zip(has)
-        .filter_map(|(d, on)| on.then_some(d))
+        .take(width)
+        .enumerate()
+        .filter(|(i, _)| {
+            grid.iter()
+                .any(|row| row.get(*i).is_some_and(Option::is_some))
+        })
+        .map(|(_, d)| d)
         .collect();
     let span = (to - from).max(1) as f64;
     let col = ((W - RIGHT - LEFT) / (span + 1.0)).max(1.0);
-    let value_on = |l: &Line, d: i64| l.values.iter().find(|(x, _)| *x == d).map(|(_, v)| *v);
+    let value_on = |i: usize, d: i64| {
+        let at = usize::try_from(d - from).ok()?;
+        grid.get(i)?.get(at).copied().flatten()
+    };
     for d in &days {
         let mut tip = day_text(*d);
-        for l in &lines {
-            if let Some(v) = value_on(l, *d) {
+        for (i, l) in lines.iter().enumerate() {
+            if let Some(v) = value_on(i, *d) {
                 write!(tip, "\n{}: {}", l.name, grouped(v)).ok();
             }
         }
@@ -266,8 +280,8 @@ pub fn line_chart(c: &LineChart<'_>) -> String {
     table.push_str("</tr></thead><tbody>");
     for d in &days {
         write!(table, "<tr><th scope=\"row\">{}</th>", day_text(*d)).ok();
-        for l in &lines {
-            table.push_str(&value_cell(value_on(l, *d)));
+        for i in 0..lines.len() {
+            table.push_str(&value_cell(value_on(i, *d)));
         }
         table.push_str("</tr>");
     }

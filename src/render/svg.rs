@@ -73,7 +73,8 @@ pub fn nice_ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
 
 /// The step of 1, 2 or 5 times a power of ten nearest above `raw`.
 pub fn nice_step(raw: f64) -> f64 {
-    if !(raw > 0.0) || !raw.is_finite() {
+    // NaN fails `is_finite`; zero and negatives are no step.
+    if !raw.is_finite() || raw <= 0.0 {
         return 0.0;
     }
     // Powers of ten by multiplying, not `log10`/`powf`: no libm in the wasm.
@@ -102,7 +103,7 @@ pub fn nice_step(raw: f64) -> f64 {
 fn tenths(t: i64) -> String {
     let sign = if t < 0 { "-" } else { "" };
     let a = t.unsigned_abs();
-    if a % 10 == 0 {
+    if a.is_multiple_of(10) {
         format!("{sign}{}", a / 10)
     } else {
         format!("{sign}{}.{}", a / 10, a % 10)
@@ -159,7 +160,7 @@ pub fn grouped(n: i64) -> String {
         out.push('-');
     }
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
