@@ -617,6 +617,22 @@ pub fn application_charts(id: &str, series: &Series, days: (i64, i64)) -> String
     out
 }
 
+/// An application page's trends: its charts from `t` (loaded with `by=application`, e.g.
+/// `trends::load(store, now, 90, Some(By::Application))`), or a sentence when its usage has no
+/// snapshot yet. `client_id` picks the series.
+pub fn application_section(t: &Trends, client_id: &str) -> String {
+    let mut s = String::from("<section id=\"trends\"><h2>Trends</h2>");
+    match t.series.iter().find(|x| x.key == client_id) {
+        Some(series) => s.push_str(&application_charts("app", series, days_of(t))),
+        None => s.push_str(
+            "<p class=\"muted\">No snapshot of this application's usage yet: usage comes from \
+             the tenant's log (read:logs), and each complete sync takes a snapshot.</p>",
+        ),
+    }
+    s.push_str("</section>");
+    s
+}
+
 /// The dashboard's trends section: `year` is the tenant over 365 days with organizations,
 /// `quarter` over 90 days with applications.
 pub fn dashboard_section(year: &Trends, quarter: &Trends) -> String {
