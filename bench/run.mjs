@@ -31,11 +31,18 @@ const { values: args } = parseArgs({
     "free-size": { type: "string", default: "10000" },
     "latency-requests": { type: "string", default: "200" },
     "log-events": { type: "string", default: "10000" },
+    // The dashboard with a year of trend snapshots against one without (or against another build).
+    "only-dashboard": { type: "boolean", default: false },
+    "skip-dashboard": { type: "boolean", default: false },
+    "dashboard-size": { type: "string", default: "10000" },
+    "dashboard-requests": { type: "string", default: "40" },
+    "baseline-script": { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
 if (args.help) {
-  console.log("npm run bench [-- --sizes 10000,100000] [--skip-free] [--free-size 10000] [--latency-requests 200] [--log-events 10000]");
+  console.log("npm run bench [-- --sizes 10000,100000] [--skip-free] [--free-size 10000] [--latency-requests 200] [--log-events 10000]\n"
+    + "  [--only-dashboard] [--dashboard-size 10000] [--dashboard-requests 40] [--baseline-script old/build/index.js]");
   process.exit(0);
 }
 const SIZES = args.sizes.split(",").map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
@@ -253,7 +260,7 @@ const row = (section, measure, figure, target = "", met = "") => rows.push({ sec
 const results = { date, machine, budgets: { auth0Requests: BUDGET, d1Queries: BUDGET }, sizes: [], free: null, freeUnconfigured: null, logs: null, wasm: null, latency: null, rows };
 
 let latencyDone = null;
-for (const n of SIZES) {
+for (const n of args["only-dashboard"] ? [] : SIZES) {
   const sec = `N=${n}`;
   console.log(`\n[${sec}] generating tenant …`);
   const t = tenant(n, 7);
@@ -333,7 +340,7 @@ for (const n of SIZES) {
 }
 
 // The same tenant twice: the plan's rate configured, then paced by Auth0's headers alone.
-for (const [key, label, bindings] of args["skip-free"] ? [] : [
+for (const [key, label, bindings] of args["skip-free"] || args["only-dashboard"] ? [] : [
   ["free", "AUTH0_RATE_LIMIT_PER_SECOND=2 BURST=2", { AUTH0_RATE_LIMIT_PER_SECOND: "2", AUTH0_RATE_LIMIT_BURST: "2" }],
   ["freeUnconfigured", "no AUTH0_RATE_LIMIT_* (headers alone)", {}],
 ]) {
@@ -371,7 +378,7 @@ for (const [key, label, bindings] of args["skip-free"] ? [] : [
 }
 
 // Following the log (read:logs): requests and D1 rows per 1,000 events, and an idle tick's cost.
-{
+if (!args["only-dashboard"]) {
   const events = Number(args["log-events"]);
   const sec = `log following, ${events} events`;
   console.log(`\n[${sec}] …`);
@@ -412,6 +419,79 @@ for (const [key, label, bindings] of args["skip-free"] ? [] : [
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The dashboard's render time with all trend charts (a year of daily snapshots: tenant, every
+// connection, every organization) against today's dashboard: by default the same worker with no
+// snapshot (its charts empty), or with --baseline-script a build from before the charts.
+// ---------------------------------------------------------------------------------------------
+async function dashboardTimes(w, n) {
+  const times = [];
+  for (let i = 0; i < 5 + n; i++) {
+    const t0 = performance.now();
+    const res = await w.authedFetch("/");
+    const body = await res.text();
+    if (res.status !== 200 || !body.includes("Users</h2>")) throw new Error(`GET / → ${res.status}`);
+    if (i >= 5) times.push(performance.now() - t0); // the first five warm up
+  }
+  return { median: quantile(times, 0.5), p90: quantile(times, 0.9) };
+}
+
+/** 365 days of snapshot rows for every series the worker's own snapshot wrote today. */
+async function seedYear(db) {
+  const today = await db.prepare("SELECT * FROM trend_days WHERE derived = 0 ORDER BY day DESC LIMIT 1").first();
+  if (!today) throw new Error("the sync took no snapshot");
+  const cols = "seats, active, blocked, removed, added, active_30, active_90, never, login_31_60, login_61_90, login_91_180, login_181_365, login_over_365, logins";
+  const stmts = [];
+  for (let d = 1; d < 365; d++) {
+    stmts.push(db.prepare(`INSERT OR IGNORE INTO trend_days (day, scope, key, ${cols}, derived, taken_at)
+      SELECT date(day, '-${d} days'), scope, key, ${cols.split(", ").map((c) => `CAST(${c} * (1 - ${d} / 1000.0) AS INTEGER)`).join(", ")}, 0, taken_at
+      FROM trend_days WHERE day = ? AND derived = 0`).bind(today.day));
+  }
+  for (let i = 0; i < stmts.length; i += 50) await db.batch(stmts.slice(i, i + 50));
+  return (await db.prepare("SELECT COUNT(*) AS n FROM trend_days").first()).n;
+}
+
+if (args["only-dashboard"] || !args["skip-dashboard"]) {
+  const n = Number(args["dashboard-size"]);
+  const reqs = Number(args["dashboard-requests"]);
+  const sec = `dashboard on N=${n}`;
+  console.log(`\n[${sec}] …`);
+  const t = tenant(n, 11);
+  const run = async (scriptPath) => {
+    const fake = await startFakeAuth0({ users: t.users, organizations: t.organizations, members: t.members });
+    const w = await startWorker({ scriptPath, bindings: tenantBindings(fake, { VIEWER_TOKEN }) });
+    return { fake, w };
+  };
+  const charts = await run(undefined);
+  let withCharts, without, rowsSeeded, baselineLabel;
+  try {
+    await syncToEnd(charts.w);
+    without = await dashboardTimes(charts.w, reqs);
+    baselineLabel = "same build, no snapshot (charts empty)";
+    rowsSeeded = await seedYear(charts.w.db);
+    withCharts = await dashboardTimes(charts.w, reqs);
+    if (args["baseline-script"]) {
+      const old = await run(path.resolve(args["baseline-script"]));
+      try {
+        await syncToEnd(old.w);
+        without = await dashboardTimes(old.w, reqs);
+        baselineLabel = `${args["baseline-script"]} (before the charts)`;
+      } finally {
+        await old.w.close();
+        await old.fake.close();
+      }
+    }
+  } finally {
+    await charts.w.close();
+    await charts.fake.close();
+  }
+  const ratio = withCharts.median / without.median;
+  results.dashboard = { n, requests: reqs, snapshotRows: rowsSeeded, withCharts, baseline: without, baselineLabel, ratioMedian: ratio };
+  row(sec, `GET / with a year of snapshots (${rowsSeeded} rows), median / p90`, `${fmt(withCharts.median)} / ${fmt(withCharts.p90)} ms`);
+  row(sec, `GET /, ${baselineLabel}, median / p90`, `${fmt(without.median)} / ${fmt(without.p90)} ms`);
+  row(sec, "ratio with charts / without (median)", fmt(ratio), "< 2", ok(ratio < 2));
+}
+
 {
   const sec = "wasm";
   const buf = fs.readFileSync(path.join(REPO_ROOT, "build/index_bg.wasm"));
@@ -449,8 +529,10 @@ console.log(out);
 console.log(`peak RSS: node ${fmt(peak.node, 0)} MB, workerd ${fmt(peak.workerd, 0)} MB`);
 results.peakRssMb = peak;
 results.correct = !wrong;
-fs.writeFileSync(path.join(REPO_ROOT, "bench/last-run.json"), JSON.stringify(results, null, 2) + "\n");
-console.log("written: bench/last-run.json");
+// A dashboard-only run does not overwrite the full run's figures.
+const outFile = args["only-dashboard"] ? "bench/last-run-dashboard.json" : "bench/last-run.json";
+fs.writeFileSync(path.join(REPO_ROOT, outFile), JSON.stringify(results, null, 2) + "\n");
+console.log(`written: ${outFile}`);
 if (wrong) {
   console.error("✗ a sync failed or D1 does not match the fake (see above)");
   process.exitCode = 1;

@@ -9,6 +9,8 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { startFakeAuth0, makeUsers, makeOrganizations, mulberry32, CONNECTIONS } from "../tests/support/fake-auth0.mjs";
 
+const DAY = 86_400_000;
+
 export const DEMO_CLIENT_ID = "demo-client-id";
 export const DEMO_CLIENT_SECRET = "demo-client-secret";
 // Share of users in each organization: one large (past the 1000 offset-paging cap at 3000 users),
@@ -112,7 +114,52 @@ export async function startDemoAuth0({ port = 8788, users = 3000, orgs = 4, seed
     rateLimit: rateLimit ?? { burst: 40, perSecond: 8 },
   });
   for (const e of makeLoginHistory(userList, { seed, now })) fake.logEvent(e);
+  fake.history = demoHistory(userList, Date.parse(now), seed);
   return fake;
+}
+
+/**
+ * The demo tenant's past, for syncs at simulated times (scripts/dev.mjs runs them at start-up so the
+ * trend charts have a quarter of history). Made up, but consistent: a user exists from created_at on;
+ * a few extra users leave during the quarter; blocked users were blocked at some day of it; a user's
+ * logins before their last one are spread back at a cadence of their own.
+ * @returns {{at(ms: number): object[]}} the users as the tenant listed them at `ms`
+ */
+export function demoHistory(users, nowMs, seed = 1) {
+  const rand = mulberry32(seed * 7919 + 17);
+  const leavers = makeUsers(Math.max(1, Math.floor(users.length * 0.03)), { seed: seed + 1000, now: new Date(nowMs).toISOString() })
+    .map((u) => ({ ...u, user_id: `${u.user_id}-left`, leftAt: nowMs - Math.floor((5 + rand() * 80) * DAY) }));
+  const plan = [...users, ...leavers].map((u) => ({
+    u,
+    blockedAt: u.blocked ? nowMs - Math.floor(rand() * 90 * DAY) : null,
+    cadence: Math.floor((1 + rand() * 13) * DAY),
+  }));
+  return {
+    at(ms) {
+      const out = [];
+      for (const { u, blockedAt, cadence } of plan) {
+        if (Date.parse(u.created_at) > ms || (u.leftAt && u.leftAt <= ms)) continue;
+        const v = { ...u };
+        delete v.leftAt;
+        if (blockedAt && blockedAt > ms) delete v.blocked;
+        const last = v.last_login ? Date.parse(v.last_login) : null;
+        if (last && last > ms) {
+          const steps = Math.ceil((last - ms) / cadence);
+          const then = last - steps * cadence;
+          const logins = Math.max(0, (v.logins_count ?? 0) - steps);
+          if (then < Date.parse(v.created_at) || logins === 0) {
+            delete v.last_login;
+            v.logins_count = 0;
+          } else {
+            v.last_login = new Date(then).toISOString();
+            v.logins_count = logins;
+          }
+        }
+        out.push(v);
+      }
+      return out;
+    },
+  };
 }
 
 async function main() {

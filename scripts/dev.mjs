@@ -34,6 +34,9 @@ Options:
   --persist-to DIR   local D1 state directory (default: wrangler's .wrangler/state);
                      demo and real-tenant runs share it unless you separate them
   --no-initial-sync  do not run a sync right after start
+  --history-days N   demo only: before the first sync, sync the demo tenant's past at simulated times
+                     over this many days (weekly, then daily for the last week), so the trend charts
+                     have history (default 91; 0 for none)
   --help             show this help`;
 
 /** An expected problem: printed as one line, without a stack. */
@@ -106,6 +109,7 @@ function parseOptions(argv) {
         "demo-users": { type: "string", default: "3000" },
         "persist-to": { type: "string" },
         "no-initial-sync": { type: "boolean", default: false },
+        "history-days": { type: "string", default: "91" },
         demo: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -127,6 +131,7 @@ function parseOptions(argv) {
     // Absolute, because wrangler runs from the repository root, not the caller's directory.
     persistTo: values["persist-to"] ? path.resolve(values["persist-to"]) : null,
     initialSync: !values["no-initial-sync"],
+    historyDays: int("history-days", 0, 366),
     demo: values.demo,
   };
   if (opts.port === opts.demoPort) throw new DevError("--port and --demo-port must differ", 2);
@@ -249,6 +254,27 @@ async function stopWrangler(w, graceMs = 5000) {
   }
 }
 
+/** POST with no body over a fresh connection; answers like [get]. */
+function post(url, { token, timeoutMs = 5000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const headers = { "content-length": "0", ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    const req = http.request(url, { method: "POST", headers, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, text, json });
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer from ${url} within ${timeoutMs / 1000} s`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
 /** GET over a fresh connection (agent: false), so no pooled keep-alive socket into workerd outlives it. */
 function get(url, { token, timeoutMs = 5000 } = {}) {
   return new Promise((resolve, reject) => {
@@ -346,6 +372,50 @@ async function initialSync(url, token) {
   console.warn(`WARNING: the first sync was still running after ${SYNC_TIMEOUT_MS / 1000} s; watch GET /api/sync-runs.`);
 }
 
+/**
+ * The sync times of a simulated history of `days` days before now: weekly, then daily for the last
+ * week (UTC noon), oldest first.
+ */
+export function historyTimes(nowMs, days) {
+  const DAY = 86_400_000;
+  const today = Math.floor(nowMs / DAY) * DAY + 12 * 3600_000;
+  const out = [];
+  for (let d = days; d >= 1; d -= d > 7 ? 7 : 1) out.push(today - d * DAY);
+  return out.filter((t) => t < nowMs);
+}
+
+/**
+ * Runs the demo tenant's past through the worker: for each simulated time, the demo tenant lists
+ * its users as they were then, and the cron handler syncs them at that time (TEST_CLOCK), so the
+ * snapshots behind the trend charts come from real syncs. The tenant is left as it is now.
+ */
+async function simulateHistory(url, token, demo, days) {
+  const started = Date.now();
+  const times = historyTimes(started, days);
+  console.log(`Syncing the demo tenant's last ${days} days at ${times.length} simulated times, for the trend charts...`);
+  const now = demo.users;
+  const { rateLimit, exportPolls } = demo;
+  // The past is replayed fast: no rate limit, export jobs done at once.
+  demo.setRateLimit({ burst: 1e9, perSecond: 1e9 });
+  demo.exportPolls = 0;
+  try {
+    for (const t of times) {
+      demo.users = demo.history.at(t);
+      // A manual sync at a simulated time: wrangler dev's /__scheduled passes no time on.
+      const r = await post(`${url}/api/sync?at=${t}`, { token, timeoutMs: SYNC_TIMEOUT_MS });
+      if (r.status !== 200 || !["succeeded", "partial"].includes(r.json?.run?.status)) {
+        console.warn(`WARNING: the simulated sync of ${new Date(t).toISOString()} answered HTTP ${r.status} ${r.text.slice(0, 200)}; the history stops there.`);
+        break;
+      }
+    }
+  } finally {
+    demo.users = now;
+    demo.setRateLimit(rateLimit);
+    demo.exportPolls = exportPolls;
+  }
+  console.log(`History synced in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+}
+
 function printSummary({ url, token, mode, demo, persistTo, warnings }) {
   const auth = `-H "Authorization: Bearer ${token || "<VIEWER_TOKEN>"}"`;
   const state = persistTo ?? path.join(REPO_ROOT, ".wrangler/state");
@@ -436,6 +506,9 @@ async function main(argv) {
       AUTH0_CLIENT_SECRET: DEMO_CLIENT_SECRET,
       AUTH0_BASE_URL: demo.url,
       VIEWER_TOKEN: token,
+      // Syncs at the cron event's simulated time, for the demo's history; the worker honours it only
+      // with AUTH0_BASE_URL on 127.0.0.1 (src/clock.rs), so it cannot leak into a real deployment.
+      TEST_CLOCK: "scheduled-time",
     };
   }
 
@@ -461,6 +534,10 @@ async function main(argv) {
     if (up) return finish(up);
     w.live = true;
     w.buffer = [];
+    if (opts.initialSync && demo && opts.historyDays > 0) {
+      const how = await Promise.race([simulateHistory(url, token, demo, opts.historyDays).then(() => null), interrupted]);
+      if (how) return finish(how);
+    }
     if (opts.initialSync) {
       const how = await Promise.race([initialSync(url, token).then(() => null), interrupted]);
       if (how) return finish(how);

@@ -14,6 +14,7 @@ pub mod render;
 pub mod store;
 pub mod sync;
 pub mod time;
+pub mod trends;
 pub mod usage;
 
 #[cfg(target_arch = "wasm32")]
@@ -36,5 +37,5 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 #[cfg(target_arch = "wasm32")]
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    runtime::handlers::scheduled(env, &event.cron()).await;
+    runtime::handlers::scheduled(env, &event.cron(), event.schedule()).await;
 }

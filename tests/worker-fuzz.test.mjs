@@ -33,11 +33,13 @@ const ROUTES = [
   EVENTS, "/api/auth0/event",
   "/api/applications", "/api/applications/app%7C1", "/api/applications/app|1/users", "/api/applications//users",
   "/applications", "/applications/app%7C1", "/applications.csv", "/applications/app|1/users.csv", "/applications/x/y",
+  "/api/trends", "/api/trends/",
 ];
 const PARAMS = ["limit", "cursor", "activity", "status", "connection", "organization", "inactive_days", "never_logged_in", "q", "sort", "token", "x",
-  "since", "until", "type", "user_id", "client_id"];
+  "since", "until", "type", "user_id", "client_id", "days", "by", "last_login_days"];
 const GOOD = ["5", "active_30d", "never", "1000", "all", "removed", "active", "30", "true", "false", "email:desc", "last_login", "user_id:asc", ODD_ORG,
-  "2025-01-01", "2025-06-01T00:00:00Z", "2025-02-30", "user_added", "baseline", ODD_IDS[0]];
+  "2025-01-01", "2025-06-01T00:00:00Z", "2025-02-30", "user_added", "baseline", ODD_IDS[0],
+  "90", "1096", "0", "connection", "organization", "application", "30-60", "365-", "60-30"];
 // Raw fragments: malformed escapes, escapes of bytes that are not UTF-8, and text that is.
 const JUNK = [
   "%", "%%", "%Z", "%zz", "%4", "%é", "%4é", "%€", "%FF", "%C3", "%C3%28", "%ED%A0%80", "%C0%AF", "%00",

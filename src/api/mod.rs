@@ -10,12 +10,14 @@ pub mod error;
 pub mod pages;
 pub mod params;
 pub mod push;
+pub mod trends;
 pub mod viewer;
 
 use serde::Serialize;
 
 use crate::auth::origin::{RequestSite, check_same_origin};
 use crate::store::applications::SqlRunner;
+use crate::store::trends::TrendStore;
 use crate::store::{
     ChangeView, ChangesQuery, RunRecord, SessionStore, UserRecord, UsersQuery, ViewStore,
 };
@@ -165,6 +167,7 @@ enum Route {
     ChangesCsv,
     Auth0Events,
     Apps(applications::AppRoute),
+    Trends,
 }
 
 /// One non-empty path segment.
@@ -203,6 +206,7 @@ fn route(path: &str) -> Result<Route, ApiError> {
         "/changes" => Route::ChangesPage,
         "/changes.csv" => Route::ChangesCsv,
         crate::push::events::ROUTE => Route::Auth0Events,
+        "/api/trends" => Route::Trends,
         _ => {
             if let Some(apps) = applications::route(trimmed) {
                 Route::Apps(apps?)
@@ -221,7 +225,7 @@ fn route(path: &str) -> Result<Route, ApiError> {
 }
 
 /// Routes and answers a request.
-pub async fn handle<S: ViewStore + SessionStore + ChangeView + SqlRunner>(
+pub async fn handle<S: ViewStore + SessionStore + ChangeView + SqlRunner + TrendStore>(
     req: &ApiRequest<'_>,
     store: &S,
     auth: &ViewerAuth<'_>,
@@ -281,7 +285,7 @@ pub async fn handle<S: ViewStore + SessionStore + ChangeView + SqlRunner>(
     }
 }
 
-async fn authorized<S: ViewStore + ChangeView + SqlRunner>(
+async fn authorized<S: ViewStore + ChangeView + SqlRunner + TrendStore>(
     route: Route,
     get: bool,
     req: &ApiRequest<'_>,
@@ -338,6 +342,11 @@ async fn authorized<S: ViewStore + ChangeView + SqlRunner>(
         Route::Summary if get => {
             respond(serde_json::to_value(summary(store, req.now_ms).await?).unwrap_or_default())
         }
+        // Serialized straight to text: no `Value` tree of a year of points.
+        Route::Trends if get => Ok(Handled::Respond(ApiResponse::json(
+            200,
+            &trends::trends_json(store, req.query, req.now_ms).await?,
+        ))),
         Route::SyncRuns if get => {
             let limit = params::limit(req.query, 50, 500)?;
             let runs: Vec<RunRecord> = store.list_runs(limit).await.map_err(ApiError::Store)?;

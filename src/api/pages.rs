@@ -7,6 +7,7 @@ use crate::auth::encoding::base64_std;
 use crate::auth::session::{SessionSigner, clear_cookie_header, issue, set_cookie_header};
 use crate::auth::sha256::sha256;
 use crate::render::html::{self, Dashboard, Filters};
+use crate::store::trends::TrendStore;
 use crate::store::{RunStatus, SessionStore, UsersQuery, ViewStore};
 
 use super::viewer::Viewer;
@@ -30,6 +31,7 @@ fn filters(query: &str) -> Filters {
         inactive_days: get("inactive_days"),
         never_logged_in: get("never_logged_in") == "true",
         sort: get("sort"),
+        last_login_days: get("last_login_days"),
     }
 }
 
@@ -37,7 +39,7 @@ fn filters(query: &str) -> Filters {
 ///
 /// # Errors
 /// A storage failure.
-pub async fn dashboard<S: ViewStore>(
+pub async fn dashboard<S: ViewStore + TrendStore>(
     req: &ApiRequest<'_>,
     store: &S,
     viewer: &Viewer,
@@ -56,6 +58,7 @@ pub async fn dashboard<S: ViewStore>(
         ),
     };
     let (users, next_cursor) = users_page(store, &query).await?;
+    let charts = super::trends::dashboard_charts(store, req.now_ms).await?;
     let last_good = summary.last_complete_sync.as_ref();
     let last_run = summary.last_sync.as_ref();
     let page = html::dashboard(&Dashboard {
@@ -73,6 +76,7 @@ pub async fn dashboard<S: ViewStore>(
         filters: &f,
         filter_error: filter_error.as_deref(),
         now: req.now_ms,
+        charts: &charts,
     });
     Ok(ApiResponse::html(200, page))
 }

@@ -220,6 +220,16 @@ pub fn users_query(query: &str, now: EpochMs) -> Result<UsersQuery, ApiError> {
         Some("true") => true,
         Some(_) => return Err(bad("never_logged_in", "must be true or false")),
     };
+    let last_login_between = match p.get("last_login_days")? {
+        None => None,
+        Some(v) => Some(last_login_days(v, now).ok_or_else(|| {
+            bad(
+                "last_login_days",
+                "must be a range of days like 30-60 (more than 30, at most 60 days ago) or 365- \
+                 (more than 365), from 0 to 36500",
+            )
+        })?),
+    };
     let search = match p.get("q")? {
         None => None,
         Some(v) if v.chars().count() > MAX_SEARCH => {
@@ -235,9 +245,33 @@ pub fn users_query(query: &str, now: EpochMs) -> Result<UsersQuery, ApiError> {
         organization: p.get("organization")?.map(str::to_string),
         inactive_before,
         never_logged_in,
+        last_login_between,
         search,
         sort,
     })
+}
+
+/// `A-B`: a last login more than `A` and at most `B` days before `now` (`A` = 0: any time up to
+/// now, the future included); `A-`: more than `A` days. As instants: `[now − B, now − A)`.
+fn last_login_days(v: &str, now: EpochMs) -> Option<(String, Option<String>)> {
+    let (a, b) = v.split_once('-')?;
+    let day = |s: &str| {
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse::<u64>().ok())
+            .flatten()
+            .filter(|d| *d <= 36_500)
+    };
+    let at = |d: u64| iso_from_ms(now.saturating_sub(d * 86_400_000));
+    let a = day(a)?;
+    if b.is_empty() {
+        return Some((String::new(), Some(at(a))));
+    }
+    let b = day(b)?;
+    if b <= a {
+        return None;
+    }
+    Some((at(b), (a > 0).then(|| at(a))))
 }
 
 impl UsersQuery {
@@ -270,6 +304,27 @@ pub fn decode_cursor(c: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn last_login_days_is_a_validated_range_of_instants() {
+        let q = |v: &str| users_query(&format!("last_login_days={v}"), NOW);
+        let day = |d: u64| iso_from_ms(NOW - d * 86_400_000);
+        assert_eq!(
+            q("30-60").unwrap().last_login_between,
+            Some((day(60), Some(day(30))))
+        );
+        assert_eq!(q("0-30").unwrap().last_login_between, Some((day(30), None)));
+        assert_eq!(
+            q("365-").unwrap().last_login_between,
+            Some((String::new(), Some(day(365))))
+        );
+        for bad in [
+            "30", "60-30", "30-30", "-30", "a-b", "+1-2", "1-99999", "1--2", "1-2-3",
+        ] {
+            let e = q(bad).map(|_| ()).unwrap_err().to_string();
+            assert!(e.contains("last_login_days"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn cursor_round_trips_any_id_and_rejects_junk() {

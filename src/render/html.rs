@@ -26,14 +26,24 @@ h2{font-size:1rem;margin:0 0 .75rem;overflow-wrap:anywhere}.cards{display:grid;g
 .partial-error{border-left-color:var(--warn);background:#fff8e6}\
 .muted{color:var(--muted)}.scroll{overflow-x:auto}\
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}\
-td{overflow-wrap:break-word;max-width:28rem}td time{white-space:nowrap}td .age{display:block;font-size:.85em}th{white-space:nowrap;color:var(--muted);font-weight:600}\
+td{overflow-wrap:anywhere;max-width:28rem}td time{white-space:nowrap}td .age{display:block;font-size:.85em}th{white-space:nowrap;color:var(--muted);font-weight:600}\
 form.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(160px,1fr));gap:.5rem;margin-bottom:.75rem;align-items:end}\
 label{display:flex;flex-direction:column;font-size:.8rem;color:var(--muted);gap:.2rem}\
 input,select,button{font:inherit;padding:.4rem .5rem;border:1px solid var(--line);border-radius:6px;background:#fff;color:var(--fg)}\
 button{background:var(--link);color:#fff;border-color:var(--link);cursor:pointer}label.check{flex-direction:row;align-items:center;gap:.4rem}\
 .pager{display:flex;gap:1rem;justify-content:space-between;align-items:center;margin-top:.75rem;flex-wrap:wrap}\
 .login{max-width:24rem;margin:4rem auto}.login form{display:flex;flex-direction:column;gap:.75rem}\
-@media (max-width:640px){.hide-sm{display:none}td,th{padding:.35rem .3rem}}";
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,28rem),1fr));gap:1.25rem}\
+.chart{margin:0;min-width:0}.chart h3{font-size:.95rem;margin:0 0 .4rem}\
+.plot{display:block;width:100%;height:auto;font-size:11px}.plot text{fill:var(--muted)}.plot .label{font-weight:600}\
+.grid{stroke:var(--line)}.line{fill:none;stroke-width:2}\
+.key{display:inline-block;width:1.2rem;border-top:3px solid;vertical-align:middle;margin-right:.35rem}\
+.s0{stroke:#0550ae;border-color:#0550ae}.s1{stroke:#bf8700;border-color:#bf8700}.s2{stroke:#cf222e;border-color:#cf222e}\
+.s3{stroke:#8250df;border-color:#8250df}.s4{stroke:#1a7f37;border-color:#1a7f37}.s5{stroke:#57606a;border-color:#57606a}\
+.dashed{stroke-dasharray:5 4;border-top-style:dashed}.hit{fill:#000;fill-opacity:0}.hit:hover{fill-opacity:.07}.bar{fill:#0550ae}a:hover .bar,.bar:hover{fill:#033d8b}.unknown{fill:var(--muted);font-weight:700}\
+.legend{display:flex;flex-wrap:wrap;gap:.2rem 1rem;list-style:none;margin:.3rem 0;padding:0;font-size:.85rem}\
+.note{font-size:.8rem;margin:.3rem 0}summary{cursor:pointer;font-size:.85rem;color:var(--link)}table.data{font-size:.8rem}\
+@media (max-width:640px){.hide-sm{display:none}td,th{padding:.35rem .3rem}td time,th{white-space:normal}.plot{font-size:16px}}";
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape(s: &str) -> String {
@@ -158,6 +168,8 @@ pub struct Filters {
     pub never_logged_in: bool,
     /// `field:dir`.
     pub sort: String,
+    /// A last-login range in days (`30-60`), from the reclaim curve's bars.
+    pub last_login_days: String,
 }
 
 impl Filters {
@@ -170,6 +182,7 @@ impl Filters {
             ("connection", &self.connection),
             ("organization", &self.organization),
             ("inactive_days", &self.inactive_days),
+            ("last_login_days", &self.last_login_days),
             ("sort", &self.sort),
         ] {
             if !v.is_empty() {
@@ -212,6 +225,8 @@ pub struct Dashboard<'a> {
     pub filter_error: Option<&'a str>,
     /// Now, for relative dates.
     pub now: EpochMs,
+    /// The trends section (`render::charts`), already rendered.
+    pub charts: &'a str,
 }
 
 fn card(label: &str, value: i64, href: &str) -> String {
@@ -370,6 +385,7 @@ pub fn dashboard(d: &Dashboard<'_>) -> String {
         }
     }
     body.push_str("<p><a href=\"/runs\">Sync history</a></p></section>");
+    body.push_str(d.charts);
 
     body.push_str("<section><h2>By connection</h2><div class=\"scroll\"><table><thead><tr><th>Connection</th><th>Users</th></tr></thead><tbody>");
     for cc in d.connections {
@@ -490,6 +506,15 @@ fn users_section(d: &Dashboard<'_>) -> String {
             opt("email:asc", "Email A–Z"),
         ],
     ));
+    // Kept through the form: it has no control of its own (the reclaim curve's bars set it).
+    if !f.last_login_days.is_empty() {
+        write!(
+            s,
+            "<input type=\"hidden\" name=\"last_login_days\" value=\"{}\">",
+            escape(&f.last_login_days)
+        )
+        .ok();
+    }
     let checked = if f.never_logged_in { " checked" } else { "" };
     write!(
         s,

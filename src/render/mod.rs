@@ -2,5 +2,7 @@
 
 pub mod applications;
 pub mod changes;
+pub mod charts;
 pub mod csv;
 pub mod html;
+pub mod svg;

@@ -20,7 +20,7 @@ use crate::sync::{SyncConfig, SyncResult, Trigger, run_sync_as};
 use crate::time::EpochMs;
 
 use super::access::{SubtleRsa, WorkerKeys};
-use super::clock::WorkerClock;
+use super::clock::ShiftedClock;
 use super::http::WorkerHttp;
 
 /// Settings from Worker secrets, falling back to vars.
@@ -46,12 +46,13 @@ async fn sync(
     env: &Env,
     settings: &std::result::Result<SyncSettings, ConfigError>,
     trigger: Trigger,
+    clock_offset: i64,
 ) -> std::result::Result<SyncResult, StoreError> {
     let store = D1Store::from_env(env)?;
     let config = settings.clone().map(|s| SyncConfig::new(s.auth0, s.limits));
     let result = run_sync_as(
         &WorkerHttp,
-        &WorkerClock,
+        &ShiftedClock(clock_offset),
         &store,
         config.as_ref(),
         trigger,
@@ -104,14 +105,30 @@ async fn sync(
 pub const CONTINUE_CRON: &str = "* * * * *";
 
 /// The cron triggers: the frequent one continues a paused run, any other may start one.
-pub async fn scheduled(env: Env, cron: &str) {
+pub async fn scheduled(env: Env, cron: &str, scheduled_ms: f64) {
     let trigger = if cron.trim() == CONTINUE_CRON {
         Trigger::Continue
     } else {
         Trigger::Cron
     };
-    let settings = SyncSettings::from_settings(&EnvSettings(&env));
-    let _ = sync(&env, &settings, trigger).await;
+    let env_settings = EnvSettings(&env);
+    let settings = SyncSettings::from_settings(&env_settings);
+    // Tests and the demo only (a local fake tenant): a sync at the event's simulated time.
+    let offset = crate::clock::test_clock_offset(
+        env_settings
+            .get(crate::clock::TEST_CLOCK_SETTING)
+            .as_deref(),
+        env_settings.get("AUTH0_BASE_URL").as_deref(),
+        scheduled_ms as u64,
+        worker::Date::now().as_millis(),
+    );
+    if offset != 0 {
+        console_log!(
+            "sync ({}) at a simulated time: TEST_CLOCK shifts it by {offset} ms",
+            trigger.as_str()
+        );
+    }
+    let _ = sync(&env, &settings, trigger, offset).await;
 }
 
 thread_local! {
@@ -188,7 +205,17 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
         Ok(store) => match api::handle(&api_req, &store, &auth).await {
             Handled::Respond(r) => r,
             Handled::RunSync => {
-                api::sync_response(&sync(&env, &config.sync, Trigger::Manual).await)
+                // Tests and the local demo only (see `clock::test_clock_offset`): `?at=<ms>`.
+                let env_settings = EnvSettings(&env);
+                let offset = crate::clock::test_clock_offset(
+                    env_settings
+                        .get(crate::clock::TEST_CLOCK_SETTING)
+                        .as_deref(),
+                    env_settings.get("AUTH0_BASE_URL").as_deref(),
+                    crate::clock::simulated_at(query),
+                    now,
+                );
+                api::sync_response(&sync(&env, &config.sync, Trigger::Manual, offset).await)
             }
             Handled::Csv(query) => return csv_response(store, query),
             Handled::ChangesCsv(query) => return super::changes::csv_response(store, query),

@@ -571,3 +571,35 @@ impl super::SessionStore for D1Store {
 
 #[path = "d1_usage.rs"]
 mod usage;
+
+impl super::trends::TrendStore for D1Store {
+    async fn take_snapshot(&self, at: &super::trends::SnapshotAt) -> Result<u64, StoreError> {
+        let op = "take the trend snapshot";
+        let args: Vec<JsValue> = at.args().into_iter().map(text).collect();
+        let stmts = super::trends::SNAPSHOT
+            .iter()
+            .map(|sql| self.stmt(op, sql, &args))
+            .collect::<Result<Vec<_>, _>>()?;
+        // One batch: a transaction, so a day is never half overwritten.
+        let results = self.db.batch(stmts).await.map_err(fail(op))?;
+        let mut written = 0;
+        for r in results {
+            let meta = r.meta().map_err(fail(op))?;
+            written += meta.and_then(|m| m.rows_written).unwrap_or(0) as u64;
+        }
+        Ok(written)
+    }
+
+    async fn trend_rows(
+        &self,
+        scope: super::trends::Scope,
+        from_day: &str,
+    ) -> Result<Vec<super::trends::TrendRow>, StoreError> {
+        self.rows(
+            "read the trend snapshots",
+            super::trends::TREND_ROWS,
+            &[text(scope.as_str()), text(from_day)],
+        )
+        .await
+    }
+}

@@ -63,6 +63,8 @@ pub struct MemoryStore {
     /// The access change history (`store::changes`), in insertion order: an event's id is its
     /// index plus one.
     pub access_events: RefCell<Vec<NewEvent>>,
+    /// The trend snapshots, in SQLite (`store::trends_memory`).
+    pub trends: super::trends_memory::TrendDb,
 }
 
 impl super::usage::UsageStore for MemoryStore {
@@ -613,6 +615,11 @@ fn admits(q: &UsersQuery, r: &UserRecord) -> bool {
         .inactive_before
         .as_ref()
         .is_none_or(|cut| r.last_login.as_ref().is_none_or(|l| l < cut));
+    let between = q.last_login_between.as_ref().is_none_or(|(from, before)| {
+        r.last_login
+            .as_ref()
+            .is_some_and(|l| l >= from && before.as_ref().is_none_or(|b| l < b))
+    });
     let search = q.search.as_ref().is_none_or(|s| {
         [&r.email, &r.name].iter().any(|f| {
             f.as_deref()
@@ -623,6 +630,7 @@ fn admits(q: &UsersQuery, r: &UserRecord) -> bool {
     });
     status
         && inactive
+        && between
         && search
         && (!q.never_logged_in || r.last_login.is_none())
         && q.connection

@@ -317,6 +317,23 @@ fn the_query_builder_filters_and_counts_as_documented() {
         ["b", "c"]
     );
     assert_eq!(q(&|q| q.never_logged_in = true), ["c"]);
+    // last_login_days: a half-open range of instants; never-logged-in users are outside it.
+    assert_eq!(
+        q(&|q| q.last_login_between = Some((
+            "2024-01-01T00:00:00.000Z".into(),
+            Some("2025-01-01T00:00:00.000Z".into())
+        ))),
+        ["b"]
+    );
+    assert_eq!(
+        q(&|q| q.last_login_between =
+            Some((String::new(), Some("2025-07-01T00:00:00.000Z".into())))),
+        ["a", "b"]
+    );
+    assert_eq!(
+        q(&|q| q.last_login_between = Some(("2025-06-01T00:00:00.000Z".into(), None))),
+        ["a"]
+    );
     assert_eq!(q(&|q| q.search = Some("bo".into())), ["b"]);
     assert_eq!(
         q(&|q| q.sort = Sort {

@@ -123,6 +123,9 @@ pub struct UsersQuery {
     pub inactive_before: Option<String>,
     /// Only users who never logged in.
     pub never_logged_in: bool,
+    /// Only users whose last login is at or after the first instant and, when given, before the
+    /// second (`last_login_days`, the reclaim curve's bars).
+    pub last_login_between: Option<(String, Option<String>)>,
     /// A lower-case substring of email or name.
     pub search: Option<String>,
     /// The order.
@@ -243,6 +246,18 @@ pub fn list_users_sql(q: &UsersQuery) -> (String, Vec<SqlArg>) {
     }
     if q.never_logged_in {
         conds.push("last_login IS NULL".into());
+    }
+    if let Some((from, before)) = &q.last_login_between {
+        conds.push(format!(
+            "last_login >= {}",
+            bind(SqlArg::Text(from.clone()))
+        ));
+        if let Some(before) = before {
+            conds.push(format!(
+                "last_login < {}",
+                bind(SqlArg::Text(before.clone()))
+            ));
+        }
     }
     if let Some(s) = &q.search {
         let p = bind(SqlArg::Text(s.clone()));

@@ -68,13 +68,13 @@ impl<'s, S: SyncStore> Counted<'s, S> {
         self.used.get()
     }
 
-    /// Counts `n` queries (for stores of other phases wrapped by the same count).
-    pub(crate) fn tick(&self, n: u32) {
+    /// Counts `n` queries made around the counter (the trend snapshot's batch).
+    pub fn tick(&self, n: u32) {
         self.used.set(self.used.get() + n);
     }
 
-    /// The wrapped store.
-    pub(crate) fn inner(&self) -> &'s S {
+    /// The store itself, for work the sync counts with [`Counted::tick`].
+    pub fn inner(&self) -> &'s S {
         self.inner
     }
 }

@@ -51,6 +51,15 @@ pub enum Cursor {
         #[serde(default)]
         progress: LogProgress,
     },
+    /// Everything is synced; only the day's trend snapshot is left (it did not fit the budget).
+    Snapshot {
+        /// The message the run finishes with (partial), if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        /// The notes it finishes with (optional features not enabled).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
 }
 
 impl Cursor {

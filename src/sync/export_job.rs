@@ -16,7 +16,6 @@ use crate::auth0::types::Auth0User;
 use crate::clock::Clock;
 use crate::http::HttpClient;
 use crate::store::SyncStore;
-use crate::store::applications::SqlRunner;
 use crate::time::iso_from_ms;
 
 /// Auth0 requests one poll may lead to: the poll and the download.
@@ -36,9 +35,7 @@ pub(super) enum Flow {
     Paused(Cursor),
 }
 
-impl<H: HttpClient, C: Clock, S: SyncStore + crate::store::usage::UsageStore + SqlRunner>
-    Invocation<'_, '_, H, C, S>
-{
+impl<H: HttpClient, C: Clock, S: super::RunStore> Invocation<'_, '_, H, C, S> {
     /// Reads the users created at `at` from an export (the saved `job`, or a new one) and writes
     /// them, as far as this invocation's budget goes.
     pub(super) async fn export_millisecond(

@@ -16,6 +16,7 @@ pub mod logs;
 pub mod mapping;
 pub mod organizations;
 pub mod plan;
+pub mod snapshot;
 pub mod writes;
 
 use futures_util::future::join;
@@ -32,9 +33,14 @@ use crate::clock::Clock;
 use crate::config::{Auth0Config, ConfigError, SyncLimits};
 use crate::http::HttpClient;
 use crate::store::applications::SqlRunner;
+use crate::store::trends::TrendStore;
 use crate::store::usage::UsageStore;
 use crate::store::{ChangeStore, RunRecord, RunStatus, StoreError, SyncStore, UserRow};
 use crate::time::{EpochMs, iso_from_ms};
+
+/// Everything a run writes to: the sync's own tables and those of each of its parts.
+pub trait RunStore: SyncStore + UsageStore + SqlRunner + TrendStore {}
+impl<T: SyncStore + UsageStore + SqlRunner + TrendStore> RunStore for T {}
 
 /// Rows per bulk write: keeps each statement's JSON well under D1's limits.
 const WRITE_CHUNK: usize = 500;
@@ -175,7 +181,7 @@ enum Step {
 
 /// [`run_sync_as`] with a nonce that differs per call, as separate invocations' would.
 #[cfg(test)]
-pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore + UsageStore + SqlRunner>(
+pub async fn run_sync<H: HttpClient, C: Clock, S: RunStore>(
     http: &H,
     clock: &C,
     store: &S,
@@ -199,7 +205,7 @@ pub async fn run_sync<H: HttpClient, C: Clock, S: SyncStore + UsageStore + SqlRu
 /// [`SyncResult::AlreadyRunning`] before writing anything. The holder renews its lease by
 /// elapsed time before each unit of work; one that finds the lock taken (its lease ran out)
 /// stops at once, writes nothing more, and also returns [`SyncResult::AlreadyRunning`].
-pub async fn run_sync_as<H: HttpClient, C: Clock, S: SyncStore + UsageStore + SqlRunner>(
+pub async fn run_sync_as<H: HttpClient, C: Clock, S: RunStore>(
     http: &H,
     clock: &C,
     store: &S,
@@ -311,7 +317,7 @@ async fn open_run<S: SyncStore + SqlRunner>(
     }))
 }
 
-async fn locked_run<H: HttpClient, C: Clock, S: SyncStore + UsageStore + SqlRunner>(
+async fn locked_run<H: HttpClient, C: Clock, S: RunStore>(
     http: &H,
     clock: &C,
     store: &Counted<'_, S>,
@@ -394,8 +400,20 @@ async fn locked_run<H: HttpClient, C: Clock, S: SyncStore + UsageStore + SqlRunn
                 .to_json(),
             );
         }
+        // The day's trend snapshot first; one that does not fit waits for the next invocation.
+        Ok(Step::Finished(message, note)) if !snapshot::fits(config, store.used()) => {
+            run.cursor = Some(
+                Saved {
+                    cursor: Cursor::Snapshot { message, note },
+                    deaths: 0,
+                    baseline,
+                }
+                .to_json(),
+            );
+        }
         // A listing not proven complete also makes the run partial.
         Ok(Step::Finished(message, note)) => {
+            internal = snapshot::take(store, clock.now_ms()).await;
             match listing::closing_message(&mut run, message) {
                 None => finished(&mut run, RunStatus::Succeeded, None),
                 Some(message) => finished(&mut run, RunStatus::Partial, Some(message)),
@@ -472,7 +490,7 @@ async fn apply_block<S: SyncStore, C: Clock>(
 }
 
 /// One invocation's share of a run.
-struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: SyncStore + UsageStore + SqlRunner> {
+struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: RunStore> {
     client: &'r mut Auth0Client<'c, H, C>,
     clock: &'c C,
     store: &'r Counted<'r, S>,
@@ -488,13 +506,17 @@ struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: SyncStore + UsageStore + S
     baseline: bool,
 }
 
-impl<H: HttpClient, C: Clock, S: SyncStore + UsageStore + SqlRunner> Invocation<'_, '_, H, C, S> {
+impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
     fn room(&self, requests: u32, queries: u32) -> bool {
         self.budget
             .room(&self.client.stats, self.store.used(), requests, queries)
     }
 
     async fn run(&mut self, mut cursor: Cursor) -> Result<Step, Stop> {
+        // Only the snapshot is left: no Auth0 token needed.
+        if let Cursor::Snapshot { message, note } = cursor {
+            return Ok(Step::Finished(message, note));
+        }
         match self.client.connect().await {
             Err(Auth0Error::BudgetSpent) => return Ok(Step::Paused(cursor)),
             Err(e) => return Err(e.into()),
@@ -587,6 +609,7 @@ impl<H: HttpClient, C: Clock, S: SyncStore + UsageStore + SqlRunner> Invocation<
                         };
                     }
                 }
+                Cursor::Snapshot { message, note } => return Ok(Step::Finished(message, note)),
                 Cursor::Export { at, job } => match self.export_millisecond(at, job).await? {
                     export_job::Flow::Next(next) => next,
                     export_job::Flow::Paused(here) => return Ok(Step::Paused(here)),

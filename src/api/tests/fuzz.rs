@@ -40,6 +40,8 @@ const PATHS: &[&str] = &[
     "/api/auth0/events",
     "/api/auth0/events/",
     "/api/auth0/event",
+    "/api/trends",
+    "/api/trends/",
     "/api/users/",
     "/api/organizations//members",
     "/api/organizations/org_a/members/x",
@@ -129,6 +131,9 @@ const PARAMS: &[&str] = &[
     "q",
     "sort",
     "activity",
+    "last_login_days",
+    "days",
+    "by",
     "token",
     "since",
     "until",
@@ -166,6 +171,16 @@ const GOOD_VALUES: &[&str] = &[
     "user_blocked",
     "baseline",
     "auth0|00000003",
+    "30-60",
+    "365-",
+    "0-30",
+    "60-30",
+    "90",
+    "1096",
+    "0",
+    "connection",
+    "organization",
+    "application",
 ];
 
 const METHODS: &[&str] = &[
@@ -495,6 +510,26 @@ fn run_case(seed: u64, store: &MemoryStore, token: Option<&ViewerToken>) -> u16 
             assert!(r.body.contains("<div class=\"error\""), "{shown}: {body}");
         }
     }
+    // Trends answer with their shape, or name the bad parameter.
+    if matches!(path.as_str(), "/api/trends" | "/api/trends/")
+        && c.signed_in
+        && token.is_some()
+        && get_like(method)
+    {
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        if r.status == 200 {
+            assert!(
+                v["tenant"].is_array() && v["logins_per_week"].is_array(),
+                "{shown}"
+            );
+        } else {
+            let msg = v["error"].as_str().unwrap_or_default();
+            assert!(
+                msg.contains("`days`") || msg.contains("`by`") || msg.contains("`query`"),
+                "{shown}: {body}"
+            );
+        }
+    }
     if r.status == 303 {
         assert!(r.headers.iter().any(|(k, _)| *k == "location"), "{shown}");
     }
@@ -504,6 +539,10 @@ fn run_case(seed: u64, store: &MemoryStore, token: Option<&ViewerToken>) -> u16 
         assert!(open.contains(&path.as_str()), "{shown}: {body}");
     }
     r.status
+}
+
+fn get_like(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD")
 }
 
 fn query_body(rng: &mut Rng, cursor: &str) -> String {

@@ -1,0 +1,148 @@
+//! [`TrendStore`] for the in-memory store: its tables are copied into SQLite (the engine under
+//! D1) with the real migrations, and the very snapshot and read SQL run there, so native tests
+//! check one set of semantics rather than a Rust re-implementation.
+
+use std::cell::{RefCell, RefMut};
+
+use rusqlite::{Connection, params_from_iter};
+
+use super::StoreError;
+use super::memory::MemoryStore;
+use super::trends::{SNAPSHOT, Scope, SnapshotAt, TREND_ROWS, TrendRow, TrendStore};
+
+/// An SQLite database with every migration applied.
+///
+/// # Panics
+/// A migration that SQLite refuses: a test bug.
+pub fn migrated_sqlite() -> Connection {
+    let conn = Connection::open_in_memory().expect("in-memory SQLite");
+    let mut files: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .expect("migrations/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    for f in files {
+        let sql = std::fs::read_to_string(&f).expect("a migration");
+        conn.execute_batch(&sql)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+    }
+    conn
+}
+
+/// The snapshot table (and the tables it reads) of a [`MemoryStore`], in SQLite.
+#[derive(Default)]
+pub struct TrendDb(RefCell<Option<Connection>>);
+
+impl TrendDb {
+    /// The database, migrated on first use. Tests insert `app_usage` or `applications` rows here.
+    pub fn conn(&self) -> RefMut<'_, Connection> {
+        RefMut::map(self.0.borrow_mut(), |c| {
+            c.get_or_insert_with(migrated_sqlite)
+        })
+    }
+}
+
+fn failed(op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| StoreError {
+        op,
+        detail: e.to_string(),
+    }
+}
+
+impl MemoryStore {
+    /// Copies users, organizations and memberships into the trend database.
+    fn mirror_trend_tables(&self, conn: &Connection) -> rusqlite::Result<()> {
+        conn.execute_batch(
+            "DELETE FROM users; DELETE FROM organizations; DELETE FROM memberships;",
+        )?;
+        for u in self.users.borrow().values() {
+            let r = &u.row;
+            conn.execute(
+                "INSERT INTO users (user_id, email, name, connection, connections, last_login, \
+                 logins_count, created_at, updated_at, blocked, email_verified, fingerprint, \
+                 first_seen_at, removed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
+                 ?12, ?13, ?14)",
+                rusqlite::params![
+                    r.user_id,
+                    r.email,
+                    r.name,
+                    r.connection,
+                    r.connections,
+                    r.last_login,
+                    r.logins_count,
+                    r.created_at,
+                    r.updated_at,
+                    r.blocked,
+                    r.email_verified,
+                    r.fingerprint,
+                    u.first_seen_at,
+                    u.removed_at
+                ],
+            )?;
+        }
+        for (row, removed) in self.orgs.borrow().values() {
+            conn.execute(
+                "INSERT INTO organizations (id, name, display_name, fingerprint, first_seen_at, \
+                 removed_at) VALUES (?1, ?2, ?3, ?4, '', ?5)",
+                rusqlite::params![row.id, row.name, row.display_name, row.fingerprint, removed],
+            )?;
+        }
+        for ((org, user), removed) in self.memberships.borrow().iter() {
+            conn.execute(
+                "INSERT INTO memberships (org_id, user_id, first_seen_at, removed_at) \
+                 VALUES (?1, ?2, '', ?3)",
+                rusqlite::params![org, user, removed],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl TrendStore for MemoryStore {
+    async fn take_snapshot(&self, at: &SnapshotAt) -> Result<u64, StoreError> {
+        let op = "take the trend snapshot";
+        let mut conn = self.trends.conn();
+        // One transaction, as D1's batch is (and fast: one commit for the copied rows).
+        let tx = conn.transaction().map_err(failed(op))?;
+        self.mirror_trend_tables(&tx).map_err(failed(op))?;
+        let mut written = 0;
+        for sql in SNAPSHOT {
+            written += tx
+                .execute(sql, params_from_iter(at.args()))
+                .map_err(failed(op))? as u64;
+        }
+        tx.commit().map_err(failed(op))?;
+        Ok(written)
+    }
+
+    async fn trend_rows(&self, scope: Scope, from_day: &str) -> Result<Vec<TrendRow>, StoreError> {
+        let op = "read the trend snapshots";
+        let conn = self.trends.conn();
+        let mut stmt = conn.prepare(TREND_ROWS).map_err(failed(op))?;
+        let rows = stmt
+            .query_map([scope.as_str(), from_day], |r| {
+                Ok(TrendRow {
+                    day: r.get(0)?,
+                    key: r.get(1)?,
+                    label: r.get(2)?,
+                    seats: r.get(3)?,
+                    active: r.get(4)?,
+                    blocked: r.get(5)?,
+                    removed: r.get(6)?,
+                    added: r.get(7)?,
+                    active_30: r.get(8)?,
+                    active_90: r.get(9)?,
+                    never: r.get(10)?,
+                    login_31_60: r.get(11)?,
+                    login_61_90: r.get(12)?,
+                    login_91_180: r.get(13)?,
+                    login_181_365: r.get(14)?,
+                    login_over_365: r.get(15)?,
+                    logins: r.get(16)?,
+                    derived: r.get::<_, i64>(17)? != 0,
+                })
+            })
+            .map_err(failed(op))?;
+        rows.collect::<Result<_, _>>().map_err(failed(op))
+    }
+}
