@@ -10,6 +10,7 @@ pub mod error;
 pub mod pages;
 pub mod params;
 pub mod push;
+pub mod user_page;
 pub mod viewer;
 
 use serde::Serialize;
@@ -156,6 +157,7 @@ enum Route {
     Sync,
     Users,
     User(String),
+    UserPage(String),
     Summary,
     SyncRuns,
     Organizations,
@@ -208,6 +210,8 @@ fn route(path: &str) -> Result<Route, ApiError> {
                 Route::Apps(apps?)
             } else if let Some(id) = trimmed.strip_prefix("/api/users/").and_then(segment) {
                 Route::User(path_id("user_id", id)?)
+            } else if let Some(id) = trimmed.strip_prefix("/users/").and_then(segment) {
+                Route::UserPage(path_id("user_id", id)?)
             } else {
                 let id = trimmed
                     .strip_prefix("/api/organizations/")
@@ -246,7 +250,7 @@ pub async fn handle<S: ViewStore + SessionStore + ChangeView + SqlRunner>(
     }
     let page_route = matches!(
         route,
-        Route::Dashboard | Route::Runs | Route::Login | Route::ChangesPage
+        Route::Dashboard | Route::Runs | Route::Login | Route::ChangesPage | Route::UserPage(_)
     ) || matches!(&route, Route::Apps(r) if r.is_page());
     let viewer = match route {
         Route::Health if get => {
@@ -317,6 +321,9 @@ async fn authorized<S: ViewStore + ChangeView + SqlRunner>(
             }
             None => Err(ApiError::NotFound),
         },
+        Route::UserPage(id) if get => Ok(Handled::Respond(
+            user_page::page(&id, req, store, viewer).await?,
+        )),
         Route::Apps(r) if get => applications::answer(r, req, store, viewer).await,
         Route::Members(id) if get => {
             if !store
@@ -450,11 +457,11 @@ pub fn sync_response(result: &Result<SyncResult, crate::store::StoreError>) -> A
 }
 
 #[cfg(test)]
-#[path = "tests/changes.rs"]
-mod changes_tests;
-#[cfg(test)]
 #[path = "tests/applications.rs"]
 mod applications_tests;
+#[cfg(test)]
+#[path = "tests/changes.rs"]
+mod changes_tests;
 #[cfg(test)]
 #[path = "tests/fuzz.rs"]
 mod fuzz;

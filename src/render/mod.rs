@@ -4,3 +4,4 @@ pub mod applications;
 pub mod changes;
 pub mod csv;
 pub mod html;
+pub mod users;

@@ -739,11 +739,11 @@ impl<H: HttpClient, C: Clock, S: SyncStore + UsageStore + SqlRunner> Invocation<
 }
 
 #[cfg(test)]
-#[path = "tests/events.rs"]
-mod events_tests;
-#[cfg(test)]
 #[path = "tests/applications.rs"]
 mod applications_tests;
+#[cfg(test)]
+#[path = "tests/events.rs"]
+mod events_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

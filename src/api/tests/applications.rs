@@ -328,3 +328,47 @@ fn csvs_and_pages_escape_hostile_names() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn the_user_page_lists_what_the_api_lists() {
+    let (store, _) = store(&["read:users", "read:clients", "read:connections"]);
+    for id in ["auth0%7C0", "auth0|6", "auth0%7C3/"] {
+        let api_id = id.trim_end_matches('/');
+        let api = json_of(&get(&store, &format!("/api/users/{api_id}")));
+        let page = get(&store, &format!("/users/{id}"));
+        assert_eq!((page.status, page.content_type), (200, super::HTML), "{id}");
+        // One row per application the API lists, each linking to it, in the same order.
+        let linked: Vec<String> = page
+            .body
+            .split("<tr><td><a href=\"/applications/")
+            .skip(1)
+            .map(|r| r.split('"').next().unwrap().to_string())
+            .collect();
+        let listed: Vec<String> = api["applications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| crate::http::encode_component(a["client_id"].as_str().unwrap()))
+            .collect();
+        assert!(!listed.is_empty(), "{id}");
+        assert_eq!(linked, listed, "{id}");
+        assert!(!page.body.contains("<script>"), "{id}");
+        assert!(page.body.contains("not enabled: grant read:logs"), "{id}");
+        let user_id = api["user"]["user_id"].as_str().unwrap();
+        assert!(page.body.contains(&format!(
+            "href=\"/changes?user_id={}\"",
+            crate::http::encode_component(user_id)
+        )));
+    }
+    let missing = get(&store, "/users/auth0%7Cnobody");
+    assert_eq!((missing.status, missing.content_type), (404, super::HTML));
+    assert!(missing.body.contains("User not found"));
+    assert_eq!(get(&store, "/users/%ff").status, 400);
+    // The dashboard and the application's users table link to the page.
+    assert!(get(&store, "/").body.contains("href=\"/users/auth0%7C0\""));
+    assert!(
+        get(&store, "/applications/spa")
+            .body
+            .contains("href=\"/users/auth0%7C0\"")
+    );
+}

@@ -65,6 +65,10 @@ const PATHS: &[&str] = &[
     "/applications.csv",
     "/applications/spa/users.csv",
     "/applications//users.csv",
+    "/users/auth0%7C00000003",
+    "/users/sms|+15550100",
+    "/users/",
+    "/users//x",
 ];
 
 /// Fragments that break percent-decoding or UTF-8 in every way we know.
@@ -243,6 +247,7 @@ fn path(rng: &mut Rng) -> String {
             p = match rng.below(3) {
                 0 => format!("/api/applications/{}/users", junk_text(rng)),
                 1 => format!("/applications/{}", junk_text(rng)),
+                2 if rng.one_in(2) => format!("/users/{}", junk_text(rng)),
                 _ => format!("/applications/{}/users.csv", junk_text(rng)),
             }
         }
