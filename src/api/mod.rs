@@ -1,8 +1,8 @@
 //! The viewer API and pages as plain Rust: routing, viewer identity, parameters and rendering.
 //!
 //! The runtime turns a Workers request into an [`ApiRequest`], calls [`handle`], and turns the
-//! [`ApiResponse`] back. Two routes need the runtime itself: `POST /api/sync`
-//! ([`Handled::RunSync`]) and the streamed CSV export ([`Handled::Csv`]).
+//! [`ApiResponse`] back. Some routes need the runtime itself: `POST /api/sync`
+//! ([`Handled::RunSync`]) and the streamed CSV exports ([`Handled::Csv`] and the like).
 
 pub mod applications;
 pub mod changes;
@@ -139,6 +139,9 @@ pub enum Handled {
     Csv(UsersQuery),
     /// Stream `/changes.csv` for this query (already authorized), page by page.
     ChangesCsv(ChangesQuery),
+    /// Stream `/applications/{client_id}/users.csv` (application known, already authorized),
+    /// page by page.
+    AppUsersCsv(crate::store::applications::AppUsersQuery),
     /// An Auth0 Event Streams delivery (`POST /api/auth0/events`): not a viewer route. The
     /// runtime authenticates it with `EVENT_STREAM_TOKEN`, reads its body and applies it
     /// (`push::events`), answering with [`push::response`].

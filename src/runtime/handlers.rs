@@ -192,6 +192,7 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
             }
             Handled::Csv(query) => return csv_response(store, query),
             Handled::ChangesCsv(query) => return super::changes::csv_response(store, query),
+            Handled::AppUsersCsv(query) => return super::app_csv::csv_response(store, query),
             Handled::Auth0Events => {
                 let auth = authorization.as_deref();
                 super::push::auth0_event(&mut req, &config, &store, &method, auth, now).await

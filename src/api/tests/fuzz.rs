@@ -464,6 +464,15 @@ fn run_case(seed: u64, store: &MemoryStore, token: Option<&ViewerToken>) -> u16 
             assert!(csv.starts_with(&crate::render::csv::header()), "{shown}");
             return 200;
         }
+        Handled::AppUsersCsv(q) => {
+            assert!(c.signed_in, "{shown}");
+            let csv = block_on(super::applications::users_csv_export(store, &q)).unwrap();
+            assert!(
+                csv.starts_with(&crate::render::applications::users_csv_header()),
+                "{shown}"
+            );
+            return 200;
+        }
         Handled::ChangesCsv(q) => {
             assert!(c.signed_in, "{shown}");
             let csv = block_on(changes::csv_export(store, &q)).unwrap();
