@@ -41,15 +41,25 @@ pub fn csv_response(store: D1Store, query: AppUsersQuery) -> Result<Response> {
         }
     });
     let mut resp = Response::from_stream(pages)?;
+    set_csv_headers(&mut resp, "application-users.csv")?;
+    Ok(resp)
+}
+
+/// The headers of a streamed CSV export: its type, file name, CSP and the security set.
+/// One copy for every export (each stream's own code is generic, this part need not be).
+///
+/// # Errors
+/// Only if a header cannot be set.
+pub fn set_csv_headers(resp: &mut Response, filename: &str) -> Result<()> {
     let headers = resp.headers_mut();
     headers.set("content-type", CSV)?;
     headers.set(
         "content-disposition",
-        "attachment; filename=\"application-users.csv\"",
+        &format!("attachment; filename=\"{filename}\""),
     )?;
     headers.set("content-security-policy", &content_security_policy(CSV))?;
     for (k, v) in SECURITY_HEADERS {
         headers.set(k, v)?;
     }
-    Ok(resp)
+    Ok(())
 }
