@@ -24,6 +24,9 @@ const HOSTILE = [
   "שלום \u202Eevil.exe\u202C",
 ];
 
+const HOSTILE_EMAIL = "\"><img src=x onerror=alert(9)>@example.com";
+const HOSTILE_ID = "google-oauth2|<script>alert(8)</script>";
+
 describe("application pages in Chromium", () => {
   let fake, w, context, userDataDir, page;
   const dialogs = [];
@@ -33,8 +36,15 @@ describe("application pages in Chromium", () => {
   before(async () => {
     const applications = HOSTILE.map((name, i) => ({ client_id: `app${i}|x`, name, app_type: i % 2 ? "spa" : "regular_web" }));
     applications.push({ client_id: "m2m", name: "Machine", app_type: "non_interactive" });
+    const users = makeUsers(120, { seed: 7 });
+    // A user whose every field is hostile, on the connection every application is enabled on.
+    users.push({
+      created_at: "2025-01-02T00:00:00.000Z", updated_at: "2025-01-03T00:00:00.000Z",
+      email: HOSTILE_EMAIL, name: HOSTILE[0], user_id: HOSTILE_ID,
+      identities: [{ connection: CONNECTIONS[0].name, provider: "auth0", user_id: "h", isSocial: false }],
+    });
     fake = await startFakeAuth0({
-      users: makeUsers(120, { seed: 7 }),
+      users,
       scopes: ["read:users", "read:organizations", "read:organization_members", "read:clients", "read:connections"],
       applications,
       enabledClients: new Map([[CONNECTIONS[0].id, applications.map((a) => a.client_id)], [CONNECTIONS[1].id, ["app1|x"]]]),
@@ -93,10 +103,36 @@ describe("application pages in Chromium", () => {
     assert.ok(one.application.users_can_reach > 0);
   });
 
+  test("the dashboard links a user to their page, which lists the applications the API lists", async () => {
+    await page.goto(new URL("/?q=onerror", w.url).href);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname.startsWith("/users/")),
+      page.locator("section#users tbody tr td:first-child a", { hasText: HOSTILE_EMAIL }).click(),
+    ]);
+    assert.equal(decodeURIComponent(new URL(page.url()).pathname.slice("/users/".length)), HOSTILE_ID);
+    const api = await (await w.authedFetch(`/api/users/${encodeURIComponent(HOSTILE_ID)}`)).json();
+    assert.ok(api.applications.length >= 2, JSON.stringify(api.applications));
+    const shown = await page.locator("section:nth-of-type(2) tbody tr td:first-child a").allTextContents();
+    assert.deepEqual(shown, api.applications.map((a) => a.name));
+    assert.ok((await page.locator("main").textContent()).includes(HOSTILE_EMAIL));
+    assert.equal(await page.locator("main img, main script").count(), 0);
+    // Its application link and its change-history link lead on.
+    const history = page.getByRole("link", { name: "Change history" });
+    assert.equal(new URL(await history.getAttribute("href"), w.url).searchParams.get("user_id"), HOSTILE_ID);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname.startsWith("/applications/")),
+      page.locator("section:nth-of-type(2) tbody tr td:first-child a").first().click(),
+    ]);
+    // Fetched, not browsed: Chromium logs every 404 as a console error.
+    const missing = await w.authedFetch("/users/nobody");
+    assert.equal(missing.status, 404);
+    assert.match(await missing.text(), /<div class="error">No user with this id/);
+  });
+
   test("no horizontal overflow at phone width (390 px)", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const wide = [];
-    for (const p of ["/applications", `/applications/${encodeURIComponent("app3|x")}`, `/applications/${encodeURIComponent("app0|x")}?activity=never`]) {
+    for (const p of ["/applications", `/applications/${encodeURIComponent("app3|x")}`, `/applications/${encodeURIComponent("app0|x")}?activity=never`, `/users/${encodeURIComponent(HOSTILE_ID)}`]) {
       await page.goto(new URL(p, w.url).href);
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       if (width > 390 + 1) wide.push(`${p}: ${width}px`);

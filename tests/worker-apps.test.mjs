@@ -5,7 +5,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { makeUsers, makeOrganizations, CONNECTIONS } from "./support/fake-auth0.mjs";
-import { requireBuiltWorker } from "./support/worker.mjs";
+import { requireBuiltWorker, parseCsv } from "./support/worker.mjs";
 import { startTenant } from "./support/tenant.mjs";
 
 const NOW = "2025-06-01T12:00:00.000Z";
@@ -165,4 +165,48 @@ describe("missing optional scopes", () => {
       } finally { await w.close(); await fake.close(); }
     });
   }
+});
+
+describe("application users CSV streamed page by page", () => {
+  test("an export longer than one page (1,000 rows) has every user exactly once, filters kept", async () => {
+    const users = makeUsers(1234, { seed: 5, now: NOW });
+    const applications = [{ client_id: "wide", name: "=Wide <b>", app_type: "spa" }];
+    const enabledClients = new Map(CONNECTIONS.map((c) => [c.id, ["wide"]]));
+    const { fake, w } = await startTenant({ users, applications, enabledClients, scopes: ALL_SCOPES }, { VIEWER_TOKEN });
+    try {
+      let run = await sync(w);
+      while (run.status === "running" || run.cursor) run = await sync(w);
+      assert.equal(run.status, "succeeded", JSON.stringify(run));
+      const reach = fake.users.filter((u) => !u.blocked).map((u) => u.user_id).sort();
+      assert.ok(reach.length > 1000, `${reach.length} users can reach it`);
+      const res = await w.authedFetch("/applications/wide/users.csv");
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get("content-type"), /^text\/csv/);
+      assert.match(res.headers.get("content-disposition"), /application-users\.csv/);
+      const bytes = Buffer.from(await res.arrayBuffer());
+      assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], "the BOM, once, first");
+      const header = "user_id,email,name,connection,can_reach,last_login,logins,last_seen";
+      const text = bytes.subarray(3).toString("utf8");
+      assert.ok(text.startsWith(`${header}\r\n`));
+      assert.equal(text.split(header).length, 2, "one header");
+      assert.ok(!text.includes("\uFEFF"), "one BOM");
+      const ids = parseCsv(text).slice(1).map((r) => r[0]);
+      assert.deepEqual([...ids].sort(), reach, "every user exactly once");
+      // A filter holds across pages: the never-used users are everyone here (no log read).
+      const q = users.find((u) => u.email)?.email.slice(0, 4);
+      const filtered = parseCsv(await (await w.authedFetch(`/applications/wide/users.csv?activity=never&q=${encodeURIComponent(q)}`)).text()).slice(1);
+      const api = [];
+      for (let cursor = ""; ;) {
+        const page = await (await w.authedFetch(`/api/applications/wide/users?activity=never&q=${encodeURIComponent(q)}&limit=1000${cursor}`)).json();
+        api.push(...page.users.map((u) => u.user_id));
+        if (!page.next_cursor) break;
+        cursor = `&cursor=${encodeURIComponent(page.next_cursor)}`;
+      }
+      assert.ok(api.length > 0);
+      assert.deepEqual(filtered.map((r) => r[0]), api);
+    } finally {
+      await w.close();
+      await fake.close();
+    }
+  });
 });

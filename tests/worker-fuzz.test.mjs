@@ -34,6 +34,7 @@ const ROUTES = [
   "/api/applications", "/api/applications/app%7C1", "/api/applications/app|1/users", "/api/applications//users",
   "/applications", "/applications/app%7C1", "/applications.csv", "/applications/app|1/users.csv", "/applications/x/y",
   "/api/trends", "/api/trends/",
+  "/users/sms%7C%2B15550100", "/users/sms|+15550100", "/users/", "/users/x/y",
 ];
 const PARAMS = ["limit", "cursor", "activity", "status", "connection", "organization", "inactive_days", "never_logged_in", "q", "sort", "token", "x",
   "since", "until", "type", "user_id", "client_id", "days", "by", "last_login_days"];
@@ -80,7 +81,7 @@ function generator(seed) {
   };
   const path = () => {
     const k = below(6);
-    if (k === 0) return `/api/users/${junk() || "x"}`;
+    if (k === 0) return `/${below(2) ? "api/" : ""}users/${junk() || "x"}`;
     if (k === 1) return below(2) ? `/api/organizations/${junk() || "x"}/members` : `/api/applications/${junk() || "x"}/users`;
     if (k === 2) return `${pick(ROUTES)}${junk()}`;
     return pick(ROUTES) + (below(5) === 0 ? "/" : "");
@@ -196,11 +197,17 @@ describe("hostile requests against the built worker", () => {
         const res = await w.authedFetch(`/api/users/${p}`);
         assert.equal(res.status, 200, `${p}: ${res.status}`);
         assert.equal((await res.json()).user.user_id, id);
+        const page = await w.authedFetch(`/users/${p}`);
+        assert.equal(page.status, 200, `/users/${p}: ${page.status}`);
+        assert.ok((await page.text()).includes(`href="/changes?user_id=${encodeURIComponent(id).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}"`), p);
       }
     }
     const space = await w.authedFetch("/api/users/sms%7C%2015550100");
     assert.equal(space.status, 404, "a space is not a plus");
     await space.arrayBuffer();
+    const spacePage = await w.authedFetch("/users/sms%7C%2015550100");
+    assert.equal(spacePage.status, 404);
+    assert.match(await spacePage.text(), /User not found/);
     for (const p of [encodeURIComponent(ODD_ORG), ODD_ORG]) {
       const res = await w.authedFetch(`/api/organizations/${p}/members`);
       assert.equal(res.status, 200, p);

@@ -446,8 +446,8 @@ describe("viewer surface end to end", () => {
     const res = await w.authedFetch("/?q=hostile&limit=100");
     assert.equal(res.status, 200);
     const hostilePage = await res.text();
-    // Every user whose email contains "hostile" is listed.
-    assert.equal((hostilePage.match(/<tr><td>hostile\d+@example\.com</g) ?? []).length, hostileUsers.length);
+    // Every user whose email contains "hostile" is listed, linking to their page.
+    assert.equal((hostilePage.match(/<tr><td><a href="\/users\/auth0%7C[^"]+">hostile\d+@example\.com</g) ?? []).length, hostileUsers.length);
     const html = hostilePage + await (await w.authedFetch("/?q=evil")).text();
     for (const raw of ["<script>alert", "<img src=x", "<script>alert(2)", "<script>alert(3)"]) {
       assert.ok(!html.includes(raw), `raw ${raw} in the dashboard`);

@@ -189,6 +189,41 @@ pub async fn users_page<S: SqlRunner>(
     Ok((page, next))
 }
 
+/// One page of `/applications/{id}/users.csv`'s rows and the query for the next page, if any.
+/// The runtime streams these chunks after the header; [`users_csv_export`] joins them.
+///
+/// # Errors
+/// A storage failure.
+pub async fn users_csv_chunk<S: SqlRunner>(
+    store: &S,
+    q: &AppUsersQuery,
+) -> Result<(String, Option<AppUsersQuery>), ApiError> {
+    let (users, next) = users_page(store, q).await?;
+    let next = next.and(users.last()).map(|last| AppUsersQuery {
+        after: Some(last.user_id.clone()),
+        ..q.clone()
+    });
+    Ok((render::applications::users_csv_rows(&users), next))
+}
+
+/// `/applications/{id}/users.csv` as one string, in pages of `q.limit` (as the runtime streams it).
+///
+/// # Errors
+/// A storage failure.
+pub async fn users_csv_export<S: SqlRunner>(
+    store: &S,
+    q: &AppUsersQuery,
+) -> Result<String, ApiError> {
+    let mut out = render::applications::users_csv_header();
+    let mut next = Some(q.clone());
+    while let Some(q) = next {
+        let (rows, more) = users_csv_chunk(store, &q).await?;
+        out.push_str(&rows);
+        next = more;
+    }
+    Ok(out)
+}
+
 /// One application, or not found (unknown, removed, or M2M).
 async fn one<S: SqlRunner>(store: &S, id: &str, now: EpochMs) -> Result<AppSummary, ApiError> {
     list_apps(store, &cutoffs(now), Some(id))
@@ -261,16 +296,7 @@ pub async fn answer<S: SqlRunner>(
             let mut q = users_query(&id, req.query, now)?;
             one(store, &id, now).await?;
             q.limit = super::CSV_PAGE;
-            let mut out = render::applications::users_csv_header();
-            loop {
-                let (users, next) = users_page(store, &q).await?;
-                out.push_str(&render::applications::users_csv_rows(&users));
-                match (next, users.last()) {
-                    (Some(_), Some(last)) => q.after = Some(last.user_id.clone()),
-                    _ => break,
-                }
-            }
-            csv(out, "application-users.csv")
+            Ok(Handled::AppUsersCsv(q))
         }
         AppRoute::ListPage => {
             let apps = list_apps(store, &cutoffs(now), None)

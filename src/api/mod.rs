@@ -1,8 +1,8 @@
 //! The viewer API and pages as plain Rust: routing, viewer identity, parameters and rendering.
 //!
 //! The runtime turns a Workers request into an [`ApiRequest`], calls [`handle`], and turns the
-//! [`ApiResponse`] back. Two routes need the runtime itself: `POST /api/sync`
-//! ([`Handled::RunSync`]) and the streamed CSV export ([`Handled::Csv`]).
+//! [`ApiResponse`] back. Some routes need the runtime itself: `POST /api/sync`
+//! ([`Handled::RunSync`]) and the streamed CSV exports ([`Handled::Csv`] and the like).
 
 pub mod applications;
 pub mod changes;
@@ -11,6 +11,7 @@ pub mod pages;
 pub mod params;
 pub mod push;
 pub mod trends;
+pub mod user_page;
 pub mod viewer;
 
 use serde::Serialize;
@@ -140,6 +141,9 @@ pub enum Handled {
     Csv(UsersQuery),
     /// Stream `/changes.csv` for this query (already authorized), page by page.
     ChangesCsv(ChangesQuery),
+    /// Stream `/applications/{client_id}/users.csv` (application known, already authorized),
+    /// page by page.
+    AppUsersCsv(crate::store::applications::AppUsersQuery),
     /// An Auth0 Event Streams delivery (`POST /api/auth0/events`): not a viewer route. The
     /// runtime authenticates it with `EVENT_STREAM_TOKEN`, reads its body and applies it
     /// (`push::events`), answering with [`push::response`].
@@ -158,6 +162,7 @@ enum Route {
     Sync,
     Users,
     User(String),
+    UserPage(String),
     Summary,
     SyncRuns,
     Organizations,
@@ -212,6 +217,8 @@ fn route(path: &str) -> Result<Route, ApiError> {
                 Route::Apps(apps?)
             } else if let Some(id) = trimmed.strip_prefix("/api/users/").and_then(segment) {
                 Route::User(path_id("user_id", id)?)
+            } else if let Some(id) = trimmed.strip_prefix("/users/").and_then(segment) {
+                Route::UserPage(path_id("user_id", id)?)
             } else {
                 let id = trimmed
                     .strip_prefix("/api/organizations/")
@@ -250,7 +257,7 @@ pub async fn handle<S: ViewStore + SessionStore + ChangeView + SqlRunner + Trend
     }
     let page_route = matches!(
         route,
-        Route::Dashboard | Route::Runs | Route::Login | Route::ChangesPage
+        Route::Dashboard | Route::Runs | Route::Login | Route::ChangesPage | Route::UserPage(_)
     ) || matches!(&route, Route::Apps(r) if r.is_page());
     let viewer = match route {
         Route::Health if get => {
@@ -321,6 +328,9 @@ async fn authorized<S: ViewStore + ChangeView + SqlRunner + TrendStore>(
             }
             None => Err(ApiError::NotFound),
         },
+        Route::UserPage(id) if get => Ok(Handled::Respond(
+            user_page::page(&id, req, store, viewer).await?,
+        )),
         Route::Apps(r) if get => applications::answer(r, req, store, viewer).await,
         Route::Members(id) if get => {
             if !store

@@ -85,7 +85,7 @@ pub fn users_csv_rows(users: &[AppUser]) -> String {
     out
 }
 
-fn app_href(client_id: &str) -> String {
+pub(crate) fn app_href(client_id: &str) -> String {
     format!("/applications/{}", encode_component(client_id))
 }
 
@@ -250,8 +250,9 @@ pub fn app_page(p: &AppPage<'_>) -> String {
     for u in p.users {
         write!(
             body,
-            "<tr><td>{}<span class=\"muted age\">{}</span></td><td class=\"hide-sm\">{}</td><td>{}</td>\
+            "<tr><td><a href=\"{}\">{}</a><span class=\"muted age\">{}</span></td><td class=\"hide-sm\">{}</td><td>{}</td>\
              <td>{}</td><td>{}</td><td class=\"hide-sm\">{}</td></tr>",
+            escape(&super::users::user_href(&u.user_id)),
             escape(u.email.as_deref().or(u.name.as_deref()).unwrap_or(&u.user_id)),
             escape(&u.user_id),
             escape(u.connection.as_deref().unwrap_or("")),

@@ -148,18 +148,15 @@ pub fn page(p: &ChangesPage<'_>) -> String {
     }
     for c in p.changes {
         let kind = EventType::parse(&c.kind).map_or_else(|| escape(&c.kind), |t| label(t).into());
-        let user = match (&c.email, &c.user_id) {
-            (Some(e), Some(id)) => format!(
-                "<a href=\"/changes?user_id={}\">{}</a>",
+        // The name filters by the user; the second link opens their detail page.
+        let user = match &c.user_id {
+            Some(id) => format!(
+                "<a href=\"/changes?user_id={}\">{}</a><a class=\"age\" href=\"{}\">user page</a>",
                 escape(&encode_component(id)),
-                escape(e)
+                escape(c.email.as_deref().unwrap_or(id)),
+                escape(&super::users::user_href(id))
             ),
-            (None, Some(id)) => format!(
-                "<a href=\"/changes?user_id={}\">{}</a>",
-                escape(&encode_component(id)),
-                escape(id)
-            ),
-            _ => String::new(),
+            None => String::new(),
         };
         write!(
             s,

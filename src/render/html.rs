@@ -329,9 +329,10 @@ fn user_row(u: &UserRecord, now: EpochMs) -> String {
         "<span class=\"badge succeeded\">active</span>"
     };
     format!(
-        "<tr><td>{}<div class=\"muted\">{}</div></td><td>{}</td><td>{}</td><td class=\"hide-sm\">{}</td>\
+        "<tr><td><a href=\"{}\">{}</a><div class=\"muted\">{}</div></td><td>{}</td><td>{}</td><td class=\"hide-sm\">{}</td>\
          <td>{}</td><td class=\"hide-sm\">{}</td><td class=\"hide-sm\">{}</td>\
          <td class=\"hide-sm\">{}</td></tr>",
+        escape(&super::users::user_href(&u.user_id)),
         escape(u.email.as_deref().unwrap_or("(no email)")),
         escape(&u.user_id),
         state,

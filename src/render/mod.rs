@@ -6,3 +6,4 @@ pub mod charts;
 pub mod csv;
 pub mod html;
 pub mod svg;
+pub mod users;

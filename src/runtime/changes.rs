@@ -4,7 +4,6 @@ use futures_util::stream;
 use worker::{Response, Result, console_error};
 
 use crate::api::changes::CSV_PAGE;
-use crate::api::{CSV, SECURITY_HEADERS, content_security_policy};
 use crate::render::changes::{csv_header, csv_rows};
 use crate::store::d1::D1Store;
 use crate::store::{ChangeView, ChangesQuery};
@@ -47,15 +46,6 @@ pub fn csv_response(store: D1Store, query: ChangesQuery) -> Result<Response> {
         }
     });
     let mut resp = Response::from_stream(pages)?;
-    let headers = resp.headers_mut();
-    headers.set("content-type", CSV)?;
-    headers.set(
-        "content-disposition",
-        "attachment; filename=\"auth0-access-changes.csv\"",
-    )?;
-    headers.set("content-security-policy", &content_security_policy(CSV))?;
-    for (k, v) in SECURITY_HEADERS {
-        headers.set(k, v)?;
-    }
+    super::app_csv::set_csv_headers(&mut resp, "auth0-access-changes.csv")?;
     Ok(resp)
 }

@@ -7,7 +7,7 @@ use futures_util::{StreamExt, stream};
 use worker::{Env, Request, Response, Result, console_error, console_log};
 
 use crate::api::{
-    self, AccessOutcome, ApiRequest, ApiResponse, CSV, Handled, SECURITY_HEADERS, ViewerAuth,
+    self, AccessOutcome, ApiRequest, ApiResponse, Handled, SECURITY_HEADERS, ViewerAuth,
     content_security_policy, params,
 };
 use crate::auth::jwks::{JwksCache, verify_with_cached_keys};
@@ -219,6 +219,7 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
             }
             Handled::Csv(query) => return csv_response(store, query),
             Handled::ChangesCsv(query) => return super::changes::csv_response(store, query),
+            Handled::AppUsersCsv(query) => return super::app_csv::csv_response(store, query),
             Handled::Auth0Events => {
                 let auth = authorization.as_deref();
                 super::push::auth0_event(&mut req, &config, &store, &method, auth, now).await
@@ -296,16 +297,7 @@ fn csv_response(store: D1Store, query: UsersQuery) -> Result<Response> {
         }
     });
     let mut resp = Response::from_stream(pages)?;
-    let headers = resp.headers_mut();
-    headers.set("content-type", CSV)?;
-    headers.set(
-        "content-disposition",
-        "attachment; filename=\"auth0-users.csv\"",
-    )?;
-    headers.set("content-security-policy", &content_security_policy(CSV))?;
-    for (k, v) in SECURITY_HEADERS {
-        headers.set(k, v)?;
-    }
+    super::app_csv::set_csv_headers(&mut resp, "auth0-users.csv")?;
     Ok(resp)
 }
 

@@ -37,6 +37,13 @@ fn get(store: &MemoryStore, path_query: &str) -> ApiResponse {
     };
     match block_on(handle(&req, store, &auth)) {
         Handled::Respond(r) => r,
+        // As the runtime streams it, joined.
+        Handled::AppUsersCsv(q) => ApiResponse {
+            status: 200,
+            headers: Vec::new(),
+            content_type: super::CSV,
+            body: block_on(super::applications::users_csv_export(store, &q)).unwrap(),
+        },
         other => panic!("GET {path_query}: {other:?}"),
     }
 }
@@ -326,5 +333,93 @@ fn csvs_and_pages_escape_hostile_names() {
     match block_on(handle(&req, &store, &auth)) {
         Handled::Respond(r) => assert_eq!(r.status, 303),
         other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_user_page_lists_what_the_api_lists() {
+    let (store, _) = store(&["read:users", "read:clients", "read:connections"]);
+    for id in ["auth0%7C0", "auth0|6", "auth0%7C3/"] {
+        let api_id = id.trim_end_matches('/');
+        let api = json_of(&get(&store, &format!("/api/users/{api_id}")));
+        let page = get(&store, &format!("/users/{id}"));
+        assert_eq!((page.status, page.content_type), (200, super::HTML), "{id}");
+        // One row per application the API lists, each linking to it, in the same order.
+        let linked: Vec<String> = page
+            .body
+            .split("<tr><td><a href=\"/applications/")
+            .skip(1)
+            .map(|r| r.split('"').next().unwrap().to_string())
+            .collect();
+        let listed: Vec<String> = api["applications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| crate::http::encode_component(a["client_id"].as_str().unwrap()))
+            .collect();
+        assert!(!listed.is_empty(), "{id}");
+        assert_eq!(linked, listed, "{id}");
+        assert!(!page.body.contains("<script>"), "{id}");
+        assert!(page.body.contains("not enabled: grant read:logs"), "{id}");
+        let user_id = api["user"]["user_id"].as_str().unwrap();
+        assert!(page.body.contains(&format!(
+            "href=\"/changes?user_id={}\"",
+            crate::http::encode_component(user_id)
+        )));
+    }
+    let missing = get(&store, "/users/auth0%7Cnobody");
+    assert_eq!((missing.status, missing.content_type), (404, super::HTML));
+    assert!(missing.body.contains("User not found"));
+    assert_eq!(get(&store, "/users/%ff").status, 400);
+    // The dashboard and the application's users table link to the page.
+    assert!(get(&store, "/").body.contains("href=\"/users/auth0%7C0\""));
+    assert!(
+        get(&store, "/applications/spa")
+            .body
+            .contains("href=\"/users/auth0%7C0\"")
+    );
+}
+
+#[test]
+fn the_users_csv_streams_in_pages_each_row_exactly_once_with_its_filters() {
+    let (store, _) = store(&ALL);
+    let whole = |path: &str| get(&store, path).body;
+    for (path, rows) in [
+        ("/applications/web/users.csv", 7),
+        ("/applications/web/users.csv?activity=never", 6),
+        ("/applications/spa/users.csv?q=user", 5),
+    ] {
+        let body = whole(path);
+        let (_, query) = path.split_once('?').unwrap_or((path, ""));
+        let client = path.split('/').nth(2).unwrap();
+        let one_page = body.trim_end().split("\r\n").skip(1).collect::<Vec<_>>();
+        assert_eq!(one_page.len(), rows, "{path}: {body}");
+        // Pages of 1, 2 and 3 rows: the same rows, once each, in the same order, after one header.
+        for limit in [1, 2, 3] {
+            let mut q = super::applications::users_query(client, query, NOW).unwrap();
+            q.limit = limit;
+            let paged = block_on(super::applications::users_csv_export(&store, &q)).unwrap();
+            assert_eq!(paged, body, "{path} in pages of {limit}");
+            let mut chunks = 0;
+            let mut next = Some(q);
+            while let Some(q) = next {
+                let (rows, more) =
+                    block_on(super::applications::users_csv_chunk(&store, &q)).unwrap();
+                assert!(rows.split("\r\n").count() <= limit as usize + 1);
+                chunks += 1;
+                next = more;
+            }
+            assert_eq!(
+                chunks,
+                rows.div_ceil(limit as usize),
+                "{path} in pages of {limit}"
+            );
+        }
+        let mut ids: Vec<&str> = one_page
+            .iter()
+            .map(|l| l.split(',').next().unwrap())
+            .collect();
+        ids.dedup();
+        assert_eq!(ids.len(), rows, "{path}");
     }
 }

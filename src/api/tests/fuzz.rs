@@ -67,6 +67,10 @@ const PATHS: &[&str] = &[
     "/applications.csv",
     "/applications/spa/users.csv",
     "/applications//users.csv",
+    "/users/auth0%7C00000003",
+    "/users/sms|+15550100",
+    "/users/",
+    "/users//x",
 ];
 
 /// Fragments that break percent-decoding or UTF-8 in every way we know.
@@ -258,6 +262,7 @@ fn path(rng: &mut Rng) -> String {
             p = match rng.below(3) {
                 0 => format!("/api/applications/{}/users", junk_text(rng)),
                 1 => format!("/applications/{}", junk_text(rng)),
+                2 if rng.one_in(2) => format!("/users/{}", junk_text(rng)),
                 _ => format!("/applications/{}/users.csv", junk_text(rng)),
             }
         }
@@ -472,6 +477,15 @@ fn run_case(seed: u64, store: &MemoryStore, token: Option<&ViewerToken>) -> u16 
             assert!(c.signed_in, "{shown}");
             let csv = block_on(csv_export(store, &q)).unwrap();
             assert!(csv.starts_with(&crate::render::csv::header()), "{shown}");
+            return 200;
+        }
+        Handled::AppUsersCsv(q) => {
+            assert!(c.signed_in, "{shown}");
+            let csv = block_on(super::applications::users_csv_export(store, &q)).unwrap();
+            assert!(
+                csv.starts_with(&crate::render::applications::users_csv_header()),
+                "{shown}"
+            );
             return 200;
         }
         Handled::ChangesCsv(q) => {
