@@ -1,15 +1,13 @@
 //! The application routes: `/api/applications[/{client_id}[/users]]`, their CSV exports and
 //! pages. Who can reach an application is the store's rule; usage comes from the log tables.
 
-use serde::Serialize;
-
 use super::params::{self, Params, decode_cursor, encode_cursor};
 use super::viewer::Viewer;
 use super::{ApiError, ApiRequest, ApiResponse, CSV, Handled};
 use crate::render;
+pub use crate::render::applications::{Coverage, NotEnabled};
 use crate::store::applications::{
-    Activity, AppSummary, AppUser, AppUsersQuery, SqlRunner, UsageGap, app_users, gaps, list_apps,
-    scopes,
+    Activity, AppSummary, AppUser, AppUsersQuery, SqlRunner, app_users, gaps, list_apps, scopes,
 };
 use crate::sync::applications::{OPTIONAL_SCOPES, not_enabled_message};
 use crate::time::{EpochMs, iso_from_ms};
@@ -64,24 +62,6 @@ pub fn route(path: &str) -> Option<Result<AppRoute, ApiError>> {
             }
         }
     })
-}
-
-/// A feature whose optional scope is not granted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NotEnabled {
-    /// The scope, e.g. `read:logs`.
-    pub scope: String,
-    /// "not enabled: grant read:logs (…)".
-    pub message: String,
-}
-
-/// What the application views show beside their data: features not enabled, usage gaps.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Coverage {
-    /// Optional scopes the newest run's token lacked.
-    pub not_enabled: Vec<NotEnabled>,
-    /// Spans of the log whose usage is unknown, newest first.
-    pub usage_gaps: Vec<UsageGap>,
 }
 
 /// Reads what is not enabled and the usage gaps.

@@ -4,10 +4,11 @@
 use std::fmt::Write;
 
 use super::csv::cell;
-use super::html::{escape, nav, page, when};
-use crate::api::applications::Coverage;
+use serde::Serialize;
+
+use super::html::{app_href, escape, nav, page, user_href, when};
 use crate::http::encode_component;
-use crate::store::applications::{AppSummary, AppUser};
+use crate::store::applications::{AppSummary, AppUser, UsageGap};
 use crate::time::EpochMs;
 
 /// The applications CSV's columns.
@@ -85,8 +86,22 @@ pub fn users_csv_rows(users: &[AppUser]) -> String {
     out
 }
 
-pub(crate) fn app_href(client_id: &str) -> String {
-    format!("/applications/{}", encode_component(client_id))
+/// A feature whose optional scope is not granted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotEnabled {
+    /// The scope, e.g. `read:logs`.
+    pub scope: String,
+    /// "not enabled: grant read:logs (…)".
+    pub message: String,
+}
+
+/// What the application views show beside their data: features not enabled, usage gaps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    /// Optional scopes the newest run's token lacked.
+    pub not_enabled: Vec<NotEnabled>,
+    /// Spans of the log whose usage is unknown, newest first.
+    pub usage_gaps: Vec<UsageGap>,
 }
 
 /// Notices: features not enabled, usage gaps, and since when usage is tracked.
@@ -252,7 +267,7 @@ pub fn app_page(p: &AppPage<'_>) -> String {
             body,
             "<tr><td><a href=\"{}\">{}</a><span class=\"muted age\">{}</span></td><td class=\"hide-sm\">{}</td><td>{}</td>\
              <td>{}</td><td>{}</td><td class=\"hide-sm\">{}</td></tr>",
-            escape(&super::users::user_href(&u.user_id)),
+            escape(&user_href(&u.user_id)),
             escape(u.email.as_deref().or(u.name.as_deref()).unwrap_or(&u.user_id)),
             escape(&u.user_id),
             escape(u.connection.as_deref().unwrap_or("")),

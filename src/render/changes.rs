@@ -154,7 +154,7 @@ pub fn page(p: &ChangesPage<'_>) -> String {
                 "<a href=\"/changes?user_id={}\">{}</a><a class=\"age\" href=\"{}\">user page</a>",
                 escape(&encode_component(id)),
                 escape(c.email.as_deref().unwrap_or(id)),
-                escape(&super::users::user_href(id))
+                escape(&super::html::user_href(id))
             ),
             None => String::new(),
         };

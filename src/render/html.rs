@@ -126,6 +126,16 @@ pub(crate) fn page(title: &str, nav: &str, body: &str) -> String {
     )
 }
 
+/// The link to a user's detail page (`/users/{user_id}`).
+pub fn user_href(user_id: &str) -> String {
+    format!("/users/{}", encode_component(user_id))
+}
+
+/// The link to an application's page (`/applications/{client_id}`).
+pub fn app_href(client_id: &str) -> String {
+    format!("/applications/{}", encode_component(client_id))
+}
+
 /// Who is looking, and the links every signed-in page shows.
 pub fn nav(viewer: &str, session: bool) -> String {
     let mut nav = String::from(
@@ -332,7 +342,7 @@ fn user_row(u: &UserRecord, now: EpochMs) -> String {
         "<tr><td><a href=\"{}\">{}</a><div class=\"muted\">{}</div></td><td>{}</td><td>{}</td><td class=\"hide-sm\">{}</td>\
          <td>{}</td><td class=\"hide-sm\">{}</td><td class=\"hide-sm\">{}</td>\
          <td class=\"hide-sm\">{}</td></tr>",
-        escape(&super::users::user_href(&u.user_id)),
+        escape(&user_href(&u.user_id)),
         escape(u.email.as_deref().unwrap_or("(no email)")),
         escape(&u.user_id),
         state,

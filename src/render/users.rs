@@ -3,17 +3,12 @@
 
 use std::fmt::Write;
 
-use super::html::{escape, nav, page, when};
-use crate::api::applications::NotEnabled;
+use super::applications::NotEnabled;
+use super::html::{app_href, escape, nav, page, when};
 use crate::http::encode_component;
 use crate::store::UserRecord;
 use crate::store::applications::UserApp;
 use crate::time::EpochMs;
-
-/// The link to a user's detail page.
-pub fn user_href(user_id: &str) -> String {
-    format!("/users/{}", encode_component(user_id))
-}
 
 /// What `/users/{user_id}` shows.
 pub struct UserPage<'a> {
@@ -93,7 +88,7 @@ pub fn user_page(p: &UserPage<'_>) -> String {
             body,
             "<tr><td><a href=\"{}\">{}</a><span class=\"muted age\">{}</span></td><td>{}</td>\
              <td>{}</td><td>{}</td><td class=\"hide-sm\">{}</td></tr>",
-            escape(&super::applications::app_href(&a.client_id)),
+            escape(&app_href(&a.client_id)),
             escape(a.name.as_deref().unwrap_or("(no name)")),
             escape(&a.client_id),
             if a.can_reach { "yes" } else { "no" },

@@ -17,6 +17,7 @@ use crate::changes::{
 use crate::time::EpochMs;
 
 mod apps;
+mod trends;
 
 /// A stored user with the columns the store sets.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,8 +64,8 @@ pub struct MemoryStore {
     /// The access change history (`store::changes`), in insertion order: an event's id is its
     /// index plus one.
     pub access_events: RefCell<Vec<NewEvent>>,
-    /// The trend snapshots, in SQLite (`store::trends_memory`).
-    pub trends: super::trends_memory::TrendDb,
+    /// The trend snapshots, in SQLite (`memory/trends.rs`).
+    pub trends: trends::TrendDb,
 }
 
 impl super::usage::UsageStore for MemoryStore {

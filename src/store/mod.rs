@@ -10,8 +10,6 @@ pub mod runs;
 pub mod sessions;
 pub mod summary;
 pub mod trends;
-#[cfg(test)]
-pub mod trends_memory;
 pub mod usage;
 pub mod users;
 

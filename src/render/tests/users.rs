@@ -87,5 +87,8 @@ fn removed_users_scopes_not_granted_and_no_apps_are_said() {
 
 #[test]
 fn user_links_are_percent_encoded() {
-    assert_eq!(user_href("sms|+1 5/x"), "/users/sms%7C%2B1%205%2Fx");
+    assert_eq!(
+        crate::render::html::user_href("sms|+1 5/x"),
+        "/users/sms%7C%2B1%205%2Fx"
+    );
 }

@@ -6,9 +6,9 @@ use std::cell::{RefCell, RefMut};
 
 use rusqlite::{Connection, params_from_iter};
 
-use super::StoreError;
-use super::memory::MemoryStore;
-use super::trends::{SNAPSHOT, Scope, SnapshotAt, TREND_ROWS, TrendRow, TrendStore};
+use super::MemoryStore;
+use crate::store::StoreError;
+use crate::store::trends::{SNAPSHOT, Scope, SnapshotAt, TREND_ROWS, TrendRow, TrendStore};
 
 /// An SQLite database with every migration applied.
 ///
