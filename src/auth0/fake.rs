@@ -98,7 +98,7 @@ fn in_range(q: &str, created: &str) -> bool {
     let inclusive_low = range.starts_with('[');
     let inclusive_high = range.ends_with(']');
     let inner = &range[1..range.len() - 1];
-    let (lo, hi) = inner.split_once(" TO ").expect("range");
+    let (lo, hi) = inner.split_once(" TO ").expect("range"); // ok: test fake; the client sends ranges
     let lo_ok = lo == "*"
         || if inclusive_low {
             created >= lo
@@ -238,8 +238,8 @@ impl FakeAuth0 {
         if let Some(denied) = self.scope_needed("read:users") {
             return denied;
         }
-        let page: usize = p.get("page").map_or(0, |v| v.parse().unwrap());
-        let per_page: usize = p.get("per_page").map_or(50, |v| v.parse().unwrap());
+        let page: usize = p.get("page").map_or(0, |v| v.parse().unwrap()); // ok: test fake; the client under test sends numbers
+        let per_page: usize = p.get("per_page").map_or(50, |v| v.parse().unwrap()); // ok: test fake; the client under test sends numbers
         if per_page > 100 || p.get("search_engine").map(String::as_str) != Some("v3") {
             return answer(
                 400,
@@ -325,8 +325,8 @@ impl FakeAuth0 {
                 json!({"statusCode": 404, "errorCode": "inexistent_organization", "message": "No organization found"}),
             );
         };
-        let take: usize = p.get("take").map_or(50, |v| v.parse().unwrap());
-        let from: usize = p.get("from").map_or(0, |v| v.parse().unwrap());
+        let take: usize = p.get("take").map_or(50, |v| v.parse().unwrap()); // ok: test fake; the client under test sends numbers
+        let from: usize = p.get("from").map_or(0, |v| v.parse().unwrap()); // ok: test fake; the client under test sends numbers
         let page: Vec<Value> = members
             .iter()
             .skip(from)
@@ -342,8 +342,8 @@ impl FakeAuth0 {
         if let Some(denied) = self.scope_needed("read:organizations") {
             return denied;
         }
-        let take: usize = p.get("take").map_or(50, |v| v.parse().unwrap());
-        let from: usize = p.get("from").map_or(0, |v| v.parse().unwrap());
+        let take: usize = p.get("take").map_or(50, |v| v.parse().unwrap()); // ok: test fake; the client under test sends numbers
+        let from: usize = p.get("from").map_or(0, |v| v.parse().unwrap()); // ok: test fake; the client under test sends numbers
         let orgs = self.orgs.borrow();
         let page: Vec<Value> = orgs
             .iter()
@@ -383,7 +383,7 @@ impl FakeAuth0 {
             assert_eq!(p.get("sort").map(String::as_str), Some("date:1"));
             return answer(200, json!(kept.iter().take(1).collect::<Vec<_>>()));
         };
-        let take: usize = p.get("take").map_or(50, |v| v.parse().unwrap());
+        let take: usize = p.get("take").map_or(50, |v| v.parse().unwrap()); // ok: test fake; the client under test sends numbers
         if take > self.logs_take_max.get() {
             return answer(
                 400,

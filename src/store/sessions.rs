@@ -52,18 +52,7 @@ mod tests {
     use rusqlite::Connection;
 
     fn db() -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
-        let mut files: Vec<_> =
-            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .collect();
-        files.sort();
-        for f in files {
-            conn.execute_batch(&std::fs::read_to_string(&f).unwrap())
-                .unwrap();
-        }
-        conn
+        crate::store::sqlite::migrated()
     }
 
     fn read(conn: &Connection) -> Option<u64> {

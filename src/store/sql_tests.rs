@@ -13,17 +13,7 @@ use super::users::{
 use crate::sync::mapping::user_row;
 
 fn db() -> Connection {
-    let conn = Connection::open_in_memory().unwrap();
-    let mut files: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    for f in files {
-        conn.execute_batch(&std::fs::read_to_string(&f).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-    }
-    conn
+    super::sqlite::migrated()
 }
 
 fn rows_json(users: &[serde_json::Value]) -> String {

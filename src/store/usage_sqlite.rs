@@ -23,17 +23,7 @@ pub struct SqliteUsage {
 
 impl Default for SqliteUsage {
     fn default() -> Self {
-        let conn = Connection::open_in_memory().expect("sqlite");
-        let mut files: Vec<_> =
-            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
-                .expect("migrations")
-                .map(|e| e.expect("entry").path())
-                .collect();
-        files.sort();
-        for f in files {
-            conn.execute_batch(&std::fs::read_to_string(&f).expect("read"))
-                .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        }
+        let conn = crate::store::sqlite::migrated();
         Self {
             conn: RefCell::new(conn),
             fail_write_in: Cell::new(0),
@@ -63,58 +53,51 @@ pub type EventRow = (
 );
 
 impl SqliteUsage {
+    /// Every row of `sql`, read by `row`: test support, so a failing query is a test bug.
+    fn all<T>(
+        &self,
+        sql: &str,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Vec<T> {
+        let conn = self.conn.borrow();
+        let mut st = conn.prepare(sql).expect("prepare"); // ok: test support, fixed SQL
+        st.query_map([], row)
+            .expect("query") // ok: test support, fixed SQL
+            .map(|r| r.expect("row")) // ok: test support, typed columns
+            .collect()
+    }
+
     /// Every `app_usage` row, ordered.
     pub fn usage(&self) -> Vec<UsageRow> {
-        let conn = self.conn.borrow();
-        let mut st = conn
-            .prepare("SELECT user_id, client_id, last_login, logins, last_seen, first_used FROM app_usage ORDER BY user_id, client_id")
-            .expect("prepare");
-        st.query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })
-        .expect("query")
-        .map(|r| r.expect("row"))
-        .collect()
+        self.all(
+            "SELECT user_id, client_id, last_login, logins, last_seen, first_used FROM app_usage ORDER BY user_id, client_id",
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
     }
 
     /// Every access event: (type, user, client, baseline, at, run).
     pub fn access_events(&self) -> Vec<EventRow> {
-        let conn = self.conn.borrow();
-        let mut st = conn
-            .prepare("SELECT type, user_id, client_id, baseline, at, run_id FROM access_events ORDER BY id")
-            .expect("prepare");
-        st.query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })
-        .expect("query")
-        .map(|r| r.expect("row"))
-        .collect()
+        self.all(
+            "SELECT type, user_id, client_id, baseline, at, run_id FROM access_events ORDER BY id",
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )
     }
 
     /// Every gap: (run, from, until).
     pub fn gaps(&self) -> Vec<(Option<i64>, Option<String>, String)> {
-        let conn = self.conn.borrow();
-        let mut st = conn
-            .prepare("SELECT run_id, gap_from, gap_until FROM usage_gaps ORDER BY id")
-            .expect("prepare");
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .expect("query")
-            .map(|r| r.expect("row"))
-            .collect()
+        self.all(
+            "SELECT run_id, gap_from, gap_until FROM usage_gaps ORDER BY id",
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
     }
 }
 

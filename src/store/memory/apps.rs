@@ -28,12 +28,12 @@ impl MemoryStore {
         let orgs = self.orgs.borrow();
         let org_rows: Vec<_> = orgs.values().map(|(r, _)| r).collect();
         let sql = |s: &str, p: &[&dyn rusqlite::ToSql]| {
-            conn.execute(s, p).expect("mirror statement");
+            conn.execute(s, p).expect("mirror statement"); // ok: test support, fixed SQL
         };
         sql("DELETE FROM users", &[]);
         sql("DELETE FROM organizations", &[]);
         sql("DELETE FROM memberships", &[]);
-        let json = serde_json::to_string(&rows).expect("rows serialise");
+        let json = serde_json::to_string(&rows).expect("rows serialise"); // ok: test support, plain rows
         sql(UPSERT_USERS, &[&json, &"mirror"]);
         for u in users.values() {
             sql(
@@ -41,7 +41,7 @@ impl MemoryStore {
                 &[&u.row.user_id, &u.first_seen_at, &u.removed_at],
             );
         }
-        let json = serde_json::to_string(&org_rows).expect("rows serialise");
+        let json = serde_json::to_string(&org_rows).expect("rows serialise"); // ok: test support, plain rows
         sql(UPSERT_ORGS, &[&json, &"mirror"]);
         for (id, (_, removed)) in orgs.iter() {
             sql(

@@ -10,25 +10,6 @@ use super::MemoryStore;
 use crate::store::StoreError;
 use crate::store::trends::{SNAPSHOT, Scope, SnapshotAt, TREND_ROWS, TrendRow, TrendStore};
 
-/// An SQLite database with every migration applied.
-///
-/// # Panics
-/// A migration that SQLite refuses: a test bug.
-pub fn migrated_sqlite() -> Connection {
-    let conn = Connection::open_in_memory().expect("in-memory SQLite");
-    let mut files: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
-        .expect("migrations/")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    files.sort();
-    for f in files {
-        let sql = std::fs::read_to_string(&f).expect("a migration");
-        conn.execute_batch(&sql)
-            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-    }
-    conn
-}
-
 /// The snapshot table (and the tables it reads) of a [`MemoryStore`], in SQLite.
 #[derive(Default)]
 pub struct TrendDb(RefCell<Option<Connection>>);
@@ -37,7 +18,7 @@ impl TrendDb {
     /// The database, migrated on first use. Tests insert `app_usage` or `applications` rows here.
     pub fn conn(&self) -> RefMut<'_, Connection> {
         RefMut::map(self.0.borrow_mut(), |c| {
-            c.get_or_insert_with(migrated_sqlite)
+            c.get_or_insert_with(crate::store::sqlite::migrated)
         })
     }
 }

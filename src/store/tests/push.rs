@@ -27,17 +27,7 @@ pub struct SqliteStore {
 
 impl Default for SqliteStore {
     fn default() -> Self {
-        let conn = Connection::open_in_memory().unwrap();
-        let mut files: Vec<_> =
-            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .collect();
-        files.sort();
-        for f in files {
-            conn.execute_batch(&std::fs::read_to_string(&f).unwrap())
-                .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        }
+        let conn = crate::store::sqlite::migrated();
         Self {
             conn,
             fail_next: Cell::new(false),
