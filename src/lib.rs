@@ -8,6 +8,7 @@ pub mod auth0;
 pub mod changes;
 pub mod clock;
 pub mod config;
+pub mod fields;
 pub mod http;
 pub mod push;
 pub mod render;
