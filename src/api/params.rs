@@ -401,11 +401,15 @@ mod tests {
 
     #[test]
     fn a_cursor_carries_its_position_and_belongs_to_one_sort() {
-        let rec: UserRecord = serde_json::from_value(serde_json::json!({
+        let row = serde_json::json!({
             "user_id": "auth0|1", "email": "a@x", "name": null, "connection": null, "connections": "[]",
             "last_login": null, "logins_count": 0, "created_at": "2020", "updated_at": null,
             "blocked": 0, "email_verified": null, "first_seen_at": "f", "removed_at": null
-        })).unwrap();
+        });
+        let rec = <UserRecord as crate::store::FromRow>::from_row(
+            crate::fields::Fields::of(&row).unwrap(),
+        )
+        .unwrap();
         let sort = Sort {
             key: SortKey::Email,
             desc: true,

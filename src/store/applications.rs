@@ -7,10 +7,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use super::row::FromRow;
 use super::{RowsWritten, StoreError};
+use crate::fields::{FieldError, Fields};
 
 /// A bound value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,14 +36,14 @@ impl Arg {
     }
 }
 
-/// Runs SQL: D1 on wasm, SQLite in tests. Rows come back as serde values by column name.
+/// Runs SQL: D1 on wasm, SQLite in tests. Rows are read by column name ([`FromRow`]).
 #[allow(async_fn_in_trait)] // single-threaded wasm: no Send bound wanted
 pub trait SqlRunner {
     /// Runs a query and reads its rows.
     ///
     /// # Errors
     /// Any database failure.
-    async fn sql_rows<T: DeserializeOwned>(
+    async fn sql_rows<T: FromRow>(
         &self,
         op: &'static str,
         sql: &str,
@@ -200,7 +201,7 @@ pub struct ConnRow {
 }
 
 /// What the sync compares a listed row with.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRow {
     /// The row's id (`client_id` or `connection_id`).
     pub id: String,
@@ -209,8 +210,18 @@ pub struct StoredRow {
     /// Whether the row is marked removed.
     pub removed_at: Option<String>,
     /// `organization_usage` (applications only).
-    #[serde(default)]
     pub organization_usage: Option<String>,
+}
+
+impl FromRow for StoredRow {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            id: row.string("id")?,
+            fingerprint: row.string("fingerprint")?,
+            removed_at: row.opt_string("removed_at")?,
+            organization_usage: row.opt_string("organization_usage")?,
+        })
+    }
 }
 
 /// Stored applications.
@@ -294,7 +305,7 @@ pub fn reach_pairs_sql() -> String {
 }
 
 /// One user able to reach one application.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReachPair {
     /// The application.
     pub client_id: String,
@@ -304,6 +315,17 @@ pub struct ReachPair {
     pub user_id: String,
     /// Their email.
     pub email: Option<String>,
+}
+
+impl FromRow for ReachPair {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            client_id: row.string("client_id")?,
+            name: row.opt_string("name")?,
+            user_id: row.string("user_id")?,
+            email: row.opt_string("email")?,
+        })
+    }
 }
 
 /// Any stored organization connection.
@@ -320,14 +342,22 @@ pub const RECORD_SCOPES: &str = "INSERT INTO optional_scopes (scope, granted, ch
      WHERE optional_scopes.granted <> excluded.granted";
 
 /// A row with just an id.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct IdRow {
     /// The id.
     pub id: String,
 }
 
+impl FromRow for IdRow {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            id: row.string("id")?,
+        })
+    }
+}
+
 /// A scope and whether the token has it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScopeState {
     /// e.g. `read:clients`.
     pub scope: String,
@@ -335,11 +365,20 @@ pub struct ScopeState {
     pub granted: i64,
 }
 
+impl FromRow for ScopeState {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            scope: row.string("scope")?,
+            granted: row.i64("granted")?,
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // What the viewer reads.
 
 /// One application with its reach and usage, as `/api/applications` serves it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AppSummary {
     /// The client id.
     pub client_id: String,
@@ -361,6 +400,22 @@ pub struct AppSummary {
     pub usage_since: Option<String>,
 }
 
+impl FromRow for AppSummary {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            client_id: row.string("client_id")?,
+            name: row.opt_string("name")?,
+            app_type: row.opt_string("app_type")?,
+            users_can_reach: row.i64("users_can_reach")?,
+            active_30d: row.i64("active_30d")?,
+            active_90d: row.i64("active_90d")?,
+            never_used: row.i64("never_used")?,
+            last_login: row.opt_string("last_login")?,
+            usage_since: row.opt_string("usage_since")?,
+        })
+    }
+}
+
 /// The applications the viewer lists: current, not M2M. `?1`/`?2`: the 30/90-day cut-offs;
 /// `?3`: one client id, or NULL for all. Activity is read per application from the
 /// `app_usage_client` index.
@@ -377,7 +432,7 @@ pub const LIST_APPS: &str = "SELECT a.client_id, a.name, a.app_type, \
      ORDER BY lower(COALESCE(a.name, '')), a.client_id";
 
 /// A user of an application: who can reach it, or used it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AppUser {
     /// The user.
     pub user_id: String,
@@ -388,7 +443,6 @@ pub struct AppUser {
     /// Their primary connection.
     pub connection: Option<String>,
     /// Whether they can reach the application now.
-    #[serde(deserialize_with = "flag")]
     pub can_reach: bool,
     /// Their newest login to it.
     pub last_login: Option<String>,
@@ -399,14 +453,13 @@ pub struct AppUser {
 }
 
 /// An application of a user, as `/api/users/{id}` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserApp {
     /// The client id.
     pub client_id: String,
     /// Its name.
     pub name: Option<String>,
     /// Whether the user can reach it now.
-    #[serde(deserialize_with = "flag")]
     pub can_reach: bool,
     /// Their newest login to it.
     pub last_login: Option<String>,
@@ -416,9 +469,33 @@ pub struct UserApp {
     pub last_seen: Option<String>,
 }
 
-/// D1 and SQLite give booleans as 0/1.
-fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(f64::deserialize(d)? != 0.0)
+// D1 and SQLite give booleans as 0/1.
+impl FromRow for AppUser {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            user_id: row.string("user_id")?,
+            email: row.opt_string("email")?,
+            name: row.opt_string("name")?,
+            connection: row.opt_string("connection")?,
+            can_reach: row.flag("can_reach")?,
+            last_login: row.opt_string("last_login")?,
+            logins: row.i64("logins")?,
+            last_seen: row.opt_string("last_seen")?,
+        })
+    }
+}
+
+impl FromRow for UserApp {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            client_id: row.string("client_id")?,
+            name: row.opt_string("name")?,
+            can_reach: row.flag("can_reach")?,
+            last_login: row.opt_string("last_login")?,
+            logins: row.i64("logins")?,
+            last_seen: row.opt_string("last_seen")?,
+        })
+    }
 }
 
 /// Which users of an application to list.
@@ -520,12 +597,21 @@ pub fn user_apps_sql() -> String {
 pub const LIST_SCOPES: &str = "SELECT scope, granted FROM optional_scopes ORDER BY scope";
 
 /// A span of the log whose usage is unknown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UsageGap {
     /// The newest event read before the gap, if known.
     pub gap_from: Option<String>,
     /// The oldest event read after it.
     pub gap_until: String,
+}
+
+impl FromRow for UsageGap {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            gap_from: row.opt_string("gap_from")?,
+            gap_until: row.string("gap_until")?,
+        })
+    }
 }
 
 /// The newest gaps in usage coverage.

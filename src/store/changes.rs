@@ -4,11 +4,13 @@
 //! Reads are newest first by `(at, id)`, paged by keyset on the same pair, so a page costs the
 //! rows it returns whatever the history's size; every filter is a bound parameter.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
+use super::row::FromRow;
 use super::users::SqlArg;
 use super::{RowsWritten, StoreError};
 use crate::changes::{EventType, NewEvent};
+use crate::fields::{FieldError, Fields};
 
 /// What writers of the change history need from storage.
 #[allow(async_fn_in_trait)] // single-threaded wasm: no Send bound wanted
@@ -70,7 +72,7 @@ pub struct ChangePosition {
 }
 
 /// A stored change as viewers see it (`GET /api/changes`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChangeRecord {
     /// Its id: ascending in the order written.
     pub id: i64,
@@ -92,13 +94,25 @@ pub struct ChangeRecord {
     /// The sentence.
     pub detail: String,
     /// A first sync's baseline, not a change.
-    #[serde(deserialize_with = "int_bool")]
     pub baseline: bool,
 }
 
 // D1 hands booleans back as 0/1.
-fn int_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(f64::deserialize(d)? != 0.0)
+impl FromRow for ChangeRecord {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            id: row.i64("id")?,
+            at: row.string("at")?,
+            run_id: row.opt_i64("run_id")?,
+            kind: row.string("type")?,
+            user_id: row.opt_string("user_id")?,
+            email: row.opt_string("email")?,
+            client_id: row.opt_string("client_id")?,
+            org_id: row.opt_string("org_id")?,
+            detail: row.string("detail")?,
+            baseline: row.flag("baseline")?,
+        })
+    }
 }
 
 impl ChangeRecord {
@@ -260,12 +274,13 @@ mod tests {
 
     #[test]
     fn records_read_d1_booleans() {
-        let r: ChangeRecord = serde_json::from_value(serde_json::json!({
+        let v = serde_json::json!({
             "id": 1, "at": "t", "run_id": null, "type": "baseline", "user_id": null,
             "email": null, "client_id": null, "org_id": null, "detail": "d", "baseline": 1
-        }))
-        .unwrap();
+        });
+        let r = ChangeRecord::from_row(Fields::of(&v).unwrap()).unwrap();
         assert!(r.baseline);
+        assert_eq!((r.run_id, r.kind.as_str()), (None, "baseline"));
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["type"], "baseline");
         assert_eq!(v["baseline"], true);

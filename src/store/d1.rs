@@ -1,16 +1,24 @@
 //! The store on D1: bound statements from the SQL constants, bulk writes through `json_each`.
+//!
+//! Statements run through the JS objects themselves (`all`, `run`, `batch`): the rows come back
+//! as JSON text, parsed once and read by [`FromRow`], and `meta`'s counts are read as numbers;
+//! worker's typed results would instantiate a JS-value deserializer per row type.
 
-use serde::de::DeserializeOwned;
-use worker::wasm_bindgen::JsValue;
+use worker::js_sys::{self, Array, Promise, Reflect};
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::D1Database as D1DatabaseSys;
 use worker::{D1Database, D1PreparedStatement, Env};
 
 use super::ChangeStore;
+use super::applications::IdRow;
 use super::changes::BASELINE_RECORDED;
 use super::organizations::{
     ADD_MEMBERS, ADD_SEEN_MEMBERS, CLEAR_ORPHANED_SEEN, CLEAR_SEEN_MEMBERS, HOLD_SEEN_MEMBERS,
     LIST_ORGS, LIST_STORED_MEMBERS, LIST_STORED_ORGS, MARK_MEMBERS_REMOVED, MARK_ORGS_REMOVED,
     ORG_EXISTS, REMOVE_UNSEEN_MEMBERS, UPSERT_ORGS,
 };
+use super::row::{FromRow, read_rows};
 use super::runs::{
     CLEAR_ORPHANED_PENDING, CLOSE_ABANDONED, INSERT_RUN, LIST_RUNS, PAUSED_RUN, RELEASE_LOCK,
     TAKE_LOCK, UPDATE_RUN,
@@ -30,6 +38,7 @@ use crate::changes::derived::{
     REMOVAL_EVENTS,
 };
 use crate::changes::{EVENTS_PER_STATEMENT, INSERT_EVENTS, NewEvent, events_json};
+use crate::fields::{FieldError, Fields};
 use crate::time::EpochMs;
 
 mod apps;
@@ -44,6 +53,69 @@ fn fail(op: &'static str) -> impl Fn(worker::Error) -> StoreError {
         op,
         detail: e.to_string(),
     }
+}
+
+/// A JS failure as text: the error's name and message, and its cause's message where that adds
+/// to it (D1 puts SQLite's own message in the cause).
+fn js_detail(e: &JsValue) -> String {
+    let Some(err) = e.dyn_ref::<js_sys::Error>() else {
+        return e.as_string().unwrap_or_else(|| format!("{e:?}"));
+    };
+    let mut detail = format!(
+        "{}: {}",
+        String::from(err.name()),
+        String::from(err.message())
+    );
+    if let Some(cause) = err.cause().dyn_ref::<js_sys::Error>() {
+        let cause = String::from(cause.message());
+        if !detail.contains(&cause) {
+            detail.push_str(&format!(" (cause: {cause})"));
+        }
+    }
+    detail
+}
+
+fn js_fail(op: &'static str) -> impl Fn(JsValue) -> StoreError {
+    move |e| StoreError {
+        op,
+        detail: js_detail(&e),
+    }
+}
+
+/// Awaits one of D1's promises.
+async fn settle(
+    op: &'static str,
+    promise: Result<Promise, JsValue>,
+) -> Result<JsValue, StoreError> {
+    JsFuture::from(promise.map_err(js_fail(op))?)
+        .await
+        .map_err(js_fail(op))
+}
+
+/// `meta.rows_written` and `meta.changes` of one D1 result; 0 where D1 leaves them out.
+fn counts(result: &JsValue) -> (RowsWritten, u64) {
+    let meta = Reflect::get(result, &text("meta")).unwrap_or(JsValue::UNDEFINED);
+    let count = |key: &str| {
+        Reflect::get(&meta, &text(key))
+            .ok()
+            .and_then(|v| v.as_f64())
+            // Counts are whole and far below 2^53; anything else reads as 0.
+            .map_or(0, |n| n as u64)
+    };
+    (count("rows_written"), count("changes"))
+}
+
+/// The `results` of one D1 result as one parsed JSON array (empty where D1 gives none).
+fn results_json(op: &'static str, result: &JsValue) -> Result<serde_json::Value, StoreError> {
+    let rows = Reflect::get(result, &text("results")).map_err(js_fail(op))?;
+    if rows.is_null_or_undefined() {
+        return Ok(serde_json::Value::Array(Vec::new()));
+    }
+    let json = String::from(js_sys::JSON::stringify(&rows).map_err(js_fail(op))?);
+    crate::fields::parse(&json).map_err(|e| StoreError {
+        op,
+        detail: format!("D1's rows are not JSON: {e}"),
+    })
 }
 
 fn text(s: &str) -> JsValue {
@@ -89,14 +161,16 @@ impl D1Store {
         self.db.prepare(sql).bind(args).map_err(fail(op))
     }
 
-    async fn rows<T: DeserializeOwned>(
+    /// Runs a query and reads its rows.
+    pub(super) async fn rows<T: FromRow>(
         &self,
         op: &'static str,
         sql: &str,
         args: &[JsValue],
     ) -> Result<Vec<T>, StoreError> {
-        let result = self.stmt(op, sql, args)?.all().await.map_err(fail(op))?;
-        result.results::<T>().map_err(fail(op))
+        let stmt = self.stmt(op, sql, args)?;
+        let result = settle(op, stmt.inner().all()).await?;
+        read_rows(op, &results_json(op, &result)?)
     }
 
     /// Runs a write and returns D1's `rows_written`.
@@ -116,30 +190,25 @@ impl D1Store {
         sql: &str,
         args: &[JsValue],
     ) -> Result<(RowsWritten, u64), StoreError> {
-        let result = self.stmt(op, sql, args)?.run().await.map_err(fail(op))?;
-        let meta = result.meta().map_err(fail(op))?;
-        let written = meta.as_ref().and_then(|m| m.rows_written).unwrap_or(0) as u64;
-        let changes = meta.as_ref().and_then(|m| m.changes).unwrap_or(0) as u64;
-        Ok((written, changes))
+        let stmt = self.stmt(op, sql, args)?;
+        Ok(counts(&settle(op, stmt.inner().run()).await?))
     }
 
     /// Runs statements as one batch (one transaction, one request) and returns each one's
     /// `rows_written` and `changes`.
-    async fn batch(
+    pub(super) async fn batch(
         &self,
         op: &'static str,
         statements: Vec<D1PreparedStatement>,
     ) -> Result<Vec<(RowsWritten, u64)>, StoreError> {
-        let results = self.db.batch(statements).await.map_err(fail(op))?;
-        results
-            .iter()
-            .map(|r| {
-                let meta = r.meta().map_err(fail(op))?;
-                let written = meta.as_ref().and_then(|m| m.rows_written).unwrap_or(0) as u64;
-                let changes = meta.as_ref().and_then(|m| m.changes).unwrap_or(0) as u64;
-                Ok((written, changes))
-            })
-            .collect()
+        let statements: Array = statements.iter().map(D1PreparedStatement::inner).collect();
+        let db: &D1DatabaseSys = self.db.as_ref().unchecked_ref();
+        let results = settle(op, db.batch(statements)).await?;
+        let results = results.dyn_into::<Array>().map_err(|_| StoreError {
+            op,
+            detail: "the batch answered no array".into(),
+        })?;
+        Ok(results.iter().map(|r| counts(&r)).collect())
     }
 
     /// A membership write (`sql` with `[org, ids, now]`), preceded in one batch by the events of
@@ -199,14 +268,16 @@ impl ChangeStore for D1Store {
     }
 
     async fn baseline_recorded(&self) -> Result<bool, StoreError> {
-        #[derive(serde::Deserialize)]
-        struct Found {
-            found: f64,
+        struct Found(bool);
+        impl FromRow for Found {
+            fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+                row.flag("found").map(Self)
+            }
         }
         let rows: Vec<Found> = self
             .rows("read the change history", BASELINE_RECORDED, &[])
             .await?;
-        Ok(rows.first().is_some_and(|f| f.found != 0.0))
+        Ok(rows.first().is_some_and(|f| f.0))
     }
 }
 
@@ -243,17 +314,17 @@ impl SyncStore for D1Store {
     }
 
     async fn start_run(&self, started_at: &str, trigger: &str) -> Result<i64, StoreError> {
-        #[derive(serde::Deserialize)]
-        struct Id {
-            id: i64,
+        struct Id(i64);
+        impl FromRow for Id {
+            fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+                row.i64("id").map(Self)
+            }
         }
         let op = "record the run";
-        let row: Option<Id> = self
-            .stmt(op, INSERT_RUN, &[text(started_at), text(trigger)])?
-            .first(None)
-            .await
-            .map_err(fail(op))?;
-        row.map(|r| r.id).ok_or(StoreError {
+        let rows: Vec<Id> = self
+            .rows(op, INSERT_RUN, &[text(started_at), text(trigger)])
+            .await?;
+        rows.first().map(|r| r.0).ok_or(StoreError {
             op,
             detail: "INSERT … RETURNING gave no row".into(),
         })
@@ -354,12 +425,14 @@ impl SyncStore for D1Store {
     }
 
     async fn count_current_users(&self) -> Result<u64, StoreError> {
-        #[derive(serde::Deserialize)]
-        struct Count {
-            n: f64,
+        struct Count(u64);
+        impl FromRow for Count {
+            fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+                row.u64("n").map(Self)
+            }
         }
         let rows: Vec<Count> = self.rows("count users", COUNT_CURRENT_USERS, &[]).await?;
-        Ok(rows.first().map_or(0, |c| c.n as u64))
+        Ok(rows.first().map_or(0, |c| c.0))
     }
 
     async fn organizations(&self) -> Result<Vec<StoredOrg>, StoreError> {
@@ -503,12 +576,8 @@ impl ViewStore for D1Store {
     }
 
     async fn organization_exists(&self, id: &str) -> Result<bool, StoreError> {
-        #[derive(serde::Deserialize)]
-        struct Found {
-            #[allow(dead_code)] // only its presence matters
-            id: String,
-        }
-        let found: Vec<Found> = self
+        // Only a row's presence matters.
+        let found: Vec<IdRow> = self
             .rows("find the organization", ORG_EXISTS, &[text(id)])
             .await?;
         Ok(!found.is_empty())
@@ -581,13 +650,8 @@ impl super::trends::TrendStore for D1Store {
             .map(|sql| self.stmt(op, sql, &args))
             .collect::<Result<Vec<_>, _>>()?;
         // One batch: a transaction, so a day is never half overwritten.
-        let results = self.db.batch(stmts).await.map_err(fail(op))?;
-        let mut written = 0;
-        for r in results {
-            let meta = r.meta().map_err(fail(op))?;
-            written += meta.and_then(|m| m.rows_written).unwrap_or(0) as u64;
-        }
-        Ok(written)
+        let results = self.batch(op, stmts).await?;
+        Ok(results.iter().map(|r| r.0).sum())
     }
 
     async fn trend_rows(

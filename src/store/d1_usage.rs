@@ -2,7 +2,7 @@
 
 use worker::wasm_bindgen::JsValue;
 
-use super::{D1Store, fail, opt_text, text};
+use super::{D1Store, opt_text, text};
 use crate::store::StoreError;
 use crate::store::usage::{
     INSERT_GAP, LogCursorRow, READ_LOG_CURSOR, SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage,
@@ -12,10 +12,8 @@ use crate::store::usage::{
 impl UsageStore for D1Store {
     async fn log_cursor(&self) -> Result<Option<LogCursorRow>, StoreError> {
         let op = "read the log checkpoint";
-        self.stmt(op, READ_LOG_CURSOR, &[])?
-            .first(None)
-            .await
-            .map_err(fail(op))
+        let rows: Vec<LogCursorRow> = self.rows(op, READ_LOG_CURSOR, &[]).await?;
+        Ok(rows.into_iter().next())
     }
 
     async fn write_usage_page(&self, page: &UsagePage<'_>) -> Result<UsageWritten, StoreError> {
@@ -56,18 +54,11 @@ impl UsageStore for D1Store {
                 opt_text(page.caught_up.then_some(page.now)),
             ],
         )?);
-        let results = self.db.batch(statements).await.map_err(fail(op))?;
-        let mut rows = 0;
-        let mut moved = 0;
-        for (i, r) in results.iter().enumerate() {
-            let meta = r.meta().map_err(fail(op))?;
-            rows += meta.as_ref().and_then(|m| m.rows_written).unwrap_or(0) as u64;
-            if i + 1 == results.len() {
-                moved = meta.as_ref().and_then(|m| m.changes).unwrap_or(0) as u64;
-            }
-        }
+        let results = self.batch(op, statements).await?;
+        // The checkpoint's move is the last statement's change.
+        let moved = results.last().map_or(0, |r| r.1);
         Ok(UsageWritten {
-            rows,
+            rows: results.iter().map(|r| r.0).sum(),
             applied: moved == 1,
         })
     }

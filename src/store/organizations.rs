@@ -1,6 +1,9 @@
 //! The `organizations` and `memberships` tables: row types and SQL.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+use super::row::FromRow;
+use crate::fields::{FieldError, Fields};
 
 /// An organization as the sync writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -16,7 +19,7 @@ pub struct OrgRow {
 }
 
 /// The part of a stored organization the sync compares against.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredOrg {
     /// `org_…`.
     pub id: String,
@@ -27,7 +30,7 @@ pub struct StoredOrg {
 }
 
 /// A stored membership, for the diff.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMember {
     /// The member.
     pub user_id: String,
@@ -36,7 +39,7 @@ pub struct StoredMember {
 }
 
 /// An organization as viewers see it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OrgRecord {
     /// `org_…`.
     pub id: String,
@@ -48,6 +51,37 @@ pub struct OrgRecord {
     pub member_count: i64,
     /// When a complete listing first lacked it.
     pub removed_at: Option<String>,
+}
+
+impl FromRow for StoredOrg {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            id: row.string("id")?,
+            fingerprint: row.string("fingerprint")?,
+            removed_at: row.opt_string("removed_at")?,
+        })
+    }
+}
+
+impl FromRow for StoredMember {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            user_id: row.string("user_id")?,
+            removed_at: row.opt_string("removed_at")?,
+        })
+    }
+}
+
+impl FromRow for OrgRecord {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            id: row.string("id")?,
+            name: row.opt_string("name")?,
+            display_name: row.opt_string("display_name")?,
+            member_count: row.i64("member_count")?,
+            removed_at: row.opt_string("removed_at")?,
+        })
+    }
 }
 
 /// Every stored organization.

@@ -238,31 +238,34 @@ pub fn applied(results: &[(RowsWritten, u64); 3]) -> Applied {
 
 /// What is stored about an event's subject before it is applied: which change-history entries
 /// the change makes (`push::changes`). One row of [`PUSH_PRIOR`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Prior {
     /// The stored user's id; `None` when the user is not stored.
     pub user_id: Option<String>,
     /// Their email.
     pub email: Option<String>,
     /// Blocked (D1 hands back 0/1).
-    #[serde(default, deserialize_with = "int_flag")]
     pub blocked: bool,
     /// Their primary connection.
     pub connection: Option<String>,
     /// When they were marked removed.
     pub removed_at: Option<String>,
     /// The membership of the event's organization: current (1), removed (0), or no row.
-    #[serde(default, deserialize_with = "opt_int_flag")]
     pub member: Option<bool>,
 }
 
-fn int_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(opt_int_flag(d)?.unwrap_or(false))
-}
-
-fn opt_int_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    use serde::Deserialize;
-    Ok(Option::<f64>::deserialize(d)?.map(|v| v != 0.0))
+impl super::FromRow for Prior {
+    fn from_row(row: crate::fields::Fields<'_>) -> Result<Self, crate::fields::FieldError> {
+        Ok(Self {
+            user_id: row.opt_string("user_id")?,
+            email: row.opt_string("email")?,
+            // No stored user: NULL, not blocked.
+            blocked: row.opt_flag("blocked")?.unwrap_or(false),
+            connection: row.opt_string("connection")?,
+            removed_at: row.opt_string("removed_at")?,
+            member: row.opt_flag("member")?,
+        })
+    }
 }
 
 /// The stored user `?1` and their membership of organization `?2` (NULL for user events), as one
@@ -316,13 +319,10 @@ impl PushStore for super::d1::D1Store {
             batch.push(db.prepare(st.sql).bind(&args).map_err(fail)?);
         }
         // One batch is one transaction: the change and the id's record commit together.
-        let results = db.batch(batch).await.map_err(fail)?;
+        let results = self.batch(op, batch).await?;
         let mut counts = [(0, 0); 3];
         for (slot, result) in counts.iter_mut().zip(&results) {
-            let meta = result.meta().map_err(fail)?;
-            let written = meta.as_ref().and_then(|m| m.rows_written).unwrap_or(0) as u64;
-            let changes = meta.as_ref().and_then(|m| m.changes).unwrap_or(0) as u64;
-            *slot = (written, changes);
+            *slot = *result;
         }
         if results.len() != counts.len() {
             return Err(StoreError {
@@ -339,10 +339,6 @@ impl PushStore for super::d1::D1Store {
     async fn prior(&self, write: &EventWrite) -> Result<Prior, StoreError> {
         use worker::wasm_bindgen::JsValue;
         let op = "read what a pushed event changes";
-        let fail = |e: worker::Error| StoreError {
-            op,
-            detail: e.to_string(),
-        };
         let args: Vec<JsValue> = prior_args(write)
             .iter()
             .map(|a| match a {
@@ -350,16 +346,8 @@ impl PushStore for super::d1::D1Store {
                 Arg::Null => JsValue::NULL,
             })
             .collect();
-        let stmt = self
-            .database()
-            .prepare(PUSH_PRIOR)
-            .bind(&args)
-            .map_err(fail)?;
-        Ok(stmt
-            .first::<Prior>(None)
-            .await
-            .map_err(fail)?
-            .unwrap_or_default())
+        let rows: Vec<Prior> = self.rows(op, PUSH_PRIOR, &args).await?;
+        Ok(rows.into_iter().next().unwrap_or_default())
     }
 }
 

@@ -1,13 +1,12 @@
 //! The `sync_runs` table (the sync history) and the `sync_lock` row: row types and SQL.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-fn one() -> u64 {
-    1
-}
+use super::row::FromRow;
+use crate::fields::{FieldError, Fields};
 
 /// How a run ended, or that it is still going.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
     /// In progress.
@@ -30,10 +29,17 @@ impl RunStatus {
             Self::Partial => "partial",
         }
     }
+
+    /// The status stored as `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Running, Self::Succeeded, Self::Failed, Self::Partial]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
 }
 
 /// One row of the sync history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunRecord {
     /// Row id.
     pub id: i64,
@@ -60,31 +66,58 @@ pub struct RunRecord {
     /// User, organization and membership rows D1 reports written (the run's own record excluded).
     pub rows_written: u64,
     /// Organizations listed.
-    #[serde(default)]
     pub organizations_seen: u64,
     /// Memberships listed, over all organizations.
-    #[serde(default)]
     pub memberships_seen: u64,
     /// Memberships new or back after removal.
-    #[serde(default)]
     pub memberships_added: u64,
     /// Memberships marked removed.
-    #[serde(default)]
     pub memberships_removed: u64,
     /// Worker invocations the run has taken so far (more than one when it paused at a budget).
-    #[serde(default = "one")]
     pub invocations: u64,
     /// About how many users the tenant has: the last sync's count, or Auth0's total.
-    #[serde(default)]
     pub users_total_estimate: Option<u64>,
     /// D1 queries the run has made.
-    #[serde(default)]
     pub d1_queries: u64,
     /// Where a paused or checkpointed run continues; internal, never served.
-    #[serde(default, skip_serializing)]
+    #[serde(skip_serializing)]
     pub cursor: Option<String>,
     /// A message a person can act on, for failed and partial runs.
     pub error: Option<String>,
+}
+
+impl FromRow for RunRecord {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        let status = RunStatus::parse(row.str("status")?).ok_or_else(|| FieldError {
+            field: "status".into(),
+            expected: "running, succeeded, failed or partial",
+        })?;
+        // Columns added by later migrations read as their defaults where a query leaves them out.
+        let added = |key| Ok::<_, FieldError>(row.opt_u64(key)?.unwrap_or(0));
+        Ok(Self {
+            id: row.i64("id")?,
+            started_at: row.string("started_at")?,
+            finished_at: row.opt_string("finished_at")?,
+            status,
+            trigger: row.string("trigger")?,
+            users_seen: row.u64("users_seen")?,
+            users_added: row.u64("users_added")?,
+            users_updated: row.u64("users_updated")?,
+            users_removed: row.u64("users_removed")?,
+            api_requests: row.u64("api_requests")?,
+            rate_limited: row.u64("rate_limited")?,
+            rows_written: row.u64("rows_written")?,
+            organizations_seen: added("organizations_seen")?,
+            memberships_seen: added("memberships_seen")?,
+            memberships_added: added("memberships_added")?,
+            memberships_removed: added("memberships_removed")?,
+            invocations: row.opt_u64("invocations")?.unwrap_or(1),
+            users_total_estimate: row.opt_u64("users_total_estimate")?,
+            d1_queries: added("d1_queries")?,
+            cursor: row.opt_string("cursor")?,
+            error: row.opt_string("error")?,
+        })
+    }
 }
 
 impl RunRecord {
@@ -172,6 +205,8 @@ mod tests {
             RunStatus::Partial,
         ] {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(RunStatus::parse(s.as_str()), Some(s));
         }
+        assert_eq!(RunStatus::parse("Running"), None);
     }
 }

@@ -4,6 +4,8 @@
 //! `auth::session`). Reading it costs one D1 query, only for requests that carry a session cookie.
 
 use super::StoreError;
+use super::row::FromRow;
+use crate::fields::{FieldError, Fields};
 
 /// The current epoch; no row reads as 0 (a database migrated before the row existed).
 pub const READ_EPOCH: &str = "SELECT epoch FROM session_epoch WHERE id = 1";
@@ -13,10 +15,18 @@ pub const BUMP_EPOCH: &str = "INSERT INTO session_epoch (id, epoch) VALUES (1, 1
      ON CONFLICT (id) DO UPDATE SET epoch = epoch + 1 RETURNING epoch";
 
 /// One row of [`READ_EPOCH`] or [`BUMP_EPOCH`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EpochRow {
     /// The epoch.
     pub epoch: u64,
+}
+
+impl FromRow for EpochRow {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            epoch: row.u64("epoch")?,
+        })
+    }
 }
 
 /// What viewer sessions need from storage.

@@ -5,9 +5,9 @@ use std::cell::RefCell;
 
 use rusqlite::Connection;
 use rusqlite::types::{Value as Sql, ValueRef};
-use serde::de::DeserializeOwned;
 
 use super::applications::{Arg, SqlRunner};
+use super::row::{FromRow, read_rows};
 use super::{RowsWritten, StoreError};
 
 /// A fresh in-memory database with every migration applied.
@@ -43,11 +43,12 @@ fn fail(op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     }
 }
 
-/// Runs a query on `conn`, each row read as a JSON object by column name, as D1 gives them.
+/// Runs a query on `conn`, the rows made a JSON array of objects by column name as D1 gives
+/// them, each then read by [`FromRow`].
 ///
 /// # Errors
-/// SQLite's, or a row that does not deserialise.
-pub fn query<T: DeserializeOwned>(
+/// SQLite's, or a row that does not read (`detail` names the field).
+pub fn query<T: FromRow>(
     conn: &Connection,
     op: &'static str,
     sql: &str,
@@ -71,14 +72,9 @@ pub fn query<T: DeserializeOwned>(
             };
             obj.insert(name.clone(), v);
         }
-        out.push(
-            serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| StoreError {
-                op,
-                detail: e.to_string(),
-            })?,
-        );
+        out.push(serde_json::Value::Object(obj));
     }
-    Ok(out)
+    read_rows(op, &serde_json::Value::Array(out))
 }
 
 /// A SQLite database behind [`SqlRunner`].
@@ -94,7 +90,7 @@ impl Default for SqliteDb {
 }
 
 impl SqlRunner for SqliteDb {
-    async fn sql_rows<T: DeserializeOwned>(
+    async fn sql_rows<T: FromRow>(
         &self,
         op: &'static str,
         sql: &str,

@@ -1,49 +1,65 @@
 //! Seat counts for the dashboard and `/api/summary`: row types and SQL.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+use super::row::FromRow;
+use crate::fields::{FieldError, Fields};
 
 /// Counts of users by state. `inactive_*` count users whose last login is older than that many
 /// days, or who never logged in, as the `inactive_days` filter does.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SeatCounts {
     /// Not marked removed (active + blocked).
-    #[serde(deserialize_with = "count")]
     pub current: i64,
     /// Not removed and not blocked: the seats in use.
-    #[serde(deserialize_with = "count")]
     pub active: i64,
     /// Blocked and not removed.
-    #[serde(deserialize_with = "count")]
     pub blocked: i64,
     /// Marked removed from Auth0.
-    #[serde(deserialize_with = "count")]
     pub removed: i64,
     /// Not removed and never logged in.
-    #[serde(deserialize_with = "count")]
     pub never_logged_in: i64,
     /// Not removed, no login in 30 days.
-    #[serde(deserialize_with = "count")]
     pub inactive_30: i64,
     /// Not removed, no login in 60 days.
-    #[serde(deserialize_with = "count")]
     pub inactive_60: i64,
     /// Not removed, no login in 90 days.
-    #[serde(deserialize_with = "count")]
     pub inactive_90: i64,
 }
 
-// SUM over no rows is NULL in SQL.
-fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.unwrap_or(0.0) as i64)
+impl FromRow for SeatCounts {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        // SUM over no rows is NULL in SQL.
+        let count = |key| Ok::<_, FieldError>(row.opt_i64(key)?.unwrap_or(0));
+        Ok(Self {
+            current: count("current")?,
+            active: count("active")?,
+            blocked: count("blocked")?,
+            removed: count("removed")?,
+            never_logged_in: count("never_logged_in")?,
+            inactive_30: count("inactive_30")?,
+            inactive_60: count("inactive_60")?,
+            inactive_90: count("inactive_90")?,
+        })
+    }
 }
 
 /// Users (not removed) per primary connection.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConnectionCount {
     /// The connection; `None` for users without identities.
     pub connection: Option<String>,
     /// How many.
     pub users: i64,
+}
+
+impl FromRow for ConnectionCount {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            connection: row.opt_string("connection")?,
+            users: row.i64("users")?,
+        })
+    }
 }
 
 /// All seat counts in one pass; `?1..?3` are the 30/60/90-day cut-offs.

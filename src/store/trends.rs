@@ -1,7 +1,10 @@
 //! Daily trend snapshots (migration 0014): the row type, the aggregate SQL the sync runs at its
 //! end, the read the charts use, and the narrow [`TrendStore`] trait.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
+
+use super::row::FromRow;
+use crate::fields::{FieldError, Fields};
 
 use super::StoreError;
 use crate::time::{EpochMs, iso_from_ms};
@@ -82,7 +85,7 @@ impl SnapshotAt {
 }
 
 /// One stored snapshot row, as the charts read it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TrendRow {
     /// `YYYY-MM-DD`.
     pub day: String,
@@ -119,12 +122,32 @@ pub struct TrendRow {
     /// Cumulative logins.
     pub logins: Option<i64>,
     /// Backfilled from `created_at`, not observed.
-    #[serde(deserialize_with = "int_bool")]
     pub derived: bool,
 }
 
-fn int_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(f64::deserialize(d)? != 0.0)
+impl FromRow for TrendRow {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            day: row.string("day")?,
+            key: row.string("key")?,
+            label: row.opt_string("label")?,
+            seats: row.opt_i64("seats")?,
+            active: row.opt_i64("active")?,
+            blocked: row.opt_i64("blocked")?,
+            removed: row.opt_i64("removed")?,
+            added: row.opt_i64("added")?,
+            active_30: row.opt_i64("active_30")?,
+            active_90: row.opt_i64("active_90")?,
+            never: row.opt_i64("never")?,
+            login_31_60: row.opt_i64("login_31_60")?,
+            login_61_90: row.opt_i64("login_61_90")?,
+            login_91_180: row.opt_i64("login_91_180")?,
+            login_181_365: row.opt_i64("login_181_365")?,
+            login_over_365: row.opt_i64("login_over_365")?,
+            logins: row.opt_i64("logins")?,
+            derived: row.flag("derived")?,
+        })
+    }
 }
 
 /// The columns every observed snapshot writes, in this order.

@@ -7,14 +7,14 @@
 //! still the one the page was read from. So a retried write, a second writer or an invocation
 //! that died between reading and writing never counts an event twice.
 
-use serde::Deserialize;
-
+use super::row::FromRow;
 use super::{RowsWritten, StoreError};
 use crate::changes::NewEvent;
+use crate::fields::{FieldError, Fields};
 use crate::usage::UsageDelta;
 
 /// The stored log position (migrations 0009, 0012).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogCursorRow {
     /// The `log_id` to read after; `None` before the first read.
     pub checkpoint: Option<String>,
@@ -26,6 +26,27 @@ pub struct LogCursorRow {
     pub take: Option<u32>,
     /// When the log was first read to its end; before that, first uses are the baseline.
     pub caught_up_at: Option<String>,
+}
+
+impl FromRow for LogCursorRow {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        let take = row
+            .opt_u64("take")?
+            .map(|n| {
+                u32::try_from(n).map_err(|_| FieldError {
+                    field: "take".into(),
+                    expected: "a page size",
+                })
+            })
+            .transpose()?;
+        Ok(Self {
+            checkpoint: row.opt_string("checkpoint")?,
+            tracking_since: row.opt_string("tracking_since")?,
+            newest_date: row.opt_string("newest_date")?,
+            take,
+            caught_up_at: row.opt_string("caught_up_at")?,
+        })
+    }
 }
 
 /// Reads the one `log_cursor` row.

@@ -3,7 +3,7 @@
 
 use std::cell::{Cell, RefCell};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::{
     INSERT_GAP, LogCursorRow, READ_LOG_CURSOR, SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage,
@@ -111,19 +111,10 @@ fn fail(op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
 impl UsageStore for SqliteUsage {
     async fn log_cursor(&self) -> Result<Option<LogCursorRow>, StoreError> {
         let op = "read the log checkpoint";
-        self.conn
-            .borrow()
-            .query_row(READ_LOG_CURSOR, [], |r| {
-                Ok(LogCursorRow {
-                    checkpoint: r.get(0)?,
-                    tracking_since: r.get(1)?,
-                    newest_date: r.get(2)?,
-                    take: r.get(3)?,
-                    caught_up_at: r.get(4)?,
-                })
-            })
-            .optional()
-            .map_err(fail(op))
+        // Read as D1's rows are, through `FromRow`.
+        let rows: Vec<LogCursorRow> =
+            crate::store::sqlite::query(&self.conn.borrow(), op, READ_LOG_CURSOR, &[])?;
+        Ok(rows.into_iter().next())
     }
 
     async fn write_usage_page(&self, page: &UsagePage<'_>) -> Result<UsageWritten, StoreError> {

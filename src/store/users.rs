@@ -2,7 +2,10 @@
 
 use std::ops::Bound;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
+
+use super::row::{FromRow, json_list};
+use crate::fields::{FieldError, Fields};
 
 /// A user as the sync writes it (without the columns the store sets itself).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,7 +39,7 @@ pub struct UserRow {
 }
 
 /// The part of a stored user the sync compares against.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredUser {
     /// Auth0's `user_id`.
     pub user_id: String,
@@ -45,18 +48,28 @@ pub struct StoredUser {
     /// When the user was found gone, if they are.
     pub removed_at: Option<String>,
     /// The stored email, to name the user in change events.
-    #[serde(default)]
     pub email: Option<String>,
     /// Blocked when stored.
-    #[serde(default, deserialize_with = "int_bool")]
     pub blocked: bool,
     /// The stored primary connection.
-    #[serde(default)]
     pub connection: Option<String>,
 }
 
+impl FromRow for StoredUser {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            user_id: row.string("user_id")?,
+            fingerprint: row.string("fingerprint")?,
+            removed_at: row.opt_string("removed_at")?,
+            email: row.opt_string("email")?,
+            blocked: row.opt_flag("blocked")?.unwrap_or(false),
+            connection: row.opt_string("connection")?,
+        })
+    }
+}
+
 /// A stored user as viewers see it.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserRecord {
     /// Auth0's `user_id`.
     pub user_id: String,
@@ -67,7 +80,6 @@ pub struct UserRecord {
     /// Primary connection.
     pub connection: Option<String>,
     /// All connections.
-    #[serde(deserialize_with = "json_list")]
     pub connections: Vec<String>,
     /// Last login.
     pub last_login: Option<String>,
@@ -78,32 +90,37 @@ pub struct UserRecord {
     /// Updated in Auth0.
     pub updated_at: Option<String>,
     /// Blocked in Auth0.
-    #[serde(deserialize_with = "int_bool")]
     pub blocked: bool,
     /// Email verified.
-    #[serde(deserialize_with = "opt_int_bool")]
     pub email_verified: Option<bool>,
     /// When the sync first stored the user.
     pub first_seen_at: String,
     /// When a complete listing first lacked the user.
     pub removed_at: Option<String>,
     /// Organizations the user currently belongs to.
-    #[serde(default, deserialize_with = "json_list")]
     pub organizations: Vec<String>,
 }
 
 // D1 hands booleans back as 0/1 and JSON columns as text.
-fn int_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(f64::deserialize(d)? != 0.0)
-}
-
-fn opt_int_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.map(|v| v != 0.0))
-}
-
-fn json_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let text = Option::<String>::deserialize(d)?.unwrap_or_default();
-    Ok(serde_json::from_str(&text).unwrap_or_default())
+impl FromRow for UserRecord {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            user_id: row.string("user_id")?,
+            email: row.opt_string("email")?,
+            name: row.opt_string("name")?,
+            connection: row.opt_string("connection")?,
+            connections: json_list(row, "connections")?,
+            last_login: row.opt_string("last_login")?,
+            logins_count: row.i64("logins_count")?,
+            created_at: row.string("created_at")?,
+            updated_at: row.opt_string("updated_at")?,
+            blocked: row.flag("blocked")?,
+            email_verified: row.opt_flag("email_verified")?,
+            first_seen_at: row.string("first_seen_at")?,
+            removed_at: row.opt_string("removed_at")?,
+            organizations: json_list(row, "organizations")?,
+        })
+    }
 }
 
 /// Which users a viewer asks for: filters, order and the page.
@@ -403,16 +420,50 @@ mod tests {
 
     #[test]
     fn records_read_d1_integers_as_booleans_and_json_text_as_lists() {
-        let r: UserRecord = serde_json::from_value(serde_json::json!({
+        let v = serde_json::json!({
             "user_id": "a", "email": null, "name": "A", "connection": "c",
             "connections": "[\"c\",\"d\"]", "last_login": null, "logins_count": 0,
             "created_at": "t", "updated_at": null, "blocked": 1, "email_verified": null,
             "first_seen_at": "f", "removed_at": null
-        }))
-        .unwrap();
+        });
+        let read = |v: &serde_json::Value| UserRecord::from_row(Fields::of(v).unwrap());
+        let r = read(&v).unwrap();
         assert!(r.blocked);
         assert_eq!(r.email_verified, None);
+        assert_eq!((r.email, r.last_login, r.removed_at), (None, None, None));
         assert_eq!(r.connections, ["c", "d"]);
+        assert!(r.organizations.is_empty(), "no organizations column: none");
+
+        let mut w = v.clone();
+        w["blocked"] = 0.into();
+        w["email_verified"] = 1.into();
+        w["organizations"] = "[\"org_1\"]".into();
+        let r = read(&w).unwrap();
+        assert!(!r.blocked);
+        assert_eq!(r.email_verified, Some(true));
+        assert_eq!(r.organizations, ["org_1"]);
+        w["email_verified"] = 0.into();
+        assert_eq!(read(&w).unwrap().email_verified, Some(false));
+
+        w["blocked"] = 2.into();
+        assert_eq!(
+            read(&w).unwrap_err().to_string(),
+            "field `blocked`: expected true, false, 0 or 1"
+        );
+        w["blocked"] = serde_json::Value::Null;
+        assert!(read(&w).is_err(), "blocked is NOT NULL");
+        let mut w = v.clone();
+        w["logins_count"] = "0".into();
+        assert_eq!(
+            read(&w).unwrap_err().to_string(),
+            "field `logins_count`: expected an integer"
+        );
+        let mut w = v;
+        w.as_object_mut().unwrap().remove("created_at");
+        assert_eq!(
+            read(&w).unwrap_err().to_string(),
+            "field `created_at`: expected a string"
+        );
     }
 
     #[test]

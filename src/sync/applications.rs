@@ -9,7 +9,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::Stop;
@@ -154,7 +153,7 @@ pub(super) enum AppStep {
 }
 
 impl<S: SyncStore + SqlRunner> SqlRunner for Counted<'_, S> {
-    async fn sql_rows<T: DeserializeOwned>(
+    async fn sql_rows<T: crate::store::FromRow>(
         &self,
         op: &'static str,
         sql: &str,

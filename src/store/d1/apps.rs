@@ -1,6 +1,5 @@
 //! D1 runs the application SQL ([`SqlRunner`]).
 
-use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
 
 use super::D1Store;
@@ -19,7 +18,7 @@ fn bind(args: &[Arg]) -> Vec<JsValue> {
 }
 
 impl SqlRunner for D1Store {
-    async fn sql_rows<T: DeserializeOwned>(
+    async fn sql_rows<T: crate::store::FromRow>(
         &self,
         op: &'static str,
         sql: &str,

@@ -1,8 +1,6 @@
 //! The in-memory store runs the application SQL in SQLite (one engine for query semantics): the
 //! users, organizations and memberships it keeps in memory are copied in before each statement.
 
-use serde::de::DeserializeOwned;
-
 use super::MemoryStore;
 use crate::store::applications::{Arg, SqlRunner};
 use crate::store::organizations::UPSERT_ORGS;
@@ -60,7 +58,7 @@ impl MemoryStore {
 }
 
 impl SqlRunner for MemoryStore {
-    async fn sql_rows<T: DeserializeOwned>(
+    async fn sql_rows<T: crate::store::FromRow>(
         &self,
         op: &'static str,
         sql: &str,

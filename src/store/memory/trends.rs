@@ -8,6 +8,7 @@ use rusqlite::{Connection, params_from_iter};
 
 use super::MemoryStore;
 use crate::store::StoreError;
+use crate::store::applications::Arg;
 use crate::store::trends::{SNAPSHOT, Scope, SnapshotAt, TREND_ROWS, TrendRow, TrendStore};
 
 /// The snapshot table (and the tables it reads) of a [`MemoryStore`], in SQLite.
@@ -98,32 +99,8 @@ impl TrendStore for MemoryStore {
 
     async fn trend_rows(&self, scope: Scope, from_day: &str) -> Result<Vec<TrendRow>, StoreError> {
         let op = "read the trend snapshots";
-        let conn = self.trends.conn();
-        let mut stmt = conn.prepare(TREND_ROWS).map_err(failed(op))?;
-        let rows = stmt
-            .query_map([scope.as_str(), from_day], |r| {
-                Ok(TrendRow {
-                    day: r.get(0)?,
-                    key: r.get(1)?,
-                    label: r.get(2)?,
-                    seats: r.get(3)?,
-                    active: r.get(4)?,
-                    blocked: r.get(5)?,
-                    removed: r.get(6)?,
-                    added: r.get(7)?,
-                    active_30: r.get(8)?,
-                    active_90: r.get(9)?,
-                    never: r.get(10)?,
-                    login_31_60: r.get(11)?,
-                    login_61_90: r.get(12)?,
-                    login_91_180: r.get(13)?,
-                    login_181_365: r.get(14)?,
-                    login_over_365: r.get(15)?,
-                    logins: r.get(16)?,
-                    derived: r.get::<_, i64>(17)? != 0,
-                })
-            })
-            .map_err(failed(op))?;
-        rows.collect::<Result<_, _>>().map_err(failed(op))
+        // Read as D1's rows are, through `FromRow`.
+        let args = [Arg::text(scope.as_str()), Arg::text(from_day)];
+        crate::store::sqlite::query(&self.trends.conn(), op, TREND_ROWS, &args)
     }
 }

@@ -76,27 +76,21 @@ impl PushStore for SqliteStore {
     }
 
     async fn prior(&self, write: &EventWrite) -> Result<Prior, StoreError> {
-        let row = self
-            .conn
-            .query_row(
-                PUSH_PRIOR,
-                params_from_iter(sql_args(&prior_args(write))),
-                |r| {
-                    Ok(Prior {
-                        user_id: r.get(0)?,
-                        email: r.get(1)?,
-                        blocked: r.get::<_, Option<i64>>(2)?.unwrap_or(0) != 0,
-                        connection: r.get(3)?,
-                        removed_at: r.get(4)?,
-                        member: r.get::<_, Option<i64>>(5)?.map(|m| m != 0),
-                    })
-                },
-            )
-            .map_err(|e| StoreError {
-                op: "read what a pushed event changes",
-                detail: e.to_string(),
-            })?;
-        Ok(row)
+        // Read as D1's rows are, through `FromRow`.
+        let args: Vec<crate::store::applications::Arg> = prior_args(write)
+            .iter()
+            .map(|a| match a {
+                Arg::Text(t) => crate::store::applications::Arg::Text(t.clone()),
+                Arg::Null => crate::store::applications::Arg::Null,
+            })
+            .collect();
+        let rows: Vec<Prior> = crate::store::sqlite::query(
+            &self.conn,
+            "read what a pushed event changes",
+            PUSH_PRIOR,
+            &args,
+        )?;
+        Ok(rows.into_iter().next().unwrap_or_default())
     }
 }
 

@@ -485,12 +485,19 @@ fn the_applications_part_keeps_the_free_budgets_and_resumes_across_invocations()
 
 /// The reach events stored, as (type, client, user), sorted.
 fn events(store: &MemoryStore) -> Vec<(String, String, String)> {
-    #[derive(serde::Deserialize)]
     struct E {
-        #[serde(rename = "type")]
         kind: String,
         client_id: String,
         user_id: String,
+    }
+    impl crate::store::FromRow for E {
+        fn from_row(row: crate::fields::Fields<'_>) -> Result<Self, crate::fields::FieldError> {
+            Ok(Self {
+                kind: row.string("type")?,
+                client_id: row.string("client_id")?,
+                user_id: row.string("user_id")?,
+            })
+        }
     }
     let mut v: Vec<(String, String, String)> =
         block_on(crate::store::applications::SqlRunner::sql_rows::<E>(
