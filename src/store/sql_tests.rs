@@ -3,8 +3,10 @@
 
 use rusqlite::{Connection, params_from_iter};
 
+use super::applications::Arg;
 use super::organizations::{ADD_MEMBERS, MARK_MEMBERS_REMOVED, UPSERT_ORGS};
 use super::runs::{RELEASE_LOCK, TAKE_LOCK};
+use super::sqlite::query;
 use super::summary::SEAT_COUNTS;
 use super::users::{
     ADD_PENDING_REMOVALS, APPLY_PENDING_REMOVALS, Position, Sort, SortKey, SqlArg, StatusFilter,
@@ -740,6 +742,221 @@ fn values(args: Vec<SqlArg>) -> Vec<rusqlite::types::Value> {
         .collect()
 }
 
+/// The viewer queries' arguments as the SQL runner binds them.
+fn bound(args: Vec<SqlArg>) -> Vec<Arg> {
+    args.into_iter()
+        .map(|a| match a {
+            SqlArg::Text(s) => Arg::Text(s),
+            SqlArg::Int(n) => Arg::Int(n),
+        })
+        .collect()
+}
+
+/// Every row type D1 reads decodes, through `FromRow`, from what the store's own SQL answers in
+/// SQLite (the engine under D1): column names, 0/1 flags, NULLs and JSON-text lists included.
+#[test]
+fn every_store_read_decodes_its_rows_by_column_name() {
+    use super::organizations::{LIST_ORGS, LIST_STORED_MEMBERS, LIST_STORED_ORGS, ORG_EXISTS};
+    use super::runs::{INSERT_RUN, LIST_RUNS, PAUSED_RUN, UPDATE_RUN};
+    use super::sessions::{BUMP_EPOCH, EpochRow, READ_EPOCH};
+    use super::summary::CONNECTION_COUNTS;
+    use super::users::{COUNT_CURRENT_USERS, GET_USER};
+    use super::{
+        ConnectionCount, OrgRecord, RunRecord, RunStatus, SeatCounts, StoredMember, StoredOrg,
+        StoredUser, UserRecord,
+    };
+
+    let conn = db();
+    let t = |s: &str| Arg::text(s);
+    let seats = [t("2025-01-01"), t("2025-02-01"), t("2025-03-01")];
+    // An empty database: SUMs over no rows are NULL and read as 0; no epoch row change yet.
+    let empty: Vec<SeatCounts> = query(&conn, "t", SEAT_COUNTS, &seats).unwrap();
+    assert_eq!(empty, [SeatCounts::default()]);
+    let epoch: Vec<EpochRow> = query(&conn, "t", READ_EPOCH, &[]).unwrap();
+    assert_eq!(epoch, [EpochRow { epoch: 0 }]);
+    let epoch: Vec<EpochRow> = query(&conn, "t", BUMP_EPOCH, &[]).unwrap();
+    assert_eq!(epoch, [EpochRow { epoch: 1 }]);
+
+    let mut verified = user("a", "Ann", Some("2025-06-01T00:00:00.000Z"));
+    verified["email_verified"] = true.into();
+    verified["blocked"] = true.into();
+    let mut unverified = user("b", "Bob", None);
+    unverified["email_verified"] = false.into();
+    let users = [verified, unverified, user("c", "Cy", None)];
+    conn.execute(UPSERT_USERS, [rows_json(&users), "t0".into()])
+        .unwrap();
+    conn.execute("UPDATE users SET removed_at = 't1' WHERE user_id = 'c'", [])
+        .unwrap();
+    let orgs = r#"[{"id":"org_1","name":"a","display_name":null,"fingerprint":"f1"}]"#;
+    conn.execute(UPSERT_ORGS, [orgs, "t"]).unwrap();
+    conn.execute(ADD_MEMBERS, ["org_1", "[\"a\",\"b\"]", "t"])
+        .unwrap();
+    conn.execute(MARK_MEMBERS_REMOVED, ["org_1", "[\"b\"]", "t2"])
+        .unwrap();
+
+    let one: Vec<UserRecord> = query(&conn, "t", GET_USER, &[t("a")]).unwrap();
+    let [a] = one.as_slice() else {
+        panic!("{one:?}")
+    };
+    assert_eq!(
+        (a.blocked, a.email_verified, a.removed_at.as_deref()),
+        (true, Some(true), None)
+    );
+    assert_eq!(
+        (a.connections.as_slice(), a.organizations.as_slice()),
+        (&["db".to_string()][..], &["org_1".to_string()][..])
+    );
+    assert_eq!(a.email.as_deref(), Some("a@x.io"));
+    let (sql, args) = list_users_sql(&UsersQuery {
+        limit: 10,
+        status: StatusFilter::All,
+        ..UsersQuery::default()
+    });
+    let listed: Vec<UserRecord> = query(&conn, "t", &sql, &bound(args)).unwrap();
+    let flags: Vec<_> = listed
+        .iter()
+        .map(|u| {
+            (
+                u.user_id.as_str(),
+                u.blocked,
+                u.email_verified,
+                u.removed_at.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            ("a", true, Some(true), false),
+            ("b", false, Some(false), false),
+            ("c", false, None, true)
+        ]
+    );
+    assert!(listed[1].last_login.is_none() && listed[1].updated_at.is_none());
+    let (sql, [from, to]) = users_in_sql((std::ops::Bound::Unbounded, std::ops::Bound::Unbounded));
+    let stored: Vec<StoredUser> = query(&conn, "t", sql, &[t(&from), t(&to)]).unwrap();
+    assert_eq!(stored.len(), 3);
+    assert!(
+        stored
+            .iter()
+            .any(|u| u.user_id == "a" && u.blocked && u.connection.as_deref() == Some("db"))
+    );
+    assert!(
+        stored
+            .iter()
+            .any(|u| u.user_id == "c" && !u.blocked && u.removed_at.as_deref() == Some("t1"))
+    );
+    let n: Vec<serde_json::Value> = query(&conn, "t", COUNT_CURRENT_USERS, &[]).unwrap();
+    assert_eq!(n, [serde_json::json!({"n": 2})]);
+    let counts: Vec<SeatCounts> = query(&conn, "t", SEAT_COUNTS, &seats).unwrap();
+    assert_eq!(
+        (
+            counts[0].current,
+            counts[0].blocked,
+            counts[0].removed,
+            counts[0].never_logged_in
+        ),
+        (2, 1, 1, 1)
+    );
+    let per: Vec<ConnectionCount> = query(&conn, "t", CONNECTION_COUNTS, &[]).unwrap();
+    assert_eq!(
+        per,
+        [ConnectionCount {
+            connection: Some("db".into()),
+            users: 2
+        }]
+    );
+
+    let orgs: Vec<OrgRecord> = query(&conn, "t", LIST_ORGS, &[]).unwrap();
+    assert_eq!(
+        orgs,
+        [OrgRecord {
+            id: "org_1".into(),
+            name: Some("a".into()),
+            display_name: None,
+            member_count: 1,
+            removed_at: None
+        }]
+    );
+    let stored: Vec<StoredOrg> = query(&conn, "t", LIST_STORED_ORGS, &[]).unwrap();
+    assert_eq!(stored[0].fingerprint, "f1");
+    let members: Vec<StoredMember> = query(&conn, "t", LIST_STORED_MEMBERS, &[t("org_1")]).unwrap();
+    let removed: Vec<_> = members
+        .iter()
+        .map(|m| (m.user_id.as_str(), m.removed_at.as_deref()))
+        .collect();
+    assert_eq!(removed, [("a", None), ("b", Some("t2"))]);
+    let found: Vec<serde_json::Value> = query(&conn, "t", ORG_EXISTS, &[t("org_1")]).unwrap();
+    assert_eq!(found, [serde_json::json!({"id": "org_1"})]);
+
+    let id: Vec<serde_json::Value> = query(&conn, "t", INSERT_RUN, &[t("s"), t("cron")]).unwrap();
+    assert_eq!(id, [serde_json::json!({"id": 1})]);
+    let mut run = RunRecord::started(1, "s".into(), "cron");
+    run.users_seen = 3;
+    run.users_total_estimate = Some(3);
+    run.invocations = 2;
+    run.cursor = Some("{}".into());
+    let save = [
+        Arg::Int(1),
+        Arg::Null,
+        t("running"),
+        Arg::Int(3),
+        Arg::Int(0),
+        Arg::Int(0),
+        Arg::Int(0),
+        Arg::Int(4),
+        Arg::Int(0),
+        Arg::Int(9),
+        Arg::Null,
+        Arg::Int(1),
+        Arg::Int(2),
+        Arg::Int(0),
+        Arg::Int(0),
+        Arg::Int(2),
+        Arg::Int(3),
+        Arg::Int(0),
+        t("{}"),
+    ];
+    conn.execute(UPDATE_RUN, params_from_iter(super::sqlite::bind(&save)))
+        .unwrap();
+    run.api_requests = 4;
+    run.rows_written = 9;
+    run.organizations_seen = 1;
+    run.memberships_seen = 2;
+    let paused: Vec<RunRecord> = query(&conn, "t", PAUSED_RUN, &[]).unwrap();
+    assert_eq!(paused, [run.clone()]);
+    let listed: Vec<RunRecord> = query(&conn, "t", LIST_RUNS, &[Arg::Int(5)]).unwrap();
+    run.cursor = None; // never served, so never read for the list
+    assert_eq!(listed, [run]);
+    assert_eq!(listed[0].status, RunStatus::Running);
+}
+
+/// A row whose column is missing or of the wrong type fails as a store error naming the field.
+#[test]
+fn a_row_that_does_not_read_names_its_field() {
+    use super::UserRecord;
+    use super::users::GET_USER;
+
+    let conn = db();
+    conn.execute(
+        UPSERT_USERS,
+        [rows_json(&[user("a", "Ann", None)]), "t0".into()],
+    )
+    .unwrap();
+    let wrong = GET_USER.replacen("logins_count,", "'many' AS logins_count,", 1);
+    let err = query::<UserRecord>(&conn, "read a user", &wrong, &[Arg::text("a")]).unwrap_err();
+    assert_eq!(err.op, "read a user");
+    assert_eq!(err.detail, "field `logins_count`: expected an integer");
+    let missing = GET_USER.replacen("created_at,", "", 1);
+    assert_ne!(missing, GET_USER);
+    let err = query::<UserRecord>(&conn, "read a user", &missing, &[Arg::text("a")]).unwrap_err();
+    assert_eq!(err.detail, "field `created_at`: expected a string");
+    let flag = GET_USER.replacen("blocked,", "2 AS blocked,", 1);
+    let err = query::<UserRecord>(&conn, "read a user", &flag, &[Arg::text("a")]).unwrap_err();
+    assert_eq!(err.detail, "field `blocked`: expected true, false, 0 or 1");
+    assert!(err.to_string().contains("could not read a user"), "{err}");
+}
+
 /// The same history in SQLite and in the memory store answers every query alike, and each
 /// query is served by an index without a sort step.
 #[test]
@@ -797,25 +1014,8 @@ fn change_queries_answer_alike_in_sql_and_memory_and_use_an_index() {
     for q in queries {
         let q = ChangesQuery { limit: 7, ..q };
         let (sql, args) = list_changes_sql(&q);
-        let mut stmt = conn.prepare(&sql).unwrap();
-        let from_sql: Vec<ChangeRecord> = stmt
-            .query_map(params_from_iter(values(args.clone())), |r| {
-                Ok(ChangeRecord {
-                    id: r.get(0)?,
-                    at: r.get(1)?,
-                    run_id: r.get(2)?,
-                    kind: r.get(3)?,
-                    user_id: r.get(4)?,
-                    email: r.get(5)?,
-                    client_id: r.get(6)?,
-                    org_id: r.get(7)?,
-                    detail: r.get(8)?,
-                    baseline: r.get::<_, i64>(9)? != 0,
-                })
-            })
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        // Read as D1's rows are, through `FromRow`.
+        let from_sql: Vec<ChangeRecord> = query(&conn, "t", &sql, &bound(args.clone())).unwrap();
         let from_memory = block_on(mem.list_changes(&q)).unwrap();
         assert!(!from_sql.is_empty(), "{q:?}");
         assert_eq!(from_sql, from_memory, "{q:?}");

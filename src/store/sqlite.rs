@@ -26,7 +26,8 @@ pub fn migrated() -> Connection {
     conn
 }
 
-fn bind(args: &[Arg]) -> Vec<Sql> {
+/// `args` as SQLite values.
+pub fn bind(args: &[Arg]) -> Vec<Sql> {
     args.iter()
         .map(|a| match a {
             Arg::Text(s) => Sql::Text(s.clone()),
