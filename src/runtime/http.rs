@@ -4,7 +4,7 @@
 use wasm_bindgen::prelude::*;
 use worker::js_sys::{self, Reflect};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{Fetch, Headers, Request, RequestInit, ResponseBody, web_sys};
+use worker::{Fetch, Headers, Request, ResponseBody, web_sys};
 
 use crate::http::{BodySink, HttpClient, HttpRequest, HttpResponse, Method, TransportError};
 
@@ -30,17 +30,25 @@ impl WorkerHttp {
         for (k, v) in &req.headers {
             headers.set(k, v).map_err(|e| transport("header", e))?;
         }
-        let mut init = RequestInit::new();
-        init.with_method(match req.method {
-            Method::Get => worker::Method::Get,
-            Method::Post => worker::Method::Post,
-        })
-        .with_headers(headers);
+        // web_sys's init, not worker's: worker's converts its `cf` options through
+        // serde_wasm_bindgen, which would be this crate's only use of it.
+        let init = web_sys::RequestInit::new();
+        init.set_method(match req.method {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        });
+        init.set_headers(&headers.0);
         if let Some(body) = &req.body {
-            init.with_body(Some(JsValue::from_str(body)));
+            init.set_body(&JsValue::from_str(body));
         }
-        let request =
-            Request::new_with_init(&req.url, &init).map_err(|e| transport("request", e))?;
+        let request = web_sys::Request::new_with_str_and_init(&req.url, &init)
+            .map(Request::from)
+            .map_err(|e| {
+                let e = e
+                    .as_string()
+                    .unwrap_or_else(|| "invalid URL or options for Request".into());
+                transport("request", worker::Error::JsError(e))
+            })?;
         let signal = worker::AbortSignal::from(abort_signal_timeout(req.timeout_ms as f64));
         let resp = Fetch::Request(request)
             .send_with_signal(&signal)
