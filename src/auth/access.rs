@@ -84,7 +84,7 @@ pub struct Jwk {
 /// # Errors
 /// [`AccessError::Certs`] if the document is not JSON, has no `keys` list, or has no usable key.
 pub fn parse_jwks(json: &str) -> Result<Vec<Jwk>, AccessError> {
-    let doc: Value = serde_json::from_str(json)
+    let doc = crate::fields::parse(json)
         .map_err(|_| AccessError::Certs("the certs document is not JSON".into()))?;
     let keys = doc
         .get("keys")
@@ -148,7 +148,7 @@ pub struct ParsedJwt {
 
 fn decode_json_object(part: &str, what: &'static str) -> Result<Map<String, Value>, AccessError> {
     let bytes = base64url_decode(part).ok_or(AccessError::Malformed(what))?;
-    match serde_json::from_slice(&bytes) {
+    match crate::fields::parse_slice(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(AccessError::Malformed(what)),
     }

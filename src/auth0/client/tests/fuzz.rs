@@ -235,17 +235,24 @@ fn run_case(seed: u64) -> String {
     let outcome: Result<(), Auth0Error> = block_on(async {
         match call {
             0 => c.connect().await.map(|_| ()),
-            1 => c.get::<UsersPage>("/api/v2/users?page=0").await.map(|_| ()),
+            1 => c
+                .get("/api/v2/users?page=0", UsersPage::from_value)
+                .await
+                .map(|_| ()),
             2 => c
-                .get::<OrganizationsPage>("/api/v2/organizations")
+                .get("/api/v2/organizations", OrganizationsPage::from_value)
                 .await
                 .map(|_| ()),
             3 => c
-                .get::<MembersPage>("/api/v2/organizations/o/members")
+                .get("/api/v2/organizations/o/members", MembersPage::from_value)
                 .await
                 .map(|_| ()),
             4 => c
-                .post::<ExportJob>("/api/v2/jobs/users-exports", &json!({}))
+                .post(
+                    "/api/v2/jobs/users-exports",
+                    &json!({}),
+                    ExportJob::from_value,
+                )
                 .await
                 .map(|_| ()),
             5 => {
@@ -256,7 +263,7 @@ fn run_case(seed: u64) -> String {
             _ => {
                 // Several calls on one client: token reuse and renewal under junk.
                 for _ in 0..3 {
-                    c.get::<Value>("/api/v2/users").await?;
+                    c.get("/api/v2/users", any_json).await?;
                 }
                 Ok(())
             }
@@ -425,7 +432,7 @@ fn a_huge_retry_after_waits_the_longest_wait_and_counts_as_a_retry() {
     let clock = FakeClock::at(NOW);
     let cfg = config("s");
     let mut c = Auth0Client::new(&http, &clock, &cfg, RetryPolicy::default());
-    let _: Value = block_on(c.get("/api/v2/users")).unwrap();
+    let _: Value = block_on(c.get("/api/v2/users", any_json)).unwrap();
     assert_eq!(*clock.sleeps.borrow(), [60_000, 60_000]);
     assert_eq!((c.stats.rate_limited, c.stats.retries), (2, 2));
     // Forever-429s with a huge Retry-After stop at the 429 budget, after bounded waits.
@@ -435,7 +442,7 @@ fn a_huge_retry_after_waits_the_longest_wait_and_counts_as_a_retry() {
     ]));
     let clock = FakeClock::at(NOW);
     let mut c = Auth0Client::new(&http, &clock, &cfg, RetryPolicy::default());
-    let e = block_on(c.get::<Value>("/api/v2/users")).unwrap_err();
+    let e = block_on(c.get("/api/v2/users", any_json)).unwrap_err();
     assert_eq!(e, Auth0Error::RateLimited { retries: 9 });
     assert_eq!(clock.sleeps.borrow().iter().sum::<u64>(), 8 * 60_000);
 }
@@ -462,7 +469,7 @@ fn odd_token_lifetimes_neither_overflow_nor_refetch_per_request() {
         let cfg = config("s");
         let mut c = Auth0Client::new(&http, &clock, &cfg, RetryPolicy::default());
         for _ in 0..3 {
-            let _: Value = block_on(c.get("/api/v2/users")).unwrap();
+            let _: Value = block_on(c.get("/api/v2/users", any_json)).unwrap();
         }
         // One token, three calls: the token is not fetched again for each.
         assert_eq!(c.stats.requests, 4, "{expires_in}");
@@ -476,7 +483,7 @@ fn error_bodies_of_the_wrong_shape_still_give_typed_errors() {
         let http = Script(RefCell::new(answers));
         let clock = FakeClock::at(NOW);
         let mut c = Auth0Client::new(&http, &clock, &cfg, RetryPolicy::default());
-        block_on(c.get::<Value>("/api/v2/users")).unwrap_err()
+        block_on(c.get("/api/v2/users", any_json)).unwrap_err()
     };
     assert_eq!(
         run(vec![answer(401, "<html>", &[])]),
