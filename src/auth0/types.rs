@@ -437,3 +437,222 @@ impl ExportJob {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_full_user_reads_every_field_and_ignores_the_rest() {
+        let u = Auth0User::from_value(&json!({
+            "user_id": "auth0|1", "email": "a@x.io", "email_verified": true, "name": "Ann",
+            "created_at": "2023-01-25T17:48:14.784Z",
+            "updated_at": {"$date": "2023-01-26T00:00:00.000Z"},
+            "last_login": null, "logins_count": 3, "blocked": false,
+            "identities": [{"connection": "google-oauth2", "access_token": "idp-secret"}, {}],
+            "app_metadata": {"plan": [1, 2]},
+        }))
+        .unwrap();
+        assert_eq!(u.user_id, "auth0|1");
+        assert_eq!(u.email.as_deref(), Some("a@x.io"));
+        assert_eq!(u.name.as_deref(), Some("Ann"));
+        assert_eq!(u.updated_at.as_deref(), Some("2023-01-26T00:00:00.000Z"));
+        assert_eq!(u.last_login, None);
+        assert_eq!(
+            (u.email_verified, u.logins_count, u.blocked),
+            (Some(true), Some(3), Some(false))
+        );
+        assert_eq!(u.identities.len(), 2);
+        assert_eq!(u.identities[0].connection.as_deref(), Some("google-oauth2"));
+        assert_eq!(u.identities[1].connection, None);
+        assert!(!format!("{u:?}").contains("idp-secret"));
+    }
+
+    #[test]
+    fn counts_as_text_are_integers_only() {
+        let count = |v: Value| {
+            Auth0User::from_value(&json!({"user_id": "a", "logins_count": v}))
+                .unwrap()
+                .logins_count
+        };
+        assert_eq!(count(json!("5")), Some(5));
+        assert_eq!(count(json!(" 12 ")), Some(12));
+        assert_eq!(count(json!("+3")), Some(3));
+        assert_eq!(count(json!("-3")), Some(0));
+        assert_eq!(count(json!("99999999999999999999999")), Some(i64::MAX));
+        for not_a_count in ["", "-", "1e3", "12.5", "inf", "NaN", "٣", "5 5", "0x10"] {
+            assert_eq!(count(json!(not_a_count)), None, "{not_a_count:?}");
+        }
+        // Numbers stay lenient: floats truncate, out-of-range ones clamp.
+        assert_eq!(count(json!(2.9)), Some(2));
+        assert_eq!(count(json!(-2.5)), Some(0));
+        assert_eq!(count(json!(u64::MAX)), Some(i64::MAX));
+        assert_eq!(count(json!(i64::MIN)), Some(0));
+        assert_eq!(count(json!(true)), None);
+        assert_eq!(count(json!([5])), None);
+    }
+
+    #[test]
+    fn flags_read_booleans_their_text_and_numbers() {
+        let flag = |v: Value| {
+            Auth0User::from_value(&json!({"user_id": "a", "blocked": v}))
+                .unwrap()
+                .blocked
+        };
+        assert_eq!(flag(json!(" true ")), Some(true));
+        assert_eq!(flag(json!("false")), Some(false));
+        assert_eq!(
+            flag(json!("1")),
+            None,
+            "text is read as a word, not a number"
+        );
+        assert_eq!(flag(json!(0)), Some(false));
+        assert_eq!(flag(json!(0.5)), Some(true));
+        assert_eq!(flag(json!({})), None);
+        assert_eq!(flag(json!(null)), None);
+    }
+
+    #[test]
+    fn strict_fields_refuse_with_the_field_named_and_no_value_repeated() {
+        let err = |v: Value| UsersPage::from_value(&v).unwrap_err().to_string();
+        assert_eq!(err(json!({})), "field `users`: expected an array");
+        assert_eq!(
+            err(json!({"users": null})),
+            "field `users`: expected an array"
+        );
+        assert_eq!(err(json!([])), "expected an object");
+        let e =
+            err(json!({"users": [{"user_id": "a"}, {"user_id": "b", "email": {"t": "tok_9"}}]}));
+        assert_eq!(e, "field `users[1].email`: expected a string");
+        assert_eq!(
+            err(json!({"users": [7]})),
+            "field `users[0]`: expected an object"
+        );
+        let e = err(json!({"users": [{"user_id": "a", "created_at": 5}]}));
+        assert!(
+            e.starts_with("field `users[0].created_at`: expected a date"),
+            "{e}"
+        );
+        assert!(
+            err(json!({"users": [{"user_id": "a", "created_at": {"$date": null}}]}))
+                .contains("created_at")
+        );
+        assert!(
+            err(json!({"users": [{"user_id": "a", "identities": null}]})).contains("identities")
+        );
+        assert!(
+            err(json!({"users": [{"user_id": "a", "identities": [null]}]}))
+                .contains("identities[0]")
+        );
+        assert!(
+            err(json!({"users": [{"user_id": "a", "identities": [{"connection": 1}]}]}))
+                .contains("identities[0].connection")
+        );
+        // `total` is a JSON integer count, as serde's `u64` read it: no floats, no negatives.
+        for bad in [json!(-1), json!(1.0), json!(1e300), json!("5")] {
+            assert_eq!(
+                err(json!({"users": [], "total": bad})),
+                "field `total`: expected a count"
+            );
+        }
+        let p = UsersPage::from_value(&json!({"users": [], "total": u64::MAX})).unwrap();
+        assert_eq!(p.total, Some(u64::MAX));
+        assert_eq!(
+            UsersPage::from_value(&json!({"users": [], "total": null}))
+                .unwrap()
+                .total,
+            None
+        );
+    }
+
+    #[test]
+    fn optional_lists_may_be_absent_but_not_null() {
+        let p = OrganizationsPage::from_value(&json!({"next": "x"})).unwrap();
+        assert!(p.organizations.is_empty());
+        assert_eq!(p.next.as_deref(), Some("x"));
+        // A `null` list could end a listing early and mark everything after it removed.
+        assert!(OrganizationsPage::from_value(&json!({"organizations": null})).is_err());
+        assert!(MembersPage::from_value(&json!({"members": null})).is_err());
+        assert!(MembersPage::from_value(&json!({"members": [{"user_id": 1}]})).is_err());
+        assert!(OrganizationsPage::from_value(&json!({"organizations": [], "next": 1})).is_err());
+        let m = MembersPage::from_value(&json!({"members": [{"user_id": "u"}]})).unwrap();
+        assert_eq!(
+            m.members,
+            [Auth0Member {
+                user_id: "u".into()
+            }]
+        );
+        let o =
+            Auth0Organization::from_value(&json!({"id": "org_1", "display_name": "Acme"})).unwrap();
+        assert_eq!((o.name, o.display_name.as_deref()), (None, Some("Acme")));
+        assert!(Auth0Organization::from_value(&json!({"id": "o", "name": false})).is_err());
+    }
+
+    #[test]
+    fn token_and_job_answers() {
+        let t = TokenResponse::from_value(
+            &json!({"access_token": "t", "expires_in": "7200", "scope": "read:users"}),
+        )
+        .unwrap();
+        assert_eq!(
+            (t.expires_in, t.scope.as_deref()),
+            (Some(7200.0), Some("read:users"))
+        );
+        let t =
+            TokenResponse::from_value(&json!({"access_token": "t", "expires_in": [1]})).unwrap();
+        assert_eq!((t.expires_in, t.scope), (None, None));
+        assert!(TokenResponse::from_value(&json!({"access_token": "t", "scope": 5})).is_err());
+        assert!(TokenResponse::from_value(&json!({"expires_in": 5})).is_err());
+        let j = ExportJob::from_value(
+            &json!({"id": "job_1", "status": "completed", "location": "https://x"}),
+        )
+        .unwrap();
+        assert_eq!(
+            (j.id.as_str(), j.status.as_deref()),
+            ("job_1", Some("completed"))
+        );
+        assert!(ExportJob::from_value(&json!({"id": "job_1", "location": 5})).is_err());
+    }
+
+    #[test]
+    fn error_bodies_say_all_or_nothing() {
+        let e = ApiErrorBody::read(
+            r#"{"errorCode": "insufficient_scope", "message": "m", "statusCode": 403}"#,
+        );
+        assert_eq!(
+            (e.error_code.as_deref(), e.message.as_deref()),
+            (Some("insufficient_scope"), Some("m"))
+        );
+        // One field of the wrong type: the body says nothing, as a failed derive did.
+        let e = ApiErrorBody::read(r#"{"errorCode": "insufficient_scope", "message": 5}"#);
+        assert_eq!((e.error_code, e.message), (None, None));
+        let e = OAuthError::read(r#"{"error": "access_denied", "error_description": "no"}"#);
+        assert_eq!(
+            (e.error.as_deref(), e.error_description.as_deref()),
+            (Some("access_denied"), Some("no"))
+        );
+        for junk in [
+            "",
+            "<html>",
+            "[]",
+            "5",
+            "null",
+            "{\"error\": [1]}",
+            "{\"error\": \"x\"",
+        ] {
+            let e = OAuthError::read(junk);
+            assert_eq!((e.error, e.error_description), (None, None), "{junk}");
+        }
+    }
+
+    #[test]
+    fn serde_in_tests_reaches_the_same_reader() {
+        let u: Auth0User =
+            serde_json::from_value(json!({"user_id": "a", "logins_count": "5"})).unwrap();
+        assert_eq!(u.logins_count, Some(5));
+        let e = serde_json::from_value::<Auth0User>(json!({"user_id": 5})).unwrap_err();
+        assert!(e.to_string().contains("user_id"), "{e}");
+    }
+}
