@@ -6,12 +6,14 @@
 
 use std::collections::HashSet;
 
-use serde::Deserialize;
+use serde_json::Value;
 
 use super::client::Auth0Client;
 use super::error::Auth0Error;
 use super::organizations::listing_ends;
+use super::types::{each, loose_text, opt_count};
 use crate::clock::Clock;
+use crate::fields::{FieldError, Fields};
 use crate::http::{HttpClient, encode_component};
 
 /// Page size for every listing here (Auth0's documented maximum for offset paging is 100).
@@ -24,106 +26,166 @@ pub const MAX_PAGES: u32 = 200;
 
 /// An application as `GET /api/v2/clients` gives it, with only the fields asked for. Secrets
 /// are never requested (`fields=…&include_fields=true`), and would be ignored if sent.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Auth0Application {
     /// The client id.
     pub client_id: String,
     /// Its name.
-    #[serde(default, deserialize_with = "loose_text")]
     pub name: Option<String>,
     /// `spa`, `native`, `regular_web`, `non_interactive` (M2M), …; absent when unset.
-    #[serde(default, deserialize_with = "loose_text")]
     pub app_type: Option<String>,
     /// Absent means first-party (Auth0's default).
-    #[serde(default, deserialize_with = "loose_bool")]
     pub is_first_party: Option<bool>,
     /// `deny`, `allow` or `require`; absent means `deny`.
-    #[serde(default, deserialize_with = "loose_text")]
     pub organization_usage: Option<String>,
 }
 
+impl Auth0Application {
+    /// Reads an application; every field but `client_id` reads an unexpected type as absent
+    /// rather than failing its whole page.
+    ///
+    /// # Errors
+    /// Not an object, or no text `client_id`.
+    pub fn from_value(v: &Value) -> Result<Self, FieldError> {
+        let f = Fields::of(v)?;
+        Ok(Self {
+            client_id: f.string("client_id")?,
+            name: loose_text(f.get("name")),
+            app_type: loose_text(f.get("app_type")),
+            is_first_party: f.get("is_first_party").and_then(Value::as_bool),
+            organization_usage: loose_text(f.get("organization_usage")),
+        })
+    }
+}
+
 /// A connection as `GET /api/v2/connections` gives it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Auth0Connection {
     /// `con_…`.
     pub id: String,
     /// The name users' identities carry.
     pub name: String,
     /// `auth0`, `google-oauth2`, `samlp`, …
-    #[serde(default, deserialize_with = "loose_text")]
     pub strategy: Option<String>,
 }
 
-/// A string field of an unexpected type reads as absent rather than failing its whole page.
-fn loose_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::String(s) => Some(s),
-        _ => None,
-    })
-}
-
-fn loose_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Bool(b) => Some(b),
-        _ => None,
-    })
+impl Auth0Connection {
+    /// Reads a connection; a `strategy` of an unexpected type reads as absent.
+    ///
+    /// # Errors
+    /// Not an object, or no text `id` or `name`.
+    pub fn from_value(v: &Value) -> Result<Self, FieldError> {
+        let f = Fields::of(v)?;
+        Ok(Self {
+            id: f.string("id")?,
+            name: f.string("name")?,
+            strategy: loose_text(f.get("strategy")),
+        })
+    }
 }
 
 /// `GET /api/v2/clients?include_totals=true`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct ClientsPage {
     /// This page's clients.
-    #[serde(default)]
     pub clients: Vec<Auth0Application>,
     /// How many there are in all; absent when Auth0 does not say.
-    #[serde(default)]
     pub total: Option<u64>,
 }
 
+impl ClientsPage {
+    /// Reads a page.
+    ///
+    /// # Errors
+    /// `clients` present but not a list of applications, or `total` not a count.
+    pub fn from_value(v: &Value) -> Result<Self, FieldError> {
+        let f = Fields::of(v)?;
+        Ok(Self {
+            clients: each(&f, "clients", false, Auth0Application::from_value)?,
+            total: opt_count(&f, "total")?,
+        })
+    }
+}
+
 /// `GET /api/v2/connections` with checkpoint paging (`take` given). Any other shape, a bare
-/// array included, fails to parse: it carries no paging to prove the listing complete.
-#[derive(Debug, Deserialize)]
+/// array included, fails to read: it carries no paging to prove the listing complete.
+#[derive(Debug)]
 pub struct ConnectionsPage {
     /// This page's connections.
     pub connections: Vec<Auth0Connection>,
     /// The next page's checkpoint.
-    #[serde(default)]
     pub next: Option<String>,
 }
 
-/// One enabled client of a connection.
-#[derive(Debug, Deserialize)]
-pub struct EnabledClient {
-    /// The client id.
-    pub client_id: String,
+impl ConnectionsPage {
+    /// Reads a page.
+    ///
+    /// # Errors
+    /// Not an object, no `connections` list, a connection unreadable, or `next` not text.
+    pub fn from_value(v: &Value) -> Result<Self, FieldError> {
+        let f = Fields::of(v)?;
+        Ok(Self {
+            connections: each(&f, "connections", true, Auth0Connection::from_value)?,
+            next: f.opt_string("next")?,
+        })
+    }
 }
 
-/// `GET /api/v2/connections/{id}/clients`.
-#[derive(Debug, Deserialize)]
+/// A client id of an object that must carry one (`{"client_id": …}`).
+fn client_id(v: &Value) -> Result<String, FieldError> {
+    Fields::of(v)?.string("client_id")
+}
+
+/// `GET /api/v2/connections/{id}/clients`: the enabled clients' ids.
+#[derive(Debug)]
 pub struct ConnectionClientsPage {
-    /// This page's clients.
-    pub clients: Vec<EnabledClient>,
+    /// This page's client ids.
+    pub clients: Vec<String>,
     /// The next page's checkpoint.
-    #[serde(default)]
     pub next: Option<String>,
 }
 
-/// One connection enabled for an organization.
-#[derive(Debug, Deserialize)]
-pub struct OrgConnection {
-    /// The connection's id.
-    pub connection_id: String,
+impl ConnectionClientsPage {
+    /// Reads a page.
+    ///
+    /// # Errors
+    /// No `clients` list, a client without a text `client_id`, or `next` not text.
+    pub fn from_value(v: &Value) -> Result<Self, FieldError> {
+        let f = Fields::of(v)?;
+        Ok(Self {
+            clients: each(&f, "clients", true, client_id)?,
+            next: f.opt_string("next")?,
+        })
+    }
+}
+
+/// A connection id of an object that must carry one (`{"connection_id": …}`).
+fn connection_id(v: &Value) -> Result<String, FieldError> {
+    Fields::of(v)?.string("connection_id")
 }
 
 /// `GET /api/v2/organizations/{id}/enabled_connections?include_totals=true`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct OrgConnectionsPage {
-    /// This page's connections.
-    #[serde(default)]
-    pub enabled_connections: Vec<OrgConnection>,
+    /// This page's connection ids.
+    pub enabled_connections: Vec<String>,
     /// How many there are in all.
-    #[serde(default)]
     pub total: Option<u64>,
+}
+
+impl OrgConnectionsPage {
+    /// Reads a page.
+    ///
+    /// # Errors
+    /// `enabled_connections` present but not a list of objects with a text `connection_id`,
+    /// or `total` not a count.
+    pub fn from_value(v: &Value) -> Result<Self, FieldError> {
+        let f = Fields::of(v)?;
+        Ok(Self {
+            enabled_connections: each(&f, "enabled_connections", false, connection_id)?,
+            total: opt_count(&f, "total")?,
+        })
+    }
 }
 
 /// A listing and whether it is proven complete.
@@ -217,7 +279,9 @@ pub async fn list_applications<H: HttpClient, C: Clock>(
         total: None,
     };
     for page in 0.. {
-        let p: ClientsPage = client.get(&clients_path(page)).await?;
+        let p = client
+            .get(&clients_path(page), ClientsPage::from_value)
+            .await?;
         let len = p.clients.len();
         proof.total = p.total.or(proof.total);
         for a in p.clients {
@@ -247,8 +311,12 @@ pub async fn list_connections<H: HttpClient, C: Clock>(
     let mut ids = HashSet::new();
     let mut from: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let ConnectionsPage { connections, next } =
-            client.get(&connections_path(from.as_deref())).await?;
+        let ConnectionsPage { connections, next } = client
+            .get(
+                &connections_path(from.as_deref()),
+                ConnectionsPage::from_value,
+            )
+            .await?;
         let done = listing_ends(connections.len(), next.as_deref());
         items.extend(connections.into_iter().filter(|c| ids.insert(c.id.clone())));
         if done {
@@ -278,13 +346,16 @@ pub async fn list_connection_clients<H: HttpClient, C: Clock>(
     let mut ids = HashSet::new();
     let mut from: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let page: ConnectionClientsPage = client
-            .get(&connection_clients_path(connection_id, from.as_deref()))
+        let page = client
+            .get(
+                &connection_clients_path(connection_id, from.as_deref()),
+                ConnectionClientsPage::from_value,
+            )
             .await?;
         let done = listing_ends(page.clients.len(), page.next.as_deref());
         for c in page.clients {
-            if ids.insert(c.client_id.clone()) {
-                items.push(c.client_id);
+            if ids.insert(c.clone()) {
+                items.push(c);
             }
         }
         if done {
@@ -318,12 +389,17 @@ pub async fn list_org_connections<H: HttpClient, C: Clock>(
         total: None,
     };
     for page in 0.. {
-        let p: OrgConnectionsPage = client.get(&org_connections_path(org_id, page)).await?;
+        let p = client
+            .get(
+                &org_connections_path(org_id, page),
+                OrgConnectionsPage::from_value,
+            )
+            .await?;
         let len = p.enabled_connections.len();
         proof.total = p.total.or(proof.total);
         for c in p.enabled_connections {
-            if ids.insert(c.connection_id.clone()) {
-                items.push(c.connection_id);
+            if ids.insert(c.clone()) {
+                items.push(c);
             }
         }
         proof.seen = ids.len();

@@ -3,13 +3,15 @@
 //! Deciding (how long to wait, whether to retry) is in small pure functions; the client only
 //! sends, sleeps and counts. What Auth0 promises is in the README (design notes).
 
-use serde::de::DeserializeOwned;
 use std::fmt;
+
+use serde_json::Value;
 
 use super::error::Auth0Error;
 use super::types::{ApiErrorBody, OAuthError, TokenResponse};
 use crate::clock::Clock;
 use crate::config::Auth0Config;
+use crate::fields::{self, FieldError};
 use crate::http::{BodySink, HttpClient, HttpRequest, HttpResponse, Method};
 use crate::time::EpochMs;
 
@@ -311,6 +313,10 @@ impl Bucket {
     }
 }
 
+/// Builds a caller's type out of a 2xx answer parsed once into a [`Value`] (e.g.
+/// `UsersPage::from_value`). A refused answer is retried like one that is not JSON.
+pub type Read<T> = fn(&Value) -> Result<T, FieldError>;
+
 /// Whether an answer is worth another attempt.
 enum Verdict<T> {
     Done(T),
@@ -392,8 +398,11 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
         };
         let now = self.clock.now_ms();
         self.send_with_retries(&req, |resp| match resp.status {
-            200..=299 => match serde_json::from_str::<TokenResponse>(&resp.body) {
-                Ok(t) => Verdict::Done(AccessToken {
+            200..=299 => match fields::parse(&resp.body)
+                .ok()
+                .and_then(|v| TokenResponse::from_value(&v).ok())
+            {
+                Some(t) => Verdict::Done(AccessToken {
                     value: t.access_token,
                     expires_at: now.saturating_add(token_lifetime_ms(t.expires_in)),
                     scopes: t
@@ -403,7 +412,7 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
                         .map(str::to_string)
                         .collect(),
                 }),
-                Err(_) => Verdict::Retry("invalid JSON from the token endpoint".into()),
+                None => Verdict::Retry("invalid JSON from the token endpoint".into()),
             },
             401 => Verdict::Fail(Auth0Error::InvalidCredentials {
                 code: oauth_error(resp)
@@ -424,49 +433,75 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
         .await
     }
 
-    /// GETs `path_and_query` (starting with `/api/v2/`) and parses the JSON answer.
+    /// GETs `path_and_query` (starting with `/api/v2/`) and builds `T` out of the JSON answer
+    /// with `read` (e.g. `UsersPage::from_value`).
     ///
     /// # Errors
-    /// See [`Auth0Error`]; transient failures are retried first.
-    pub async fn get<T: DeserializeOwned>(
-        &mut self,
-        path_and_query: &str,
-    ) -> Result<T, Auth0Error> {
-        Ok(self.api(Method::Get, path_and_query, None).await?.0)
+    /// See [`Auth0Error`]; transient failures are retried first, an answer `read` refuses
+    /// among them.
+    pub async fn get<T>(&mut self, path_and_query: &str, read: Read<T>) -> Result<T, Auth0Error> {
+        Ok(self.call(Method::Get, path_and_query, None, read).await?.0)
     }
 
     /// [`Self::get`], with the answer's `Link` header (checkpoint paging of the log).
     ///
     /// # Errors
     /// See [`Auth0Error`]; transient failures are retried first.
-    pub async fn get_with_link<T: DeserializeOwned>(
+    pub async fn get_with_link<T>(
         &mut self,
         path_and_query: &str,
+        read: Read<T>,
     ) -> Result<(T, Option<String>), Auth0Error> {
-        self.api(Method::Get, path_and_query, None).await
+        self.call(Method::Get, path_and_query, None, read).await
     }
 
-    /// POSTs a JSON body to `path` and parses the JSON answer.
+    /// POSTs a JSON body to `path` and builds `T` out of the JSON answer with `read`.
     ///
     /// # Errors
     /// See [`Auth0Error`].
-    pub async fn post<T: DeserializeOwned>(
+    pub async fn post<T>(
         &mut self,
         path: &str,
-        body: &serde_json::Value,
+        body: &Value,
+        read: Read<T>,
     ) -> Result<T, Auth0Error> {
         Ok(self
-            .api(Method::Post, path, Some(body.to_string()))
+            .call(Method::Post, path, Some(body.to_string()), read)
             .await?
             .0)
     }
 
-    async fn api<T: DeserializeOwned>(
+    /// The one place generic over the answer's type, and a thin one: the request itself
+    /// ([`Self::api`]) is compiled once, not per type.
+    async fn call<T>(
         &mut self,
         method: Method,
         path: &str,
         body: Option<String>,
+        read: Read<T>,
     ) -> Result<(T, Option<String>), Auth0Error> {
+        let mut out = None;
+        let link = self
+            .api(method, path, body, &mut |v| {
+                out = Some(read(v)?);
+                Ok(())
+            })
+            .await?;
+        // `api` succeeds only once `read` has.
+        out.map(|t| (t, link)).ok_or(Auth0Error::Unavailable {
+            last: "no answer was read".into(),
+            attempts: 0,
+        })
+    }
+
+    /// Sends until a 2xx answer parses as JSON and `read` takes it; returns its `Link` header.
+    async fn api(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+        read: &mut dyn FnMut(&Value) -> Result<(), FieldError>,
+    ) -> Result<Option<String>, Auth0Error> {
         let mut refreshed = false;
         loop {
             let token = self.connect().await?.value.clone();
@@ -484,8 +519,11 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
             };
             let result = self
                 .send_with_retries(&req, |resp| match resp.status {
-                    200..=299 => match serde_json::from_str::<T>(&resp.body) {
-                        Ok(v) => Verdict::Done((v, resp.header("link").map(str::to_string))),
+                    200..=299 => match fields::parse(&resp.body) {
+                        Ok(v) => match read(&v) {
+                            Ok(()) => Verdict::Done(resp.header("link").map(str::to_string)),
+                            Err(e) => Verdict::Retry(format!("unexpected JSON ({e})")),
+                        },
                         Err(_) => Verdict::Retry("invalid JSON".into()),
                     },
                     401 => Verdict::Fail(Auth0Error::TokenRejected {
@@ -546,7 +584,7 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
     async fn send_with_retries<T>(
         &mut self,
         req: &HttpRequest,
-        judge: impl Fn(&HttpResponse) -> Verdict<T>,
+        judge: impl FnMut(&HttpResponse) -> Verdict<T>,
     ) -> Result<T, Auth0Error> {
         self.send_with_retries_into(req, None, judge).await
     }
@@ -556,7 +594,7 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
         &mut self,
         req: &HttpRequest,
         mut sink: Option<&mut dyn BodySink>,
-        judge: impl Fn(&HttpResponse) -> Verdict<T>,
+        mut judge: impl FnMut(&HttpResponse) -> Verdict<T>,
     ) -> Result<T, Auth0Error> {
         let mut transient = 0u32;
         let mut limited = 0u32;
@@ -650,11 +688,11 @@ impl<'a, H: HttpClient, C: Clock> Auth0Client<'a, H, C> {
 }
 
 fn oauth_error(resp: &HttpResponse) -> OAuthError {
-    serde_json::from_str(&resp.body).unwrap_or_default()
+    OAuthError::read(&resp.body)
 }
 
 fn api_error(resp: &HttpResponse) -> ApiErrorBody {
-    serde_json::from_str(&resp.body).unwrap_or_default()
+    ApiErrorBody::read(&resp.body)
 }
 
 /// 5xx is worth retrying; any other status is final.
@@ -679,6 +717,12 @@ fn scope_from_message(message: &str) -> String {
         .map(|(_, scopes)| scopes.trim().trim_end_matches('.').to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| format!("the scope named by Auth0 (\"{message}\")"))
+}
+
+/// Takes any JSON answer as it is: for tests of the sending, not of a type.
+#[cfg(test)]
+fn any_json(v: &Value) -> Result<Value, FieldError> {
+    Ok(v.clone())
 }
 
 #[cfg(test)]

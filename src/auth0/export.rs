@@ -32,10 +32,11 @@ pub async fn start_job<H: HttpClient, C: Clock>(
         .split(',')
         .map(|name| serde_json::json!({ "name": name }))
         .collect();
-    let job: ExportJob = client
+    let job = client
         .post(
             "/api/v2/jobs/users-exports",
             &serde_json::json!({ "format": "json", "fields": fields }),
+            ExportJob::from_value,
         )
         .await?;
     Ok(job.id)
@@ -60,8 +61,11 @@ pub async fn poll_job<H: HttpClient, C: Clock>(
     client: &mut Auth0Client<'_, H, C>,
     id: &str,
 ) -> Result<JobState, Auth0Error> {
-    let job: ExportJob = match client
-        .get(&format!("/api/v2/jobs/{}", encode_component(id)))
+    let job = match client
+        .get(
+            &format!("/api/v2/jobs/{}", encode_component(id)),
+            ExportJob::from_value,
+        )
         .await
     {
         Err(Auth0Error::Rejected { status: 404, .. }) => return Ok(JobState::Gone),
@@ -159,10 +163,12 @@ impl MillisecondFilter {
             }
             let needle = self.at.as_bytes();
             if !needle.is_empty() && line.windows(needle.len()).any(|w| w == needle) {
-                // Through `str`: the same parser the API's answers use (one copy in the wasm).
+                // Through `str` into a `Value`: the same parser the API's answers use (one copy
+                // in the wasm).
                 let user = std::str::from_utf8(line)
                     .ok()
-                    .and_then(|text| serde_json::from_str::<Auth0User>(text).ok());
+                    .and_then(|text| crate::fields::parse(text).ok())
+                    .and_then(|v| Auth0User::from_value(&v).ok());
                 match user {
                     Some(user) if user.created_at.as_deref() == Some(self.at.as_str()) => {
                         self.kept.push(user);

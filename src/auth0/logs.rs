@@ -1,6 +1,7 @@
 //! The tenant's log (`read:logs`): checkpoint paging (`from`/`take`, the `Link` header's next
 //! URL), the oldest retained event to start from, and lenient parsing of the few fields usage
-//! needs. IPs, user agents, descriptions and details are never parsed, kept or logged.
+//! needs. IPs, user agents, descriptions and details are never read out of the parsed page,
+//! kept or logged.
 //!
 //! What the docs say (Management API, "Retrieve logs by checkpoint"): events newer than `from`,
 //! ordered by `log_id`, at most 100 a page; the next page is the `Link` header's `rel="next"`
@@ -11,12 +12,13 @@
 
 use std::fmt;
 
-use serde::Deserialize;
-use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
 
 use super::client::Auth0Client;
 use super::error::Auth0Error;
+use super::types::loose_text;
 use crate::clock::Clock;
+use crate::fields::{FieldError, Fields};
 use crate::http::{HttpClient, decode_form, encode_component, split_url};
 
 /// The page size asked first.
@@ -39,115 +41,16 @@ pub struct LogEvent {
     pub user_id: Option<String>,
 }
 
-/// A page's items as they parse: an event object, or anything else (counted, never used).
-///
-/// Written out rather than derived over `serde_json::Value` or an untagged enum: one pass over
-/// the text, nothing but the five fields kept, and a few KB less wasm.
-enum Item {
-    Event(LogEvent),
-    Other,
-}
-
-/// A string field, or `None` for any other JSON value (one odd field must not lose a page).
-struct Text(Option<String>);
-
-impl<'de> Deserialize<'de> for Text {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(TextVisitor).map(Text)
-    }
-}
-
-struct TextVisitor;
-
-impl<'de> Visitor<'de> for TextVisitor {
-    type Value = Option<String>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-}
-
-impl<'de> Deserialize<'de> for Item {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ItemVisitor)
-    }
-}
-
-struct ItemVisitor;
-
-impl<'de> Visitor<'de> for ItemVisitor {
-    type Value = Item;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a log event")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
-        let mut e = LogEvent::default();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            let slot = match key.as_ref() {
-                "log_id" => &mut e.log_id,
-                "date" => &mut e.date,
-                "type" => &mut e.kind,
-                "client_id" => &mut e.client_id,
-                "user_id" => &mut e.user_id,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-            };
-            // A key given twice keeps its last value, as JSON parsers commonly do.
-            *slot = map.next_value::<Text>()?.0;
-        }
-        Ok(Item::Event(e))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Item, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Item::Other)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Item, E> {
-        Ok(Item::Other)
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Item, E> {
-        Ok(Item::Other)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Item, E> {
-        Ok(Item::Other)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Item, E> {
-        Ok(Item::Other)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Item, E> {
-        Ok(Item::Other)
-    }
-    fn visit_unit<E>(self) -> Result<Item, E> {
-        Ok(Item::Other)
+/// A log event object's five fields; any other field, or any of these of another type than
+/// text, is not read.
+fn event(item: &Fields<'_>) -> LogEvent {
+    let text = |key: &str| loose_text(item.get(key));
+    LogEvent {
+        log_id: text("log_id"),
+        date: text("date"),
+        kind: text("type"),
+        client_id: text("client_id"),
+        user_id: text("user_id"),
     }
 }
 
@@ -301,17 +204,22 @@ pub fn from_of(url: &str) -> Result<String, LogError> {
         })
 }
 
-/// The page's event objects, and how many items were anything else (counted, never used).
-fn split_items(items: Vec<Item>) -> (Vec<LogEvent>, usize) {
+/// A page's event objects, and how many items were anything else (counted, never used). The
+/// answer itself must be a JSON array.
+fn split_items(page: &Value) -> Result<(Vec<LogEvent>, usize), FieldError> {
+    let items = page.as_array().ok_or(FieldError {
+        field: String::new(),
+        expected: "an array of log events",
+    })?;
     let mut events = Vec::with_capacity(items.len());
     let mut unreadable = 0;
     for item in items {
-        match item {
-            Item::Event(e) => events.push(e),
-            Item::Other => unreadable += 1,
+        match Fields::of(item) {
+            Ok(f) => events.push(event(&f)),
+            Err(_) => unreadable += 1,
         }
     }
-    (events, unreadable)
+    Ok((events, unreadable))
 }
 
 /// Reads the page after checkpoint `from`.
@@ -328,9 +236,9 @@ pub async fn read_page<H: HttpClient, C: Clock>(
     take: u32,
 ) -> Result<LogPage, LogError> {
     let answer = client
-        .get_with_link::<Vec<Item>>(&checkpoint_path(from, take))
+        .get_with_link(&checkpoint_path(from, take), split_items)
         .await;
-    let (items, link) = match answer {
+    let ((mut events, unreadable), link) = match answer {
         Err(Auth0Error::Rejected {
             status: 400,
             code,
@@ -344,7 +252,6 @@ pub async fn read_page<H: HttpClient, C: Clock>(
         }
         other => other?,
     };
-    let (mut events, unreadable) = split_items(items);
     events.retain(|e| e.log_id.as_deref() != Some(from));
     let linked = match link.as_deref().map(next_link).transpose()?.flatten() {
         Some(url) => Some(from_of(url)?),
@@ -382,8 +289,7 @@ pub async fn read_page<H: HttpClient, C: Clock>(
 pub async fn read_oldest<H: HttpClient, C: Clock>(
     client: &mut Auth0Client<'_, H, C>,
 ) -> Result<Option<LogEvent>, LogError> {
-    let items: Vec<Item> = client.get(&oldest_path()).await?;
-    let (events, _) = split_items(items);
+    let (events, _) = client.get(&oldest_path(), split_items).await?;
     Ok(events.into_iter().find(|e| e.log_id.is_some()))
 }
 

@@ -47,7 +47,12 @@ pub async fn list_organizations<H: HttpClient, C: Clock>(
     let mut out = Vec::new();
     let mut from: Option<String> = None;
     loop {
-        let page: OrganizationsPage = client.get(&organizations_path(from.as_deref())).await?;
+        let page = client
+            .get(
+                &organizations_path(from.as_deref()),
+                OrganizationsPage::from_value,
+            )
+            .await?;
         let done = listing_ends(page.organizations.len(), page.next.as_deref());
         out.extend(page.organizations);
         if done {
@@ -67,7 +72,9 @@ pub async fn member_ids_page<H: HttpClient, C: Clock>(
     org_id: &str,
     from: Option<&str>,
 ) -> Result<(Vec<String>, Option<String>), Auth0Error> {
-    let page: MembersPage = client.get(&members_path(org_id, from)).await?;
+    let page = client
+        .get(&members_path(org_id, from), MembersPage::from_value)
+        .await?;
     let done = listing_ends(page.members.len(), page.next.as_deref());
     let ids = page.members.into_iter().map(|m| m.user_id).collect();
     Ok((ids, if done { None } else { page.next }))

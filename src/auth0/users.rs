@@ -62,7 +62,9 @@ pub async fn fetch_page<H: HttpClient, C: Clock>(
     page: u32,
     per_page: u32,
 ) -> Result<UsersPage, Auth0Error> {
-    client.get(&users_path(q, page, per_page)).await
+    client
+        .get(&users_path(q, page, per_page), UsersPage::from_value)
+        .await
 }
 
 #[cfg(test)]

@@ -14,12 +14,11 @@
 
 use std::fmt;
 
-use serde::Deserialize;
-use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use crate::auth0::types::Auth0User;
 use crate::config::{ConfigError, EventStreamToken};
+use crate::fields::{FieldError, Fields};
 use crate::store::StoreError;
 use crate::store::changes::ChangeStore;
 use crate::store::push::{Applied, Change, EventWrite, PushStore};
@@ -266,63 +265,68 @@ fn skip(status: Status, id: Option<&str>, kind: Option<&str>, reason: Option<Str
 
 /// The CloudEvents envelope, in both of the docs' spellings. Every field has the type Auth0
 /// documents; a body that is JSON but does not fit is ignored, not refused (see [`parse`]).
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 struct Envelope {
-    #[serde(default)]
     id: Option<String>,
-    #[serde(default, rename = "type")]
     kind: Option<String>,
-    #[serde(default)]
     specversion: Option<String>,
-    #[serde(default)]
     spec_version: Option<String>,
-    #[serde(default)]
     time: Option<String>,
-    #[serde(default)]
     a0purpose: Option<String>,
-    #[serde(default)]
-    data: Option<Data>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Data {
-    #[serde(default)]
+    /// `data.object`, the parts read before the type is known.
     object: Option<Object>,
 }
 
 /// The parts of `data.object` read before the type is known (a user is read whole, apart).
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 struct Object {
-    #[serde(default)]
     user_id: Option<String>,
-    #[serde(default)]
     updated_at: Option<String>,
-    #[serde(default)]
     deleted_at: Option<String>,
-    #[serde(default)]
-    organization: Option<Named>,
-    #[serde(default)]
-    user: Option<Named>,
+    /// `organization.id`.
+    org_id: Option<String>,
+    /// `user.user_id` (of a member).
+    member_id: Option<String>,
 }
 
-/// `{id}` of an organization, `{user_id}` of a member.
-#[derive(Debug, Deserialize)]
-struct Named {
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    user_id: Option<String>,
+impl Envelope {
+    /// Reads the envelope; `Err` when a field it reads has another type than Auth0 documents.
+    fn from_value(v: &Value) -> Result<Self, FieldError> {
+        let f = Fields::of(v)?;
+        let object = match f.opt_obj("data")? {
+            Some(data) => data.opt_obj("object")?.map(Object::read).transpose()?,
+            None => None,
+        };
+        Ok(Self {
+            id: f.opt_string("id")?,
+            kind: f.opt_string("type")?,
+            specversion: f.opt_string("specversion")?,
+            spec_version: f.opt_string("spec_version")?,
+            time: f.opt_string("time")?,
+            a0purpose: f.opt_string("a0purpose")?,
+            object,
+        })
+    }
 }
 
-/// `data.object` as a whole user, read with the sync's own type (and parser).
-#[derive(Deserialize)]
-struct UserEvent {
-    data: UserData,
-}
-
-#[derive(Deserialize)]
-struct UserData {
-    object: Auth0User,
+impl Object {
+    fn read(f: Fields<'_>) -> Result<Self, FieldError> {
+        let named = |key: &str, field: &str| -> Result<Option<String>, FieldError> {
+            let Some(n) = f.opt_obj(key)? else {
+                return Ok(None);
+            };
+            // Both `id` and `user_id` have to be text when present, whichever is used.
+            let (id, user_id) = (n.opt_string("id")?, n.opt_string("user_id")?);
+            Ok(if field == "id" { id } else { user_id })
+        };
+        Ok(Self {
+            user_id: f.opt_string("user_id")?,
+            updated_at: f.opt_string("updated_at")?,
+            deleted_at: f.opt_string("deleted_at")?,
+            org_id: named("organization", "id")?,
+            member_id: named("user", "user_id")?,
+        })
+    }
 }
 
 /// A timestamp in the one shape the store compares, or `None` if it is not one.
@@ -350,28 +354,22 @@ const MEMBER_DELETED: &str = "organization.member.deleted";
 pub fn parse(body: &[u8]) -> Result<Parsed, PushError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| PushError::Malformed("the body is not UTF-8 text".into()))?;
-    // A struct would also read a JSON array positionally; one event is one object.
+    // One event is one object, whatever else the text might parse as.
     if !text.trim_start().starts_with('{') {
         return Err(PushError::Malformed(
             "expected one CloudEvents event as a JSON object".into(),
         ));
     }
-    // Typed fields, not a generic JSON value: it reuses the parser code the sync already ships
-    // (a generic value cost 6 KB of gzipped wasm more). JSON that does not fit the types is
-    // still JSON: ignored, not refused.
-    let event: Envelope = match serde_json::from_str(text) {
-        Ok(event) => event,
-        Err(e) => {
-            return match serde_json::from_str::<IgnoredAny>(text) {
-                Ok(_) => Ok(skip(
-                    Status::Ignored,
-                    None,
-                    None,
-                    Some("a field has a type Auth0 does not send".into()),
-                )),
-                Err(_) => Err(PushError::Malformed(format!("the body is not JSON ({e})"))),
-            };
-        }
+    let value = crate::fields::parse(text)
+        .map_err(|e| PushError::Malformed(format!("the body is not JSON ({e})")))?;
+    // JSON that does not fit the documented types is still JSON: ignored, not refused.
+    let Ok(event) = Envelope::from_value(&value) else {
+        return Ok(skip(
+            Status::Ignored,
+            None,
+            None,
+            Some("a field has a type Auth0 does not send".into()),
+        ));
     };
     let raw_id = event.id;
     let raw_type = event.kind;
@@ -399,7 +397,7 @@ pub fn parse(body: &[u8]) -> Result<Parsed, PushError> {
         MEMBER_DELETED => MEMBER_DELETED,
         _ => return ignored("an event type this worker does not use"),
     };
-    let Some(object) = event.data.and_then(|d| d.object) else {
+    let Some(object) = event.object else {
         return ignored("no data.object");
     };
     let time = event.time;
@@ -409,10 +407,11 @@ pub fn parse(body: &[u8]) -> Result<Parsed, PushError> {
             let Some(at) = instant(object.updated_at.as_deref()) else {
                 return ignored("the user has no updated_at to order it by");
             };
-            let Ok(UserEvent {
-                data: UserData { object: user },
-            }) = serde_json::from_str::<UserEvent>(text)
-            else {
+            let user = value
+                .get("data")
+                .and_then(|d| d.get("object"))
+                .map(Auth0User::from_value);
+            let Some(Ok(user)) = user else {
                 return ignored("the user object is unreadable");
             };
             if user.user_id.is_empty() || user.user_id.len() > 1024 {
@@ -435,8 +434,8 @@ pub fn parse(body: &[u8]) -> Result<Parsed, PushError> {
             (Change::RemoveUser { user_id }, at)
         }
         _ => {
-            let org_id = id_text(object.organization.and_then(|o| o.id));
-            let user_id = id_text(object.user.and_then(|u| u.user_id));
+            let org_id = id_text(object.org_id);
+            let user_id = id_text(object.member_id);
             let (Some(org_id), Some(user_id)) = (org_id, user_id) else {
                 return ignored("no organization.id or user.user_id");
             };

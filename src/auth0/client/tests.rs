@@ -28,8 +28,11 @@ fn one_token_serves_the_whole_run_and_records_scopes() {
     let cfg = config("test-secret");
     let mut c = Auth0Client::new(&fake, &clock, &cfg, RetryPolicy::default());
     for _ in 0..3 {
-        let _: Value =
-            block_on(c.get("/api/v2/users?search_engine=v3&per_page=10&page=0")).unwrap();
+        let _: Value = block_on(c.get(
+            "/api/v2/users?search_engine=v3&per_page=10&page=0",
+            any_json,
+        ))
+        .unwrap();
     }
     assert_eq!(fake.count("/oauth/token"), 1);
     assert_eq!(c.granted_scopes().unwrap().len(), 3);
@@ -44,7 +47,7 @@ fn wrong_secret_fails_fast_with_the_401_checklist() {
     let clock = FakeClock::at(0);
     let cfg = config("wrong");
     let mut c = Auth0Client::new(&fake, &clock, &cfg, RetryPolicy::default());
-    let e = block_on(c.get::<Value>("/api/v2/users")).unwrap_err();
+    let e = block_on(c.get("/api/v2/users", any_json)).unwrap_err();
     assert_eq!(
         e,
         Auth0Error::InvalidCredentials {
@@ -66,7 +69,7 @@ fn missing_scope_is_named() {
     let clock = FakeClock::at(0);
     let cfg = config("test-secret");
     let mut c = Auth0Client::new(&fake, &clock, &cfg, RetryPolicy::default());
-    let e = block_on(c.get::<Value>("/api/v2/users?search_engine=v3")).unwrap_err();
+    let e = block_on(c.get("/api/v2/users?search_engine=v3", any_json)).unwrap_err();
     assert_eq!(e.missing_scope(), Some("read:users"));
     assert!(e.to_string().contains("grant read:users"), "{e}");
 }
@@ -89,7 +92,7 @@ fn a_429_waits_for_retry_after_or_the_reset_and_is_counted() {
     let clock = FakeClock::at(1_700_000_000_000);
     let cfg = config("test-secret");
     let mut c = Auth0Client::new(&fake, &clock, &cfg, RetryPolicy::default());
-    let _: Value = block_on(c.get("/api/v2/users?search_engine=v3")).unwrap();
+    let _: Value = block_on(c.get("/api/v2/users?search_engine=v3", any_json)).unwrap();
     assert_eq!(c.stats.rate_limited, 2);
     let sleeps = clock.sleeps.borrow().clone();
     assert_eq!(sleeps.len(), 2, "{sleeps:?}");
@@ -105,7 +108,7 @@ fn endless_429s_stop_with_a_clear_error() {
     let clock = FakeClock::at(0);
     let cfg = config("test-secret");
     let mut c = Auth0Client::new(&fake, &clock, &cfg, RetryPolicy::default());
-    let e = block_on(c.get::<Value>("/api/v2/users")).unwrap_err();
+    let e = block_on(c.get("/api/v2/users", any_json)).unwrap_err();
     assert!(matches!(e, Auth0Error::RateLimited { retries: 9 }), "{e:?}");
     assert!(e.to_string().contains("429"));
     assert_eq!(c.stats.requests, 10);
@@ -123,7 +126,7 @@ fn server_errors_and_truncated_bodies_are_retried_with_growing_waits() {
     let clock = FakeClock::at(0);
     let cfg = config("test-secret");
     let mut c = Auth0Client::new(&fake, &clock, &cfg, RetryPolicy::default());
-    let v: Value = block_on(c.get("/api/v2/users?search_engine=v3&per_page=5")).unwrap();
+    let v: Value = block_on(c.get("/api/v2/users?search_engine=v3&per_page=5", any_json)).unwrap();
     assert_eq!(v["users"].as_array().unwrap().len(), 2);
     let sleeps = clock.sleeps.borrow().clone();
     assert_eq!(sleeps.len(), 3);
@@ -138,7 +141,7 @@ fn persistent_server_errors_give_up_after_the_attempt_budget() {
     let clock = FakeClock::at(0);
     let cfg = config("test-secret");
     let mut c = Auth0Client::new(&fake, &clock, &cfg, RetryPolicy::default());
-    let e = block_on(c.get::<Value>("/api/v2/users")).unwrap_err();
+    let e = block_on(c.get("/api/v2/users", any_json)).unwrap_err();
     assert_eq!(
         e,
         Auth0Error::Unavailable {
@@ -154,16 +157,16 @@ fn an_expired_token_is_replaced_once() {
     let clock = FakeClock::at(0);
     let cfg = config("test-secret");
     let mut c = Auth0Client::new(&fake, &clock, &cfg, RetryPolicy::default());
-    let _: Value = block_on(c.get("/api/v2/users?search_engine=v3")).unwrap();
+    let _: Value = block_on(c.get("/api/v2/users?search_engine=v3", any_json)).unwrap();
     fake.valid_tokens.borrow_mut().clear();
-    let _: Value = block_on(c.get("/api/v2/users?search_engine=v3")).unwrap();
+    let _: Value = block_on(c.get("/api/v2/users?search_engine=v3", any_json)).unwrap();
     assert_eq!(fake.count("/oauth/token"), 2);
     // Revoked for good: the fresh token is refused too, and the error says so.
     *fake.fault.borrow_mut() = Some(Box::new(|_, req| {
         (!req.url.ends_with("/oauth/token"))
             .then(|| status(401, "{\"message\":\"Invalid token\"}", &[]))
     }));
-    let e = block_on(c.get::<Value>("/api/v2/users?search_engine=v3")).unwrap_err();
+    let e = block_on(c.get("/api/v2/users?search_engine=v3", any_json)).unwrap_err();
     assert!(matches!(e, Auth0Error::TokenRejected { .. }), "{e:?}");
     assert_eq!(fake.count("/oauth/token"), 3);
 }
@@ -231,9 +234,9 @@ fn the_request_budget_is_honoured() {
         ..RetryPolicy::default()
     };
     let mut c = Auth0Client::new(&fake, &clock, &cfg, policy);
-    let _: Value = block_on(c.get("/api/v2/users?search_engine=v3")).unwrap();
+    let _: Value = block_on(c.get("/api/v2/users?search_engine=v3", any_json)).unwrap();
     assert_eq!(
-        block_on(c.get::<Value>("/api/v2/users?search_engine=v3")).unwrap_err(),
+        block_on(c.get("/api/v2/users?search_engine=v3", any_json)).unwrap_err(),
         Auth0Error::BudgetSpent
     );
 }
@@ -262,7 +265,7 @@ fn a_configured_rate_paces_finer_than_the_whole_second_reset_header() {
     };
     let mut c = Auth0Client::new(&fake, &clock, &cfg, policy);
     for _ in 0..4 {
-        let _: Value = block_on(c.get("/api/v2/users?search_engine=v3")).unwrap();
+        let _: Value = block_on(c.get("/api/v2/users?search_engine=v3", any_json)).unwrap();
     }
     // Token and first request use the burst; then one every 500 ms, not one per second.
     assert_eq!(*clock.sleeps.borrow(), [500, 500, 500]);

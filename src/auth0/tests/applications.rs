@@ -232,7 +232,7 @@ fn a_missing_scope_is_a_typed_error() {
 
 #[test]
 fn odd_field_types_read_as_absent_not_as_a_failed_page() {
-    let page: ClientsPage = serde_json::from_value(json!({"clients": [
+    let page = ClientsPage::from_value(&json!({"clients": [
         {"client_id": "a", "name": 7, "app_type": ["spa"], "is_first_party": "yes",
          "organization_usage": null, "client_secret": "never-read"}
     ], "total": 1}))

@@ -637,3 +637,61 @@ fn a_change_history_failure_is_logged_not_refused() {
     assert_eq!(crate::api::push::response(&Ok(r)).status, 200);
     assert!(store.user("auth0|1").is_some());
 }
+
+#[test]
+fn a_mistyped_field_anywhere_in_the_read_envelope_is_ignored_with_why() {
+    let store = SqliteStore::default();
+    let typed = |kind: &str, object: serde_json::Value| {
+        let r = post(&store, &envelope("evt_m", kind, object, false));
+        r.unwrap().reason.unwrap_or_default()
+    };
+    let why = "a field has a type Auth0 does not send";
+    // Each field the envelope reads, of another type than documented, in any event type.
+    let mut user = user_object("auth0|1", "a", T1);
+    user["deleted_at"] = 5.into();
+    assert_eq!(typed("user.updated", user), why);
+    let mut user = user_object("auth0|1", "a", T1);
+    user["organization"] = "org_1".into();
+    assert_eq!(typed("user.created", user), why);
+    assert_eq!(
+        typed(
+            "organization.member.added",
+            serde_json::json!({"organization": {"id": 7}, "user": {"user_id": "u"}})
+        ),
+        why
+    );
+    assert_eq!(
+        typed(
+            "organization.member.added",
+            serde_json::json!({"organization": {"id": "o"}, "user": {"user_id": "u", "id": []}})
+        ),
+        why
+    );
+    let mut e = envelope(
+        "evt_m",
+        "user.created",
+        user_object("auth0|1", "a", T1),
+        false,
+    );
+    e["time"] = serde_json::json!(f64::MAX);
+    assert_eq!(post(&store, &e).unwrap().reason.as_deref(), Some(why));
+    let mut e = envelope(
+        "evt_m",
+        "user.created",
+        user_object("auth0|1", "a", T1),
+        false,
+    );
+    e["data"]["object"] = serde_json::json!([1]);
+    assert_eq!(post(&store, &e).unwrap().reason.as_deref(), Some(why));
+    // A user that the envelope can read but the user reader cannot.
+    let mut user = user_object("auth0|1", "a", T1);
+    user["identities"] = serde_json::json!([{"connection": 5}]);
+    assert_eq!(typed("user.created", user), "the user object is unreadable");
+    // Unknown fields are not read, whatever their type or depth (within the parser's limit).
+    let mut user = user_object("auth0|2", "b", T1);
+    user["user_metadata"] =
+        serde_json::from_str(&format!("{}{}", "[".repeat(100), "]".repeat(100))).unwrap();
+    user["app_metadata"] = serde_json::json!(u64::MAX);
+    let r = post(&store, &envelope("evt_ok", "user.created", user, false)).unwrap();
+    assert_eq!(r.status, Status::Applied, "{:?}", r.reason);
+}

@@ -7,7 +7,14 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::auth0::types::{Auth0User, ExportJob, MembersPage, OrganizationsPage, UsersPage};
+use crate::auth0::applications::{
+    Auth0Application, Auth0Connection, ClientsPage, ConnectionClientsPage, ConnectionsPage,
+    OrgConnectionsPage,
+};
+use crate::auth0::types::{
+    ApiErrorBody, Auth0Member, Auth0Organization, Auth0User, ExportJob, Identity, MembersPage,
+    OAuthError, OrganizationsPage, TokenResponse, UsersPage,
+};
 use crate::clock::fake::FakeClock;
 use crate::http::TransportError;
 use crate::testing::{Rng, auth0_config as config, block_on};
@@ -235,17 +242,24 @@ fn run_case(seed: u64) -> String {
     let outcome: Result<(), Auth0Error> = block_on(async {
         match call {
             0 => c.connect().await.map(|_| ()),
-            1 => c.get::<UsersPage>("/api/v2/users?page=0").await.map(|_| ()),
+            1 => c
+                .get("/api/v2/users?page=0", UsersPage::from_value)
+                .await
+                .map(|_| ()),
             2 => c
-                .get::<OrganizationsPage>("/api/v2/organizations")
+                .get("/api/v2/organizations", OrganizationsPage::from_value)
                 .await
                 .map(|_| ()),
             3 => c
-                .get::<MembersPage>("/api/v2/organizations/o/members")
+                .get("/api/v2/organizations/o/members", MembersPage::from_value)
                 .await
                 .map(|_| ()),
             4 => c
-                .post::<ExportJob>("/api/v2/jobs/users-exports", &json!({}))
+                .post(
+                    "/api/v2/jobs/users-exports",
+                    &json!({}),
+                    ExportJob::from_value,
+                )
                 .await
                 .map(|_| ()),
             5 => {
@@ -256,7 +270,7 @@ fn run_case(seed: u64) -> String {
             _ => {
                 // Several calls on one client: token reuse and renewal under junk.
                 for _ in 0..3 {
-                    c.get::<Value>("/api/v2/users").await?;
+                    c.get("/api/v2/users", any_json).await?;
                 }
                 Ok(())
             }
@@ -297,7 +311,7 @@ fn users_of_any_shape_parse_or_fail_as_a_whole_without_a_panic() {
     let mut parsed = 0;
     for i in 0..5000 {
         let user = junk_user(&mut rng, i);
-        if let Ok(u) = serde_json::from_value::<Auth0User>(user.clone()) {
+        if let Ok(u) = Auth0User::from_value(&user) {
             parsed += 1;
             assert!(u.logins_count.is_none_or(|n| n >= 0), "{user}");
         }
@@ -308,7 +322,7 @@ fn users_of_any_shape_parse_or_fail_as_a_whole_without_a_panic() {
 
 #[test]
 fn loosely_typed_user_fields_are_read_not_refused() {
-    let u: Auth0User = serde_json::from_value(json!({
+    let u = Auth0User::from_value(&json!({
         "user_id": "samlp|acme|1",
         "email_verified": "true",
         "blocked": "false",
@@ -319,7 +333,7 @@ fn loosely_typed_user_fields_are_read_not_refused() {
         (u.email_verified, u.blocked, u.logins_count),
         (Some(true), Some(false), Some(12))
     );
-    let u: Auth0User = serde_json::from_value(json!({
+    let u = Auth0User::from_value(&json!({
         "user_id": "auth0|2",
         "email_verified": {"x": 1},
         "blocked": 1,
@@ -330,11 +344,10 @@ fn loosely_typed_user_fields_are_read_not_refused() {
         (u.email_verified, u.blocked, u.logins_count),
         (None, Some(true), Some(i64::MAX))
     );
-    let u: Auth0User =
-        serde_json::from_value(json!({"user_id": "a", "logins_count": -5, "blocked": null}))
-            .unwrap();
+    let u = Auth0User::from_value(&json!({"user_id": "a", "logins_count": -5, "blocked": null}))
+        .unwrap();
     assert_eq!((u.logins_count, u.blocked), (Some(0), None));
-    assert!(serde_json::from_value::<Auth0User>(json!({"user_id": 5})).is_err());
+    assert!(Auth0User::from_value(&json!({"user_id": 5})).is_err());
 }
 
 #[test]
@@ -425,7 +438,7 @@ fn a_huge_retry_after_waits_the_longest_wait_and_counts_as_a_retry() {
     let clock = FakeClock::at(NOW);
     let cfg = config("s");
     let mut c = Auth0Client::new(&http, &clock, &cfg, RetryPolicy::default());
-    let _: Value = block_on(c.get("/api/v2/users")).unwrap();
+    let _: Value = block_on(c.get("/api/v2/users", any_json)).unwrap();
     assert_eq!(*clock.sleeps.borrow(), [60_000, 60_000]);
     assert_eq!((c.stats.rate_limited, c.stats.retries), (2, 2));
     // Forever-429s with a huge Retry-After stop at the 429 budget, after bounded waits.
@@ -435,7 +448,7 @@ fn a_huge_retry_after_waits_the_longest_wait_and_counts_as_a_retry() {
     ]));
     let clock = FakeClock::at(NOW);
     let mut c = Auth0Client::new(&http, &clock, &cfg, RetryPolicy::default());
-    let e = block_on(c.get::<Value>("/api/v2/users")).unwrap_err();
+    let e = block_on(c.get("/api/v2/users", any_json)).unwrap_err();
     assert_eq!(e, Auth0Error::RateLimited { retries: 9 });
     assert_eq!(clock.sleeps.borrow().iter().sum::<u64>(), 8 * 60_000);
 }
@@ -462,7 +475,7 @@ fn odd_token_lifetimes_neither_overflow_nor_refetch_per_request() {
         let cfg = config("s");
         let mut c = Auth0Client::new(&http, &clock, &cfg, RetryPolicy::default());
         for _ in 0..3 {
-            let _: Value = block_on(c.get("/api/v2/users")).unwrap();
+            let _: Value = block_on(c.get("/api/v2/users", any_json)).unwrap();
         }
         // One token, three calls: the token is not fetched again for each.
         assert_eq!(c.stats.requests, 4, "{expires_in}");
@@ -476,7 +489,7 @@ fn error_bodies_of_the_wrong_shape_still_give_typed_errors() {
         let http = Script(RefCell::new(answers));
         let clock = FakeClock::at(NOW);
         let mut c = Auth0Client::new(&http, &clock, &cfg, RetryPolicy::default());
-        block_on(c.get::<Value>("/api/v2/users")).unwrap_err()
+        block_on(c.get("/api/v2/users", any_json)).unwrap_err()
     };
     assert_eq!(
         run(vec![answer(401, "<html>", &[])]),
@@ -510,4 +523,153 @@ fn error_bodies_of_the_wrong_shape_still_give_typed_errors() {
         matches!(e, Auth0Error::Rejected { status: 418, .. }),
         "{e:?}"
     );
+}
+
+/// Every reader of an Auth0 answer, on one parsed body: whether each took it.
+fn read_all(v: &Value) -> [bool; 15] {
+    [
+        UsersPage::from_value(v).is_ok(),
+        Auth0User::from_value(v).is_ok(),
+        Identity::from_value(v).is_ok(),
+        TokenResponse::from_value(v).is_ok(),
+        Auth0Organization::from_value(v).is_ok(),
+        OrganizationsPage::from_value(v).is_ok(),
+        Auth0Member::from_value(v).is_ok(),
+        MembersPage::from_value(v).is_ok(),
+        ExportJob::from_value(v).is_ok(),
+        Auth0Application::from_value(v).is_ok(),
+        Auth0Connection::from_value(v).is_ok(),
+        ClientsPage::from_value(v).is_ok(),
+        ConnectionsPage::from_value(v).is_ok(),
+        ConnectionClientsPage::from_value(v).is_ok(),
+        OrgConnectionsPage::from_value(v).is_ok(),
+    ]
+}
+
+/// Good bodies of every kind, to be cut short and mangled.
+fn good_bodies() -> Vec<String> {
+    [
+        json!({"users": [{"user_id": "auth0|1", "email": "a@x.io", "created_at": {"$date": "2023-01-25T17:48:14.784Z"},
+                          "identities": [{"connection": "auth0"}], "logins_count": "5"}], "total": 1}),
+        json!({"access_token": "t", "expires_in": 86400, "scope": "read:users"}),
+        json!({"organizations": [{"id": "org_1", "name": "acme", "display_name": "Acme"}], "next": "n"}),
+        json!({"members": [{"user_id": "auth0|1"}], "next": "n"}),
+        json!({"id": "job_1", "status": "completed", "location": "https://x"}),
+        json!({"clients": [{"client_id": "c", "name": "App", "is_first_party": true}], "total": 1}),
+        json!({"connections": [{"id": "con_1", "name": "db", "strategy": "auth0"}], "next": "n"}),
+        json!({"clients": [{"client_id": "c"}], "next": "n"}),
+        json!({"enabled_connections": [{"connection_id": "con_1"}], "total": 1}),
+        json!({"errorCode": "insufficient_scope", "message": "Insufficient scope, expected any of: read:users"}),
+    ]
+    .iter()
+    .map(Value::to_string)
+    .collect()
+}
+
+#[test]
+fn every_reader_answers_any_body_with_a_value_or_an_error_never_a_panic() {
+    let mut texts = good_bodies();
+    // Each good body is accepted by some reader: the readers are not refusing everything.
+    for t in &texts[..9] {
+        let v = crate::fields::parse(t).unwrap();
+        assert!(read_all(&v).iter().any(|ok| *ok), "{t}");
+    }
+    // Cut short at every byte, and with junk spliced in.
+    let mut rng = Rng::new(23);
+    for t in good_bodies() {
+        for cut in 0..t.len() {
+            texts.push(t[..cut].to_string());
+            let n = rng.below(4);
+            let mut mangled = t.as_bytes()[..cut].to_vec();
+            mangled.extend(rng.bytes(n));
+            mangled.extend_from_slice(&t.as_bytes()[cut..]);
+            texts.push(String::from_utf8_lossy(&mangled).into_owned());
+        }
+    }
+    // Nesting past the parser's limit, huge and tiny numbers, every JSON type at the top.
+    texts.extend([
+        "[".repeat(100_000),
+        format!("{}{}", "{\"users\":[".repeat(200), "]}".repeat(200)),
+        format!("{}1{}", "[".repeat(127), "]".repeat(127)),
+        "1e400".into(),
+        "-1e400".into(),
+        "123456789012345678901234567890".into(),
+        r#"{"users": [], "total": 123456789012345678901234567890}"#.into(),
+        r#"{"users": [{"user_id": "a", "logins_count": 1e308}], "total": -0}"#.into(),
+        r#"{"users": [{"user_id": "a", "logins_count": "1e400"}]}"#.into(),
+        r#"{"access_token": "t", "expires_in": "1e400"}"#.into(),
+        "null".into(),
+        "true".into(),
+        "\"users\"".into(),
+        "[]".into(),
+        "{}".into(),
+    ]);
+    for _ in 0..3000 {
+        texts.push(junk_body(&mut rng));
+    }
+    let mut parsed = 0;
+    for text in &texts {
+        // Error bodies are read from any text.
+        let _ = (OAuthError::read(text), ApiErrorBody::read(text));
+        if let Ok(v) = crate::fields::parse(text) {
+            parsed += 1;
+            read_all(&v);
+            // A junk value under every key any reader looks for, and as every list's items.
+            for key in [
+                "users",
+                "organizations",
+                "members",
+                "clients",
+                "connections",
+                "enabled_connections",
+                "total",
+                "next",
+                "id",
+                "user_id",
+                "client_id",
+            ] {
+                read_all(&json!({ key: v.clone() }));
+                read_all(&json!({ key: [v.clone()] }));
+            }
+        }
+    }
+    assert!(parsed > 1000, "{parsed}");
+    // Deeper than any JSON text reaches the readers (the parser stops at 128): still no panic.
+    let mut deep = json!({"users": [], "user_id": "a"});
+    for _ in 0..300 {
+        deep = json!({"users": [deep], "identities": [{"connection": "x"}], "user_id": "a"});
+    }
+    let took = read_all(&deep);
+    // The readers look one level down, never further: the page and the user both read.
+    assert!(took[0] && took[1], "{took:?}");
+}
+
+#[test]
+fn a_page_of_the_wrong_shape_is_retried_then_named() {
+    let http = Script(RefCell::new(vec![
+        answer(200, TOKEN, &[]),
+        answer(
+            200,
+            r#"{"users": [{"user_id": "a"}, {"email": "b@x.io"}]}"#,
+            &[],
+        ),
+    ]));
+    let clock = FakeClock::at(NOW);
+    let cfg = config("s");
+    let mut c = Auth0Client::new(&http, &clock, &cfg, RetryPolicy::default());
+    let e = block_on(c.get("/api/v2/users", UsersPage::from_value)).unwrap_err();
+    assert_eq!(
+        e,
+        Auth0Error::Unavailable {
+            last: "unexpected JSON (field `users[1].user_id`: expected a string)".into(),
+            attempts: 5
+        }
+    );
+    // The same body read as any JSON is fine: the shape, not the text, was refused.
+    let http = Script(RefCell::new(vec![
+        answer(200, TOKEN, &[]),
+        answer(200, r#"{"users": [{"email": "b@x.io"}]}"#, &[]),
+    ]));
+    let mut c = Auth0Client::new(&http, &clock, &cfg, RetryPolicy::default());
+    assert!(block_on(c.get("/api/v2/users", any_json)).is_ok());
 }

@@ -86,7 +86,7 @@ fn run(n: u32, per_s: f64, burst: u32, latency_ms: u64, work_ms: u64) -> (f64, u
     let cfg = config("test-secret");
     let mut c = Auth0Client::new(&tenant, &clock, &cfg, RetryPolicy::default());
     for _ in 0..n {
-        let _: Value = block_on(c.get("/api/v2/users?search_engine=v3")).unwrap();
+        let _: Value = block_on(c.get("/api/v2/users?search_engine=v3", any_json)).unwrap();
         clock.advance(work_ms);
     }
     assert_eq!(tenant.served.get(), n);
@@ -218,14 +218,14 @@ fn a_429_still_backs_off_and_forgets_the_learnt_rate() {
     let cfg = config("test-secret");
     let mut c = Auth0Client::new(&tenant, &clock, &cfg, RetryPolicy::default());
     for _ in 0..60 {
-        let _: Value = block_on(c.get("/api/v2/users?search_engine=v3")).unwrap();
+        let _: Value = block_on(c.get("/api/v2/users?search_engine=v3", any_json)).unwrap();
     }
     assert!(c.estimate.per_second().is_some_and(|r| r > 8.0));
     let slow = BucketTenant::new(&clock, 2.0, 2, 0);
     *slow.state.borrow_mut() = (0.0, clock.now_ms());
     c.http = &slow;
     for _ in 0..40 {
-        let _: Value = block_on(c.get("/api/v2/users?search_engine=v3")).unwrap();
+        let _: Value = block_on(c.get("/api/v2/users?search_engine=v3", any_json)).unwrap();
     }
     assert!(slow.refused.get() >= 1, "the first request meets a 429");
     assert_eq!(c.stats.rate_limited, slow.refused.get());
