@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::Stop;
 use super::budget::{Budget, Counted};
@@ -77,9 +77,11 @@ const LIST_QUERIES: u32 = 4;
 /// D1 queries one connection's (or organization's) pairs take: read, add, drop.
 const PAIR_QUERIES: u32 = 3;
 
-/// Where the applications part stands: saved in the cursor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Where the applications part stands: saved in the cursor (written and read by `super::cursor`;
+/// the derive is the tests' record of the old format).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(test, derive(Serialize, serde::Deserialize))]
+#[cfg_attr(test, serde(rename_all = "snake_case"))]
 pub enum AppProgress {
     /// Record the token's optional scopes, then list applications.
     Lists,
@@ -88,13 +90,13 @@ pub enum AppProgress {
     /// Each current connection's enabled clients, by id, after this one.
     Clients {
         /// The last connection done.
-        #[serde(default)]
+        #[cfg_attr(test, serde(default))]
         after: Option<String>,
     },
     /// Each current organization's enabled connections, by id, after this one.
     Orgs {
         /// The last organization done; `None` before the step began, `""` once it began.
-        #[serde(default)]
+        #[cfg_attr(test, serde(default))]
         after: Option<String>,
     },
     /// Recompute the reach counts.
@@ -102,21 +104,22 @@ pub enum AppProgress {
 }
 
 /// The applications part's state across invocations.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(test, derive(Serialize, serde::Deserialize))]
 pub struct AppState {
     /// The next step.
     pub progress: AppProgress,
     /// What made the run partial before this part (organizations), kept for its end.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(default, skip_serializing_if = "Option::is_none"))]
     pub partial: Option<String>,
     /// Notes for the history: scopes not enabled, listings not proven complete.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(test, serde(default, skip_serializing_if = "Vec::is_empty"))]
     pub notes: Vec<String>,
     /// Whether this part wrote anything (the reach counts are then recomputed).
-    #[serde(default)]
+    #[cfg_attr(test, serde(default))]
     pub changed: bool,
     /// The first sync of applications or connections: a baseline, so no reach events.
-    #[serde(default)]
+    #[cfg_attr(test, serde(default))]
     pub baseline: bool,
 }
 

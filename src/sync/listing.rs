@@ -16,8 +16,6 @@
 use std::collections::HashSet;
 use std::ops::{Bound, RangeBounds};
 
-use serde::{Deserialize, Serialize};
-
 use crate::auth0::types::Auth0User;
 use crate::auth0::users::{MAX_PAGES, PER_PAGE, RESULT_CAP, created_at_query, fetch_page};
 use crate::auth0::{Auth0Client, Auth0Error};
@@ -25,9 +23,11 @@ use crate::clock::Clock;
 use crate::http::HttpClient;
 use crate::store::RunRecord;
 
-/// Where a block starts on `created_at`. Stored in the cursor: keep the serde tags.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "at", rename_all = "snake_case")]
+/// Where a block starts on `created_at`. Stored in the cursor (`super::cursor` writes and reads
+/// it as `{"kind": "inclusive", "at": …}`); the derive is the tests' record of the old format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(test, serde(tag = "kind", content = "at", rename_all = "snake_case"))]
 pub enum Lower {
     /// From the first user.
     Unbounded,

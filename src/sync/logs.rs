@@ -13,8 +13,6 @@
 //! still kept, and the span between is recorded in `usage_gaps` and in the run's history. A
 //! missing `read:logs` skips the phase with a note; the user sync is never failed for it.
 
-use serde::{Deserialize, Serialize};
-
 use super::Stop;
 use super::budget::{Budget, Counted};
 use super::lease::Lease;
@@ -48,16 +46,19 @@ pub fn scope_note() -> String {
 }
 
 /// How far this run's share of the log got, kept in the run's cursor across invocations.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Its stored form is written and read by `super::cursor`; the derive is the tests' record of the
+/// old format.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize, serde::Deserialize))]
 pub struct LogProgress {
     /// Pages written by this run.
-    #[serde(default)]
+    #[cfg_attr(test, serde(default))]
     pub pages: u32,
     /// Events read by this run.
-    #[serde(default)]
+    #[cfg_attr(test, serde(default))]
     pub events: u64,
     /// What the history should say (gaps, a backlog left for the next run), so far.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(default, skip_serializing_if = "Option::is_none"))]
     pub note: Option<String>,
 }
 

@@ -767,6 +767,9 @@ impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
 #[path = "tests/applications.rs"]
 mod applications_tests;
 #[cfg(test)]
+#[path = "tests/cursor.rs"]
+mod cursor_tests;
+#[cfg(test)]
 #[path = "tests/events.rs"]
 mod events_tests;
 #[cfg(test)]
