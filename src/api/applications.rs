@@ -135,6 +135,7 @@ pub fn users_query(client_id: &str, query: &str, now: EpochMs) -> Result<AppUser
         Some(v) if v.chars().count() > 200 => {
             return Err(bad("q", "must be at most 200 characters"));
         }
+        // Unicode, as `search_text` is stored (see `params::users_query`).
         other => other.map(str::to_lowercase),
     };
     Ok(AppUsersQuery {

@@ -257,6 +257,9 @@ pub fn users_query(query: &str, now: EpochMs) -> Result<UsersQuery, ApiError> {
         Some(v) if v.chars().count() > MAX_SEARCH => {
             return Err(bad("q", format!("must be at most {MAX_SEARCH} characters")));
         }
+        // Unicode lower case, not ASCII: `search_text` is stored lower-cased with Unicode rules
+        // (sync::mapping) and matched with `instr`, so `ÅSTRÖM` must become `åström`. (The
+        // sync links `to_lowercase` anyway: ASCII here would save nothing and break the match.)
         Some(v) => Some(v.to_lowercase()),
     };
     Ok(UsersQuery {

@@ -345,7 +345,7 @@ fn store() -> MemoryStore {
     let users: Vec<Value> = (0..5)
         .map(|i| {
             json!({"user_id": format!("auth0|{i}"), "email": format!("u{i}@x.io"),
-                   "name": if i == 0 { json!(AWKWARD) } else { json!(null) },
+                   "name": match i { 0 => json!(AWKWARD), 1 => json!("Åström ÉMILE"), _ => json!(null) },
                    "created_at": format!("2024-01-0{}T00:00:00.000Z", i + 1),
                    "identities": [{"connection": if i < 3 { "db" } else { "google" }}]})
         })
@@ -573,4 +573,17 @@ fn cursors_keep_their_text_and_read_back() {
         let e = params::users_query(&format!("cursor={c}"), NOW).unwrap_err();
         assert!(e.to_string().contains("`cursor`"), "{e}");
     }
+}
+
+#[test]
+fn search_lower_cases_with_unicode_rules_as_the_stored_text() {
+    // `search_text` holds `åström émile`: an ASCII-only lower case of the query would miss it.
+    let store = store();
+    let r = get(&store, "/api/applications/spa/users?q=%C3%85STR%C3%96M");
+    let v: Value = serde_json::from_str(&r.body).unwrap();
+    let users = v["users"].as_array().unwrap();
+    assert_eq!(users.len(), 1, "{}", r.body);
+    assert_eq!(users[0]["user_id"], "auth0|1");
+    let q = params::users_query("q=%C3%85STR%C3%96M", NOW).unwrap();
+    assert_eq!(q.search.as_deref(), Some("åström"));
 }
