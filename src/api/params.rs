@@ -135,8 +135,6 @@ pub(super) fn sort_name(s: Sort) -> String {
 
 /// The cursor's content: the order it belongs to and the last row's position. Written as
 /// `{"s":…,"k":…,"u":…}` and read back field by field (no serde derive on wasm).
-#[derive(Debug, PartialEq)]
-#[cfg_attr(test, derive(serde::Serialize, serde::Deserialize))]
 struct CursorBody {
     s: String,
     k: String,
