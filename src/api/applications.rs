@@ -1,6 +1,7 @@
 //! The application routes: `/api/applications[/{client_id}[/users]]`, their CSV exports and
 //! pages. Who can reach an application is the store's rule; usage comes from the log tables.
 
+use super::json;
 use super::params::{self, Params, decode_cursor, encode_cursor};
 use super::viewer::Viewer;
 use super::{ApiError, ApiRequest, ApiResponse, CSV, Handled};
@@ -86,7 +87,7 @@ pub async fn coverage<S: SqlRunner>(store: &S) -> Result<Coverage, ApiError> {
 }
 
 /// The 30- and 90-day cut-offs.
-fn cutoffs(now: EpochMs) -> [String; 2] {
+pub(super) fn cutoffs(now: EpochMs) -> [String; 2] {
     [30u64, 90].map(|d| iso_from_ms(now.saturating_sub(d * 86_400_000)))
 }
 
@@ -134,6 +135,7 @@ pub fn users_query(client_id: &str, query: &str, now: EpochMs) -> Result<AppUser
         Some(v) if v.chars().count() > 200 => {
             return Err(bad("q", "must be at most 200 characters"));
         }
+        // Unicode, as `search_text` is stored (see `params::users_query`).
         other => other.map(str::to_lowercase),
     };
     Ok(AppUsersQuery {
@@ -225,7 +227,8 @@ pub async fn answer<S: SqlRunner>(
     viewer: &Viewer,
 ) -> Result<Handled, ApiError> {
     let now = req.now_ms;
-    let json = |v: serde_json::Value| Ok(Handled::Respond(ApiResponse::json(200, &v)));
+    let respond = |j: json::Json| Ok(Handled::Respond(ApiResponse::json(200, j.finish())));
+    let mut j = json::Json::new();
     let csv = |body: String, name: &str| {
         let mut r = ApiResponse {
             status: 200,
@@ -245,26 +248,30 @@ pub async fn answer<S: SqlRunner>(
                 .await
                 .map_err(ApiError::Store)?;
             let c = coverage(store).await?;
-            json(serde_json::json!({
-                "applications": applications,
-                "not_enabled": c.not_enabled,
-                "usage_gaps": c.usage_gaps,
-            }))
+            j.obj().key("applications");
+            json::list(&mut j, &applications, json::app_summary);
+            json::coverage_members(&mut j, &c);
+            j.end_obj();
+            respond(j)
         }
         AppRoute::One(id) => {
             let application = one(store, &id, now).await?;
             let c = coverage(store).await?;
-            json(serde_json::json!({
-                "application": application,
-                "not_enabled": c.not_enabled,
-                "usage_gaps": c.usage_gaps,
-            }))
+            j.obj().key("application");
+            json::app_summary(&mut j, &application);
+            json::coverage_members(&mut j, &c);
+            j.end_obj();
+            respond(j)
         }
         AppRoute::Users(id) => {
             let q = users_query(&id, req.query, now)?;
             one(store, &id, now).await?;
             let (users, next_cursor) = users_page(store, &q).await?;
-            json(serde_json::json!({ "users": users, "next_cursor": next_cursor }))
+            j.obj().key("users");
+            json::list(&mut j, &users, json::app_user);
+            j.opt_str_at("next_cursor", next_cursor.as_deref())
+                .end_obj();
+            respond(j)
         }
         AppRoute::ListCsv => {
             let apps = list_apps(store, &cutoffs(now), None)

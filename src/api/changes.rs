@@ -57,7 +57,7 @@ pub fn changes_query(
         None => None,
         Some(c) => Some(
             decode_cursor(c)
-                .and_then(|json| serde_json::from_str::<ChangePosition>(&json).ok())
+                .and_then(|json| read_position(&json))
                 .filter(|pos| ms_from_iso(&pos.at).is_some())
                 .ok_or_else(|| {
                     bad(
@@ -91,9 +91,24 @@ pub fn changes_query(
     })
 }
 
-/// The cursor for the page after `last`.
+/// The cursor for the page after `last`: `{"at":…,"id":…}`, hex-encoded.
 pub fn cursor_after(last: &ChangeRecord) -> String {
-    encode_cursor(&serde_json::to_string(&last.position()).unwrap_or_default())
+    let mut j = super::json::Json::new();
+    j.obj()
+        .str_at("at", &last.at)
+        .int_at("id", last.id)
+        .end_obj();
+    encode_cursor(&j.finish())
+}
+
+/// A cursor's position, read field by field (no serde derive on wasm).
+fn read_position(text: &str) -> Option<ChangePosition> {
+    let v = crate::fields::parse(text).ok()?;
+    let f = crate::fields::Fields::of(&v).ok()?;
+    Some(ChangePosition {
+        at: f.string("at").ok()?,
+        id: f.i64("id").ok()?,
+    })
 }
 
 /// One page of changes and the cursor for the next, if any.
@@ -123,10 +138,12 @@ pub async fn changes_page<S: ChangeView>(
 pub async fn api<S: ChangeView>(req: &ApiRequest<'_>, store: &S) -> Result<ApiResponse, ApiError> {
     let q = changes_query(req.query, 100, 1000)?;
     let (changes, next_cursor) = changes_page(store, &q).await?;
-    Ok(ApiResponse::json(
-        200,
-        &serde_json::json!({ "changes": changes, "next_cursor": next_cursor }),
-    ))
+    let mut j = super::json::Json::new();
+    j.obj().key("changes");
+    super::json::list(&mut j, &changes, super::json::change);
+    j.opt_str_at("next_cursor", next_cursor.as_deref())
+        .end_obj();
+    Ok(ApiResponse::json(200, j.finish()))
 }
 
 /// Rows per page of `/changes.csv`.

@@ -7,14 +7,13 @@
 pub mod applications;
 pub mod changes;
 pub mod error;
+pub mod json;
 pub mod pages;
 pub mod params;
 pub mod push;
 pub mod trends;
 pub mod user_page;
 pub mod viewer;
-
-use serde::Serialize;
 
 use crate::auth::origin::{RequestSite, check_same_origin};
 use crate::store::applications::SqlRunner;
@@ -69,14 +68,19 @@ pub const HTML: &str = "text/html; charset=utf-8";
 pub const CSV: &str = "text/csv; charset=utf-8";
 
 impl ApiResponse {
-    /// A JSON answer.
-    pub fn json(status: u16, value: &impl Serialize) -> Self {
+    /// A JSON answer, its text written by [`json`].
+    pub fn json(status: u16, body: String) -> Self {
         Self {
             status,
             headers: Vec::new(),
             content_type: JSON,
-            body: serde_json::to_string(value).unwrap_or_else(|_| "{}".into()),
+            body,
         }
+    }
+
+    /// A JSON answer from a built value (a push receipt).
+    pub fn json_value(status: u16, value: &serde_json::Value) -> Self {
+        Self::json(status, value.to_string())
     }
 
     /// A page.
@@ -98,7 +102,7 @@ impl ApiResponse {
 
     /// The error's status and message; never internal detail.
     pub fn error(e: &ApiError) -> Self {
-        let mut r = Self::json(e.status(), &serde_json::json!({ "error": e.to_string() }));
+        let mut r = Self::json(e.status(), json::error(&e.to_string()));
         if matches!(e, ApiError::Unauthorized) {
             r.headers.push((
                 "www-authenticate",
@@ -261,7 +265,7 @@ pub async fn handle<S: ViewStore + SessionStore + ChangeView + SqlRunner + Trend
     ) || matches!(&route, Route::Apps(r) if r.is_page());
     let viewer = match route {
         Route::Health if get => {
-            return Handled::Respond(ApiResponse::json(200, &serde_json::json!({"ok": true})));
+            return Handled::Respond(ApiResponse::json(200, "{\"ok\":true}".into()));
         }
         Route::Login => match auth.check_access_config() {
             Ok(()) => return Handled::Respond(pages::login(req, store, auth).await),
@@ -299,7 +303,8 @@ async fn authorized<S: ViewStore + ChangeView + SqlRunner + TrendStore>(
     store: &S,
     viewer: &Viewer,
 ) -> Result<Handled, ApiError> {
-    let respond = |value: serde_json::Value| Ok(Handled::Respond(ApiResponse::json(200, &value)));
+    let respond = |j: json::Json| Ok(Handled::Respond(ApiResponse::json(200, j.finish())));
+    let mut j = json::Json::new();
     match route {
         Route::Dashboard if get => Ok(Handled::Respond(
             pages::dashboard(req, store, viewer).await?,
@@ -317,14 +322,23 @@ async fn authorized<S: ViewStore + ChangeView + SqlRunner + TrendStore>(
         Route::Users if get => {
             let q = params::users_query(req.query, req.now_ms)?;
             let (users, next_cursor) = users_page(store, &q).await?;
-            respond(serde_json::json!({ "users": users, "next_cursor": next_cursor }))
+            j.obj().key("users");
+            json::list(&mut j, &users, json::user);
+            j.opt_str_at("next_cursor", next_cursor.as_deref())
+                .end_obj();
+            respond(j)
         }
         Route::User(id) if get => match store.get_user(&id).await.map_err(ApiError::Store)? {
             Some(user) => {
                 let apps = crate::store::applications::user_apps(store, &id)
                     .await
                     .map_err(ApiError::Store)?;
-                respond(serde_json::json!({ "user": user, "applications": apps }))
+                j.obj().key("user");
+                json::user(&mut j, &user);
+                j.key("applications");
+                json::list(&mut j, &apps, json::user_app);
+                j.end_obj();
+                respond(j)
             }
             None => Err(ApiError::NotFound),
         },
@@ -343,24 +357,38 @@ async fn authorized<S: ViewStore + ChangeView + SqlRunner + TrendStore>(
             let mut q = params::users_query(req.query, req.now_ms)?;
             q.organization = Some(id);
             let (members, next_cursor) = users_page(store, &q).await?;
-            respond(serde_json::json!({ "members": members, "next_cursor": next_cursor }))
+            j.obj().key("members");
+            json::list(&mut j, &members, json::user);
+            j.opt_str_at("next_cursor", next_cursor.as_deref())
+                .end_obj();
+            respond(j)
         }
         Route::Organizations if get => {
             let organizations = store.list_organizations().await.map_err(ApiError::Store)?;
-            respond(serde_json::json!({ "organizations": organizations }))
+            j.obj().key("organizations");
+            json::list(&mut j, &organizations, json::organization);
+            j.end_obj();
+            respond(j)
         }
         Route::Summary if get => {
-            respond(serde_json::to_value(summary(store, req.now_ms).await?).unwrap_or_default())
+            json::summary(&mut j, &summary(store, req.now_ms).await?);
+            respond(j)
         }
-        // Serialized straight to text: no `Value` tree of a year of points.
-        Route::Trends if get => Ok(Handled::Respond(ApiResponse::json(
-            200,
-            &trends::trends_json(store, req.query, req.now_ms).await?,
-        ))),
+        // Written straight to text: no `Value` tree of a year of points.
+        Route::Trends if get => {
+            json::trends(
+                &mut j,
+                &trends::trends_json(store, req.query, req.now_ms).await?,
+            );
+            respond(j)
+        }
         Route::SyncRuns if get => {
             let limit = params::limit(req.query, 50, 500)?;
             let runs: Vec<RunRecord> = store.list_runs(limit).await.map_err(ApiError::Store)?;
-            respond(serde_json::json!({ "runs": runs }))
+            j.obj().key("runs");
+            json::list(&mut j, &runs, json::run);
+            j.end_obj();
+            respond(j)
         }
         _ => Err(ApiError::MethodNotAllowed),
     }
@@ -387,7 +415,8 @@ pub async fn users_page<S: ViewStore>(
 }
 
 /// The seat counts and context the dashboard shows, as `/api/summary` serves them.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct Summary {
     /// Seats by state.
     pub counts: crate::store::SeatCounts,
@@ -459,7 +488,11 @@ pub const CSV_PAGE: u32 = 1000;
 pub fn sync_response(result: &Result<SyncResult, crate::store::StoreError>) -> ApiResponse {
     match result {
         Ok(SyncResult::Ran { run, .. }) => {
-            ApiResponse::json(200, &serde_json::json!({ "run": run }))
+            let mut j = json::Json::new();
+            j.obj().key("run");
+            json::run(&mut j, run);
+            j.end_obj();
+            ApiResponse::json(200, j.finish())
         }
         Ok(SyncResult::AlreadyRunning | SyncResult::Idle) => {
             ApiResponse::error(&ApiError::SyncRunning)
@@ -477,5 +510,8 @@ mod changes_tests;
 #[cfg(test)]
 #[path = "tests/fuzz.rs"]
 mod fuzz;
+#[cfg(test)]
+#[path = "tests/json.rs"]
+mod json_tests;
 #[cfg(test)]
 mod tests;

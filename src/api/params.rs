@@ -1,7 +1,5 @@
 //! Query-string parameters and the opaque paging cursor.
 
-use serde::{Deserialize, Serialize};
-
 use super::ApiError;
 use crate::store::UserRecord;
 use crate::store::users::{Position, Sort, SortKey, StatusFilter, UsersQuery};
@@ -125,7 +123,7 @@ fn sort(p: &Params) -> Result<Sort, ApiError> {
     Ok(Sort { key, desc })
 }
 
-fn sort_name(s: Sort) -> String {
+pub(super) fn sort_name(s: Sort) -> String {
     let field = match s.key {
         SortKey::UserId => "user_id",
         SortKey::LastLogin => "last_login",
@@ -135,12 +133,34 @@ fn sort_name(s: Sort) -> String {
     format!("{field}:{}", if s.desc { "desc" } else { "asc" })
 }
 
-/// The cursor's content: the order it belongs to and the last row's position.
-#[derive(Serialize, Deserialize)]
+/// The cursor's content: the order it belongs to and the last row's position. Written as
+/// `{"s":…,"k":…,"u":…}` and read back field by field (no serde derive on wasm).
 struct CursorBody {
     s: String,
     k: String,
     u: String,
+}
+
+impl CursorBody {
+    fn text(&self) -> String {
+        let mut j = super::json::Json::new();
+        j.obj()
+            .str_at("s", &self.s)
+            .str_at("k", &self.k)
+            .str_at("u", &self.u)
+            .end_obj();
+        j.finish()
+    }
+
+    fn read(text: &str) -> Option<Self> {
+        let v = crate::fields::parse(text).ok()?;
+        let f = crate::fields::Fields::of(&v).ok()?;
+        Some(Self {
+            s: f.string("s").ok()?,
+            k: f.string("k").ok()?,
+            u: f.string("u").ok()?,
+        })
+    }
 }
 
 /// Where `last` stands under `sort`, to continue after it.
@@ -158,7 +178,7 @@ pub fn cursor_after(sort: Sort, last: &UserRecord) -> String {
         k: sort.key.value(last),
         u: last.user_id.clone(),
     };
-    encode_cursor(&serde_json::to_string(&body).unwrap_or_default())
+    encode_cursor(&body.text())
 }
 
 /// Parses `/api/users` (and members) parameters; `now` anchors `inactive_days`.
@@ -172,7 +192,7 @@ pub fn users_query(query: &str, now: EpochMs) -> Result<UsersQuery, ApiError> {
         None => None,
         Some(c) => {
             let body: CursorBody = decode_cursor(c)
-                .and_then(|json| serde_json::from_str(&json).ok())
+                .and_then(|json| CursorBody::read(&json))
                 .ok_or_else(|| {
                     bad(
                         "cursor",
@@ -235,6 +255,9 @@ pub fn users_query(query: &str, now: EpochMs) -> Result<UsersQuery, ApiError> {
         Some(v) if v.chars().count() > MAX_SEARCH => {
             return Err(bad("q", format!("must be at most {MAX_SEARCH} characters")));
         }
+        // Unicode lower case, not ASCII: `search_text` is stored lower-cased with Unicode rules
+        // (sync::mapping) and matched with `instr`, so `ÅSTRÖM` must become `åström`. (The
+        // sync links `to_lowercase` anyway: ASCII here would save nothing and break the match.)
         Some(v) => Some(v.to_lowercase()),
     };
     Ok(UsersQuery {

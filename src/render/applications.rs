@@ -4,7 +4,6 @@
 use std::fmt::Write;
 
 use super::csv::cell;
-use serde::Serialize;
 
 use super::html::{app_href, escape, nav, page, user_href, when};
 use crate::http::encode_component;
@@ -87,7 +86,8 @@ pub fn users_csv_rows(users: &[AppUser]) -> String {
 }
 
 /// A feature whose optional scope is not granted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct NotEnabled {
     /// The scope, e.g. `read:logs`.
     pub scope: String,
@@ -96,7 +96,8 @@ pub struct NotEnabled {
 }
 
 /// What the application views show beside their data: features not enabled, usage gaps.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct Coverage {
     /// Optional scopes the newest run's token lacked.
     pub not_enabled: Vec<NotEnabled>,

@@ -2,8 +2,6 @@
 //! weekly logins derived from cumulative counts, and the reclaim curve. Pure, apart from
 //! [`load`], which reads the snapshot rows through [`TrendStore`] (never the users table).
 
-use serde::Serialize;
-
 use crate::store::StoreError;
 use crate::store::trends::{Scope, TrendRow, TrendStore};
 use crate::time::{EpochMs, iso_from_ms, ms_from_iso};
@@ -31,7 +29,8 @@ pub fn week_start(n: i64) -> i64 {
 }
 
 /// One day of a series.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct Point {
     /// `YYYY-MM-DD`, UTC.
     pub day: String,
@@ -77,7 +76,8 @@ impl From<&TrendRow> for Point {
 }
 
 /// Logins in one week (Monday to Sunday, UTC).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct Week {
     /// The Monday, `YYYY-MM-DD`.
     pub week: String,
@@ -118,7 +118,8 @@ pub fn weekly_logins(points: &[(i64, i64)], from: i64, to: i64) -> Vec<Week> {
 }
 
 /// One bar of the reclaim curve.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct Bucket {
     /// `0–30`, …, `over 365`, `never`.
     pub label: &'static str,
@@ -129,7 +130,8 @@ pub struct Bucket {
 }
 
 /// Seats by days since last login, from the newest snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct Reclaim {
     /// The snapshot's day.
     pub day: String,
@@ -170,7 +172,8 @@ pub fn reclaim(row: &TrendRow) -> Option<Reclaim> {
 }
 
 /// A connection's, organization's or application's series.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct Series {
     /// Connection name, organization id or client id.
     pub key: String,
@@ -183,8 +186,9 @@ pub struct Series {
 }
 
 /// What `by` groups the extra series by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[cfg_attr(test, serde(rename_all = "snake_case"))]
 pub enum By {
     /// Primary connection.
     Connection,
@@ -216,7 +220,8 @@ impl By {
 }
 
 /// Everything `/api/trends` returns, and the charts draw.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct Trends {
     /// The window's length in days.
     pub days: u32,
