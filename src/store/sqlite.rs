@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use rusqlite::types::{Value as Sql, ValueRef};
 use serde::de::DeserializeOwned;
 
-use super::applications::{Arg, SqlRunner};
+use super::applications::{Arg, SqlRunner, Stmt};
 use super::{RowsWritten, StoreError};
 
 /// A fresh in-memory database with every migration applied.
@@ -81,15 +81,36 @@ pub fn query<T: DeserializeOwned>(
     Ok(out)
 }
 
-/// A SQLite database behind [`SqlRunner`].
+/// A SQLite database behind [`SqlRunner`]. The third field, when set to `Some(n)`, makes the
+/// next batch fail after running `n` of its statements (rolled back, as D1 rolls back a batch
+/// an invocation dies in); the fourth holds the length of the largest value bound so far.
 pub struct SqliteDb(
     pub RefCell<Connection>,
     pub std::cell::Cell<Option<[u64; 4]>>,
+    pub std::cell::Cell<Option<usize>>,
+    pub std::cell::Cell<usize>,
 );
 
 impl Default for SqliteDb {
     fn default() -> Self {
-        Self(RefCell::new(migrated()), std::cell::Cell::new(None))
+        Self(
+            RefCell::new(migrated()),
+            std::cell::Cell::new(None),
+            std::cell::Cell::new(None),
+            std::cell::Cell::new(0),
+        )
+    }
+}
+
+impl SqliteDb {
+    /// Binds `args`, noting the largest.
+    fn bound(&self, args: &[Arg]) -> Vec<Sql> {
+        let largest = args.iter().map(|a| match a {
+            Arg::Text(s) => s.len(),
+            _ => 8,
+        });
+        self.3.set(largest.fold(self.3.get(), usize::max));
+        bind(args)
     }
 }
 
@@ -100,6 +121,7 @@ impl SqlRunner for SqliteDb {
         sql: &str,
         args: &[Arg],
     ) -> Result<Vec<T>, StoreError> {
+        self.bound(args);
         query(&self.0.borrow(), op, sql, args)
     }
 
@@ -111,8 +133,29 @@ impl SqlRunner for SqliteDb {
     ) -> Result<RowsWritten, StoreError> {
         let conn = self.0.borrow();
         let n = conn
-            .execute(sql, rusqlite::params_from_iter(bind(args)))
+            .execute(sql, rusqlite::params_from_iter(self.bound(args)))
             .map_err(fail(op))?;
         Ok(n as RowsWritten)
+    }
+
+    async fn sql_batch(&self, op: &'static str, stmts: &[Stmt]) -> Result<RowsWritten, StoreError> {
+        let conn = self.0.borrow();
+        // Dropped without a commit (any error below), the transaction rolls back: D1's batch.
+        let tx = conn.unchecked_transaction().map_err(fail(op))?;
+        let fail_after = self.2.take();
+        let mut n = 0;
+        for (i, (sql, args)) in stmts.iter().enumerate() {
+            if fail_after == Some(i) {
+                return Err(StoreError {
+                    op,
+                    detail: "injected failure".into(),
+                });
+            }
+            n += tx
+                .execute(sql, rusqlite::params_from_iter(self.bound(args)))
+                .map_err(fail(op))? as RowsWritten;
+        }
+        tx.commit().map_err(fail(op))?;
+        Ok(n)
     }
 }
