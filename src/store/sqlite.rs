@@ -82,8 +82,9 @@ pub fn query<T: DeserializeOwned>(
 }
 
 /// A SQLite database behind [`SqlRunner`]. The third field, when set to `Some(n)`, makes the
-/// next batch fail after running `n` of its statements (rolled back, as D1 rolls back a batch
-/// an invocation dies in); the fourth holds the length of the largest value bound so far.
+/// batch that would run the `n+1`th batched statement from now fail there (rolled back, as D1
+/// rolls back a batch an invocation dies in); the fourth holds the length of the largest value
+/// bound so far.
 pub struct SqliteDb(
     pub RefCell<Connection>,
     pub std::cell::Cell<Option<[u64; 4]>>,
@@ -142,14 +143,18 @@ impl SqlRunner for SqliteDb {
         let conn = self.0.borrow();
         // Dropped without a commit (any error below), the transaction rolls back: D1's batch.
         let tx = conn.unchecked_transaction().map_err(fail(op))?;
-        let fail_after = self.2.take();
         let mut n = 0;
-        for (i, (sql, args)) in stmts.iter().enumerate() {
-            if fail_after == Some(i) {
-                return Err(StoreError {
-                    op,
-                    detail: "injected failure".into(),
-                });
+        for (sql, args) in stmts {
+            match self.2.get() {
+                Some(0) => {
+                    self.2.set(None);
+                    return Err(StoreError {
+                        op,
+                        detail: "injected failure".into(),
+                    });
+                }
+                Some(left) => self.2.set(Some(left - 1)),
+                None => {}
             }
             n += tx
                 .execute(sql, rusqlite::params_from_iter(self.bound(args)))
