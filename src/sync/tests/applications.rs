@@ -797,23 +797,24 @@ fn reach_events_in_sql_write_what_the_rust_rule_says() {
         "SELECT json_array(client_id, name, user_id, email) AS id FROM ({})",
         reach_pairs_sql()
     );
-    let after: Vec<ReachPair> = block_on(ids(&store, "t", &pairs_sql, &[scope.clone()]))
-        .unwrap()
-        .into_iter()
-        .map(|p| {
-            let v: Value = serde_json::from_str(&p).unwrap();
-            let s = |i: usize| v[i].as_str().map(String::from);
-            ReachPair {
-                client_id: s(0).unwrap(),
-                name: s(1),
-                user_id: s(2).unwrap(),
-                email: s(3),
-            }
-        })
-        .collect();
+    let after: Vec<ReachPair> =
+        block_on(ids(&store, "t", &pairs_sql, std::slice::from_ref(&scope)))
+            .unwrap()
+            .into_iter()
+            .map(|p| {
+                let v: Value = serde_json::from_str(&p).unwrap();
+                let s = |i: usize| v[i].as_str().map(String::from);
+                ReachPair {
+                    client_id: s(0).unwrap(),
+                    name: s(1),
+                    user_id: s(2).unwrap(),
+                    email: s(3),
+                }
+            })
+            .collect();
     assert!(after.len() > 1, "the tenant has reach to compare");
     // Stored before: every pair but the first, and one whose user is gone (an odd id).
-    block_on(store.sql_run("t", &snapshot_add_sql(), &[scope.clone()])).unwrap();
+    block_on(store.sql_run("t", &snapshot_add_sql(), std::slice::from_ref(&scope))).unwrap();
     let ghost = "ghost|é\\\"1\u{1f}";
     block_on(store.sql_run(
         "t",
