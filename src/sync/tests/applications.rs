@@ -713,6 +713,60 @@ fn toggle_client(fake: &FakeAuth0, rng: &mut Rng, except: Option<&str>) -> Strin
     client
 }
 
+/// Users and memberships that change in the same run as the wiring (and between wiring
+/// changes) record their own events, not reach events: the batch brings the stored reach up to
+/// the users before diffing, so only the pairs the wiring moved get an event.
+#[test]
+fn reach_moved_by_users_and_memberships_is_not_a_reach_event() {
+    let names = ["Username-Password-Authentication", "google-oauth2", "samlp"];
+    let mut user_moves = 0;
+    for seed in 0..6 {
+        let fake = tenant(seed);
+        let store = MemoryStore::default();
+        let clock = FakeClock::at(T0);
+        run(&fake, &store, &clock);
+        let mut rng = Rng::new(seed ^ 0x5EED);
+        let mut expected = Vec::new();
+        for step in 0..6 {
+            let untouched = reference_pairs(&fake);
+            {
+                // A new user, a block toggled, a membership toggled, a user deleted.
+                let mut users = fake.users.borrow_mut();
+                users.push(json!({"user_id": format!("auth0|new{step}"),
+                    "email": format!("new{step}@x.io"),
+                    "created_at": crate::time::iso_from_ms(1_700_000_000_000 + step * 1000),
+                    "identities": [{"connection": *rng.pick(&names)}]}));
+                let i = rng.below(users.len());
+                let blocked = users[i]["blocked"] == true;
+                users[i]["blocked"] = json!(!blocked);
+                let i = rng.below(users.len());
+                users.remove(i);
+                let id = format!("auth0|{:04}", rng.below(40));
+                let mut orgs = fake.orgs.borrow_mut();
+                let members = &mut orgs[rng.below(3)].1;
+                match members.iter().position(|m| *m == id) {
+                    Some(i) => {
+                        members.remove(i);
+                    }
+                    None => members.push(id),
+                }
+            }
+            let before = reference_pairs(&fake);
+            user_moves += diff(&untouched, &before).len();
+            toggle_client(&fake, &mut rng, None);
+            let r = run(&fake, &store, &clock);
+            assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+            expected.extend(diff(&before, &reference_pairs(&fake)));
+            expected.sort();
+            assert_eq!(events(&store), expected, "seed {seed} step {step}");
+        }
+    }
+    assert!(
+        user_moves > 20,
+        "the users' changes moved reach: {user_moves}"
+    );
+}
+
 /// Runs whose wiring batches fail at a random statement (the batch rolls back, as D1's does when
 /// an invocation dies in it), some after an earlier batch of the same run committed: the events
 /// stored always match the wiring stored, and the next run writes the rest, each event once.
