@@ -59,7 +59,16 @@ pub trait SqlRunner {
         sql: &str,
         args: &[Arg],
     ) -> Result<RowsWritten, StoreError>;
+    /// Runs writes as one batch: one transaction, all or nothing, one D1 query. Returns the rows
+    /// they wrote.
+    ///
+    /// # Errors
+    /// Any database failure; then none of the statements took effect.
+    async fn sql_batch(&self, op: &'static str, stmts: &[Stmt]) -> Result<RowsWritten, StoreError>;
 }
+
+/// A statement and its bound values, for [`SqlRunner::sql_batch`].
+pub type Stmt = (String, Vec<Arg>);
 
 /// The `app_type` of machine-to-machine applications: no user signs in to them, so they are
 /// kept in the store but left out of every "who can reach" view.
@@ -301,6 +310,74 @@ pub fn reach_pairs_sql() -> String {
     format!(
         "SELECT a.client_id, a.name, u.user_id, u.email FROM users u JOIN applications a \
          WHERE a.client_id IN (SELECT value FROM json_each(?1)) AND {REACH}"
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reach events, written in the batch of the wiring write that causes them (migration 0016).
+//
+// `?1` of each is the JSON array of the applications the write touches (a few ids at most per
+// application: never in proportion to the users). A wiring batch runs
+// `[SNAPSHOT_DROP, SNAPSHOT_ADD, <wiring writes>, REACH_EVENTS, SNAPSHOT_DROP, SNAPSHOT_ADD]`:
+// the first two bring the stored pairs of those applications up to the reach before the write
+// (users and memberships changed since are not reach events), the events compare the reach
+// after it with them, and the last two store it.
+
+/// Drops the stored pairs of the applications of `?1` that [`REACH`] no longer gives (a user or
+/// application gone counts as unreachable).
+pub fn snapshot_drop_sql() -> String {
+    format!(
+        "DELETE FROM reach_snapshot WHERE client_id IN (SELECT value FROM json_each(?1)) \
+         AND NOT EXISTS (SELECT 1 FROM users u JOIN applications a \
+           WHERE u.user_id = reach_snapshot.user_id AND a.client_id = reach_snapshot.client_id \
+           AND {REACH})"
+    )
+}
+
+/// Stores the pairs of the applications of `?1` that [`REACH`] gives and are not stored.
+pub fn snapshot_add_sql() -> String {
+    format!(
+        "INSERT INTO reach_snapshot (client_id, user_id) \
+         SELECT a.client_id, u.user_id FROM applications a JOIN users u \
+         WHERE a.client_id IN (SELECT value FROM json_each(?1)) AND {REACH} \
+           AND NOT EXISTS (SELECT 1 FROM reach_snapshot s \
+             WHERE s.client_id = a.client_id AND s.user_id = u.user_id) \
+         ON CONFLICT DO NOTHING"
+    )
+}
+
+/// Appends, for run `?2` at `?3`, an `app_reachable` for each pair of the applications of `?1`
+/// that [`REACH`] gives and the snapshot lacks, and an `app_unreachable` for each stored pair it
+/// no longer gives; in (application, user, type) order. The sentence and dedupe key are those of
+/// `sync::applications::reach_events` (a test holds them equal); a key already stored is
+/// skipped, so a batch sent twice writes nothing twice.
+pub fn reach_events_sql() -> String {
+    format!(
+        "WITH moved AS (\
+           SELECT 'app_reachable' AS kind, 'can now reach' AS verb, a.client_id, u.user_id \
+           FROM applications a JOIN users u \
+           WHERE a.client_id IN (SELECT value FROM json_each(?1)) AND {REACH} \
+             AND NOT EXISTS (SELECT 1 FROM reach_snapshot s \
+               WHERE s.client_id = a.client_id AND s.user_id = u.user_id) \
+           UNION ALL \
+           SELECT 'app_unreachable', 'can no longer reach', s.client_id, s.user_id \
+           FROM reach_snapshot s WHERE s.client_id IN (SELECT value FROM json_each(?1)) \
+             AND NOT EXISTS (SELECT 1 FROM users u JOIN applications a \
+               WHERE u.user_id = s.user_id AND a.client_id = s.client_id AND {REACH})), \
+         keyed AS (SELECT m.kind, m.verb, m.client_id, m.user_id, u.email, a.name, \
+             json_array(json_array('run', CAST(?2 AS INTEGER)), m.kind, m.user_id, m.client_id, NULL) \
+               AS dedupe \
+           FROM moved m LEFT JOIN users u ON u.user_id = m.user_id \
+           LEFT JOIN applications a ON a.client_id = m.client_id) \
+         INSERT INTO access_events \
+           (at, run_id, type, user_id, email, client_id, org_id, detail, baseline, dedupe) \
+         SELECT ?3, CAST(?2 AS INTEGER), k.kind, k.user_id, k.email, k.client_id, NULL, \
+           COALESCE(k.email, k.user_id) || ' ' || k.verb || ' ' || COALESCE(k.name, k.client_id) \
+             || ' (' || k.client_id || '): its connections, enabled clients or organization \
+requirement changed', 0, k.dedupe \
+         FROM keyed k WHERE NOT EXISTS (SELECT 1 FROM access_events e WHERE e.dedupe = k.dedupe) \
+         ORDER BY k.client_id, k.user_id, k.kind \
+         ON CONFLICT (dedupe) DO NOTHING"
     )
 }
 

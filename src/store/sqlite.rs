@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use rusqlite::Connection;
 use rusqlite::types::{Value as Sql, ValueRef};
 
-use super::applications::{Arg, SqlRunner};
+use super::applications::{Arg, SqlRunner, Stmt};
 use super::row::{FromRow, read_rows};
 use super::{RowsWritten, StoreError};
 
@@ -78,15 +78,37 @@ pub fn query<T: FromRow>(
     read_rows(op, &serde_json::Value::Array(out))
 }
 
-/// A SQLite database behind [`SqlRunner`].
+/// A SQLite database behind [`SqlRunner`]. The third field, when set to `Some(n)`, makes the
+/// batch that would run the `n+1`th batched statement from now fail there (rolled back, as D1
+/// rolls back a batch an invocation dies in); the fourth holds the length of the largest value
+/// bound so far.
 pub struct SqliteDb(
     pub RefCell<Connection>,
     pub std::cell::Cell<Option<[u64; 4]>>,
+    pub std::cell::Cell<Option<usize>>,
+    pub std::cell::Cell<usize>,
 );
 
 impl Default for SqliteDb {
     fn default() -> Self {
-        Self(RefCell::new(migrated()), std::cell::Cell::new(None))
+        Self(
+            RefCell::new(migrated()),
+            std::cell::Cell::new(None),
+            std::cell::Cell::new(None),
+            std::cell::Cell::new(0),
+        )
+    }
+}
+
+impl SqliteDb {
+    /// Binds `args`, noting the largest.
+    fn bound(&self, args: &[Arg]) -> Vec<Sql> {
+        let largest = args.iter().map(|a| match a {
+            Arg::Text(s) => s.len(),
+            _ => 8,
+        });
+        self.3.set(largest.fold(self.3.get(), usize::max));
+        bind(args)
     }
 }
 
@@ -97,6 +119,7 @@ impl SqlRunner for SqliteDb {
         sql: &str,
         args: &[Arg],
     ) -> Result<Vec<T>, StoreError> {
+        self.bound(args);
         query(&self.0.borrow(), op, sql, args)
     }
 
@@ -108,8 +131,33 @@ impl SqlRunner for SqliteDb {
     ) -> Result<RowsWritten, StoreError> {
         let conn = self.0.borrow();
         let n = conn
-            .execute(sql, rusqlite::params_from_iter(bind(args)))
+            .execute(sql, rusqlite::params_from_iter(self.bound(args)))
             .map_err(fail(op))?;
         Ok(n as RowsWritten)
+    }
+
+    async fn sql_batch(&self, op: &'static str, stmts: &[Stmt]) -> Result<RowsWritten, StoreError> {
+        let conn = self.0.borrow();
+        // Dropped without a commit (any error below), the transaction rolls back: D1's batch.
+        let tx = conn.unchecked_transaction().map_err(fail(op))?;
+        let mut n = 0;
+        for (sql, args) in stmts {
+            match self.2.get() {
+                Some(0) => {
+                    self.2.set(None);
+                    return Err(StoreError {
+                        op,
+                        detail: "injected failure".into(),
+                    });
+                }
+                Some(left) => self.2.set(Some(left - 1)),
+                None => {}
+            }
+            n += tx
+                .execute(sql, rusqlite::params_from_iter(self.bound(args)))
+                .map_err(fail(op))? as RowsWritten;
+        }
+        tx.commit().map_err(fail(op))?;
+        Ok(n)
     }
 }

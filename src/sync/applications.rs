@@ -20,9 +20,7 @@ use crate::auth0::applications::{
 };
 use crate::auth0::error::GRANT_PATH;
 use crate::auth0::{Auth0Client, Auth0Error};
-use crate::changes::{
-    EVENTS_PER_STATEMENT, EventType, INSERT_EVENTS, NewEvent, Origin, Subject, events_json,
-};
+use crate::changes::{EventType, NewEvent, Origin, Subject};
 use crate::clock::Clock;
 use crate::http::HttpClient;
 use crate::store::applications::{
@@ -30,8 +28,9 @@ use crate::store::applications::{
     Arg, CLIENTS_OF_CONNS, CONNECTION_CLIENTS, CURRENT_CONNECTION_IDS, CURRENT_ORG_IDS, ConnRow,
     DROP_CLIENTS_OF_CONNS, DROP_CONNECTION_CLIENTS, DROP_CONNECTIONS_OF_GONE_ORGS,
     DROP_ORG_CONNECTIONS, MARK_APPS_REMOVED, MARK_CONNS_REMOVED, ORG_CONNECTIONS, RECORD_SCOPES,
-    REFRESH_REACH, REQUIRING_CLIENTS_OF_CONNS, ReachPair, ScopeState, SqlRunner, StoredRow,
-    UPSERT_APPS, UPSERT_CONNS, ids, reach_pairs_sql, stored_apps, stored_connections,
+    REFRESH_REACH, REQUIRING_CLIENTS_OF_CONNS, ReachPair, ScopeState, SqlRunner, Stmt, StoredRow,
+    UPSERT_APPS, UPSERT_CONNS, ids, reach_events_sql, snapshot_add_sql, snapshot_drop_sql,
+    stored_apps, stored_connections,
 };
 use crate::store::{RowsWritten, RunRecord, StoreError, SyncStore};
 use crate::sync::mapping::digest_hex;
@@ -175,18 +174,16 @@ impl<S: SyncStore + SqlRunner> SqlRunner for Counted<'_, S> {
         self.tick(1);
         self.inner().sql_run(op, sql, args).await
     }
+
+    async fn sql_batch(&self, op: &'static str, stmts: &[Stmt]) -> Result<RowsWritten, StoreError> {
+        // One batch is one D1 query.
+        self.tick(1);
+        self.inner().sql_batch(op, stmts).await
+    }
 }
 
-/// Who could reach the applications of `scope` before a change.
-struct Before {
-    scope: Vec<String>,
-    pairs: Vec<ReachPair>,
-}
-
-/// D1 queries a change with reach events takes beyond its writes: before, after, one chunk.
-const EVENT_QUERIES: u32 = 4;
-
-/// The reach events between two sets of (application, user) pairs, in a deterministic order.
+/// The reach events between two sets of (application, user) pairs, in a deterministic order:
+/// the rule [`reach_events_sql`] writes in SQL inside the wiring batch, held equal by a test.
 pub fn reach_events(
     run_id: i64,
     now: &str,
@@ -400,20 +397,12 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
         }
     }
 
-    async fn write_chunks<T: Serialize>(
-        &mut self,
-        op: &'static str,
-        sql: &str,
-        rows: &[T],
-    ) -> Result<(), Stop> {
+    /// Adds one statement per chunk of `rows` (`?1`) with now (`?2`).
+    fn write_chunks<T: Serialize>(&self, stmts: &mut Vec<Stmt>, sql: &str, rows: &[T]) {
         let now = self.now();
         for chunk in rows.chunks(CHUNK) {
-            self.run.rows_written += self
-                .store
-                .sql_run(op, sql, &[Arg::json(&chunk), Arg::text(&now)])
-                .await?;
+            stmts.push((sql.to_string(), vec![Arg::json(&chunk), Arg::text(&now)]));
         }
-        Ok(())
     }
 
     /// Runs the part from `state` until done or the budget is spent.
@@ -514,9 +503,6 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
                         .map(|r| r.client_id.clone())
                         .chain(gone.iter().cloned())
                         .collect();
-                    let Some(before) = self.reach_before(state, scope).await? else {
-                        return Ok(false);
-                    };
                     self.apply(
                         state,
                         "write applications",
@@ -525,9 +511,9 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
                         MARK_APPS_REMOVED,
                         &gone,
                         None,
+                        &scope,
                     )
                     .await?;
-                    self.emit(before).await?;
                 }
             }
         }
@@ -573,9 +559,6 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
                         )
                         .await?
                     };
-                    let Some(before) = self.reach_before(state, scope).await? else {
-                        return Ok(false);
-                    };
                     self.apply(
                         state,
                         "write connections",
@@ -584,67 +567,59 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
                         MARK_CONNS_REMOVED,
                         &gone,
                         Some(DROP_CLIENTS_OF_CONNS),
+                        &scope,
                     )
                     .await?;
-                    self.emit(before).await?;
                 }
             }
         }
         Ok(true)
     }
 
-    /// Who can reach the applications of `scope` before a change, to compare after it.
-    /// `Some(None)`: no events to write (nothing in scope, or a baseline). `None`: the budget
-    /// has no room to write the events, so the step must pause before changing anything.
-    async fn reach_before(
+    /// Runs a wiring write as one batch with the reach events it causes for the applications of
+    /// `scope`: the stored reach of those applications is first brought up to the reach before
+    /// the write (users and memberships that changed since are user and membership events, not
+    /// reach events), then each pair the write moved gets an `app_reachable` or
+    /// `app_unreachable`, then the new reach is stored (see [`reach_events_sql`]). All of it is
+    /// computed in SQL from tables, so what is bound stays small whatever the number of users;
+    /// both land or neither, so an invocation that dies mid-step loses no event, and a batch
+    /// sent twice finds nothing moved (and the events' keys would skip it). A baseline writes
+    /// no events and leaves the stored reach to the next change. Nothing to write: no query.
+    async fn commit(
         &mut self,
         state: &AppState,
-        scope: Vec<String>,
-    ) -> Result<Option<Option<Before>>, Stop> {
-        if scope.is_empty() || state.baseline {
-            return Ok(Some(None));
-        }
-        if !self.room(0, EVENT_QUERIES) {
-            return Ok(None);
-        }
-        let pairs = self
-            .store
-            .sql_rows("read reach", &reach_pairs_sql(), &[Arg::json(&scope)])
-            .await?;
-        Ok(Some(Some(Before { scope, pairs })))
-    }
-
-    /// Writes `app_reachable` / `app_unreachable` for each pair that appeared or went since
-    /// `before`, through the change history's own statement (its dedupe key makes a retried
-    /// step's second write a no-op).
-    async fn emit(&mut self, before: Option<Before>) -> Result<(), Stop> {
-        let Some(before) = before else {
+        op: &'static str,
+        writes: Vec<Stmt>,
+        scope: &[String],
+    ) -> Result<(), Stop> {
+        if writes.is_empty() {
             return Ok(());
-        };
-        let after: Vec<ReachPair> = self
-            .store
-            .sql_rows(
-                "read reach",
-                &reach_pairs_sql(),
-                &[Arg::json(&before.scope)],
-            )
-            .await?;
-        let now = self.now();
-        let events = reach_events(self.run.id, &now, &before.pairs, &after);
-        for chunk in events.chunks(EVENTS_PER_STATEMENT) {
-            self.run.rows_written += self
-                .store
-                .sql_run(
-                    "record reach events",
-                    INSERT_EVENTS,
-                    &[Arg::Text(events_json(chunk))],
-                )
-                .await?;
         }
+        let stmts = if scope.is_empty() || state.baseline {
+            writes
+        } else {
+            let scope = Arg::json(&scope);
+            let refresh = [
+                (snapshot_drop_sql(), vec![scope.clone()]),
+                (snapshot_add_sql(), vec![scope.clone()]),
+            ];
+            let events = (
+                reach_events_sql(),
+                vec![scope, Arg::Int(self.run.id), Arg::text(&self.now())],
+            );
+            refresh
+                .iter()
+                .cloned()
+                .chain(writes)
+                .chain([events])
+                .chain(refresh.iter().cloned())
+                .collect()
+        };
+        self.run.rows_written += self.store.sql_batch(op, &stmts).await?;
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)] // one write plan: rows, removals and what goes with them
+    #[allow(clippy::too_many_arguments)] // one write plan: rows, removals, what goes with them, reach
     async fn apply<T: Serialize>(
         &mut self,
         state: &mut AppState,
@@ -654,19 +629,21 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
         mark_removed: &str,
         gone: &[String],
         drop_with: Option<&str>,
+        scope: &[String],
     ) -> Result<(), Stop> {
+        let mut stmts = Vec::new();
         if !write.is_empty() {
-            self.write_chunks(op, upsert, write).await?;
+            self.write_chunks(&mut stmts, upsert, write);
             state.changed = true;
         }
         if !gone.is_empty() {
-            self.write_chunks(op, mark_removed, gone).await?;
+            self.write_chunks(&mut stmts, mark_removed, gone);
             if let Some(sql) = drop_with {
-                self.run.rows_written += self.store.sql_run(op, sql, &[Arg::json(&gone)]).await?;
+                stmts.push((sql.to_string(), vec![Arg::json(&gone)]));
             }
             state.changed = true;
         }
-        Ok(())
+        self.commit(state, op, stmts, scope).await
     }
 
     /// Each current connection's enabled clients, after `after`. `Some(at)`: paused after `at`.
@@ -715,47 +692,38 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
             .await?;
             let (add, drop) = plan_pairs(&listing, &stored);
             let scope: Vec<String> = add.iter().chain(&drop).cloned().collect();
-            let Some(before) = self.reach_before(state, scope).await? else {
-                return Ok(Some(after));
-            };
             self.pairs(
                 state,
                 id,
-                &add,
-                &drop,
-                ADD_CONNECTION_CLIENTS,
-                DROP_CONNECTION_CLIENTS,
+                (&add, &drop),
+                (ADD_CONNECTION_CLIENTS, DROP_CONNECTION_CLIENTS),
+                &scope,
             )
             .await?;
-            self.emit(before).await?;
             after = Some(id.clone());
         }
         Ok(None)
     }
 
+    /// Adds and drops one owner's enabled pairs (`(add, drop)`, by `(add_sql, drop_sql)`) in
+    /// one batch with the reach events of the applications of `scope`.
     async fn pairs(
         &mut self,
         state: &mut AppState,
         owner: &str,
-        add: &[String],
-        drop: &[String],
-        add_sql: &str,
-        drop_sql: &str,
+        (add, drop): (&[String], &[String]),
+        (add_sql, drop_sql): (&str, &str),
+        scope: &[String],
     ) -> Result<(), Stop> {
+        let mut stmts = Vec::new();
         for (ids, sql) in [(add, add_sql), (drop, drop_sql)] {
             for chunk in ids.chunks(CHUNK) {
-                self.run.rows_written += self
-                    .store
-                    .sql_run(
-                        "write enabled pairs",
-                        sql,
-                        &[Arg::text(owner), Arg::json(&chunk)],
-                    )
-                    .await?;
+                stmts.push((sql.to_string(), vec![Arg::text(owner), Arg::json(&chunk)]));
                 state.changed = true;
             }
         }
-        Ok(())
+        self.commit(state, "write enabled pairs", stmts, scope)
+            .await
     }
 
     /// Each current organization's enabled connections. `Some(at)`: paused after `at`.
@@ -844,19 +812,14 @@ impl<H: HttpClient, C: Clock, S: SyncStore + SqlRunner> Part<'_, '_, H, C, S> {
                 )
                 .await?
             };
-            let Some(before) = self.reach_before(state, scope).await? else {
-                return Ok(Some(after));
-            };
             self.pairs(
                 state,
                 id,
-                &add,
-                &drop,
-                ADD_ORG_CONNECTIONS,
-                DROP_ORG_CONNECTIONS,
+                (&add, &drop),
+                (ADD_ORG_CONNECTIONS, DROP_ORG_CONNECTIONS),
+                &scope,
             )
             .await?;
-            self.emit(before).await?;
             after = Some(id.clone());
         }
         Ok(None)

@@ -3,7 +3,7 @@
 use worker::wasm_bindgen::JsValue;
 
 use super::D1Store;
-use crate::store::applications::{Arg, SqlRunner};
+use crate::store::applications::{Arg, SqlRunner, Stmt};
 use crate::store::{RowsWritten, StoreError};
 
 fn bind(args: &[Arg]) -> Vec<JsValue> {
@@ -34,5 +34,13 @@ impl SqlRunner for D1Store {
         args: &[Arg],
     ) -> Result<RowsWritten, StoreError> {
         self.written(op, sql, &bind(args)).await
+    }
+
+    async fn sql_batch(&self, op: &'static str, stmts: &[Stmt]) -> Result<RowsWritten, StoreError> {
+        let prepared = stmts
+            .iter()
+            .map(|(sql, args)| self.stmt(op, sql, &bind(args)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.batch(op, prepared).await?.iter().map(|r| r.0).sum())
     }
 }

@@ -2,7 +2,7 @@
 //! users, organizations and memberships it keeps in memory are copied in before each statement.
 
 use super::MemoryStore;
-use crate::store::applications::{Arg, SqlRunner};
+use crate::store::applications::{Arg, SqlRunner, Stmt};
 use crate::store::organizations::UPSERT_ORGS;
 use crate::store::users::UPSERT_USERS;
 use crate::store::{RowsWritten, StoreError};
@@ -76,11 +76,25 @@ impl SqlRunner for MemoryStore {
     ) -> Result<RowsWritten, StoreError> {
         self.mirror();
         let n = self.apps.sql_run(op, sql, args).await?;
+        self.wrote(n);
+        Ok(n)
+    }
+
+    async fn sql_batch(&self, op: &'static str, stmts: &[Stmt]) -> Result<RowsWritten, StoreError> {
+        self.mirror();
+        let n = self.apps.sql_batch(op, stmts).await?;
+        self.wrote(n);
+        Ok(n)
+    }
+}
+
+impl MemoryStore {
+    /// Counts the rows an application write wrote.
+    fn wrote(&self, n: RowsWritten) {
         self.rows_written.set(self.rows_written.get() + n);
         if let Some([_, u, m, o]) = self.apps.1.get() {
             // This write did not touch the copied tables.
             self.apps.1.set(Some([self.rows_written.get(), u, m, o]));
         }
-        Ok(n)
     }
 }

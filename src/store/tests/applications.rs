@@ -552,3 +552,36 @@ fn viewer_queries_use_their_indexes() {
         "{p}"
     );
 }
+
+/// The reach-event statements of a wiring batch find each pair by key: one pass over the users
+/// (or the stored pairs) per part, never a scan per row, so their cost is linear in the users.
+#[test]
+fn reach_event_statements_look_pairs_up_by_key() {
+    let db = SqliteDb::default();
+    let drop = plan(&db, &snapshot_drop_sql(), 1);
+    let add = plan(&db, &snapshot_add_sql(), 1);
+    let events = plan(&db, &reach_events_sql(), 3);
+    for p in [&drop, &add, &events] {
+        for full in [
+            "SCAN reach_snapshot",
+            "SCAN s\n",
+            "SCAN e\n",
+            "SCAN a\n",
+            "SCAN m\n",
+        ] {
+            assert!(!format!("{p}\n").contains(full), "{full}: {p}");
+        }
+        assert!(!p.contains("TEMP B-TREE FOR"), "{p}");
+    }
+    assert!(
+        drop.contains("SEARCH u USING INDEX sqlite_autoindex_users_1 (user_id=?)"),
+        "{drop}"
+    );
+    for p in [&add, &events] {
+        assert!(
+            p.contains("SEARCH s USING PRIMARY KEY (client_id=? AND user_id=?)"),
+            "{p}"
+        );
+    }
+    assert!(events.contains("(dedupe=?)"), "{events}");
+}

@@ -680,3 +680,333 @@ fn the_applications_cursor_round_trips() {
         None
     );
 }
+
+/// Who can reach what by the stored wiring, through the SQL rule (current, non-M2M apps).
+fn stored_pairs(store: &MemoryStore) -> BTreeMap<String, BTreeSet<String>> {
+    let sql = format!(
+        "SELECT json_array(a.client_id, u.user_id) AS id FROM users u JOIN applications a \
+         WHERE {}",
+        crate::store::applications::REACH
+    );
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for pair in block_on(ids(store, "t", &sql, &[])).unwrap() {
+        let v: Value = serde_json::from_str(&pair).unwrap();
+        out.entry(v[0].as_str().unwrap().into())
+            .or_default()
+            .insert(v[1].as_str().unwrap().into());
+    }
+    out
+}
+
+/// Enables or disables one random client (not `except`) on one random connection of the fake;
+/// returns the client.
+fn toggle_client(fake: &FakeAuth0, rng: &mut Rng, except: Option<&str>) -> String {
+    let mut apps = fake.apps.borrow_mut();
+    let all: Vec<String> = apps
+        .clients
+        .iter()
+        .map(|c| c["client_id"].as_str().unwrap().to_string())
+        .filter(|c| Some(c.as_str()) != except)
+        .collect();
+    let c = rng.below(apps.connections.len());
+    let client = rng.pick(&all).clone();
+    let clients = &mut apps.connections[c].clients;
+    match clients.iter().position(|x| *x == client) {
+        Some(i) => {
+            clients.remove(i);
+        }
+        None => clients.push(client.clone()),
+    }
+    client
+}
+
+/// Users and memberships that change in the same run as the wiring (and between wiring
+/// changes) record their own events, not reach events: the batch brings the stored reach up to
+/// the users before diffing, so only the pairs the wiring moved get an event.
+#[test]
+fn reach_moved_by_users_and_memberships_is_not_a_reach_event() {
+    let names = ["Username-Password-Authentication", "google-oauth2", "samlp"];
+    let mut user_moves = 0;
+    for seed in 0..6 {
+        let fake = tenant(seed);
+        let store = MemoryStore::default();
+        let clock = FakeClock::at(T0);
+        run(&fake, &store, &clock);
+        let mut rng = Rng::new(seed ^ 0x5EED);
+        let mut expected = Vec::new();
+        for step in 0..6 {
+            let untouched = reference_pairs(&fake);
+            {
+                // A new user, a block toggled, a membership toggled, a user deleted.
+                let mut users = fake.users.borrow_mut();
+                users.push(json!({"user_id": format!("auth0|new{step}"),
+                    "email": format!("new{step}@x.io"),
+                    "created_at": crate::time::iso_from_ms(1_700_000_000_000 + step * 1000),
+                    "identities": [{"connection": *rng.pick(&names)}]}));
+                let i = rng.below(users.len());
+                let blocked = users[i]["blocked"] == true;
+                users[i]["blocked"] = json!(!blocked);
+                let i = rng.below(users.len());
+                users.remove(i);
+                let id = format!("auth0|{:04}", rng.below(40));
+                let mut orgs = fake.orgs.borrow_mut();
+                let members = &mut orgs[rng.below(3)].1;
+                match members.iter().position(|m| *m == id) {
+                    Some(i) => {
+                        members.remove(i);
+                    }
+                    None => members.push(id),
+                }
+            }
+            let before = reference_pairs(&fake);
+            user_moves += diff(&untouched, &before).len();
+            toggle_client(&fake, &mut rng, None);
+            let r = run(&fake, &store, &clock);
+            assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+            expected.extend(diff(&before, &reference_pairs(&fake)));
+            expected.sort();
+            assert_eq!(events(&store), expected, "seed {seed} step {step}");
+        }
+    }
+    assert!(
+        user_moves > 20,
+        "the users' changes moved reach: {user_moves}"
+    );
+}
+
+/// Runs whose wiring batches fail at a random statement (the batch rolls back, as D1's does when
+/// an invocation dies in it), some after an earlier batch of the same run committed: the events
+/// stored always match the wiring stored, and the next run writes the rest, each event once.
+#[test]
+fn a_wiring_batch_that_fails_loses_and_doubles_no_reach_event() {
+    let mut injected = 0;
+    let mut after_a_commit = 0;
+    for seed in 0..8 {
+        let fake = tenant(seed);
+        let store = MemoryStore::default();
+        let clock = FakeClock::at(T0);
+        run(&fake, &store, &clock);
+        let mut rng = Rng::new(seed ^ 0xFA11);
+        let mut expected = Vec::new();
+        for step in 0..6 {
+            let before = reference_pairs(&fake);
+            // Two clients change (two batches in one run), each moving its own reach only: a
+            // run records each batch's moves, and one client's moves could cancel out in two.
+            let first = toggle_client(&fake, &mut rng, None);
+            toggle_client(&fake, &mut rng, Some(&first));
+            let after = reference_pairs(&fake);
+            // A batch of a wiring change has six statements: two runs' worth of positions.
+            let at = rng.below(14);
+            store.apps.2.set(Some(at));
+            let r = run(&fake, &store, &clock);
+            if store.apps.2.get().is_none() {
+                injected += 1;
+                after_a_commit += usize::from(at >= 6);
+                assert_eq!(r.status, RunStatus::Failed, "seed {seed} step {step}");
+                let e = r.error.unwrap_or_default();
+                assert!(e.contains("write enabled pairs"), "{e}");
+                // What committed wrote its events, and nothing else did.
+                let mut so_far = expected.clone();
+                so_far.extend(diff(&before, &stored_pairs(&store)));
+                so_far.sort();
+                assert_eq!(events(&store), so_far, "seed {seed} step {step}: partial");
+                let again = run(&fake, &store, &clock);
+                assert_eq!(again.status, RunStatus::Succeeded, "{:?}", again.error);
+            } else {
+                store.apps.2.set(None);
+                assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+            }
+            let mut reached = after.clone();
+            reached.retain(|_, users| !users.is_empty());
+            assert_eq!(stored_pairs(&store), reached, "seed {seed} step {step}");
+            expected.extend(diff(&before, &after));
+            expected.sort();
+            assert_eq!(events(&store), expected, "seed {seed} step {step}");
+            // A re-sync changes nothing and writes nothing.
+            let r = run(&fake, &store, &clock);
+            assert_eq!((r.status, r.rows_written), (RunStatus::Succeeded, 0));
+            assert_eq!(events(&store), expected);
+        }
+    }
+    assert!(
+        injected > 5 && after_a_commit > 0,
+        "{injected} {after_a_commit}"
+    );
+}
+
+/// The SQL that writes reach events inside the wiring batch writes what [`reach_events`] says
+/// (the same rows, sentences, keys and order), and a second run of it writes nothing.
+#[test]
+fn reach_events_in_sql_write_what_the_rust_rule_says() {
+    use crate::store::applications::{
+        Arg, ReachPair, SqlRunner, reach_events_sql, reach_pairs_sql, snapshot_add_sql,
+    };
+    use crate::sync::applications::reach_events;
+    let fake = tenant(3);
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    run(&fake, &store, &clock);
+    let scope = block_on(ids(
+        &store,
+        "t",
+        "SELECT client_id AS id FROM applications",
+        &[],
+    ))
+    .unwrap();
+    let scope = Arg::json(&scope);
+    let pairs_sql = format!(
+        "SELECT json_array(client_id, name, user_id, email) AS id FROM ({})",
+        reach_pairs_sql()
+    );
+    let after: Vec<ReachPair> =
+        block_on(ids(&store, "t", &pairs_sql, std::slice::from_ref(&scope)))
+            .unwrap()
+            .into_iter()
+            .map(|p| {
+                let v: Value = serde_json::from_str(&p).unwrap();
+                let s = |i: usize| v[i].as_str().map(String::from);
+                ReachPair {
+                    client_id: s(0).unwrap(),
+                    name: s(1),
+                    user_id: s(2).unwrap(),
+                    email: s(3),
+                }
+            })
+            .collect();
+    assert!(after.len() > 1, "the tenant has reach to compare");
+    // Stored before: every pair but the first, and one whose user is gone (an odd id).
+    block_on(store.sql_run("t", &snapshot_add_sql(), std::slice::from_ref(&scope))).unwrap();
+    let ghost = "ghost|é\\\"1\u{1f}";
+    block_on(store.sql_run(
+        "t",
+        "DELETE FROM reach_snapshot WHERE client_id = ?1 AND user_id = ?2",
+        &[Arg::text(&after[0].client_id), Arg::text(&after[0].user_id)],
+    ))
+    .unwrap();
+    block_on(store.sql_run(
+        "t",
+        "INSERT INTO reach_snapshot (client_id, user_id) VALUES (?1, ?2)",
+        &[Arg::text(&after[0].client_id), Arg::text(ghost)],
+    ))
+    .unwrap();
+    let mut before: Vec<ReachPair> = after[1..].to_vec();
+    before.push(ReachPair {
+        user_id: ghost.into(),
+        email: None,
+        ..after[0].clone()
+    });
+    let now = "2026-01-01T00:00:00.000Z";
+    let want: Vec<Value> = reach_events(42, now, &before, &after)
+        .into_iter()
+        .map(|e| {
+            json!([
+                e.at,
+                e.run_id,
+                e.kind.as_str(),
+                e.user_id,
+                e.email,
+                e.client_id,
+                e.detail,
+                0,
+                e.dedupe
+            ])
+        })
+        .collect();
+    assert_eq!(want.len(), 2);
+    let args = [scope.clone(), Arg::Int(42), Arg::text(now)];
+    assert_eq!(
+        block_on(store.sql_run("t", &reach_events_sql(), &args)).unwrap(),
+        2
+    );
+    let got: Vec<Value> = block_on(ids(
+        &store,
+        "t",
+        "SELECT json_array(at, run_id, type, user_id, email, client_id, detail, baseline, dedupe) \
+         AS id FROM access_events WHERE run_id = 42 ORDER BY id",
+        &[],
+    ))
+    .unwrap()
+    .iter()
+    .map(|r| serde_json::from_str(r).unwrap())
+    .collect();
+    assert_eq!(got, want);
+    // The same batch again: every key is stored, nothing is written twice.
+    assert_eq!(
+        block_on(store.sql_run("t", &reach_events_sql(), &args)).unwrap(),
+        0
+    );
+}
+
+/// A large tenant: a wiring change moving the reach of thousands of users writes each event,
+/// in one batch per change, and no bound value grows with the users.
+#[test]
+fn a_large_tenant_moves_reach_without_binding_anything_large() {
+    const USERS: u64 = 20_000;
+    let names = ["Username-Password-Authentication", "google-oauth2"];
+    let users: Vec<Value> = (0..USERS)
+        .map(|i| {
+            json!({"user_id": format!("auth0|{i:06}"), "email": format!("u{i}@x.io"),
+                   "created_at": crate::time::iso_from_ms(1_600_000_000_000 + i * 1000),
+                   "identities": [{"connection": names[(i % 2) as usize]}]})
+        })
+        .collect();
+    let fake = FakeAuth0::with_users(users);
+    *fake.scopes.borrow_mut() = ALL_SCOPES.map(String::from).to_vec();
+    let client = |i: usize| {
+        json!({"client_id": format!("client{i}"), "name": format!("App {i}"),
+                                   "app_type": "spa", "is_first_party": true})
+    };
+    *fake.apps.borrow_mut() = FakeApps {
+        clients: vec![client(0), client(1)],
+        connections: vec![
+            FakeConnection {
+                id: "con_0".into(),
+                name: names[0].into(),
+                clients: vec!["client0".into()],
+            },
+            FakeConnection {
+                id: "con_1".into(),
+                name: names[1].into(),
+                clients: vec!["client1".into()],
+            },
+        ],
+        org_connections: BTreeMap::new(),
+        page_size: 50,
+    };
+    let store = MemoryStore::default();
+    let clock = FakeClock::at(T0);
+    let until_done = || {
+        let mut trigger = Trigger::Cron;
+        for _ in 0..50 {
+            clock.advance(60_000);
+            let cfg = sync_config("test-secret");
+            let r = match block_on(run_sync(&fake, &clock, &store, Ok(&cfg), trigger)) {
+                Ok(SyncResult::Ran { run, .. }) => *run,
+                other => panic!("{other:?}"),
+            };
+            if r.status != RunStatus::Running {
+                return r;
+            }
+            trigger = Trigger::Continue;
+        }
+        panic!("the run never finished");
+    };
+    let r = until_done();
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+    assert!(events(&store).is_empty(), "the first sync is a baseline");
+    // Swap: each connection now serves the other application.
+    let before = reference_pairs(&fake);
+    {
+        let mut apps = fake.apps.borrow_mut();
+        apps.connections[0].clients = vec!["client1".into()];
+        apps.connections[1].clients = vec!["client0".into()];
+    }
+    let r = until_done();
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
+    let want = diff(&before, &reference_pairs(&fake));
+    assert_eq!(want.len(), 2 * USERS as usize);
+    assert_eq!(events(&store), want);
+    let largest = store.apps.3.get();
+    // The reach before, bound as one value (the old design), would be over 1.5 MB here.
+    assert!(largest < 100_000, "a bound value of {largest} bytes");
+}
