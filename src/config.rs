@@ -222,27 +222,34 @@ pub struct SyncLimits {
     pub max_d1_queries: Option<u32>,
 }
 
-fn optional_number<T: std::str::FromStr + PartialOrd + fmt::Display>(
+/// A setting's number in `min..=max`, read by `read` (`str::parse` for counts,
+/// [`crate::decimal::parse`] for a rate); `range` says the bounds in the error.
+fn optional_number<T: PartialOrd>(
     settings: &impl Settings,
     name: &'static str,
-    min: T,
-    max: T,
+    read: impl Fn(&str) -> Option<T>,
+    (min, max): (T, T),
+    range: &str,
     example: &str,
 ) -> Result<Option<T>, ConfigError> {
     let Some(raw) = settings.get(name).filter(|v| !v.trim().is_empty()) else {
         return Ok(None);
     };
-    match raw.trim().parse::<T>() {
-        Ok(v) if v >= min && v <= max => Ok(Some(v)),
+    match read(raw.trim()) {
+        Some(v) if v >= min && v <= max => Ok(Some(v)),
         _ => Err(ConfigError {
             setting: name,
             problem: format!(
-                "`{}` is not a number from {min} to {max}; set it like {name}={example} in \
+                "`{}` is not a number from {range}; set it like {name}={example} in \
                  wrangler.toml [vars] (or .dev.vars), or remove it",
                 raw.trim()
             ),
         }),
     }
+}
+
+fn count(text: &str) -> Option<u32> {
+    text.parse().ok()
 }
 
 impl SyncLimits {
@@ -255,18 +262,40 @@ impl SyncLimits {
             rate_per_second: optional_number(
                 settings,
                 "AUTH0_RATE_LIMIT_PER_SECOND",
-                0.1,
-                1000.0,
+                crate::decimal::parse,
+                (0.1, 1000.0),
+                "0.1 to 1000",
                 "2",
             )?,
-            burst: optional_number(settings, "AUTH0_RATE_LIMIT_BURST", 1, 1000, "2")?,
+            burst: optional_number(
+                settings,
+                "AUTH0_RATE_LIMIT_BURST",
+                count,
+                (1, 1000),
+                "1 to 1000",
+                "2",
+            )?,
             max_auth0_requests: Some(
-                optional_number(settings, "SYNC_MAX_AUTH0_REQUESTS", 20, 100_000, "45")?
-                    .unwrap_or(DEFAULT_MAX_AUTH0_REQUESTS),
+                optional_number(
+                    settings,
+                    "SYNC_MAX_AUTH0_REQUESTS",
+                    count,
+                    (20, 100_000),
+                    "20 to 100000",
+                    "45",
+                )?
+                .unwrap_or(DEFAULT_MAX_AUTH0_REQUESTS),
             ),
             max_d1_queries: Some(
-                optional_number(settings, "SYNC_MAX_D1_QUERIES", 20, 100_000, "45")?
-                    .unwrap_or(DEFAULT_MAX_D1_QUERIES),
+                optional_number(
+                    settings,
+                    "SYNC_MAX_D1_QUERIES",
+                    count,
+                    (20, 100_000),
+                    "20 to 100000",
+                    "45",
+                )?
+                .unwrap_or(DEFAULT_MAX_D1_QUERIES),
             ),
         })
     }

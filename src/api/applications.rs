@@ -136,7 +136,7 @@ pub fn users_query(client_id: &str, query: &str, now: EpochMs) -> Result<AppUser
             return Err(bad("q", "must be at most 200 characters"));
         }
         // Unicode, as `search_text` is stored (see `params::users_query`).
-        other => other.map(str::to_lowercase),
+        other => other.map(crate::lowercase::lowercase),
     };
     Ok(AppUsersQuery {
         client_id: client_id.to_string(),

@@ -257,8 +257,8 @@ pub fn users_query(query: &str, now: EpochMs) -> Result<UsersQuery, ApiError> {
         }
         // Unicode lower case, not ASCII: `search_text` is stored lower-cased with Unicode rules
         // (sync::mapping) and matched with `instr`, so `ÅSTRÖM` must become `åström`. (The
-        // sync links `to_lowercase` anyway: ASCII here would save nothing and break the match.)
-        Some(v) => Some(v.to_lowercase()),
+        // sync and this query go through the same `lowercase`.)
+        Some(v) => Some(crate::lowercase::lowercase(v)),
     };
     Ok(UsersQuery {
         limit: limit_of(&p, 100, 1000)?,

@@ -108,18 +108,8 @@ impl RateHeaders {
 /// A header's non-negative number, rounded up to a whole one: `3`, ` 3 `, `2.5`. Huge values
 /// saturate; negative, non-finite and non-numeric ones are `None`. Nothing here can overflow.
 pub fn header_number(value: &str) -> Option<u64> {
-    let v = value.trim();
-    // Digits and at most one point: `f64::from_str` would also take `inf`, `NaN`, `1e9`, `+3`.
-    let shape_ok = !v.is_empty()
-        && v.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && v.bytes().filter(|&b| b == b'.').count() <= 1
-        && v != ".";
-    let n = v
-        .parse::<f64>()
-        .ok()
-        .filter(|n| shape_ok && n.is_finite())?;
     // `as` saturates at u64::MAX for values beyond it.
-    Some(n.ceil() as u64)
+    crate::decimal::parse(value).map(|n| n.ceil() as u64)
 }
 
 /// The lifetime given to a token, from its `expires_in` (seconds): absent or malformed means

@@ -132,7 +132,7 @@ fn count_text(text: &str) -> Option<i64> {
 fn loose_seconds(v: Option<&Value>) -> Option<f64> {
     match v? {
         Value::Number(n) => n.as_f64(),
-        Value::String(t) => t.trim().parse().ok(),
+        Value::String(t) => crate::decimal::parse(t),
         _ => None,
     }
     .filter(|n: &f64| n.is_finite())

@@ -33,7 +33,7 @@ pub fn user_row(u: &Auth0User) -> UserRow {
 
 /// Email and name for search: Unicode lower case, on two lines so a match cannot span both.
 pub fn search_text(email: Option<&str>, name: Option<&str>) -> String {
-    format!("{}\n{}", email.unwrap_or(""), name.unwrap_or("")).to_lowercase()
+    crate::lowercase::lowercase(&format!("{}\n{}", email.unwrap_or(""), name.unwrap_or("")))
 }
 
 /// The fingerprint of every stored field, to skip rows that did not change (see [`digest_hex`]).
