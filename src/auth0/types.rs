@@ -39,20 +39,20 @@ pub(crate) fn each<T>(
     required: bool,
     read: fn(&Value) -> Result<T, FieldError>,
 ) -> Result<Vec<T>, FieldError> {
-    list(f, key, required)?
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            read(item).map_err(|e| FieldError {
-                field: if e.field.is_empty() {
-                    format!("{key}[{i}]")
-                } else {
-                    format!("{key}[{i}].{}", e.field)
-                },
-                expected: e.expected,
-            })
-        })
-        .collect()
+    let items = list(f, key, required)?;
+    // A loop, not `collect` into a `Result`: that adapter is compiled again per item type.
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        out.push(read(item).map_err(|e| FieldError {
+            field: if e.field.is_empty() {
+                format!("{key}[{i}]")
+            } else {
+                format!("{key}[{i}].{}", e.field)
+            },
+            expected: e.expected,
+        })?);
+    }
+    Ok(out)
 }
 
 /// A count that may be absent or `null`: a JSON integer from 0 to `u64::MAX`, nothing else (no

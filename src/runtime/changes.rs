@@ -1,6 +1,6 @@
 //! Streams `/changes.csv` from D1 a page at a time, so a long history never sits in memory whole.
 
-use futures_util::stream;
+use futures_util::{StreamExt, stream};
 use worker::{Response, Result, console_error};
 
 use crate::api::changes::CSV_PAGE;
@@ -45,7 +45,5 @@ pub fn csv_response(store: D1Store, query: ChangesQuery) -> Result<Response> {
             }
         }
     });
-    let mut resp = Response::from_stream(pages)?;
-    super::app_csv::set_csv_headers(&mut resp, "auth0-access-changes.csv")?;
-    Ok(resp)
+    super::app_csv::csv_stream(pages.boxed_local(), "auth0-access-changes.csv")
 }

@@ -296,9 +296,7 @@ fn csv_response(store: D1Store, query: UsersQuery) -> Result<Response> {
             }
         }
     });
-    let mut resp = Response::from_stream(pages)?;
-    super::app_csv::set_csv_headers(&mut resp, "auth0-users.csv")?;
-    Ok(resp)
+    super::app_csv::csv_stream(pages.boxed_local(), "auth0-users.csv")
 }
 
 fn respond(a: ApiResponse) -> Result<Response> {

@@ -33,9 +33,12 @@ pub fn read_rows<T: FromRow>(op: &'static str, rows: &Value) -> Result<Vec<T>, S
             expected: "an array of rows",
         }));
     };
-    rows.iter()
-        .map(|row| Fields::of(row).and_then(T::from_row).map_err(fail))
-        .collect()
+    // A loop, not `collect` into a `Result`: that adapter is compiled again per row type.
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(Fields::of(row).and_then(T::from_row).map_err(fail)?);
+    }
+    Ok(out)
 }
 
 /// A JSON list stored as text (e.g. `connections`); absent, `null` or unreadable text reads as
