@@ -5,8 +5,8 @@ use worker::wasm_bindgen::JsValue;
 use super::{D1Store, opt_text, text};
 use crate::store::StoreError;
 use crate::store::usage::{
-    INSERT_GAP, LogCursorRow, READ_LOG_CURSOR, SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage,
-    UsageStore, UsageWritten,
+    INSERT_GAP, LogCursorRow, PRUNE_SEEN, PushedUsage, PushedWritten, READ_LOG_CURSOR,
+    RECORD_SEEN, SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage, UsageStore, UsageWritten,
 };
 
 impl UsageStore for D1Store {
@@ -36,11 +36,19 @@ impl UsageStore for D1Store {
         for chunk in page.events.chunks(crate::changes::EVENTS_PER_STATEMENT) {
             statements.push(self.events_statement(chunk)?);
         }
+        let items = text(&page.deltas_json());
+        let guarded = JsValue::from_f64(0.0);
         statements.push(self.stmt(
             op,
             UPSERT_USAGE,
-            &[text(&page.deltas_json()), expected.clone()],
+            &[items.clone(), expected.clone(), guarded.clone()],
         )?);
+        statements.push(self.stmt(
+            op,
+            RECORD_SEEN,
+            &[items, expected.clone(), guarded, text(page.now)],
+        )?);
+        statements.push(self.stmt(op, PRUNE_SEEN, &[text(page.now)])?);
         statements.push(self.stmt(
             op,
             SAVE_LOG_CURSOR,
@@ -60,6 +68,37 @@ impl UsageStore for D1Store {
         Ok(UsageWritten {
             rows: results.iter().map(|r| r.0).sum(),
             applied: moved == 1,
+        })
+    }
+
+    async fn write_pushed_usage(
+        &self,
+        push: &PushedUsage<'_>,
+    ) -> Result<PushedWritten, StoreError> {
+        let op = "write pushed application usage";
+        let mut statements = Vec::with_capacity(4);
+        for chunk in push.events.chunks(crate::changes::EVENTS_PER_STATEMENT) {
+            statements.push(self.events_statement(chunk)?);
+        }
+        let items = text(&push.items_json());
+        let unguarded = JsValue::from_f64(1.0);
+        statements.push(self.stmt(
+            op,
+            UPSERT_USAGE,
+            &[items.clone(), JsValue::NULL, unguarded.clone()],
+        )?);
+        statements.push(self.stmt(
+            op,
+            RECORD_SEEN,
+            &[items, JsValue::NULL, unguarded, text(push.now)],
+        )?);
+        statements.push(self.stmt(op, PRUNE_SEEN, &[text(push.now)])?);
+        let results = self.batch(op, statements).await?;
+        // The ids recorded are the next-to-last statement's changes.
+        let counted = results.iter().rev().nth(1).map_or(0, |r| r.1);
+        Ok(PushedWritten {
+            rows: results.iter().map(|r| r.0).sum(),
+            counted,
         })
     }
 }

@@ -89,6 +89,15 @@ impl super::usage::UsageStore for MemoryStore {
         }
         Ok(written)
     }
+    async fn write_pushed_usage(
+        &self,
+        push: &super::usage::PushedUsage<'_>,
+    ) -> Result<super::usage::PushedWritten, StoreError> {
+        let written = self.usage.write_pushed_usage(push).await?;
+        self.count(written.rows);
+        self.append_events(push.events);
+        Ok(written)
+    }
 }
 
 impl MemoryStore {

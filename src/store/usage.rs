@@ -5,7 +5,9 @@
 //! One page's usage and the checkpoint past it are written in one D1 batch, which D1 runs as a
 //! transaction; and every statement of the batch applies only while the stored checkpoint is
 //! still the one the page was read from. So a retried write, a second writer or an invocation
-//! that died between reading and writing never counts an event twice.
+//! that died between reading and writing never counts an event twice. Log Stream pushes write
+//! outside the checkpoint; both paths count an event only if its `log_id` is not in `log_seen`
+//! and record it in the same batch, so an event pushed and polled counts once.
 
 use super::row::FromRow;
 use super::{RowsWritten, StoreError};
@@ -52,14 +54,20 @@ impl FromRow for LogCursorRow {
 /// Reads the one `log_cursor` row.
 pub const READ_LOG_CURSOR: &str = "SELECT checkpoint, tracking_since, newest_date, take, caught_up_at FROM log_cursor WHERE id = 1";
 
-/// Adds a page's per-pair deltas (`?1`, JSON `[{u, c, n, l, s, f}]`) while the checkpoint is
-/// still `?2`: logins add up, `last_login` and `last_seen` only move forward, `first_used` only
-/// back. `WHERE true` keeps SQLite from reading `ON CONFLICT` as a join constraint.
+/// Adds usage (`?1`, JSON `[{i, u, c, n, l, s, f}]`: per event with its `log_id` `i`, or per pair
+/// without one) while the checkpoint is still `?2`, or unconditionally with `?3` true (a Log
+/// Stream push): only items whose `i` is not in `log_seen` count, so an event counts once
+/// whichever path brings it first. Logins add up, `last_login` and `last_seen` only move
+/// forward, `first_used` only back. Runs before [`RECORD_SEEN`] in the same batch.
 pub const UPSERT_USAGE: &str = "INSERT INTO app_usage (user_id, client_id, last_login, logins, \
      last_seen, first_used) \
-     SELECT json_extract(value, '$.u'), json_extract(value, '$.c'), json_extract(value, '$.l'), \
-     json_extract(value, '$.n'), json_extract(value, '$.s'), json_extract(value, '$.f') \
-     FROM json_each(?1) WHERE (SELECT checkpoint FROM log_cursor WHERE id = 1) IS ?2 \
+     SELECT json_extract(value, '$.u') AS u, json_extract(value, '$.c') AS c, \
+     max(json_extract(value, '$.l')), sum(json_extract(value, '$.n')), \
+     max(json_extract(value, '$.s')), min(json_extract(value, '$.f')) \
+     FROM json_each(?1) \
+     WHERE (?3 OR (SELECT checkpoint FROM log_cursor WHERE id = 1) IS ?2) \
+     AND NOT EXISTS (SELECT 1 FROM log_seen WHERE log_id = json_extract(value, '$.i')) \
+     GROUP BY u, c \
      ON CONFLICT (user_id, client_id) DO UPDATE SET \
      logins = app_usage.logins + excluded.logins, \
      last_login = max(coalesce(app_usage.last_login, excluded.last_login), \
@@ -68,6 +76,19 @@ pub const UPSERT_USAGE: &str = "INSERT INTO app_usage (user_id, client_id, last_
                      coalesce(excluded.last_seen, app_usage.last_seen)), \
      first_used = min(coalesce(app_usage.first_used, excluded.first_used), \
                       coalesce(excluded.first_used, app_usage.first_used))";
+
+/// Records the items' `log_id`s as counted (`?1`, `?2`, `?3` as in [`UPSERT_USAGE`], `?4` now);
+/// its changes are the events newly counted.
+pub const RECORD_SEEN: &str = "INSERT INTO log_seen (log_id, seen_at) \
+     SELECT json_extract(value, '$.i'), ?4 FROM json_each(?1) \
+     WHERE json_extract(value, '$.i') IS NOT NULL \
+     AND (?3 OR (SELECT checkpoint FROM log_cursor WHERE id = 1) IS ?2) \
+     ON CONFLICT (log_id) DO NOTHING";
+
+/// Forgets ids recorded more than 31 days before `?1` (now): the log keeps events 30 days at
+/// most, so neither polling nor a retried push can bring them again.
+pub const PRUNE_SEEN: &str =
+    "DELETE FROM log_seen WHERE seen_at < strftime('%Y-%m-%dT%H:%M:%fZ', ?1, '-31 days')";
 
 /// Records a span whose usage is unknown (`?1` run, `?2` from, `?3` until, `?4` now) while the
 /// checkpoint is still `?5`.
@@ -107,7 +128,7 @@ pub struct UsagePage<'a> {
     pub expected: Option<&'a str>,
     /// The checkpoint past the page.
     pub checkpoint: &'a str,
-    /// Per (user, application).
+    /// Per event, each with its `log_id` (`UsageBatch::items`): counted once ever per id.
     pub deltas: &'a [UsageDelta],
     /// The page's oldest event date (for `tracking_since`).
     pub oldest: Option<&'a str>,
@@ -141,9 +162,36 @@ pub struct UsageWritten {
     pub applied: bool,
 }
 
-/// Statements one write takes at most (gap, first uses in up to two statements, usage,
-/// checkpoint), for the query budget.
-pub const PAGE_QUERIES: u32 = 5;
+/// Statements one write takes at most (gap, first uses in up to two statements, usage, the ids
+/// counted, their pruning, checkpoint), for the query budget.
+pub const PAGE_QUERIES: u32 = 7;
+
+/// A Log Stream delivery's write: its usage and first uses, not tied to the checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedUsage<'a> {
+    /// Per event, each with its `log_id`.
+    pub items: &'a [UsageDelta],
+    /// First uses of applications.
+    pub events: &'a [NewEvent],
+    /// ISO-8601 now.
+    pub now: &'a str,
+}
+
+impl PushedUsage<'_> {
+    /// The items as the JSON bound for `json_each`.
+    pub fn items_json(&self) -> String {
+        serde_json::to_string(self.items).unwrap_or_else(|_| "[]".into())
+    }
+}
+
+/// What a pushed write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushedWritten {
+    /// Rows D1 reports written.
+    pub rows: RowsWritten,
+    /// Events counted now (not counted before, by a push or a poll).
+    pub counted: u64,
+}
 
 /// What the log follower needs from storage.
 #[allow(async_fn_in_trait)] // single-threaded wasm: no Send bound wanted
@@ -160,6 +208,13 @@ pub trait UsageStore {
     /// # Errors
     /// Any database failure; then nothing was written.
     async fn write_usage_page(&self, page: &UsagePage<'_>) -> Result<UsageWritten, StoreError>;
+    /// Writes a Log Stream delivery in one batch: first uses, the usage of events not yet
+    /// counted, and their ids.
+    ///
+    /// # Errors
+    /// Any database failure; then nothing was written.
+    async fn write_pushed_usage(&self, push: &PushedUsage<'_>)
+    -> Result<PushedWritten, StoreError>;
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use std::cell::{Cell, RefCell};
 use rusqlite::{Connection, params};
 
 use super::{
-    INSERT_GAP, LogCursorRow, READ_LOG_CURSOR, SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage,
-    UsageStore, UsageWritten,
+    INSERT_GAP, LogCursorRow, PRUNE_SEEN, PushedUsage, PushedWritten, READ_LOG_CURSOR,
+    RECORD_SEEN, SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage, UsageStore, UsageWritten,
 };
 use crate::store::StoreError;
 
@@ -92,6 +92,13 @@ impl SqliteUsage {
         )
     }
 
+    /// Every counted log id: (id, seen at), ordered.
+    pub fn seen(&self) -> Vec<(String, String)> {
+        self.all("SELECT log_id, seen_at FROM log_seen ORDER BY log_id", |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+    }
+
     /// Every gap: (run, from, until).
     pub fn gaps(&self) -> Vec<(Option<i64>, Option<String>, String)> {
         self.all(
@@ -148,9 +155,14 @@ impl UsageStore for SqliteUsage {
                 )
                 .map_err(fail(op))?;
         }
+        let items = page.deltas_json();
         rows += tx
-            .execute(UPSERT_USAGE, params![page.deltas_json(), page.expected])
+            .execute(UPSERT_USAGE, params![items, page.expected, false])
             .map_err(fail(op))?;
+        rows += tx
+            .execute(RECORD_SEEN, params![items, page.expected, false, page.now])
+            .map_err(fail(op))?;
+        rows += tx.execute(PRUNE_SEEN, params![page.now]).map_err(fail(op))?;
         let moved = tx
             .execute(
                 SAVE_LOG_CURSOR,
@@ -170,6 +182,38 @@ impl UsageStore for SqliteUsage {
         Ok(UsageWritten {
             rows: (rows + moved) as u64,
             applied: moved == 1,
+        })
+    }
+
+    async fn write_pushed_usage(
+        &self,
+        push: &PushedUsage<'_>,
+    ) -> Result<PushedWritten, StoreError> {
+        let op = "write pushed application usage";
+        let mut conn = self.conn.borrow_mut();
+        let tx = conn.transaction().map_err(fail(op))?;
+        let mut rows = 0;
+        for chunk in push.events.chunks(crate::changes::EVENTS_PER_STATEMENT) {
+            rows += tx
+                .execute(
+                    crate::changes::INSERT_EVENTS,
+                    params![crate::changes::events_json(chunk)],
+                )
+                .map_err(fail(op))?;
+        }
+        let items = push.items_json();
+        let none: Option<&str> = None;
+        rows += tx
+            .execute(UPSERT_USAGE, params![items, none, true])
+            .map_err(fail(op))?;
+        let counted = tx
+            .execute(RECORD_SEEN, params![items, none, true, push.now])
+            .map_err(fail(op))?;
+        rows += tx.execute(PRUNE_SEEN, params![push.now]).map_err(fail(op))?;
+        tx.commit().map_err(fail(op))?;
+        Ok(PushedWritten {
+            rows: (rows + counted) as u64,
+            counted: counted as u64,
         })
     }
 }

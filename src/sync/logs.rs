@@ -97,8 +97,14 @@ impl<S: SyncStore + UsageStore> UsageStore for Counted<'_, S> {
             .events
             .len()
             .div_ceil(crate::changes::EVENTS_PER_STATEMENT) as u32;
-        self.tick(2 + u32::from(page.gap.is_some()) + events);
+        self.tick(4 + u32::from(page.gap.is_some()) + events);
         self.inner().write_usage_page(page).await
+    }
+    async fn write_pushed_usage(
+        &self,
+        push: &crate::store::usage::PushedUsage<'_>,
+    ) -> Result<crate::store::usage::PushedWritten, StoreError> {
+        self.inner().write_pushed_usage(push).await
     }
 }
 
@@ -185,6 +191,7 @@ impl Follower {
         };
         let UsageBatch {
             deltas,
+            items,
             events,
             oldest,
             newest,
@@ -197,7 +204,7 @@ impl Follower {
             .write_usage_page(&UsagePage {
                 expected: self.written.as_deref(),
                 checkpoint: &checkpoint,
-                deltas: &deltas,
+                deltas: &items,
                 oldest: oldest.as_deref(),
                 newest: newest.as_deref(),
                 take: self.take,

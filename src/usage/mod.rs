@@ -3,9 +3,9 @@
 //!
 //! The fold is order-independent: counts add up, dates only keep their newest (or oldest), so
 //! any split of the log into batches, in any order, folds to the same usage once the batches
-//! are merged. Within a batch an event counts once per `log_id`. Across batches, polling never
-//! reads an event twice because each page's usage and the checkpoint past it are written in
-//! one D1 batch (`store::usage`).
+//! are merged. Within a batch an event counts once per `log_id`. Across batches and across
+//! polling and Log Stream pushes, the store counts each `log_id` once ever (`store::usage`,
+//! `log_seen`), from the per-event `items`.
 
 use serde::Serialize;
 
@@ -28,6 +28,9 @@ pub const SEEN_TYPES: &[&str] = &[
 /// One (user, application) pair's usage in a batch: what the store adds to `app_usage`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UsageDelta {
+    /// The event's `log_id` for an event's own usage (`UsageBatch::items`); `None` for a pair's.
+    #[serde(rename = "i", skip_serializing_if = "Option::is_none")]
+    pub log_id: Option<String>,
     /// The user.
     #[serde(rename = "u")]
     pub user_id: String,
@@ -77,6 +80,8 @@ fn oldest(a: Option<String>, b: Option<String>) -> Option<String> {
 pub struct UsageBatch {
     /// Per pair, ordered by (user, client).
     pub deltas: Vec<UsageDelta>,
+    /// Per counted event, with its `log_id`: what the store writes, counting an id once ever.
+    pub items: Vec<UsageDelta>,
     /// Distinct events read (by `log_id`).
     pub events: u64,
     /// Events that counted for usage.
@@ -109,7 +114,7 @@ pub fn fold(events: &[LogEvent]) -> UsageBatch {
         ..UsageBatch::default()
     };
     let mut deltas: Vec<UsageDelta> = Vec::new();
-    for (_, e) in distinct {
+    for (id, e) in distinct {
         let Some(date) = e.date.as_deref().and_then(normal_date) else {
             continue;
         };
@@ -125,6 +130,7 @@ pub fn fold(events: &[LogEvent]) -> UsageBatch {
         batch.counted += 1;
         let login = LOGIN_TYPES.contains(&kind);
         deltas.push(UsageDelta {
+            log_id: Some(id.to_string()),
             user_id: user.to_string(),
             client_id: client.to_string(),
             logins: u64::from(login),
@@ -133,6 +139,7 @@ pub fn fold(events: &[LogEvent]) -> UsageBatch {
             first_used: Some(date),
         });
     }
+    batch.items = deltas.clone();
     deltas.sort_by(|a, b| (&a.user_id, &a.client_id).cmp(&(&b.user_id, &b.client_id)));
     let mut merged: Vec<UsageDelta> = Vec::with_capacity(deltas.len());
     for d in deltas {
@@ -140,7 +147,7 @@ pub fn fold(events: &[LogEvent]) -> UsageBatch {
             Some(last) if last.user_id == d.user_id && last.client_id == d.client_id => {
                 last.merge(&d);
             }
-            _ => merged.push(d),
+            _ => merged.push(UsageDelta { log_id: None, ..d }),
         }
     }
     batch.deltas = merged;

@@ -7,6 +7,7 @@ use crate::testing::block_on;
 
 fn delta(user: &str, logins: u64, login: Option<&str>, seen: &str, first: &str) -> UsageDelta {
     UsageDelta {
+        log_id: None,
         user_id: user.into(),
         client_id: "app".into(),
         logins,

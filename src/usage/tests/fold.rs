@@ -180,6 +180,7 @@ fn a_batch_counts_logins_and_sightings_apart_and_skips_what_is_not_use() {
         b.deltas,
         vec![
             UsageDelta {
+                log_id: None,
                 user_id: "u".into(),
                 client_id: "app".into(),
                 logins: 2,
@@ -188,6 +189,7 @@ fn a_batch_counts_logins_and_sightings_apart_and_skips_what_is_not_use() {
                 first_used: Some("1970-01-01T00:00:01.000Z".into()),
             },
             UsageDelta {
+                log_id: None,
                 user_id: "u".into(),
                 client_id: "other".into(),
                 logins: 0,
@@ -197,6 +199,11 @@ fn a_batch_counts_logins_and_sightings_apart_and_skips_what_is_not_use() {
             },
         ]
     );
+    // The items are the counted events one by one, with their ids.
+    let mut ids: Vec<&str> = b.items.iter().filter_map(|d| d.log_id.as_deref()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["00000001", "00000002", "00000003", "00000006"]);
+    assert_eq!(b.items.iter().map(|d| d.logins).sum::<u64>(), 2);
     // Dates without milliseconds are stored in the one shape, so they compare as text.
     assert_eq!(
         normal_date("2025-01-01T00:00:00Z").as_deref(),
