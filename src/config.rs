@@ -380,15 +380,27 @@ impl EventStreamToken {
     /// A value shorter than [`MIN_EVENT_STREAM_TOKEN`] characters (the route refuses everyone,
     /// saying so).
     pub fn from_settings(settings: &impl Settings) -> Result<Option<Self>, ConfigError> {
-        let Some(value) = setting(settings, "EVENT_STREAM_TOKEN") else {
+        Self::named(settings, "EVENT_STREAM_TOKEN")
+    }
+
+    /// Reads the stream secret `name` (`EVENT_STREAM_TOKEN`, `LOG_STREAM_TOKEN`) by the same
+    /// rules.
+    ///
+    /// # Errors
+    /// As [`Self::from_settings`].
+    pub fn named(
+        settings: &impl Settings,
+        name: &'static str,
+    ) -> Result<Option<Self>, ConfigError> {
+        let Some(value) = setting(settings, name) else {
             return Ok(None);
         };
         if value.chars().count() < MIN_EVENT_STREAM_TOKEN {
             return Err(ConfigError {
-                setting: "EVENT_STREAM_TOKEN",
+                setting: name,
                 problem: format!(
                     "is shorter than {MIN_EVENT_STREAM_TOKEN} characters; set a random one with \
-                     `openssl rand -hex 32 | npx wrangler secret put EVENT_STREAM_TOKEN`"
+                     `openssl rand -hex 32 | npx wrangler secret put {name}`"
                 ),
             });
         }
@@ -612,6 +624,9 @@ pub struct Config {
     /// `EVENT_STREAM_TOKEN` for Auth0 Event Streams pushes: unset (`Ok(None)`) or unusable
     /// closes `POST /api/auth0/events` to everyone.
     pub event_stream_token: Result<Option<EventStreamToken>, ConfigError>,
+    /// `LOG_STREAM_TOKEN` for Auth0 Log Stream pushes: unset or unusable closes
+    /// `POST /api/auth0/log-stream` to everyone.
+    pub log_stream_token: Result<Option<EventStreamToken>, ConfigError>,
 }
 
 impl Config {
@@ -621,6 +636,7 @@ impl Config {
             viewer: ViewerConfig::from_settings(settings),
             sync: SyncSettings::from_settings(settings),
             event_stream_token: EventStreamToken::from_settings(settings),
+            log_stream_token: EventStreamToken::named(settings, "LOG_STREAM_TOKEN"),
         }
     }
 }

@@ -152,6 +152,9 @@ pub enum Handled {
     /// runtime authenticates it with `EVENT_STREAM_TOKEN`, reads its body and applies it
     /// (`push::events`), answering with [`push::response`].
     Auth0Events,
+    /// An Auth0 Log Stream delivery (`POST /api/auth0/log-stream`): authenticated with
+    /// `LOG_STREAM_TOKEN` and applied by the runtime (`push::log_stream`).
+    Auth0LogStream,
 }
 
 /// The routes, parsed from the path.
@@ -175,6 +178,7 @@ enum Route {
     ChangesPage,
     ChangesCsv,
     Auth0Events,
+    Auth0LogStream,
     Apps(applications::AppRoute),
     Trends,
 }
@@ -215,6 +219,7 @@ fn route(path: &str) -> Result<Route, ApiError> {
         "/changes" => Route::ChangesPage,
         "/changes.csv" => Route::ChangesCsv,
         crate::push::events::ROUTE => Route::Auth0Events,
+        crate::push::log_stream::ROUTE => Route::Auth0LogStream,
         "/api/trends" => Route::Trends,
         _ => {
             if let Some(apps) = applications::route(trimmed) {
@@ -249,6 +254,9 @@ pub async fn handle<S: ViewStore + SessionStore + ChangeView + SqlRunner + Trend
     // authentication nor the cross-site check applies to them.
     if route == Route::Auth0Events {
         return Handled::Auth0Events;
+    }
+    if route == Route::Auth0LogStream {
+        return Handled::Auth0LogStream;
     }
     let get = matches!(req.method, "GET" | "HEAD");
     // Cookies (the session, Access's) ride along on any request a foreign page makes the browser

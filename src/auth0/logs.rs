@@ -43,7 +43,7 @@ pub struct LogEvent {
 
 /// A log event object's five fields; any other field, or any of these of another type than
 /// text, is not read.
-fn event(item: &Fields<'_>) -> LogEvent {
+pub fn event(item: &Fields<'_>) -> LogEvent {
     let text = |key: &str| loose_text(item.get(key));
     LogEvent {
         log_id: text("log_id"),

@@ -1,4 +1,5 @@
-//! Pushes from Auth0 to the worker: Event Streams webhooks (`POST /api/auth0/events`).
+//! Pushes from Auth0 to the worker: Event Streams webhooks (`POST /api/auth0/events`) and Log
+//! Streams (`POST /api/auth0/log-stream`, [`log_stream`]).
 //!
 //! Pure logic: authenticate, bound and parse a delivery, map it to the store's writes and
 //! answer in a way Auth0's delivery rules can live with (see [`events`]), and add to the
@@ -7,3 +8,4 @@
 
 pub mod changes;
 pub mod events;
+pub mod log_stream;

@@ -224,6 +224,10 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
                 let auth = authorization.as_deref();
                 super::push::auth0_event(&mut req, &config, &store, &method, auth, now).await
             }
+            Handled::Auth0LogStream => {
+                let auth = authorization.as_deref();
+                super::push::auth0_log_stream(&mut req, &config, &store, &method, auth, now).await
+            }
         },
     };
     if answer.status >= 500 {

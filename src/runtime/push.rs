@@ -1,5 +1,6 @@
 //! Auth0's pushes on the Workers runtime: read a delivery's body (at most 1 MB, never more into
-//! memory), apply it through `push::events`, and log the outcome without any header.
+//! memory), apply it through `push::events` or `push::log_stream`, and log the outcome without
+//! any header.
 
 use futures_util::StreamExt;
 use worker::{Request, console_error, console_log};
@@ -7,6 +8,7 @@ use worker::{Request, console_error, console_log};
 use crate::api::{self, ApiResponse};
 use crate::config::Config;
 use crate::push::events::{self, Body, Head, MAX_BODY_BYTES, PushError};
+use crate::push::log_stream::{self, StreamError};
 use crate::store::d1::D1Store;
 use crate::time::EpochMs;
 
@@ -36,6 +38,61 @@ async fn read_capped(req: &mut Request, max: usize) -> Read {
     Read::Bytes(bytes)
 }
 
+/// The body of an admitted delivery, read as `push` reads it.
+async fn body(req: &mut Request) -> Read {
+    read_capped(req, MAX_BODY_BYTES).await
+}
+
+fn as_body(read: &Read) -> Body<'_> {
+    match read {
+        Read::Bytes(b) => Body::Bytes(b),
+        Read::TooLarge => Body::TooLarge,
+        Read::Broken => Body::Unreadable,
+    }
+}
+
+/// `POST /api/auth0/log-stream`: one Log Stream batch.
+pub async fn auth0_log_stream(
+    req: &mut Request,
+    config: &Config,
+    store: &D1Store,
+    method: &str,
+    authorization: Option<&str>,
+    now: EpochMs,
+) -> ApiResponse {
+    let content_length = req.headers().get("content-length").ok().flatten();
+    let head = Head {
+        method,
+        authorization,
+        content_type: None,
+        content_length: content_length.as_deref(),
+    };
+    let token = config.log_stream_token.as_ref().map(Option::as_ref);
+    let result = match log_stream::admit(&head, token) {
+        Err(e) => Err(e),
+        Ok(()) => log_stream::ingest(as_body(&body(req).await), store, now).await,
+    };
+    // Counts only: the items, the Authorization header and the secret never reach a log.
+    match &result {
+        Ok(receipt) => {
+            console_log!("{}", receipt.log_line());
+            ApiResponse::json_value(200, &receipt.to_json())
+        }
+        Err(e) => {
+            if let StreamError::Store(s) = e {
+                console_error!("auth0 log stream not stored: {}: {}", s.op, s.detail);
+            } else {
+                console_log!("auth0 log stream refused ({}): {e}", e.status());
+            }
+            let mut r = ApiResponse::json(e.status(), api::json::error(&e.to_string()));
+            if e.status() == 503 {
+                r.headers.push(("retry-after", "1".into()));
+            }
+            r
+        }
+    }
+}
+
 /// `POST /api/auth0/events`: one Event Streams delivery.
 pub async fn auth0_event(
     req: &mut Request,
@@ -57,13 +114,8 @@ pub async fn auth0_event(
     let result = match events::admit(&head, token) {
         Err(e) => Err(e),
         Ok(()) => {
-            let read = read_capped(req, MAX_BODY_BYTES).await;
-            let body = match &read {
-                Read::Bytes(b) => Body::Bytes(b),
-                Read::TooLarge => Body::TooLarge,
-                Read::Broken => Body::Unreadable,
-            };
-            events::ingest(body, store, now).await
+            let read = body(req).await;
+            events::ingest(as_body(&read), store, now).await
         }
     };
     // Outcomes and ids only: the Authorization header and the token never reach a log.

@@ -5,8 +5,8 @@ use worker::wasm_bindgen::JsValue;
 use super::{D1Store, opt_text, text};
 use crate::store::StoreError;
 use crate::store::usage::{
-    INSERT_GAP, LogCursorRow, PRUNE_SEEN, PushedUsage, PushedWritten, READ_LOG_CURSOR,
-    RECORD_SEEN, SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage, UsageStore, UsageWritten,
+    INSERT_GAP, LogCursorRow, PRUNE_SEEN, PushedUsage, PushedWritten, READ_LOG_CURSOR, RECORD_SEEN,
+    SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage, UsageStore, UsageWritten,
 };
 
 impl UsageStore for D1Store {

@@ -6,8 +6,8 @@ use std::cell::{Cell, RefCell};
 use rusqlite::{Connection, params};
 
 use super::{
-    INSERT_GAP, LogCursorRow, PRUNE_SEEN, PushedUsage, PushedWritten, READ_LOG_CURSOR,
-    RECORD_SEEN, SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage, UsageStore, UsageWritten,
+    INSERT_GAP, LogCursorRow, PRUNE_SEEN, PushedUsage, PushedWritten, READ_LOG_CURSOR, RECORD_SEEN,
+    SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage, UsageStore, UsageWritten,
 };
 use crate::store::StoreError;
 
@@ -94,9 +94,10 @@ impl SqliteUsage {
 
     /// Every counted log id: (id, seen at), ordered.
     pub fn seen(&self) -> Vec<(String, String)> {
-        self.all("SELECT log_id, seen_at FROM log_seen ORDER BY log_id", |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        self.all(
+            "SELECT log_id, seen_at FROM log_seen ORDER BY log_id",
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// Every gap: (run, from, until).
@@ -162,7 +163,9 @@ impl UsageStore for SqliteUsage {
         rows += tx
             .execute(RECORD_SEEN, params![items, page.expected, false, page.now])
             .map_err(fail(op))?;
-        rows += tx.execute(PRUNE_SEEN, params![page.now]).map_err(fail(op))?;
+        rows += tx
+            .execute(PRUNE_SEEN, params![page.now])
+            .map_err(fail(op))?;
         let moved = tx
             .execute(
                 SAVE_LOG_CURSOR,
@@ -209,7 +212,9 @@ impl UsageStore for SqliteUsage {
         let counted = tx
             .execute(RECORD_SEEN, params![items, none, true, push.now])
             .map_err(fail(op))?;
-        rows += tx.execute(PRUNE_SEEN, params![push.now]).map_err(fail(op))?;
+        rows += tx
+            .execute(PRUNE_SEEN, params![push.now])
+            .map_err(fail(op))?;
         tx.commit().map_err(fail(op))?;
         Ok(PushedWritten {
             rows: (rows + counted) as u64,

@@ -118,7 +118,7 @@ pub const FIRST_USE_ORIGIN: &str = "first_use";
 /// The `app_first_use` events of a write's pairs. Their keys name only the user and the
 /// application, so writing them again (a later page, a retried write) adds nothing; before the
 /// log was first read to its end they are the baseline of what was in use, not changes.
-pub fn first_uses(deltas: &[UsageDelta], run_id: i64, baseline: bool) -> Vec<NewEvent> {
+pub fn first_uses(deltas: &[UsageDelta], run_id: Option<i64>, baseline: bool) -> Vec<NewEvent> {
     deltas
         .iter()
         .filter_map(|d| {
@@ -143,7 +143,7 @@ pub fn first_uses(deltas: &[UsageDelta], run_id: i64, baseline: bool) -> Vec<New
                 },
                 detail,
             );
-            e.run_id = Some(run_id);
+            e.run_id = run_id;
             e.baseline = baseline;
             Some(e)
         })
@@ -197,7 +197,7 @@ impl Follower {
             newest,
             ..
         } = fold(&self.events);
-        let firsts = first_uses(&deltas, run.id, !self.caught_up);
+        let firsts = first_uses(&deltas, Some(run.id), !self.caught_up);
         let now = iso_from_ms(clock.now_ms());
         let gap = self.gap.take();
         let written = store

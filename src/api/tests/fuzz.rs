@@ -465,6 +465,14 @@ fn run_case(seed: u64, store: &MemoryStore, token: Option<&ViewerToken>) -> u16 
             assert!(c.signed_in && method == "POST", "{shown}");
             return 200;
         }
+        Handled::Auth0LogStream => {
+            // Its own secret is checked by `push::log_stream` (fuzzed there).
+            assert!(
+                path.trim_end_matches('/') == crate::push::log_stream::ROUTE,
+                "{shown}"
+            );
+            return 200;
+        }
         Handled::Auth0Events => {
             // Not a viewer route: its own token is checked by `push::events` (fuzzed there).
             assert!(
