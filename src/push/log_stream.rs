@@ -70,24 +70,21 @@ impl StreamError {
 impl fmt::Display for StreamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Method => f.write_str("method not allowed: Auth0 Log Streams POST here"),
+            Self::Method => f.write_str("method not allowed: POST"),
             Self::Closed(None) => f.write_str(
-                "log stream pushes are closed because LOG_STREAM_TOKEN is not set: run `npx \
-                 wrangler secret put LOG_STREAM_TOKEN` and give the same value to the Log \
-                 Stream's Authorization Token",
+                "log stream pushes are closed: LOG_STREAM_TOKEN is not set (`npx wrangler \
+                 secret put LOG_STREAM_TOKEN`, the same value as the stream's Authorization Token)",
             ),
             Self::Closed(Some(e)) => write!(f, "log stream pushes are closed: {e}"),
-            Self::Unauthorized => f.write_str(
-                "unauthorized: the Authorization header must be the LOG_STREAM_TOKEN value (the \
-                 Log Stream's Authorization Token)",
-            ),
+            Self::Unauthorized => {
+                f.write_str("unauthorized: the Authorization header must be LOG_STREAM_TOKEN")
+            }
             Self::TooLarge => write!(f, "the body is over {MAX_BODY_BYTES} bytes"),
             Self::Unreadable => f.write_str("the body could not be read"),
             Self::Malformed(why) => write!(f, "malformed log stream delivery: {why}"),
-            Self::Store(_) => f.write_str(
-                "the log events could not be stored (details are in the Worker's logs); a retry \
-                 may succeed",
-            ),
+            Self::Store(_) => {
+                f.write_str("the log events could not be stored; a retry may succeed")
+            }
         }
     }
 }
@@ -200,10 +197,7 @@ pub fn parse(body: &[u8]) -> Result<Items, StreamError> {
         }
     }
     if items.events.is_empty() {
-        return Err(StreamError::Malformed(format!(
-            "no usable log event ({} items without a log_id and a data object)",
-            items.bad
-        )));
+        return Err(bad("no item with a log_id and a data object"));
     }
     Ok(items)
 }
@@ -222,20 +216,11 @@ pub struct Receipt {
 }
 
 impl Receipt {
-    /// The answer's JSON body.
-    pub fn to_json(&self) -> Value {
-        serde_json::json!({
-            "received": self.events,
-            "unreadable": self.bad,
-            "counted": self.counted,
-        })
-    }
-
     /// A line for the Worker's log: counts only, never the items or headers.
     pub fn log_line(&self) -> String {
         format!(
-            "auth0 log stream: {} events, {} unreadable items, {} counted, {} rows written",
-            self.events, self.bad, self.counted, self.rows_written
+            "auth0 log stream: {} events, {} unreadable items, {} counted",
+            self.events, self.bad, self.counted
         )
     }
 }

@@ -76,7 +76,13 @@ pub async fn auth0_log_stream(
     match &result {
         Ok(receipt) => {
             console_log!("{}", receipt.log_line());
-            ApiResponse::json_value(200, &receipt.to_json())
+            let mut j = api::json::Json::new();
+            j.obj()
+                .uint_at("received", receipt.events as u64)
+                .uint_at("unreadable", receipt.bad as u64)
+                .uint_at("counted", receipt.counted)
+                .end_obj();
+            ApiResponse::json(200, j.finish())
         }
         Err(e) => {
             if let StreamError::Store(s) = e {

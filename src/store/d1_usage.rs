@@ -9,6 +9,28 @@ use crate::store::usage::{
     SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage, UsageStore, UsageWritten,
 };
 
+impl D1Store {
+    /// The usage of items not yet counted, their ids, and the pruning of old ids: while the
+    /// checkpoint is `expected`, or always with `push`.
+    fn usage_statements(
+        &self,
+        statements: &mut Vec<worker::D1PreparedStatement>,
+        items: &str,
+        expected: JsValue,
+        push: bool,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let op = "write application usage";
+        let items = text(items);
+        let unguarded = JsValue::from_f64(f64::from(u8::from(push)));
+        let args = [items, expected, unguarded, text(now)];
+        statements.push(self.stmt(op, UPSERT_USAGE, &args[..3])?);
+        statements.push(self.stmt(op, RECORD_SEEN, &args)?);
+        statements.push(self.stmt(op, PRUNE_SEEN, &args[3..])?);
+        Ok(())
+    }
+}
+
 impl UsageStore for D1Store {
     async fn log_cursor(&self) -> Result<Option<LogCursorRow>, StoreError> {
         let op = "read the log checkpoint";
@@ -36,19 +58,13 @@ impl UsageStore for D1Store {
         for chunk in page.events.chunks(crate::changes::EVENTS_PER_STATEMENT) {
             statements.push(self.events_statement(chunk)?);
         }
-        let items = text(&page.deltas_json());
-        let guarded = JsValue::from_f64(0.0);
-        statements.push(self.stmt(
-            op,
-            UPSERT_USAGE,
-            &[items.clone(), expected.clone(), guarded.clone()],
-        )?);
-        statements.push(self.stmt(
-            op,
-            RECORD_SEEN,
-            &[items, expected.clone(), guarded, text(page.now)],
-        )?);
-        statements.push(self.stmt(op, PRUNE_SEEN, &[text(page.now)])?);
+        self.usage_statements(
+            &mut statements,
+            &page.deltas_json(),
+            expected.clone(),
+            false,
+            page.now,
+        )?;
         statements.push(self.stmt(
             op,
             SAVE_LOG_CURSOR,
@@ -80,19 +96,13 @@ impl UsageStore for D1Store {
         for chunk in push.events.chunks(crate::changes::EVENTS_PER_STATEMENT) {
             statements.push(self.events_statement(chunk)?);
         }
-        let items = text(&push.items_json());
-        let unguarded = JsValue::from_f64(1.0);
-        statements.push(self.stmt(
-            op,
-            UPSERT_USAGE,
-            &[items.clone(), JsValue::NULL, unguarded.clone()],
-        )?);
-        statements.push(self.stmt(
-            op,
-            RECORD_SEEN,
-            &[items, JsValue::NULL, unguarded, text(push.now)],
-        )?);
-        statements.push(self.stmt(op, PRUNE_SEEN, &[text(push.now)])?);
+        self.usage_statements(
+            &mut statements,
+            &push.items_json(),
+            JsValue::NULL,
+            true,
+            push.now,
+        )?;
         let results = self.batch(op, statements).await?;
         // The ids recorded are the next-to-last statement's changes.
         let counted = results.iter().rev().nth(1).map_or(0, |r| r.1);
