@@ -100,7 +100,9 @@ describe("Auth0 Log Stream pushes", () => {
     assert.equal(a.received, 30);
     const b = await postOk(w, array(events.slice(30, 60)), { auth: `Bearer ${LOG_STREAM_TOKEN}` });
     assert.equal(b.received, 30);
-    for (const e of events.slice(60)) await postOk(w, JSON.stringify(item(e)));
+    let counted = a.counted + b.counted;
+    for (const e of events.slice(60)) counted += (await postOk(w, JSON.stringify(item(e)))).counted;
+    assert.equal(counted, events.filter((e) => e.user_id && SEEN.includes(e.type)).length);
     assert.deepEqual(await stored(w.db), truth(fake.logs));
   });
 
