@@ -168,9 +168,20 @@ impl D1Store {
         sql: &str,
         args: &[JsValue],
     ) -> Result<Vec<T>, StoreError> {
+        read_rows(op, &self.results(op, sql, args).await?)
+    }
+
+    /// Runs a query and parses its rows; apart from [`D1Store::rows`] so that awaiting D1 is
+    /// compiled once, not once per row type.
+    async fn results(
+        &self,
+        op: &'static str,
+        sql: &str,
+        args: &[JsValue],
+    ) -> Result<serde_json::Value, StoreError> {
         let stmt = self.stmt(op, sql, args)?;
         let result = settle(op, stmt.inner().all()).await?;
-        read_rows(op, &results_json(op, &result)?)
+        results_json(op, &result)
     }
 
     /// Runs a write and returns D1's `rows_written`.
