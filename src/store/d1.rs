@@ -4,6 +4,7 @@
 //! as JSON text, parsed once and read by [`FromRow`], and `meta`'s counts are read as numbers;
 //! worker's typed results would instantiate a JS-value deserializer per row type.
 
+use futures_util::FutureExt;
 use worker::js_sys::{self, Array, Promise, Reflect};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
@@ -161,16 +162,29 @@ impl D1Store {
         self.db.prepare(sql).bind(args).map_err(fail(op))
     }
 
-    /// Runs a query and reads its rows.
-    pub(super) async fn rows<T: FromRow>(
+    /// Runs a query and reads its rows (a plain `map` of the query's future: no state machine of
+    /// its own per row type).
+    pub(super) fn rows<T: FromRow>(
         &self,
         op: &'static str,
         sql: &str,
         args: &[JsValue],
-    ) -> Result<Vec<T>, StoreError> {
+    ) -> impl Future<Output = Result<Vec<T>, StoreError>> {
+        self.results(op, sql, args)
+            .map(move |rows| read_rows(op, &rows?))
+    }
+
+    /// Runs a query and parses its rows; apart from [`D1Store::rows`] so that awaiting D1 is
+    /// compiled once, not once per row type.
+    async fn results(
+        &self,
+        op: &'static str,
+        sql: &str,
+        args: &[JsValue],
+    ) -> Result<serde_json::Value, StoreError> {
         let stmt = self.stmt(op, sql, args)?;
         let result = settle(op, stmt.inner().all()).await?;
-        read_rows(op, &results_json(op, &result)?)
+        results_json(op, &result)
     }
 
     /// Runs a write and returns D1's `rows_written`.
@@ -435,9 +449,8 @@ impl SyncStore for D1Store {
         Ok(rows.first().map_or(0, |c| c.0))
     }
 
-    async fn organizations(&self) -> Result<Vec<StoredOrg>, StoreError> {
+    fn organizations(&self) -> impl Future<Output = Result<Vec<StoredOrg>, StoreError>> {
         self.rows("read stored organizations", LIST_STORED_ORGS, &[])
-            .await
     }
 
     async fn upsert_organizations(
@@ -571,8 +584,8 @@ impl ViewStore for D1Store {
             .await
     }
 
-    async fn list_organizations(&self) -> Result<Vec<OrgRecord>, StoreError> {
-        self.rows("list organizations", LIST_ORGS, &[]).await
+    fn list_organizations(&self) -> impl Future<Output = Result<Vec<OrgRecord>, StoreError>> {
+        self.rows("list organizations", LIST_ORGS, &[])
     }
 
     async fn organization_exists(&self, id: &str) -> Result<bool, StoreError> {
@@ -594,9 +607,8 @@ impl ViewStore for D1Store {
         Ok(rows.into_iter().next().unwrap_or_default())
     }
 
-    async fn connection_counts(&self) -> Result<Vec<ConnectionCount>, StoreError> {
+    fn connection_counts(&self) -> impl Future<Output = Result<Vec<ConnectionCount>, StoreError>> {
         self.rows("count users per connection", CONNECTION_COUNTS, &[])
-            .await
     }
 }
 

@@ -154,31 +154,36 @@ pub(super) enum AppStep {
     Paused(AppState),
 }
 
+// Not `async`, as the `SyncStore` methods of `Counted` (see there).
 impl<S: SyncStore + SqlRunner> SqlRunner for Counted<'_, S> {
-    async fn sql_rows<T: crate::store::FromRow>(
+    fn sql_rows<T: crate::store::FromRow>(
         &self,
         op: &'static str,
         sql: &str,
         args: &[Arg],
-    ) -> Result<Vec<T>, StoreError> {
+    ) -> impl Future<Output = Result<Vec<T>, StoreError>> {
         self.tick(1);
-        self.inner().sql_rows(op, sql, args).await
+        self.inner().sql_rows(op, sql, args)
     }
 
-    async fn sql_run(
+    fn sql_run(
         &self,
         op: &'static str,
         sql: &str,
         args: &[Arg],
-    ) -> Result<RowsWritten, StoreError> {
+    ) -> impl Future<Output = Result<RowsWritten, StoreError>> {
         self.tick(1);
-        self.inner().sql_run(op, sql, args).await
+        self.inner().sql_run(op, sql, args)
     }
 
-    async fn sql_batch(&self, op: &'static str, stmts: &[Stmt]) -> Result<RowsWritten, StoreError> {
+    fn sql_batch(
+        &self,
+        op: &'static str,
+        stmts: &[Stmt],
+    ) -> impl Future<Output = Result<RowsWritten, StoreError>> {
         // One batch is one D1 query.
         self.tick(1);
-        self.inner().sql_batch(op, stmts).await
+        self.inner().sql_batch(op, stmts)
     }
 }
 

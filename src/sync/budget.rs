@@ -79,159 +79,180 @@ impl<'s, S: SyncStore> Counted<'s, S> {
     }
 }
 
+// The methods count at the call and hand back the store's own future rather than being `async`:
+// a wrapping future per method was a state machine each in the wasm. Every call is awaited at
+// once, so counting at the call or at the first poll is the same.
 impl<S: SyncStore> SyncStore for Counted<'_, S> {
-    async fn try_lock(&self, owner: &str, now: EpochMs, lease_ms: u64) -> Result<bool, StoreError> {
+    fn try_lock(
+        &self,
+        owner: &str,
+        now: EpochMs,
+        lease_ms: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> {
         self.tick(1);
-        self.inner.try_lock(owner, now, lease_ms).await
+        self.inner.try_lock(owner, now, lease_ms)
     }
-    async fn release_lock(&self, owner: &str) -> Result<(), StoreError> {
+    fn release_lock(&self, owner: &str) -> impl Future<Output = Result<(), StoreError>> {
         self.tick(1);
-        self.inner.release_lock(owner).await
+        self.inner.release_lock(owner)
     }
-    async fn close_abandoned_runs(&self, now_iso: &str, message: &str) -> Result<(), StoreError> {
+    fn close_abandoned_runs(
+        &self,
+        now_iso: &str,
+        message: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> {
         // One statement closes, one forgets their held removals, one their held members.
         self.tick(3);
-        self.inner.close_abandoned_runs(now_iso, message).await
+        self.inner.close_abandoned_runs(now_iso, message)
     }
-    async fn start_run(&self, started_at: &str, trigger: &str) -> Result<i64, StoreError> {
+    fn start_run(
+        &self,
+        started_at: &str,
+        trigger: &str,
+    ) -> impl Future<Output = Result<i64, StoreError>> {
         self.tick(1);
-        self.inner.start_run(started_at, trigger).await
+        self.inner.start_run(started_at, trigger)
     }
-    async fn save_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+    fn save_run(&self, run: &RunRecord) -> impl Future<Output = Result<(), StoreError>> {
         self.tick(1);
-        self.inner.save_run(run).await
+        self.inner.save_run(run)
     }
-    async fn users_in(&self, range: CreatedRange<'_>) -> Result<Vec<StoredUser>, StoreError> {
+    fn users_in(
+        &self,
+        range: CreatedRange<'_>,
+    ) -> impl Future<Output = Result<Vec<StoredUser>, StoreError>> {
         self.tick(1);
-        self.inner.users_in(range).await
+        self.inner.users_in(range)
     }
-    async fn upsert_users(
+    fn upsert_users(
         &self,
         rows: &[UserRow],
         now_iso: &str,
         events: &[NewEvent],
-    ) -> Result<RowsWritten, StoreError> {
+    ) -> impl Future<Output = Result<RowsWritten, StoreError>> {
         // With events, one batch: one request to D1.
         self.tick(1);
-        self.inner.upsert_users(rows, now_iso, events).await
+        self.inner.upsert_users(rows, now_iso, events)
     }
-    async fn add_pending_removals(
+    fn add_pending_removals(
         &self,
         run_id: i64,
         ids: &[String],
-    ) -> Result<RowsWritten, StoreError> {
+    ) -> impl Future<Output = Result<RowsWritten, StoreError>> {
         self.tick(1);
-        self.inner.add_pending_removals(run_id, ids).await
+        self.inner.add_pending_removals(run_id, ids)
     }
-    async fn apply_pending_removals(
+    fn apply_pending_removals(
         &self,
         run_id: i64,
         now_iso: &str,
         events: bool,
-    ) -> Result<(RowsWritten, u64), StoreError> {
+    ) -> impl Future<Output = Result<(RowsWritten, u64), StoreError>> {
         // One statement marks, one forgets (and one records): counted as before they were one
         // batch, which keeps the reserve.
         self.tick(2);
-        self.inner
-            .apply_pending_removals(run_id, now_iso, events)
-            .await
+        self.inner.apply_pending_removals(run_id, now_iso, events)
     }
-    async fn clear_pending_removals(&self, run_id: i64) -> Result<(), StoreError> {
+    fn clear_pending_removals(&self, run_id: i64) -> impl Future<Output = Result<(), StoreError>> {
         self.tick(1);
-        self.inner.clear_pending_removals(run_id).await
+        self.inner.clear_pending_removals(run_id)
     }
-    async fn paused_run(&self) -> Result<Option<RunRecord>, StoreError> {
+    fn paused_run(&self) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> {
         self.tick(1);
-        self.inner.paused_run().await
+        self.inner.paused_run()
     }
-    async fn count_current_users(&self) -> Result<u64, StoreError> {
+    fn count_current_users(&self) -> impl Future<Output = Result<u64, StoreError>> {
         self.tick(1);
-        self.inner.count_current_users().await
+        self.inner.count_current_users()
     }
-    async fn organizations(&self) -> Result<Vec<StoredOrg>, StoreError> {
+    fn organizations(&self) -> impl Future<Output = Result<Vec<StoredOrg>, StoreError>> {
         self.tick(1);
-        self.inner.organizations().await
+        self.inner.organizations()
     }
-    async fn upsert_organizations(
+    fn upsert_organizations(
         &self,
         rows: &[OrgRow],
         now_iso: &str,
-    ) -> Result<RowsWritten, StoreError> {
+    ) -> impl Future<Output = Result<RowsWritten, StoreError>> {
         self.tick(1);
-        self.inner.upsert_organizations(rows, now_iso).await
+        self.inner.upsert_organizations(rows, now_iso)
     }
-    async fn mark_organizations_removed(
+    fn mark_organizations_removed(
         &self,
         ids: &[String],
         now_iso: &str,
-    ) -> Result<RowsWritten, StoreError> {
+    ) -> impl Future<Output = Result<RowsWritten, StoreError>> {
         self.tick(1);
-        self.inner.mark_organizations_removed(ids, now_iso).await
+        self.inner.mark_organizations_removed(ids, now_iso)
     }
-    async fn members(&self, org_id: &str) -> Result<Vec<StoredMember>, StoreError> {
+    fn members(&self, org_id: &str) -> impl Future<Output = Result<Vec<StoredMember>, StoreError>> {
         self.tick(1);
-        self.inner.members(org_id).await
+        self.inner.members(org_id)
     }
-    async fn add_members(
+    fn add_members(
         &self,
         org_id: &str,
         user_ids: &[String],
         now_iso: &str,
         events_of_run: Option<i64>,
-    ) -> Result<RowsWritten, StoreError> {
+    ) -> impl Future<Output = Result<RowsWritten, StoreError>> {
         self.tick(1);
         self.inner
             .add_members(org_id, user_ids, now_iso, events_of_run)
-            .await
     }
-    async fn hold_seen_members(
+    fn hold_seen_members(
         &self,
         run_id: i64,
         org_id: &str,
         ids: &[String],
-    ) -> Result<RowsWritten, StoreError> {
+    ) -> impl Future<Output = Result<RowsWritten, StoreError>> {
         self.tick(1);
-        self.inner.hold_seen_members(run_id, org_id, ids).await
+        self.inner.hold_seen_members(run_id, org_id, ids)
     }
-    async fn apply_seen_members(
+    fn apply_seen_members(
         &self,
         run_id: i64,
         org_id: &str,
         now_iso: &str,
         events: bool,
-    ) -> Result<(RowsWritten, u64, u64), StoreError> {
+    ) -> impl Future<Output = Result<(RowsWritten, u64, u64), StoreError>> {
         // Add, mark removed, forget (one batch now, counted as the three it was).
         self.tick(3);
         self.inner
             .apply_seen_members(run_id, org_id, now_iso, events)
-            .await
     }
-    async fn clear_seen_members(&self, run_id: i64, org_id: &str) -> Result<(), StoreError> {
+    fn clear_seen_members(
+        &self,
+        run_id: i64,
+        org_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> {
         self.tick(1);
-        self.inner.clear_seen_members(run_id, org_id).await
+        self.inner.clear_seen_members(run_id, org_id)
     }
-    async fn mark_members_removed(
+    fn mark_members_removed(
         &self,
         org_id: &str,
         user_ids: &[String],
         now_iso: &str,
         events_of_run: Option<i64>,
-    ) -> Result<RowsWritten, StoreError> {
+    ) -> impl Future<Output = Result<RowsWritten, StoreError>> {
         self.tick(1);
         self.inner
             .mark_members_removed(org_id, user_ids, now_iso, events_of_run)
-            .await
     }
 }
 
 impl<S: SyncStore> ChangeStore for Counted<'_, S> {
-    async fn record_events(&self, events: &[NewEvent]) -> Result<RowsWritten, StoreError> {
+    fn record_events(
+        &self,
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<RowsWritten, StoreError>> {
         self.tick(events.len().div_ceil(EVENTS_PER_STATEMENT).max(1) as u32);
-        self.inner.record_events(events).await
+        self.inner.record_events(events)
     }
-    async fn baseline_recorded(&self) -> Result<bool, StoreError> {
+    fn baseline_recorded(&self) -> impl Future<Output = Result<bool, StoreError>> {
         self.tick(1);
-        self.inner.baseline_recorded().await
+        self.inner.baseline_recorded()
     }
 }
 
