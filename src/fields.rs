@@ -20,7 +20,8 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: &str, expected: &'static str) -> Self {
+    /// `field` was not `expected`.
+    pub fn new(field: &str, expected: &'static str) -> Self {
         Self {
             field: field.to_string(),
             expected,
@@ -100,7 +101,11 @@ impl<'a> Fields<'a> {
         self.0.get(key).filter(|v| !v.is_null())
     }
 
-    fn required<T>(
+    /// A required field read by `read` (absent, `null` or unreadable: an error naming it).
+    ///
+    /// # Errors
+    /// Absent, `null`, or `read` gives `None`.
+    pub fn required<T>(
         &self,
         key: &str,
         expected: &'static str,

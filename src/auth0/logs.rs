@@ -207,10 +207,9 @@ pub fn from_of(url: &str) -> Result<String, LogError> {
 /// A page's event objects, and how many items were anything else (counted, never used). The
 /// answer itself must be a JSON array.
 fn split_items(page: &Value) -> Result<(Vec<LogEvent>, usize), FieldError> {
-    let items = page.as_array().ok_or(FieldError {
-        field: String::new(),
-        expected: "an array of log events",
-    })?;
+    let items = page
+        .as_array()
+        .ok_or(FieldError::new("", "an array of log events"))?;
     let mut events = Vec::with_capacity(items.len());
     let mut unreadable = 0;
     for item in items {

@@ -11,14 +11,6 @@ use serde_json::Value;
 
 use crate::fields::{FieldError, Fields};
 
-/// An error for `field`, which was not `expected`.
-pub(crate) fn wrong(field: &str, expected: &'static str) -> FieldError {
-    FieldError {
-        field: field.to_string(),
-        expected,
-    }
-}
-
 /// A list: absent is empty unless `required`; `null` or any other type is an error.
 pub(crate) fn list<'a>(
     f: &Fields<'a>,
@@ -28,7 +20,7 @@ pub(crate) fn list<'a>(
     match f.map().get(key) {
         None if !required => Ok(&[]),
         Some(Value::Array(items)) => Ok(items),
-        _ => Err(wrong(key, "an array")),
+        _ => Err(FieldError::new(key, "an array")),
     }
 }
 
@@ -59,7 +51,7 @@ pub(crate) fn each<T>(
 /// float, not even a whole one).
 pub(crate) fn opt_count(f: &Fields<'_>, key: &str) -> Result<Option<u64>, FieldError> {
     f.get(key)
-        .map(|v| v.as_u64().ok_or_else(|| wrong(key, "a count")))
+        .map(|v| v.as_u64().ok_or_else(|| FieldError::new(key, "a count")))
         .transpose()
 }
 
@@ -79,7 +71,7 @@ fn date(f: &Fields<'_>, key: &str) -> Result<Option<String>, FieldError> {
         _ => None,
     }
     .map(Some)
-    .ok_or_else(|| wrong(key, "a date as text or {\"$date\": text}"))
+    .ok_or_else(|| FieldError::new(key, "a date as text or {\"$date\": text}"))
 }
 
 /// A boolean, or `"true"`/`"false"`, or a number (non-zero is true); anything else is unknown.

@@ -28,10 +28,7 @@ pub fn read_rows<T: FromRow>(op: &'static str, rows: &Value) -> Result<Vec<T>, S
         detail: e.to_string(),
     };
     let Value::Array(rows) = rows else {
-        return Err(fail(FieldError {
-            field: "results".into(),
-            expected: "an array of rows",
-        }));
+        return Err(fail(FieldError::new("results", "an array of rows")));
     };
     // A loop, not `collect` into a `Result`: that adapter is compiled again per row type.
     let mut out = Vec::with_capacity(rows.len());

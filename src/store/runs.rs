@@ -88,10 +88,8 @@ pub struct RunRecord {
 
 impl FromRow for RunRecord {
     fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
-        let status = RunStatus::parse(row.str("status")?).ok_or_else(|| FieldError {
-            field: "status".into(),
-            expected: "running, succeeded, failed or partial",
-        })?;
+        let status = RunStatus::parse(row.str("status")?)
+            .ok_or_else(|| FieldError::new("status", "running, succeeded, failed or partial"))?;
         // Columns added by later migrations read as their defaults where a query leaves them out.
         let added = |key| Ok::<_, FieldError>(row.opt_u64(key)?.unwrap_or(0));
         Ok(Self {

@@ -34,12 +34,7 @@ impl FromRow for LogCursorRow {
     fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
         let take = row
             .opt_u64("take")?
-            .map(|n| {
-                u32::try_from(n).map_err(|_| FieldError {
-                    field: "take".into(),
-                    expected: "a page size",
-                })
-            })
+            .map(|n| u32::try_from(n).map_err(|_| FieldError::new("take", "a page size")))
             .transpose()?;
         Ok(Self {
             checkpoint: row.opt_string("checkpoint")?,

@@ -134,7 +134,7 @@ impl Cursor {
                 job: f.opt_string("job")?,
             },
             "organizations" => Self::Organizations {
-                next: required(f, "next", "a count", count)?,
+                next: f.required("next", "a count", count)?,
                 members: f.opt_obj("members")?.map(member_from).transpose()?,
             },
             "applications" => Self::Applications {
@@ -151,7 +151,7 @@ impl Cursor {
                 message: f.opt_string("message")?,
                 note: f.opt_string("note")?,
             },
-            _ => return Err(error("phase", "a known phase")),
+            _ => return Err(FieldError::new("phase", "a known phase")),
         })
     }
 
@@ -205,9 +205,9 @@ impl Saved {
             cursor: Cursor::from_value(
                 f.map()
                     .get("cursor")
-                    .ok_or_else(|| error("cursor", "a cursor"))?,
+                    .ok_or_else(|| FieldError::new("cursor", "a cursor"))?,
             )?,
-            deaths: required(f, "deaths", "a count", count)?,
+            deaths: f.required("deaths", "a count", count)?,
             baseline: defaulted(f, "baseline", "true or false", Value::as_bool)?,
         })
     }
@@ -220,13 +220,6 @@ impl Saved {
     /// Reads the stored text; `None` for anything unreadable (the run then starts over).
     pub fn from_json(s: &str) -> Option<Self> {
         Self::from_value(&crate::fields::parse(s).ok()?).ok()
-    }
-}
-
-fn error(field: &str, expected: &'static str) -> FieldError {
-    FieldError {
-        field: field.to_string(),
-        expected,
     }
 }
 
@@ -246,19 +239,6 @@ fn count<T: TryFrom<u64>>(v: &Value) -> Option<T> {
     T::try_from(v.as_u64()?).ok()
 }
 
-/// A field that must be present and readable (`null` included in what is refused).
-fn required<'a, T>(
-    f: Fields<'a>,
-    key: &str,
-    expected: &'static str,
-    read: impl Fn(&'a Value) -> Option<T>,
-) -> Result<T, FieldError> {
-    f.map()
-        .get(key)
-        .and_then(read)
-        .ok_or_else(|| error(key, expected))
-}
-
 /// A `#[serde(default)]` field: absent is the default; present, even `null`, must read.
 fn defaulted<'a, T: Default>(
     f: Fields<'a>,
@@ -267,7 +247,7 @@ fn defaulted<'a, T: Default>(
     read: impl Fn(&'a Value) -> Option<T>,
 ) -> Result<T, FieldError> {
     f.map().get(key).map_or(Ok(T::default()), |v| {
-        read(v).ok_or_else(|| error(key, expected))
+        read(v).ok_or_else(|| FieldError::new(key, expected))
     })
 }
 
@@ -293,11 +273,11 @@ fn lower_from(f: Fields<'_>) -> Result<Lower, FieldError> {
         // A unit variant's `at` may be absent or `null`, nothing else.
         "unbounded" => match f.map().get("at") {
             None | Some(Value::Null) => Lower::Unbounded,
-            Some(_) => return Err(error("at", "nothing")),
+            Some(_) => return Err(FieldError::new("at", "nothing")),
         },
         "inclusive" => Lower::Inclusive(f.string("at")?),
         "exclusive" => Lower::Exclusive(f.string("at")?),
-        _ => return Err(error("kind", "a known kind")),
+        _ => return Err(FieldError::new("kind", "a known kind")),
     })
 }
 
@@ -321,7 +301,7 @@ fn progress_value(p: &AppProgress) -> Value {
 }
 
 fn progress_from(v: &Value) -> Result<AppProgress, FieldError> {
-    let bad = || error("progress", "a known step");
+    let bad = || FieldError::new("progress", "a known step");
     // A step is its name, or an object of one key: the name, with the step's fields (or `null`
     // for a step without any).
     let (name, body) = match v {
@@ -367,7 +347,7 @@ fn app_state_from(f: Fields<'_>) -> Result<AppState, FieldError> {
         progress: progress_from(
             f.map()
                 .get("progress")
-                .ok_or_else(|| error("progress", "a known step"))?,
+                .ok_or_else(|| FieldError::new("progress", "a known step"))?,
         )?,
         partial: f.opt_string("partial")?,
         notes: defaulted(f, "notes", "a list of strings", strings)?,
