@@ -1,6 +1,6 @@
 // Tests that the fake Auth0 tenant honours the Management API contract our worker is written against.
 
-import { test, describe, before, after } from "node:test";
+import { test, describe, before, after, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
 import { startFakeAuth0, makeUsers, makeOrganizations } from "./support/fake-auth0.mjs";
@@ -643,5 +643,177 @@ describe("the log (/api/v2/logs)", () => {
     const denied = await api(fake, noScope, "/api/v2/logs?sort=date:1&per_page=1");
     assert.equal(denied.status, 403);
     assert.equal(denied.body.errorCode, "insufficient_scope");
+  });
+});
+
+describe("updated_at ranges, alone and with created_at (the incremental listing)", () => {
+  let fake, token;
+  // 300 users; created_at from makeUsers, updated_at set so each created_at and updated_at
+  // boundary has users on both sides, with ties on both fields.
+  const S = "2025-05-31T00:00:00.000Z";
+  const users = makeUsers(300, { seed: 21, now: NOW, runs: { max: 4 } }).map((u, i) => {
+    const t = Date.parse(S) + (i % 50 - 25) * 60_000; // half before S, half at or after; 50 distinct values
+    return { ...u, updated_at: new Date(Math.max(t, Date.parse(u.created_at))).toISOString() };
+  });
+  before(async () => {
+    fake = await startFakeAuth0({ users, capTotals: false });
+    token = (await getToken(fake)).body.access_token;
+  });
+  after(() => fake.close());
+
+  async function list(q, params = {}) {
+    const r = await api(fake, token, usersPath({ q, sort: "created_at:1", per_page: "100", include_totals: "true", ...params }));
+    assert.equal(r.status, 200, `${q}: ${JSON.stringify(r.body)}`);
+    return r.body;
+  }
+  const ids = (xs) => xs.map((u) => u.user_id).sort();
+  const byCreated = (a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0);
+
+  test("updated_at:[S TO *] alone: exactly the users changed at or after S, totals and paging over them", async () => {
+    const want = users.filter((u) => u.updated_at >= S).sort(byCreated);
+    assert.ok(want.length > 100 && want.length < 300, `a filtered set of ${want.length} that needs two pages`);
+    const p0 = await list(`updated_at:[${S} TO *]`);
+    const p1 = await list(`updated_at:[${S} TO *]`, { page: "1" });
+    assert.equal(p0.total, want.length);
+    assert.equal(p1.total, want.length);
+    assert.equal(p0.users.length, 100);
+    assert.equal(p1.users.length, want.length - 100);
+    const got = [...p0.users, ...p1.users];
+    assert.deepEqual(ids(got), ids(want));
+    assert.deepEqual(got.map((u) => u.created_at), want.map((u) => u.created_at), "sorted by created_at");
+    // Exclusive lower bound and a closed range.
+    assert.equal((await list(`updated_at:{${S} TO *]`)).total, users.filter((u) => u.updated_at > S).length);
+    const hi = "2025-05-31T00:10:00.000Z";
+    assert.equal((await list(`updated_at:[${S} TO ${hi}}`)).total, users.filter((u) => u.updated_at >= S && u.updated_at < hi).length);
+  });
+
+  test("created_at AND updated_at, both orders: the next block, a count and a straddle query", async () => {
+    const changed = users.filter((u) => u.updated_at >= S).sort(byCreated);
+    const A = changed[40].created_at;
+    const B = changed[90].created_at;
+    const want = changed.filter((u) => u.created_at >= A);
+    const next = await list(`created_at:[${A} TO *] AND updated_at:[${S} TO *]`);
+    assert.equal(next.total, want.length);
+    const first = want.slice(0, 100);
+    assert.equal(next.users.length, first.length);
+    assert.deepEqual(next.users.map((u) => u.created_at), first.map((u) => u.created_at));
+    assert.ok(next.users.every((u) => u.created_at >= A && u.updated_at >= S));
+    const swapped = await list(`updated_at:[${S} TO *] AND created_at:[${A} TO *]`);
+    assert.equal(swapped.total, want.length);
+    // A count: per_page=1 with totals, half-open block [A, B).
+    const count = await list(`created_at:[${A} TO ${B}} AND updated_at:[${S} TO *]`, { per_page: "1" });
+    assert.equal(count.users.length, 1);
+    assert.equal(count.total, changed.filter((u) => u.created_at >= A && u.created_at < B).length);
+    // The straddle query: exactly one created_at millisecond, only its changed users.
+    const tie = changed.map((u) => u.created_at).find((t, i, a) => a.indexOf(t) !== a.lastIndexOf(t))
+      ?? changed[0].created_at;
+    const straddle = await list(`created_at:[${tie} TO ${tie}] AND updated_at:[${S} TO *]`);
+    assert.deepEqual(ids(straddle.users), ids(changed.filter((u) => u.created_at === tie)));
+    assert.ok(straddle.users.every((u) => u.created_at === tie && u.updated_at >= S));
+    // A user exactly at the boundary S counts with [ and not with {.
+    const atS = users.filter((u) => u.updated_at === S);
+    assert.ok(atS.length > 0);
+    const u0 = atS[0];
+    const exact = `created_at:[${u0.created_at} TO ${u0.created_at}]`;
+    assert.ok((await list(`${exact} AND updated_at:[${S} TO *]`)).users.some((u) => u.user_id === u0.user_id));
+    assert.ok(!(await list(`${exact} AND updated_at:{${S} TO *]`)).users.some((u) => u.user_id === u0.user_id));
+  });
+
+  test("other shapes still get a 400: another field, OR, a repeated field, three terms", async () => {
+    for (const q of [
+      `email:"x@y.z" AND updated_at:[${S} TO *]`,
+      `created_at:[* TO *] OR updated_at:[${S} TO *]`,
+      `updated_at:[${S} TO *] AND updated_at:[* TO *]`,
+      `created_at:[* TO *] AND updated_at:[${S} TO *] AND created_at:[* TO *]`,
+      `updated_at:[yesterday TO *]`,
+    ]) {
+      const r = await api(fake, token, usersPath({ q }));
+      assert.equal(r.status, 400, q);
+      assert.equal(r.body.errorCode, "invalid_query_string", q);
+    }
+  });
+});
+
+describe("mutation helpers (a tenant changing under the sync)", () => {
+  let fake, token;
+  const scopes = ["read:users", "read:logs"];
+  beforeEach(async () => {
+    fake = await startFakeAuth0({
+      users: makeUsers(20, { seed: 31, now: NOW }), scopes,
+      organizations: [{ id: "org_a", name: "a", display_name: "A" }],
+      applications: [{ client_id: "app_one", name: "One" }],
+    });
+    fake.members.set("org_a", fake.users.slice(0, 5).map((u) => u.user_id));
+    token = (await getToken(fake)).body.access_token;
+  });
+  afterEach(() => fake.close());
+  const changedSince = async (s) =>
+    (await api(fake, token, usersPath({ q: `updated_at:[${s} TO *]`, per_page: "100" }))).body.map((u) => u.user_id);
+
+  test("updateUser patches fields, stamps updated_at (given or now), never before created_at", async () => {
+    const [a, b] = fake.users;
+    const at = "2025-06-02T00:00:00.000Z";
+    const u = fake.updateUser(a.user_id, { name: "Renamed", blocked: true, email: undefined }, { at });
+    assert.equal(u, fake.users[0]);
+    assert.deepEqual([u.name, u.blocked, "email" in u, u.updated_at], ["Renamed", true, false, at]);
+    assert.deepEqual(await changedSince(at), [a.user_id]);
+    const before = Date.now();
+    fake.updateUser(b.user_id, { name: "Now" });
+    assert.ok(Date.parse(b.updated_at) >= before && Date.parse(b.updated_at) <= Date.now());
+    fake.updateUser(b.user_id, {}, { at: "2001-01-01T00:00:00.000Z" });
+    assert.equal(b.updated_at, b.created_at);
+    assert.throws(() => fake.updateUser("auth0|nobody", {}), /no user auth0\|nobody/);
+  });
+
+  test("login moves last_login, logins_count and updated_at and logs an `s` event", async () => {
+    const u = fake.users[3];
+    const count = u.logins_count ?? 0;
+    const at = Date.parse("2025-06-03T10:00:00.000Z");
+    const { user, event } = fake.login(u.user_id, { at });
+    assert.equal(user, u);
+    assert.deepEqual([u.last_login, u.updated_at, u.logins_count], [new Date(at).toISOString(), new Date(at).toISOString(), count + 1]);
+    assert.deepEqual([event.type, event.user_id, event.client_id, event.date], ["s", u.user_id, "app_one", u.last_login]);
+    fake.login(u.user_id, { client_id: "app_two" });
+    assert.equal(u.logins_count, count + 2);
+    assert.equal(fake.logs.at(-1).client_id, "app_two");
+    const listed = await api(fake, token, usersPath({ q: `updated_at:[${new Date(at).toISOString()} TO *]` }));
+    assert.deepEqual(listed.body.map((x) => x.logins_count), [count + 2]);
+  });
+
+  test("deleteUser removes the user from the listing and organizations and logs `sdu`", async () => {
+    const gone = fake.users[2];
+    const at = "2025-06-04T00:00:00.000Z";
+    const { user, event } = fake.deleteUser(gone.user_id, { at });
+    assert.equal(user, gone);
+    assert.equal(fake.users.length, 19);
+    assert.ok(!fake.users.some((u) => u.user_id === gone.user_id));
+    assert.ok(!fake.members.get("org_a").includes(gone.user_id));
+    assert.equal(fake.members.get("org_a").length, 4);
+    assert.deepEqual([event.type, event.user_id, event.date], ["sdu", gone.user_id, at]);
+    const all = await api(fake, token, usersPath({ per_page: "100", include_totals: "true" }));
+    assert.equal(all.body.total, 19);
+    const logs = await api(fake, token, `/api/v2/logs?sort=date:1&per_page=100`);
+    assert.deepEqual(logs.body.filter((e) => e.type === "sdu").map((e) => e.user_id), [gone.user_id]);
+    assert.throws(() => fake.deleteUser(gone.user_id), /no user/);
+  });
+
+  test("createUser adds a fresh user stamped at the given instant; every log_id is unique and ordered", async () => {
+    const at = "2025-06-05T00:00:00.000Z";
+    const made = [fake.createUser({}, { at }), fake.createUser({ name: "Named" }, { at }), fake.createUser()];
+    assert.equal(fake.users.length, 23);
+    assert.equal(new Set(fake.users.map((u) => u.user_id)).size, 23);
+    assert.deepEqual([made[0].created_at, made[0].updated_at, made[0].last_login, made[0].logins_count], [at, at, undefined, undefined]);
+    assert.equal(made[1].name, "Named");
+    assert.ok(made[2].created_at > at && made[2].updated_at === made[2].created_at);
+    assert.deepEqual((await changedSince(at)).sort(), made.map((u) => u.user_id).sort());
+    // Interleave every kind of event: log ids stay unique and in the log's order.
+    fake.login(made[0].user_id);
+    fake.deleteUser(made[1].user_id);
+    fake.login(fake.users[0].user_id);
+    fake.logEvent({ type: "f", date: new Date().toISOString(), client_id: "app_one" });
+    const idsInOrder = fake.logs.map((e) => e.log_id);
+    assert.equal(new Set(idsInOrder).size, idsInOrder.length);
+    assert.deepEqual(idsInOrder, [...idsInOrder].sort());
+    for (const u of fake.users) assert.ok(typeof u.updated_at === "string" && u.updated_at >= u.created_at, u.user_id);
   });
 });

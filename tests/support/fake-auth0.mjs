@@ -84,6 +84,11 @@ function makeRand(seed) {
 }
 
 const iso = (ms) => new Date(ms).toISOString();
+// An instant (ms or ISO text) as canonical ISO text, never before `floor` (an ISO text).
+const stampAtOrAfter = (at, floor) => {
+  const t = iso(typeof at === "number" ? at : Date.parse(at));
+  return floor && t < floor ? floor : t;
+};
 const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, "");
 
 /**
@@ -325,15 +330,10 @@ function expandBound(value, which) {
   return `${y}-${mo}-${d}T${pad(h, lo ? "00" : "23")}:${pad(mi, lo ? "00" : "59")}:${pad(s, lo ? "00" : "59")}.${msPart}Z`;
 }
 
-/** Parse q into a predicate over created_at; only `created_at:[A TO B]`-style ranges are supported. */
-export function parseCreatedAtQuery(q) {
-  if (q === undefined || q.trim() === "") return () => true;
-  const m = /^\s*created_at\s*:\s*([[{])\s*("?)([^\s"]+)\2\s+TO\s+("?)([^\s"]+)\4\s*([\]}])\s*$/.exec(q);
-  if (!m) {
-    throw badQuery(`Query validation error: unsupported q "${q}" (this fake supports created_at:[A TO B] ranges only).`);
-  }
-  // Clients may backslash-escape the colons of a timestamp (Lucene syntax); both forms mean the same.
-  const [open, a, b, close] = [m[1], m[3].replace(/\\:/g, ":"), m[5].replace(/\\:/g, ":"), m[6]];
+// One `field:[A TO B]` range term (brackets inclusive, braces exclusive, `*` open).
+const RANGE_RE = /^\s*(created_at|updated_at)\s*:\s*([[{])\s*("?)([^\s"]+)\3\s+TO\s+("?)([^\s"]+)\5\s*([\]}])\s*$/;
+
+function rangeCheck(field, open, a, b, close) {
   const checks = [];
   if (a !== "*") {
     const bound = expandBound(a, open === "[" ? "min" : "max");
@@ -346,8 +346,33 @@ export function parseCreatedAtQuery(q) {
     checks.push(close === "]" ? (c) => c <= bound : (c) => c < bound);
   }
   // Timestamps are all canonical "YYYY-MM-DDTHH:MM:SS.mmmZ", so string order is time order.
-  return (user) => typeof user.created_at === "string" && checks.every((f) => f(user.created_at));
+  return (user) => typeof user[field] === "string" && checks.every((f) => f(user[field]));
 }
+
+/**
+ * Parse q into a predicate over users. Supported: a `created_at:[A TO B]` range, an
+ * `updated_at:[A TO B]` range, or one of each joined by AND (either order); anything else is a 400.
+ */
+export function parseUsersQuery(q) {
+  if (q === undefined || q.trim() === "") return () => true;
+  const unsupported = () => badQuery(
+    `Query validation error: unsupported q "${q}" (this fake supports created_at:[A TO B] and updated_at:[A TO B] ranges, alone or joined by AND).`);
+  const terms = q.split(/\s+AND\s+/);
+  if (terms.length > 2) throw unsupported();
+  const preds = [];
+  const fields = new Set();
+  for (const term of terms) {
+    const m = RANGE_RE.exec(term);
+    if (!m || fields.has(m[1])) throw unsupported();
+    fields.add(m[1]);
+    // Clients may backslash-escape the colons of a timestamp (Lucene syntax); both forms mean the same.
+    preds.push(rangeCheck(m[1], m[2], m[4].replace(/\\:/g, ":"), m[6].replace(/\\:/g, ":"), m[7]));
+  }
+  return (user) => preds.every((p) => p(user));
+}
+
+/** The older name (created_at ranges were the only shape once). */
+export const parseCreatedAtQuery = parseUsersQuery;
 
 function pickFields(obj, query) {
   if (!query.fields) return obj;
@@ -434,6 +459,7 @@ export async function startFakeAuth0(opts = {}) {
   let kindCounts = {};
   let count429 = 0;
   let count5xx = 0;
+  let createdCount = 0;
 
   const fake = {
     url: "",
@@ -514,6 +540,74 @@ export async function startFakeAuth0(opts = {}) {
       if (user_id !== undefined) e.user_id = user_id;
       fake.logs.push(e);
       return e;
+    },
+    /** The user with this id, or a thrown Error naming it. */
+    user(userId) {
+      const u = fake.users.find((x) => x.user_id === userId);
+      if (!u) throw new Error(`fake-auth0: no user ${userId}`);
+      return u;
+    },
+    /**
+     * Changes a user as a profile edit does: `patch` is merged in (a field set to undefined is
+     * removed) and updated_at becomes `at` (default: the clock), never before created_at.
+     * @returns the user object (the one the listing serves)
+     */
+    updateUser(userId, patch = {}, { at = clock() } = {}) {
+      const u = fake.user(userId);
+      for (const [k, v] of Object.entries(patch)) {
+        if (v === undefined) delete u[k];
+        else u[k] = v;
+      }
+      u.updated_at = stampAtOrAfter(at, u.created_at);
+      return u;
+    },
+    /**
+     * A successful login at `at` (default: the clock) through `client_id`: last_login and
+     * updated_at move to it, logins_count goes up by one, and an `s` event joins the log.
+     * @returns {{user: object, event: object}}
+     */
+    login(userId, { at = clock(), client_id = fake.applications[0]?.client_id ?? "demo_spa", ip = "203.0.113.7" } = {}) {
+      const u = fake.user(userId);
+      const when = stampAtOrAfter(at, u.created_at);
+      u.last_login = when;
+      u.last_ip = ip;
+      u.logins_count = (u.logins_count ?? 0) + 1;
+      u.updated_at = when;
+      const event = fake.logEvent({ type: "s", date: when, client_id, user_id: userId });
+      return { user: u, event };
+    },
+    /**
+     * Deletes a user at `at` (default: the clock): gone from the listing and from every
+     * organization, and an `sdu` (Successful User Deletion) event naming it joins the log.
+     * @returns {{user: object, event: object}} the removed user and the event
+     */
+    deleteUser(userId, { at = clock(), client_id = fake.clientId } = {}) {
+      const i = fake.users.findIndex((x) => x.user_id === userId);
+      if (i < 0) throw new Error(`fake-auth0: no user ${userId}`);
+      const [u] = fake.users.splice(i, 1);
+      for (const [org, ids] of fake.members) {
+        if (ids.includes(userId)) fake.members.set(org, ids.filter((id) => id !== userId));
+      }
+      const event = fake.logEvent({ type: "sdu", date: iso(typeof at === "number" ? at : Date.parse(at)), client_id, user_id: userId });
+      return { user: u, event };
+    },
+    /**
+     * Creates a user at `at` (default: the clock): a generated user (like makeUsers') with
+     * created_at = updated_at = `at`, no login yet, then `fields` merged over it.
+     * @returns the new user
+     */
+    createUser(fields = {}, { at = clock() } = {}) {
+      const when = iso(typeof at === "number" ? at : Date.parse(at));
+      let u;
+      do {
+        createdCount += 1;
+        [u] = makeUsers(1, { seed: 0x5eed0000 + createdCount, now: when });
+      } while (fake.users.some((x) => x.user_id === u.user_id));
+      for (const k of ["last_login", "last_ip", "logins_count"]) delete u[k];
+      Object.assign(u, { created_at: when, updated_at: when }, fields);
+      if (typeof u.updated_at !== "string" || u.updated_at < u.created_at) u.updated_at = u.created_at;
+      fake.users.push(u);
+      return u;
     },
     /** Retention drops every event older than the newest `keep`. */
     expireLogs(keep) {
@@ -627,7 +721,7 @@ export async function startFakeAuth0(opts = {}) {
       if (!m) throw badQuery(`Query validation error: unsupported sort "${sort}" (this fake supports created_at:1 and created_at:-1).`);
       dir = Number(m[1]);
     }
-    const filter = parseCreatedAtQuery(query.q);
+    const filter = parseUsersQuery(query.q);
     // Elasticsearch's shards and replicas may break ties differently on every request.
     usersRequests += 1;
     const salt = fake.reorderTies ? `:${usersRequests}` : "";
