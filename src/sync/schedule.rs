@@ -13,6 +13,11 @@ use crate::store::RunKind;
 use crate::store::runs::LastListings;
 use crate::time::{EpochMs, iso_from_ms, ms_from_iso};
 
+/// A full listing due within this long counts as due now: the cron fires on the quarter hour
+/// and a run starts a little after it, so an exact comparison would slip the full listing to the
+/// next tick every day.
+const DUE_SLACK_MS: u64 = 5 * 60_000;
+
 /// How often a full listing is due, and how far back an incremental one reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {
@@ -61,7 +66,7 @@ pub fn plan(schedule: Schedule, last: &LastListings, now: EpochMs, full_wanted: 
         return Plan::full();
     };
     // A full listing "in the future" (a clock moved back) is no proof of anything recent.
-    if last_full > now || now - last_full >= interval_ms {
+    if last_full > now || now - last_full + DUE_SLACK_MS >= interval_ms {
         return Plan::full();
     }
     let Some(from) = last.last_listed.as_deref().and_then(ms_from_iso) else {
@@ -104,10 +109,13 @@ mod tests {
         let p = plan(daily(), &fresh, T0 + 15 * 60_000, false);
         assert_eq!(p.kind, RunKind::Incremental);
         assert_eq!(p.since.as_deref(), Some("2025-12-31T23:55:00.000Z"));
+        let tick_before = T0 + 24 * H - 15 * 60_000;
         assert_eq!(
-            plan(daily(), &fresh, T0 + 24 * H - 1, false).kind,
+            plan(daily(), &fresh, tick_before, false).kind,
             RunKind::Incremental
         );
+        // The day's tick, even if it fires a little before the last full listing's start.
+        assert_eq!(plan(daily(), &fresh, T0 + 24 * H - 50, false), Plan::full());
         assert_eq!(plan(daily(), &fresh, T0 + 24 * H, false), Plan::full());
     }
 

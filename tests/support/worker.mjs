@@ -212,10 +212,10 @@ export async function startWorker({
         headers.set("authorization", `Bearer ${bindings.VIEWER_TOKEN}`);
         return fetch(p, { ...init, headers });
       },
-      /** Fire the cron trigger; resolves to {outcome, noRetry}. */
-      async scheduled(cron = "*/15 * * * *") {
+      /** Fire the cron trigger (at `scheduledTime`: a simulated time with TEST_CLOCK); resolves to {outcome, noRetry}. */
+      async scheduled(cron = "*/15 * * * *", scheduledTime = new Date()) {
         const worker = await mf.getWorker();
-        return worker.scheduled({ cron, scheduledTime: new Date() });
+        return worker.scheduled({ cron, scheduledTime });
       },
       /** Resolve with the first (past or future) log line matching `re`. */
       waitForLog(re, timeoutMs = 5000) {
