@@ -927,6 +927,39 @@ mod tests {
     }
 
     #[test]
+    fn the_full_listing_interval_and_overlap_default_and_are_checked() {
+        let d = SyncLimits::from_settings(&settings(&[])).unwrap();
+        assert_eq!(
+            (d.full_sync_interval_hours, d.incremental_overlap_seconds),
+            (24, 300)
+        );
+        let every = SyncLimits::from_settings(&settings(&[
+            ("FULL_SYNC_INTERVAL_HOURS", "0"),
+            ("INCREMENTAL_OVERLAP_SECONDS", " 900 "),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (
+                every.full_sync_interval_hours,
+                every.incremental_overlap_seconds
+            ),
+            (0, 900)
+        );
+        for (name, bad) in [
+            ("FULL_SYNC_INTERVAL_HOURS", "-1"),
+            ("FULL_SYNC_INTERVAL_HOURS", "8761"),
+            ("FULL_SYNC_INTERVAL_HOURS", "1.5"),
+            ("FULL_SYNC_INTERVAL_HOURS", "daily"),
+            ("INCREMENTAL_OVERLAP_SECONDS", "86401"),
+            ("INCREMENTAL_OVERLAP_SECONDS", "5m"),
+        ] {
+            let e = SyncLimits::from_settings(&settings(&[(name, bad)])).unwrap_err();
+            assert_eq!(e.setting, name);
+            assert!(e.problem.contains(bad), "{e}");
+        }
+    }
+
+    #[test]
     fn event_stream_token_is_optional_long_redacted_and_matched_exactly() {
         assert_eq!(EventStreamToken::from_settings(&settings(&[])), Ok(None));
         let blank = settings(&[("EVENT_STREAM_TOKEN", "  ")]);

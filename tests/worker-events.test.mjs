@@ -1,6 +1,6 @@
 // Auth0 Event Streams pushes to the built worker (POST /api/auth0/events): real-shaped CloudEvents
-// deliveries, duplicates and out-of-order deliveries, deletions confirmed by the next full sync, a
-// missed push corrected by it, and every refusal (secrets, bodies, content types).
+// deliveries, duplicates and out-of-order deliveries, deletions a lagging listing cannot undo, a
+// missed push corrected by the next full sync, and every refusal (secrets, bodies, content types).
 
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -207,12 +207,20 @@ describe("Auth0 Event Streams pushes", () => {
     await assertD1EqualsTenant(w, fake);
   });
 
-  test("a user deleted by event but still listed by a complete listing comes back", async () => {
+  test("a deletion event outranks a listing older than it; a newer incarnation comes back", async () => {
     const kept = fake.users[3];
     const ev = cloudEvent("user.deleted", { user_id: kept.user_id, deleted_at: later(NOW, 30_000) });
     assert.equal((await pushOk(w, ev)).status, "applied");
     assert.ok((await user(w, kept.user_id)).removed_at);
-    const run = await sync(w);
+    // The search index has not dropped the user yet: a complete listing still shows them, as
+    // last updated before the deletion. The event is the newer word.
+    assert.ok(kept.updated_at < later(NOW, 30_000));
+    let run = await sync(w);
+    assert.equal(run.status, "succeeded");
+    assert.ok((await user(w, kept.user_id)).removed_at, "a lagging listing does not undo the deletion");
+    // Created again under the same id (a social login after the deletion): updated after it.
+    kept.updated_at = later(NOW, 60_000);
+    run = await sync(w);
     assert.equal(run.status, "succeeded");
     assert.equal((await user(w, kept.user_id)).removed_at, null);
     await assertD1EqualsTenant(w, fake);

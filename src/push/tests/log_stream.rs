@@ -304,6 +304,61 @@ fn the_secret_is_the_whole_header_or_a_bearer_token_and_unset_closes_the_route()
 }
 
 #[test]
+fn a_pushed_deletion_removes_the_user_once_and_polling_it_again_changes_nothing() {
+    let db = SqliteUsage::default();
+    let rows: Vec<_> = [
+        ("auth0|a", "2025-01-01T00:00:00.000Z".to_string()),
+        ("auth0|b", iso_from_ms(NOW)),
+    ]
+    .iter()
+    .map(|(id, updated)| {
+        crate::sync::mapping::user_row(
+            &serde_json::from_value(json!({"user_id": id,
+                    "created_at": "2025-01-01T00:00:00.000Z", "updated_at": updated}))
+            .unwrap(),
+        )
+    })
+    .collect();
+    db.conn
+        .borrow()
+        .execute(
+            crate::store::users::UPSERT_USERS,
+            [serde_json::to_string(&rows).unwrap(), "t0".into()],
+        )
+        .unwrap();
+    let deletions = [
+        item(1, "sdu", NOW - 1_000, "auth0|a", "mgmt"),
+        item(2, "sdu", NOW - 1_000, "auth0|b", "mgmt"), // updated after: a newer incarnation
+        item(3, "fdu", NOW - 900, "auth0|a", "mgmt"),   // a failed deletion
+        item(4, "s", NOW - 800, "auth0|a", "app1"),
+    ];
+    let r = push(&db, &lines(&deletions)).unwrap();
+    assert_eq!((r.events, r.removed, r.counted), (4, 1, 1));
+    assert_eq!(r.tally().removed, 1);
+    let removed = || -> Vec<(String, Option<String>)> {
+        let conn = db.conn.borrow();
+        let mut st = conn
+            .prepare("SELECT user_id, removed_at FROM users ORDER BY user_id")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(
+        removed(),
+        [
+            ("auth0|a".to_string(), Some(iso_from_ms(NOW))),
+            ("auth0|b".to_string(), None)
+        ]
+    );
+    // Auth0 delivers again, and polling reads the same events: nothing more.
+    assert_eq!(push(&db, &array(&deletions)).unwrap().removed, 0);
+    poll(&db, &deletions);
+    assert_eq!(removed()[0].1, Some(iso_from_ms(NOW)));
+}
+
+#[test]
 fn fuzzed_deliveries_get_a_2xx_or_a_4xx_and_never_panic() {
     const AUTHS: &[Option<&str>] = &[
         Some(SECRET),
@@ -319,7 +374,8 @@ fn fuzzed_deliveries_get_a_2xx_or_a_4xx_and_never_panic() {
     const METHODS: &[&str] = &["POST", "POST", "GET", ""];
     let t = token();
     let db = SqliteUsage::default();
-    let good = sample();
+    let mut good = sample();
+    good.push(item(7, "sdu", NOW - 10, "auth0|a", "mgmt"));
     let mut statuses = std::collections::BTreeSet::new();
     for seed in 0..2_000u64 {
         let mut rng = Rng::new(seed);
@@ -348,8 +404,14 @@ fn fuzzed_deliveries_get_a_2xx_or_a_4xx_and_never_panic() {
                 b
             }
             3 => {
+                let kind = rng.pick(&[json!([1]), json!("sdu"), json!("s")]).clone();
+                let user = rng
+                    .pick(&[json!({}), json!(""), json!(7), json!("auth0|a")])
+                    .clone();
                 let v = json!([{"log_id": rng.next_u64(), "data": {"date": rng.next_u64(),
-                    "type": [1], "user_id": {}, "client_id": null}}, "x", null]);
+                    "type": kind, "user_id": user, "client_id": null}}, "x", null,
+                    {"log_id": "d", "data": {"type": "sdu", "date": "yesterday",
+                    "user_id": "auth0|a"}}]);
                 serde_json::to_vec(&v).unwrap()
             }
             _ => lines(&good[..rng.below(good.len()) + 1]),
