@@ -184,7 +184,6 @@ export function demoActivity(fake, { seed = 1, logins = 3, createEvery = 4 } = {
   const r = mulberry32(seed * 104_729 + 3);
   const pick = (a) => a[Math.floor(r() * a.length)];
   let lastMs = 0;
-  let seq = 0;
   let rounds = 0;
   // Strictly increasing instants: every change gets an updated_at newer than the one before.
   const tick = (nowMs) => (lastMs = Math.max(nowMs, lastMs + 1));
@@ -213,8 +212,9 @@ export function demoActivity(fake, { seed = 1, logins = 3, createEvery = 4 } = {
         const ms = tick(nowMs);
         const date = iso(ms);
         const e = fake.logEvent({ type: "s", date, client_id: app.client_id, user_id: u.user_id });
-        // Same width as the log's other ids (27 digits) and above them, in time order.
-        e.log_id = `900${String(ms * 1000 + (seq++ % 1000)).padStart(24, "0")}`;
+        // Same width as the log's other ids (27 digits), above them and in time order: `tick`
+        // never gives the same instant twice.
+        e.log_id = `900${String(ms).padStart(24, "0")}`;
         logs.push(e);
         Object.assign(u, { last_login: date, logins_count: (u.logins_count ?? 0) + 1, updated_at: date });
         events.push(cloudEvent("user.updated", u, ms));

@@ -139,7 +139,7 @@ function parseOptions(argv) {
     persistTo: values["persist-to"] ? path.resolve(values["persist-to"]) : null,
     initialSync: !values["no-initial-sync"],
     historyDays: int("history-days", 0, 366),
-    demoPush: !values["no-demo-push"] && process.env.DEMO_PUSH !== "0",
+    demoPush: !values["no-demo-push"] && !/^(0|false|no|off)$/i.test(process.env.DEMO_PUSH ?? ""),
     demo: values.demo,
   };
   if (opts.port === opts.demoPort) throw new DevError("--port and --demo-port must differ", 2);
@@ -512,12 +512,12 @@ function printSummary({ url, token, mode, demo, persistTo, warnings }) {
   console.log(`  curl ${auth} "${url}/api/sync-runs?limit=5"`);
   console.log(`  curl -X POST ${auth} ${url}/api/sync        # run a sync now`);
   console.log(`  curl "${url}/__scheduled?cron=${CRON_QUERY}"   # fire the cron trigger`);
-  // wrangler reruns the build on changes in src/, but with SKIP_WORKER_BUILD=1 (for a fast start) that is a
-  // no-op, and it does not reload when build/ changes; a restart is the reliable way to pick up edits.
   if (demo?.pushing) {
     console.log(`The demo tenant pushes a few logins and user changes to the worker every ${PUSH_INTERVAL_MS / 1000} s, as Auth0's`);
     console.log("Log and Event Streams would (one \"Demo push\" line each); DEMO_PUSH=0 or --no-demo-push turns it off.");
   }
+  // wrangler reruns the build on changes in src/, but with SKIP_WORKER_BUILD=1 (for a fast start) that is a
+  // no-op, and it does not reload when build/ changes; a restart is the reliable way to pick up edits.
   console.log("This serves the build made at start: after editing src/, press Ctrl+C and run `npm run dev` again.");
   // Repeated here: the first print scrolled away under the build and migration output.
   for (const w of warnings) console.warn(`WARNING: ${w}`);
