@@ -5,6 +5,7 @@
 // Point the worker at it with AUTH0_BASE_URL=http://127.0.0.1:<port>, AUTH0_DOMAIN=<domain>,
 // AUTH0_CLIENT_ID=demo-client-id, AUTH0_CLIENT_SECRET=demo-client-secret.
 
+import crypto from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { startFakeAuth0, makeUsers, makeOrganizations, mulberry32, CONNECTIONS } from "../tests/support/fake-auth0.mjs";
@@ -158,6 +159,95 @@ export function demoHistory(users, nowMs, seed = 1) {
         out.push(v);
       }
       return out;
+    },
+  };
+}
+
+// Names a demo user may take when they change theirs.
+const NEW_GIVEN = ["Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Quinn", "Avery"];
+const NEW_FAMILY = ["Okonkwo", "Lindqvist", "Moreau", "Tanaka", "Novak", "Abebe", "Kowalski", "Silva", "Brennan", "Yilmaz"];
+
+/**
+ * Live activity on the demo tenant, for `npm run dev`'s pushes. Each `round(nowMs)` changes the
+ * tenant the way Auth0 would and returns what its Log Stream and Event Stream would post about it:
+ * - `logins` successful logins (`s`) appended to the tenant's log, the same objects (same log_id)
+ *   that polling reads, each with the user's profile updated as a login updates it (last_login,
+ *   logins_count, updated_at) and a `user.updated` event carrying that profile;
+ * - one user who changed their name, or now and then was blocked or unblocked (`user.updated`);
+ * - every `createEvery`-th round, a new user (`user.created`).
+ * What is pushed is exactly what the tenant then holds, so the next sync finds nothing to change.
+ * Log ids and event ids come from the clock and chance, not a counter: a later run on the same
+ * local D1 (which remembers the ids it counted) still counts them.
+ * @returns {{round(nowMs?: number): {logs: object[], events: object[], renamed: {user_id: string, name: string}|null}}}
+ */
+export function demoActivity(fake, { seed = 1, logins = 3, createEvery = 4 } = {}) {
+  const r = mulberry32(seed * 104_729 + 3);
+  const pick = (a) => a[Math.floor(r() * a.length)];
+  let lastMs = 0;
+  let rounds = 0;
+  // Strictly increasing instants: every change gets an updated_at newer than the one before.
+  const tick = (nowMs) => (lastMs = Math.max(nowMs, lastMs + 1));
+  const iso = (ms) => new Date(ms).toISOString();
+  const cloudEvent = (type, user, ms) => ({
+    specversion: "1.0",
+    id: `evt_${crypto.randomBytes(11).toString("hex")}`,
+    type,
+    source: `urn:auth0:${fake.domain}`,
+    time: iso(ms),
+    a0tenant: fake.domain.split(".")[0],
+    a0stream: "est_demo",
+    data: { object: structuredClone(user) },
+  });
+  return {
+    round(nowMs = Date.now()) {
+      rounds += 1;
+      const logs = [];
+      const events = [];
+      let renamed = null;
+      const users = fake.users;
+      if (!users.length) return { logs, events, renamed };
+      for (let i = 0; i < logins; i++) {
+        const u = pick(users);
+        const app = pick(DEMO_LOG_APPS);
+        const ms = tick(nowMs);
+        const date = iso(ms);
+        const e = fake.logEvent({ type: "s", date, client_id: app.client_id, user_id: u.user_id });
+        // Same width as the log's other ids (27 digits), above them and in time order: `tick`
+        // never gives the same instant twice.
+        e.log_id = `900${String(ms).padStart(24, "0")}`;
+        logs.push(e);
+        Object.assign(u, { last_login: date, logins_count: (u.logins_count ?? 0) + 1, updated_at: date });
+        events.push(cloudEvent("user.updated", u, ms));
+      }
+      const u = pick(users);
+      const ms = tick(nowMs);
+      if (r() < 0.25) {
+        u.blocked = !u.blocked;
+      } else {
+        const given = pick(NEW_GIVEN);
+        const family = pick(NEW_FAMILY);
+        // Database users carry no given/family name (Auth0 shows the email as the name).
+        if (u.given_name !== undefined) u.given_name = given;
+        if (u.family_name !== undefined) u.family_name = family;
+        u.name = `${given} ${family}`;
+        renamed = { user_id: u.user_id, name: u.name };
+      }
+      u.updated_at = iso(ms);
+      events.push(cloudEvent("user.updated", u, ms));
+      if (createEvery > 0 && rounds % createEvery === 0) {
+        const created = tick(nowMs);
+        const [fresh] = makeUsers(1, { seed: Math.floor(r() * 1e9) + 1, now: iso(created) });
+        const id = crypto.randomBytes(12).toString("hex");
+        fresh.user_id = `auth0|${id}`;
+        // A sign-up on the database connection, which names the user by their email.
+        fresh.identities = [{ connection: "Username-Password-Authentication", provider: "auth0", user_id: id, isSocial: false }];
+        fresh.email = `${(fresh.email ?? "new.user@example.com").split("@")[0]}.${id.slice(0, 4)}@example.com`;
+        Object.assign(fresh, { email_verified: false, name: fresh.email, created_at: iso(created), updated_at: iso(created) });
+        for (const k of ["given_name", "family_name", "last_login", "last_ip", "logins_count", "blocked"]) delete fresh[k];
+        users.push(fresh);
+        events.push(cloudEvent("user.created", fresh, created));
+      }
+      return { logs, events, renamed };
     },
   };
 }

@@ -16,6 +16,10 @@ const CRON_QUERY = "*/15+*+*+*+*";
 const DEMO_DOMAIN = "demo-tenant.us.auth0.com";
 const PLACEHOLDER_DOMAIN = "your-tenant.us.auth0.com";
 export const DEMO_VIEWER_TOKEN = "demo-viewer-token";
+// The demo's push secrets (at least 16 characters, as the worker requires): made up, like the tenant.
+export const DEMO_LOG_STREAM_TOKEN = "demo-log-stream-token";
+export const DEMO_EVENT_STREAM_TOKEN = "demo-event-stream-token";
+const PUSH_INTERVAL_MS = 5000;
 const CREDENTIALS = ["AUTH0_DOMAIN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET"];
 const READY_TIMEOUT_MS = 90_000;
 const SYNC_TIMEOUT_MS = 120_000;
@@ -37,6 +41,8 @@ Options:
   --history-days N   demo only: before the first sync, sync the demo tenant's past at simulated times
                      over this many days (weekly, then daily for the last week), so the trend charts
                      have history (default 91; 0 for none)
+  --no-demo-push     demo only: do not push logins and user changes to the worker every 5 s
+                     (DEMO_PUSH=0 in the environment does the same)
   --help             show this help`;
 
 /** An expected problem: printed as one line, without a stack. */
@@ -110,6 +116,7 @@ function parseOptions(argv) {
         "persist-to": { type: "string" },
         "no-initial-sync": { type: "boolean", default: false },
         "history-days": { type: "string", default: "91" },
+        "no-demo-push": { type: "boolean", default: false },
         demo: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -132,6 +139,7 @@ function parseOptions(argv) {
     persistTo: values["persist-to"] ? path.resolve(values["persist-to"]) : null,
     initialSync: !values["no-initial-sync"],
     historyDays: int("history-days", 0, 366),
+    demoPush: !values["no-demo-push"] && !/^(0|false|no|off)$/i.test(process.env.DEMO_PUSH ?? ""),
     demo: values.demo,
   };
   if (opts.port === opts.demoPort) throw new DevError("--port and --demo-port must differ", 2);
@@ -254,10 +262,10 @@ async function stopWrangler(w, graceMs = 5000) {
   }
 }
 
-/** POST with no body over a fresh connection; answers like [get]. */
-function post(url, { token, timeoutMs = 5000 } = {}) {
+/** POST (no body unless given) over a fresh connection; answers like [get]. */
+function post(url, { token, timeoutMs = 5000, body = "", headers: extra = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const headers = { "content-length": "0", ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    const headers = { "content-length": String(Buffer.byteLength(body)), ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra };
     const req = http.request(url, { method: "POST", headers, agent: false, timeout: timeoutMs }, (res) => {
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
@@ -271,7 +279,7 @@ function post(url, { token, timeoutMs = 5000 } = {}) {
     });
     req.on("timeout", () => req.destroy(new Error(`no answer from ${url} within ${timeoutMs / 1000} s`)));
     req.on("error", reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -416,6 +424,78 @@ async function simulateHistory(url, token, demo, days) {
   console.log(`History synced in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
 }
 
+/** "200 x4, 401 x1" */
+function statusCounts(statuses) {
+  const counts = new Map();
+  for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1);
+  return [...counts].map(([s, n]) => `${s || "no answer"}${n > 1 ? ` x${n}` : ""}`).join(", ");
+}
+
+/**
+ * One round of the demo tenant's activity (`demoActivity` in scripts/demo-auth0.mjs) posted to the
+ * worker as Auth0's streams post it: the logins as one Log Stream batch (JSON Lines, the token as
+ * the whole Authorization header), each user change as one Event Streams delivery (bearer token).
+ * Prints one line; a refused push is a warning, never an exception: the change is in the tenant
+ * already, so the next sync brings it, as it would after a lost delivery from Auth0.
+ * @returns {Promise<{logins: number, events: number, statuses: number[], renamed: {user_id: string, name: string}|null}>}
+ */
+export async function pushRound({ url, activity, logToken, eventToken, out = console, nowMs = Date.now() }) {
+  const { logs, events, renamed } = activity.round(nowMs);
+  const statuses = [];
+  const refused = [];
+  const deliver = async (route, body, authorization) => {
+    const r = await post(`${url}${route}`, { body, headers: { authorization, "content-type": "application/json" }, timeoutMs: 30_000 })
+      .catch((e) => ({ status: 0, text: e.message, json: null }));
+    statuses.push(r.status);
+    if (r.status !== 200) refused.push(`${route} answered ${r.status ? `HTTP ${r.status}` : "nothing"}: ${(r.json?.error ?? r.text).slice(0, 200)}`);
+    return r;
+  };
+  const parts = [];
+  if (logs.length) {
+    const body = logs.map((e) => JSON.stringify({ log_id: e.log_id, data: e })).join("\n") + "\n";
+    const r = await deliver("/api/auth0/log-stream", body, logToken);
+    parts.push(`${logs.length} logins -> HTTP ${statusCounts([r.status])}${r.status === 200 ? ` (${r.json?.counted ?? "?"} counted)` : ""}`);
+  }
+  const eventStatuses = [];
+  let applied = 0;
+  for (const ev of events) {
+    const r = await deliver("/api/auth0/events", JSON.stringify(ev), `Bearer ${eventToken}`);
+    eventStatuses.push(r.status);
+    if (r.json?.status === "applied") applied += 1;
+  }
+  if (events.length) parts.push(`${events.length} user events -> HTTP ${statusCounts(eventStatuses)} (${applied} applied)`);
+  if (renamed) parts.push(`renamed ${renamed.user_id} to ${renamed.name}`);
+  out.log(`Demo push: ${parts.join("; ") || "nothing (the demo tenant has no users)"}`);
+  if (refused.length) {
+    out.warn(`WARNING: the worker refused ${refused.length} demo push${refused.length > 1 ? "es" : ""} (the next sync brings the changes instead): ${refused[0]}`);
+  }
+  return { logins: logs.length, events: events.length, statuses, renamed };
+}
+
+/**
+ * Runs [pushRound] every `intervalMs`, one round at a time, until stop() (which waits for a round
+ * under way).
+ */
+export function startDemoPusher({ intervalMs = PUSH_INTERVAL_MS, ...round }) {
+  let timer = null;
+  let running = null;
+  let stopped = false;
+  const tick = async () => {
+    running = pushRound(round).catch((e) => (round.out ?? console).warn(`WARNING: a demo push round failed: ${e?.message ?? e}`));
+    await running;
+    running = null;
+    if (!stopped) timer = setTimeout(tick, intervalMs);
+  };
+  timer = setTimeout(tick, intervalMs);
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
 function printSummary({ url, token, mode, demo, persistTo, warnings }) {
   const auth = `-H "Authorization: Bearer ${token || "<VIEWER_TOKEN>"}"`;
   const state = persistTo ?? path.join(REPO_ROOT, ".wrangler/state");
@@ -432,6 +512,10 @@ function printSummary({ url, token, mode, demo, persistTo, warnings }) {
   console.log(`  curl ${auth} "${url}/api/sync-runs?limit=5"`);
   console.log(`  curl -X POST ${auth} ${url}/api/sync        # run a sync now`);
   console.log(`  curl "${url}/__scheduled?cron=${CRON_QUERY}"   # fire the cron trigger`);
+  if (demo?.pushing) {
+    console.log(`The demo tenant pushes a few logins and user changes to the worker every ${PUSH_INTERVAL_MS / 1000} s, as Auth0's`);
+    console.log("Log and Event Streams would (one \"Demo push\" line each); DEMO_PUSH=0 or --no-demo-push turns it off.");
+  }
   // wrangler reruns the build on changes in src/, but with SKIP_WORKER_BUILD=1 (for a fast start) that is a
   // no-op, and it does not reload when build/ changes; a restart is the reliable way to pick up edits.
   console.log("This serves the build made at start: after editing src/, press Ctrl+C and run `npm run dev` again.");
@@ -461,8 +545,11 @@ async function main(argv) {
 
   let demo = null;
   let w = null;
+  let pusher = null;
   let stopping = false;
   const cleanup = async () => {
+    await pusher?.stop();
+    pusher = null;
     await stopWrangler(w);
     if (demo) await demo.close().catch(() => {});
     demo = null;
@@ -509,6 +596,9 @@ async function main(argv) {
       // Syncs at the cron event's simulated time, for the demo's history; the worker honours it only
       // with AUTH0_BASE_URL on 127.0.0.1 (src/clock.rs), so it cannot leak into a real deployment.
       TEST_CLOCK: "scheduled-time",
+      // The demo's own pushes (startDemoPusher) authenticate with these.
+      LOG_STREAM_TOKEN: DEMO_LOG_STREAM_TOKEN,
+      EVENT_STREAM_TOKEN: DEMO_EVENT_STREAM_TOKEN,
     };
   }
 
@@ -542,7 +632,12 @@ async function main(argv) {
       const how = await Promise.race([initialSync(url, token).then(() => null), interrupted]);
       if (how) return finish(how);
     }
-    printSummary({ url, token, mode, demo: demo && { url: demo.url, users: opts.demoUsers }, persistTo: opts.persistTo, warnings });
+    const pushing = Boolean(demo && opts.demoPush);
+    printSummary({ url, token, mode, demo: demo && { url: demo.url, users: opts.demoUsers, pushing }, persistTo: opts.persistTo, warnings });
+    if (pushing) {
+      const { demoActivity } = await import("./demo-auth0.mjs");
+      pusher = startDemoPusher({ url, activity: demoActivity(demo), logToken: DEMO_LOG_STREAM_TOKEN, eventToken: DEMO_EVENT_STREAM_TOKEN });
+    }
     return finish(await interrupted);
   } catch (e) {
     await cleanup();

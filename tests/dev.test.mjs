@@ -97,6 +97,7 @@ describe("npm run dev (scripts/dev.mjs) with the demo tenant", { timeout: 300_00
   let output = "";
   let wranglerPgid = null;
   let ready; // {url, token, mode}
+  let readyAt; // ISO time the READY line came: only the demo's pushes change D1 after it
   let port;
   let demoPort;
   let stateDir;
@@ -121,8 +122,9 @@ describe("npm run dev (scripts/dev.mjs) with the demo tenant", { timeout: 300_00
         output += chunk;
         wranglerPgid ??= Number(output.match(/process group (\d+)/)?.[1]) || null;
         const m = output.match(/^READY url=(\S+) token=(\S*) mode=(demo|real)$/m);
-        if (m) {
+        if (m && !readyAt) {
           clearTimeout(timer);
+          readyAt = new Date().toISOString();
           resolve({ url: m[1], token: m[2], mode: m[3] });
         }
       };
@@ -167,7 +169,7 @@ describe("npm run dev (scripts/dev.mjs) with the demo tenant", { timeout: 300_00
     assert.match(output, /First sync succeeded: 1500 users seen/);
   });
 
-  test("/api/users with the printed token returns the synced users", async () => {
+  test("/api/users with the printed token returns the synced users (and those the demo created since)", async () => {
     const page = await get(`${ready.url}/api/users?limit=5`, ready.token);
     assert.equal(page.status, 200, page.text);
     assert.equal(page.json.users.length, 5);
@@ -177,10 +179,52 @@ describe("npm run dev (scripts/dev.mjs) with the demo tenant", { timeout: 300_00
     do {
       const r = await get(`${ready.url}/api/users?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, ready.token);
       assert.equal(r.status, 200, r.text);
-      total += r.json.users.length;
+      // The demo's pushes add a user now and then, created after start-up.
+      total += r.json.users.filter((u) => u.created_at < readyAt).length;
       cursor = r.json.next_cursor;
     } while (cursor);
     assert.equal(total, DEMO_USERS);
+  });
+
+  test("the demo pushes logins and user changes: the API shows them without a sync, every push answered 200", async () => {
+    const runsBefore = await get(`${ready.url}/api/sync-runs?limit=1`, ready.token);
+    assert.equal(runsBefore.status, 200, runsBefore.text);
+    const deadline = Date.now() + 90_000;
+    let renamed = null;
+    let login = null;
+    while ((!renamed || !login) && Date.now() < deadline) {
+      // The newest name the pusher printed for each user it renamed.
+      const names = new Map([...output.matchAll(/^Demo push: .*; renamed (\S+) to (.+)$/gm)].map((m) => [m[1], m[2]]));
+      for (const [id, name] of renamed ? [] : names) {
+        const r = await get(`${ready.url}/api/users/${encodeURIComponent(id)}`, ready.token);
+        assert.equal(r.status, 200, r.text);
+        if (r.json.user.name === name && r.json.user.updated_at > readyAt) renamed = r.json.user;
+        break;
+      }
+      if (!login) {
+        const top = await get(`${ready.url}/api/users?sort=last_login:desc&limit=1`, ready.token);
+        assert.equal(top.status, 200, top.text);
+        const [u] = top.json.users;
+        if (u.last_login > readyAt) {
+          const r = await get(`${ready.url}/api/users/${encodeURIComponent(u.user_id)}`, ready.token);
+          const app = r.json.applications.find((a) => a.last_login === u.last_login);
+          if (app) login = { user: u, app };
+        }
+      }
+      if (!renamed || !login) await new Promise((r) => setTimeout(r, 1000));
+    }
+    assert.ok(renamed, `no renamed user showed within 90 s; output:\n${output}`);
+    assert.ok(login, `no pushed login showed in a user's application usage within 90 s; output:\n${output}`);
+    assert.ok(login.user.logins_count >= 1 && login.app.logins >= 1 && login.app.last_seen >= login.user.last_login, JSON.stringify(login));
+    // Every round answered 200 and none was refused.
+    const rounds = output.match(/^Demo push: .*$/gm);
+    assert.ok(rounds.length >= 1);
+    for (const line of rounds) assert.match(line, /^Demo push: 3 logins -> HTTP 200 \(\d+ counted\); \d+ user events -> HTTP 200 x\d+ \(\d+ applied\)/);
+    assert.doesNotMatch(output, /refused \d+ demo push|demo push round failed/);
+    // No sync ran meanwhile: the pushes alone brought these.
+    const runsAfter = await get(`${ready.url}/api/sync-runs?limit=1`, ready.token);
+    assert.equal(runsAfter.json.runs[0].id, runsBefore.json.runs[0].id);
+    assert.ok(runsAfter.json.runs[0].finished_at < readyAt, JSON.stringify(runsAfter.json.runs[0]));
   });
 
   test("SIGTERM stops the script, wrangler, workerd and the demo tenant", async () => {
