@@ -124,6 +124,28 @@ describe("incremental syncs between full listings", () => {
     assert.equal(run.users_removed, 0);
   });
 
+  test("a listing that lags a push does not overwrite the newer pushed state", async () => {
+    // The search index holds this state of the user...
+    const listed = fake.updateUser(id(7), { name: "Listed name" }, { at: T + 46 * MIN });
+    // ...while Auth0 pushes a newer change the index has not caught up with.
+    const newer = { ...listed, name: "Pushed name", updated_at: iso(T + 47 * MIN) };
+    const res = await w.fetch("/api/auth0/events", {
+      method: "POST",
+      headers: { authorization: `Bearer ${EVENT_STREAM_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        specversion: "1.0", type: "user.updated", id: "evt_00000000000000000000u7", source: "urn:auth0:t",
+        time: iso(T + 47 * MIN), data: { object: newer },
+      }),
+    });
+    assert.equal(res.status, 200, await res.text());
+    const run = await tick(w, T + 60 * MIN);
+    assert.equal(run.kind, "incremental");
+    assert.ok(run.users_seen >= 1, JSON.stringify(run));
+    assert.equal((await stored(w, id(7))).name, "Pushed name", "the older listing did not overwrite the push");
+    // The index catches up.
+    fake.updateUser(id(7), { name: "Pushed name" }, { at: T + 47 * MIN });
+  });
+
   test("the next full listing removes the user no event reported, and D1 equals the tenant", async () => {
     const run = await tick(w, T + 24 * HOUR);
     assert.equal(run.kind, "full");
@@ -138,7 +160,7 @@ describe("incremental syncs between full listings", () => {
     const { runs } = await (await w.authedFetch("/api/sync-runs?limit=20")).json();
     assert.deepEqual(
       runs.filter((r) => r.kind !== "push").map((r) => r.kind).reverse(),
-      ["full", "incremental", "incremental", "incremental", "full"],
+      ["full", "incremental", "incremental", "incremental", "incremental", "full"],
     );
     const html = await (await w.authedFetch("/runs")).text();
     assert.match(html, /<th>Kind<\/th>/);

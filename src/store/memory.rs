@@ -82,6 +82,7 @@ impl MemoryStore {
             email: u.row.email.clone(),
             blocked: u.row.blocked,
             connection: u.row.connection.clone(),
+            updated_at: u.row.updated_at.clone(),
             deleted_at: self.tombstones.borrow().get(&u.row.user_id).cloned(),
         }
     }

@@ -53,6 +53,9 @@ pub struct StoredUser {
     pub blocked: bool,
     /// The stored primary connection.
     pub connection: Option<String>,
+    /// The stored `updated_at`: a listing that read an older state (the search index lags a push)
+    /// does not overwrite it.
+    pub updated_at: Option<String>,
     /// The newest deletion of this user an event recorded (Event Streams `user.deleted`, or a
     /// log `sdu`), if any is still kept: a listing older than it must not bring the user back.
     pub deleted_at: Option<String>,
@@ -67,6 +70,7 @@ impl FromRow for StoredUser {
             email: row.opt_string("email")?,
             blocked: row.opt_flag("blocked")?.unwrap_or(false),
             connection: row.opt_string("connection")?,
+            updated_at: row.opt_string("updated_at")?,
             deleted_at: row.opt_string("deleted_at")?,
         })
     }
@@ -378,7 +382,7 @@ pub const COUNT_CURRENT_USERS: &str = "SELECT COUNT(*) AS n FROM users WHERE rem
 /// (`push_events`, kept for its retention) as `deleted_at`.
 macro_rules! select_stored_users {
     () => {
-        "SELECT user_id, fingerprint, removed_at, email, blocked, connection, \
+        "SELECT user_id, fingerprint, removed_at, email, blocked, connection, updated_at, \
          (SELECT MAX(d.at) FROM push_events d WHERE d.user_id = users.user_id \
          AND d.kind = 'user.deleted') AS deleted_at FROM users "
     };

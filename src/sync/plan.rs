@@ -59,6 +59,8 @@ pub fn plan_block(listed: Vec<UserRow>, stored: &[StoredUser]) -> BlockPlan {
             // Removed by a deletion event newer than what the listing read (the search index
             // lags): the listing must not bring the user back.
             Some(s) if deleted_after(s, &row) => continue,
+            // What is stored is newer (a push got there first): the listing read an older state.
+            Some(s) if older_than_stored(s, &row) => continue,
             Some(s) if s.fingerprint != row.fingerprint || s.removed_at.is_some() => {
                 plan.updated += 1;
                 plan.changes.extend(user_changes(s, &row));
@@ -82,6 +84,18 @@ fn deleted_after(stored: &StoredUser, row: &UserRow) -> bool {
             .as_deref()
             .and_then(ms_from_iso)
             .is_none_or(|updated| updated <= deleted)
+}
+
+/// Whether the listed row's `updated_at` is before the stored one (both readable).
+fn older_than_stored(stored: &StoredUser, row: &UserRow) -> bool {
+    let at = |t: Option<&str>| t.and_then(ms_from_iso);
+    match (
+        at(row.updated_at.as_deref()),
+        at(stored.updated_at.as_deref()),
+    ) {
+        (Some(listed), Some(stored)) => listed < stored,
+        _ => false,
+    }
 }
 
 fn change(kind: EventType, row: &UserRow, from: Option<&str>, to: Option<&str>) -> UserChange {
@@ -142,6 +156,7 @@ mod tests {
             email: r.email.clone(),
             blocked: r.blocked,
             connection: r.connection.clone(),
+            updated_at: r.updated_at.clone(),
             deleted_at: None,
         }
     }
@@ -228,6 +243,26 @@ mod tests {
             ..stored(&current, false)
         }];
         assert_eq!(plan_block(vec![current], &s), BlockPlan::default());
+    }
+
+    #[test]
+    fn a_listing_older_than_what_a_push_stored_leaves_it() {
+        let at = |id: &str, name: &str, updated: &str| {
+            user_row(
+                &serde_json::from_value(serde_json::json!({"user_id": id, "name": name,
+                    "created_at": "2026-01-01T00:00:00.000Z", "updated_at": updated}))
+                .unwrap(),
+            )
+        };
+        let pushed = at("p", "Pushed", "2026-02-01T00:00:10.000Z");
+        let s = vec![stored(&pushed, false)];
+        let stale = at("p", "Stale", "2026-02-01T00:00:05Z");
+        assert_eq!(plan_block(vec![stale], &s), BlockPlan::default());
+        let newer = at("p", "Newer", "2026-02-01T00:00:11.000Z");
+        assert_eq!(plan_block(vec![newer], &s).updated, 1);
+        // Equal instants: the listing's reading is as new, and it decides.
+        let same = at("p", "Same time", "2026-02-01T00:00:10Z");
+        assert_eq!(plan_block(vec![same], &s).updated, 1);
     }
 
     #[test]
