@@ -220,7 +220,19 @@ pub struct SyncLimits {
     pub max_auth0_requests: Option<u32>,
     /// `SYNC_MAX_D1_QUERIES`: D1 queries per invocation.
     pub max_d1_queries: Option<u32>,
+    /// `FULL_SYNC_INTERVAL_HOURS`: a full listing at least this often, incremental runs between
+    /// (24 when unset; 0, and `Default`, which tests use: every run is a full listing).
+    pub full_sync_interval_hours: u32,
+    /// `INCREMENTAL_OVERLAP_SECONDS`: how far before the last proven listing's start an
+    /// incremental run reaches back (300 when unset).
+    pub incremental_overlap_seconds: u32,
 }
+
+/// The default of `FULL_SYNC_INTERVAL_HOURS`.
+pub const DEFAULT_FULL_SYNC_INTERVAL_HOURS: u32 = 24;
+/// The default of `INCREMENTAL_OVERLAP_SECONDS`: far more than the search index's lag (seconds)
+/// and any clock skew, for a few more users listed a tick.
+pub const DEFAULT_INCREMENTAL_OVERLAP_SECONDS: u32 = 300;
 
 /// A setting's number in `min..=max`, read by `read` (`str::parse` for counts,
 /// [`crate::decimal::parse`] for a rate); `range` says the bounds in the error.
@@ -297,6 +309,24 @@ impl SyncLimits {
                 )?
                 .unwrap_or(DEFAULT_MAX_D1_QUERIES),
             ),
+            full_sync_interval_hours: optional_number(
+                settings,
+                "FULL_SYNC_INTERVAL_HOURS",
+                count,
+                (0, 8760),
+                "0 to 8760 (0: every sync lists the whole tenant)",
+                "24",
+            )?
+            .unwrap_or(DEFAULT_FULL_SYNC_INTERVAL_HOURS),
+            incremental_overlap_seconds: optional_number(
+                settings,
+                "INCREMENTAL_OVERLAP_SECONDS",
+                count,
+                (0, 86_400),
+                "0 to 86400",
+                "300",
+            )?
+            .unwrap_or(DEFAULT_INCREMENTAL_OVERLAP_SECONDS),
         })
     }
 }

@@ -251,6 +251,8 @@ pub fn run(j: &mut Json, r: &RunRecord) {
         .opt_str_at("finished_at", r.finished_at.as_deref())
         .str_at("status", r.status.as_str())
         .str_at("trigger", &r.trigger)
+        .str_at("kind", r.kind.as_str())
+        .opt_str_at("updated_since", r.updated_since.as_deref())
         .uint_at("users_seen", r.users_seen)
         .uint_at("users_added", r.users_added)
         .uint_at("users_updated", r.users_updated)

@@ -449,7 +449,9 @@ pub async fn summary<S: ViewStore>(store: &S, now: EpochMs) -> Result<Summary, A
     let counts = store.seat_counts(&cutoffs).await.map_err(ApiError::Store)?;
     let by_connection = store.connection_counts().await.map_err(ApiError::Store)?;
     let by_organization = store.list_organizations().await.map_err(ApiError::Store)?;
-    let runs = store.list_runs(50).await.map_err(ApiError::Store)?;
+    let mut runs = store.list_runs(50).await.map_err(ApiError::Store)?;
+    // The hourly push rows are no sync: the summary speaks of listings.
+    runs.retain(|r| r.kind != crate::store::RunKind::Push);
     let last_complete_sync = runs
         .iter()
         .find(|r| {

@@ -90,11 +90,21 @@ fn fnv(s: &str) -> u64 {
     })
 }
 
-/// Tests `created_at:[a TO *]` / `{a TO *]`-style ranges against one value.
-fn in_range(q: &str, created: &str) -> bool {
-    let Some(range) = q.strip_prefix("created_at:") else {
-        return true;
-    };
+/// Tests a user against `q`: `created_at:[a TO *]` / `{a TO *]`-style ranges, and an
+/// incremental listing's `… AND updated_at:[s TO *]`.
+fn matches(q: &str, user: &Value) -> bool {
+    q.split(" AND ").all(|clause| {
+        let field = |name: &str| user[name].as_str().unwrap_or("").to_string();
+        match clause.split_once(':') {
+            Some(("created_at", range)) => in_range(range, &field("created_at")),
+            Some(("updated_at", range)) => in_range(range, &field("updated_at")),
+            _ => true,
+        }
+    })
+}
+
+/// Tests one `[a TO b}`-style range against one value.
+fn in_range(range: &str, created: &str) -> bool {
     let inclusive_low = range.starts_with('[');
     let inclusive_high = range.ends_with(']');
     let inner = &range[1..range.len() - 1];
@@ -272,7 +282,7 @@ impl FakeAuth0 {
                     u,
                 )
             })
-            .filter(|(created, ..)| in_range(&q, created))
+            .filter(|(.., u)| matches(&q, u))
             .collect();
         matched.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
         let total = (matched.len().min(1000) as i64 + self.total_error.get()).max(0);

@@ -170,6 +170,20 @@ impl Receipt {
         v
     }
 
+    /// This delivery's share of the hour's push row in the sync history.
+    pub fn tally(&self) -> crate::store::runs::PushTally {
+        let applied = u64::from(self.status == Status::Applied);
+        let kind = self.kind.as_deref().unwrap_or_default();
+        let is = |name: &str| kind == name || kind.strip_prefix("com.auth0.") == Some(name);
+        crate::store::runs::PushTally {
+            received: 1,
+            added: applied * u64::from(is("user.created")),
+            updated: applied * u64::from(is("user.updated")),
+            removed: applied * u64::from(is("user.deleted")),
+            rows: self.rows_written,
+        }
+    }
+
     /// A line for the Worker's log: ids, types and outcomes only, never headers.
     pub fn log_line(&self) -> String {
         format!(

@@ -211,16 +211,28 @@ pub struct Receipt {
     pub bad: usize,
     /// Events that counted for usage now (not counted before by a push or a poll).
     pub counted: u64,
+    /// Users marked removed by the batch's deletion events (`sdu`).
+    pub removed: u64,
     /// D1 rows written.
     pub rows_written: u64,
 }
 
 impl Receipt {
+    /// This delivery's share of the hour's push row in the sync history.
+    pub fn tally(&self) -> crate::store::runs::PushTally {
+        crate::store::runs::PushTally {
+            received: self.events as u64,
+            removed: self.removed,
+            rows: self.rows_written,
+            ..Default::default()
+        }
+    }
+
     /// A line for the Worker's log: counts only, never the items or headers.
     pub fn log_line(&self) -> String {
         format!(
-            "auth0 log stream: {} events, {} unreadable items, {} counted",
-            self.events, self.bad, self.counted
+            "auth0 log stream: {} events, {} unreadable items, {} counted, {} removed",
+            self.events, self.bad, self.counted, self.removed
         )
     }
 }
@@ -245,9 +257,10 @@ pub async fn ingest<S: UsageStore>(
         events: items.events.len(),
         bad: items.bad,
         counted: 0,
+        removed: 0,
         rows_written: 0,
     };
-    if batch.items.is_empty() {
+    if batch.items.is_empty() && batch.deletions.is_empty() {
         return Ok(receipt);
     }
     // Before polling first read the log to its end, first uses are the baseline, as there.
@@ -259,11 +272,13 @@ pub async fn ingest<S: UsageStore>(
         .write_pushed_usage(&PushedUsage {
             items: &batch.items,
             events: &firsts,
+            deletions: &batch.deletions,
             now: &now,
         })
         .await
         .map_err(StreamError::Store)?;
     receipt.counted = written.counted;
+    receipt.removed = written.removed;
     receipt.rows_written = written.rows;
     Ok(receipt)
 }

@@ -6,7 +6,9 @@
 use std::fmt::Write;
 
 use crate::http::encode_component;
-use crate::store::{ConnectionCount, OrgRecord, RunRecord, RunStatus, SeatCounts, UserRecord};
+use crate::store::{
+    ConnectionCount, OrgRecord, RunKind, RunRecord, RunStatus, SeatCounts, UserRecord,
+};
 use crate::time::{EpochMs, ms_from_iso};
 
 /// The stylesheet, inline so the page needs nothing else; the CSP names its hash.
@@ -576,20 +578,22 @@ fn users_section(d: &Dashboard<'_>) -> String {
 pub fn runs_page(viewer: &str, session: bool, runs: &[RunRecord], now: EpochMs) -> String {
     let mut body = String::from(
         "<section><h2>Sync history</h2><div class=\"scroll\"><table><thead><tr><th>#</th><th>Started</th>\
-         <th>Status</th><th>Trigger</th><th>Users listed</th><th>Added</th><th>Updated</th><th>Removed</th>\
+         <th>Status</th><th>Kind</th><th>Trigger</th><th>Users listed</th><th>Added</th><th>Updated</th><th>Removed</th>\
          <th>Orgs</th><th>Requests</th><th>429s</th><th>Message</th></tr></thead><tbody>",
     );
     if runs.is_empty() {
-        body.push_str("<tr><td colspan=\"12\" class=\"muted\">No sync has run yet.</td></tr>");
+        body.push_str("<tr><td colspan=\"13\" class=\"muted\">No sync has run yet.</td></tr>");
     }
     for r in runs {
         write!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td title=\"{}\">{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             r.id,
             when(Some(&r.started_at), now, ""),
             status_badge(r.status),
+            kind_title(r),
+            r.kind.as_str(),
             escape(&r.trigger),
             r.users_seen,
             r.users_added,
@@ -604,6 +608,20 @@ pub fn runs_page(viewer: &str, session: bool, runs: &[RunRecord], now: EpochMs) 
     }
     body.push_str("</tbody></table></div></section>");
     page("Sync history", &nav(viewer, session), &body)
+}
+
+/// What a run's kind means, for the history's tooltip.
+fn kind_title(r: &RunRecord) -> String {
+    match (r.kind, &r.updated_since) {
+        (RunKind::Incremental, Some(since)) => {
+            format!("users updated since {}", escape(since))
+        }
+        (RunKind::Incremental, None) => "users updated since the last listing".into(),
+        (RunKind::Full, _) => "every user listed".into(),
+        (RunKind::Push, _) => {
+            "deliveries from Auth0 Event Streams and Log Streams in this hour".into()
+        }
+    }
 }
 
 /// The login form; `error` explains a failed attempt.

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::push::events::{self, Body, Head, MAX_BODY_BYTES, PushError};
 use crate::push::log_stream::{self, StreamError};
 use crate::store::d1::D1Store;
+use crate::store::runs::{PushTally, record_push};
 use crate::time::EpochMs;
 
 /// The body as it arrived.
@@ -51,6 +52,14 @@ fn as_body(read: &Read) -> Body<'_> {
     }
 }
 
+/// Adds a stored delivery to the hour's push row of the sync history; a failure is only logged
+/// (the delivery itself is stored).
+async fn ledger(store: &D1Store, tally: &PushTally, now: EpochMs) {
+    if let Err(e) = record_push(store, tally, now).await {
+        console_error!("push not added to the sync history: {}: {}", e.op, e.detail);
+    }
+}
+
 /// `POST /api/auth0/log-stream`: one Log Stream batch.
 pub async fn auth0_log_stream(
     req: &mut Request,
@@ -76,11 +85,13 @@ pub async fn auth0_log_stream(
     match &result {
         Ok(receipt) => {
             console_log!("{}", receipt.log_line());
+            ledger(store, &receipt.tally(), now).await;
             let mut j = api::json::Json::new();
             j.obj()
                 .uint_at("received", receipt.events as u64)
                 .uint_at("unreadable", receipt.bad as u64)
                 .uint_at("counted", receipt.counted)
+                .uint_at("removed", receipt.removed)
                 .end_obj();
             ApiResponse::json(200, j.finish())
         }
@@ -128,6 +139,9 @@ pub async fn auth0_event(
     match &result {
         Ok(receipt) => {
             console_log!("{}", receipt.log_line());
+            if receipt.status != events::Status::Test {
+                ledger(store, &receipt.tally(), now).await;
+            }
             if let Some(detail) = &receipt.internal {
                 console_error!(
                     "auth0 event {}: {detail}",

@@ -21,13 +21,13 @@ use super::organizations::{
 };
 use super::row::{FromRow, read_rows};
 use super::runs::{
-    CLEAR_ORPHANED_PENDING, CLOSE_ABANDONED, INSERT_RUN, LIST_RUNS, PAUSED_RUN, RELEASE_LOCK,
-    TAKE_LOCK, UPDATE_RUN,
+    CLEAR_ORPHANED_PENDING, CLOSE_ABANDONED, INSERT_RUN, LAST_LISTINGS, LIST_RUNS, LastListings,
+    PAUSED_RUN, RELEASE_LOCK, RunKind, TAKE_LOCK, UPDATE_RUN,
 };
 use super::summary::{CONNECTION_COUNTS, SEAT_COUNTS};
 use super::users::{
     ADD_PENDING_REMOVALS, APPLY_PENDING_REMOVALS, CLEAR_PENDING_REMOVALS, COUNT_CURRENT_USERS,
-    GET_USER, SqlArg, UPSERT_USERS, list_users_sql, users_in_sql,
+    GET_USER, SqlArg, UPSERT_USERS, USERS_BY_ID, list_users_sql, users_in_sql,
 };
 use super::{
     ConnectionCount, CreatedRange, OrgRecord, OrgRow, RowsWritten, RunRecord, SeatCounts,
@@ -327,7 +327,13 @@ impl SyncStore for D1Store {
         Ok(())
     }
 
-    async fn start_run(&self, started_at: &str, trigger: &str) -> Result<i64, StoreError> {
+    async fn start_run(
+        &self,
+        started_at: &str,
+        trigger: &str,
+        kind: RunKind,
+        updated_since: Option<&str>,
+    ) -> Result<i64, StoreError> {
         struct Id(i64);
         impl FromRow for Id {
             fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
@@ -336,7 +342,16 @@ impl SyncStore for D1Store {
         }
         let op = "record the run";
         let rows: Vec<Id> = self
-            .rows(op, INSERT_RUN, &[text(started_at), text(trigger)])
+            .rows(
+                op,
+                INSERT_RUN,
+                &[
+                    text(started_at),
+                    text(trigger),
+                    text(kind.as_str()),
+                    opt_text(updated_since),
+                ],
+            )
             .await?;
         rows.first().map(|r| r.0).ok_or(StoreError {
             op,
@@ -365,6 +380,7 @@ impl SyncStore for D1Store {
             r.users_total_estimate.map_or(JsValue::NULL, num),
             num(r.d1_queries),
             opt_text(r.cursor.as_deref()),
+            JsValue::from_f64(if r.listing_proven { 1.0 } else { 0.0 }),
         ];
         self.write("save the run", UPDATE_RUN, &args).await?;
         Ok(())
@@ -374,6 +390,18 @@ impl SyncStore for D1Store {
         let (sql, [from, to]) = users_in_sql(range);
         self.rows("read stored users", sql, &[text(&from), text(&to)])
             .await
+    }
+
+    async fn users_by_id(&self, ids: &[String]) -> Result<Vec<StoredUser>, StoreError> {
+        self.rows("read stored users", USERS_BY_ID, &[json(&ids)])
+            .await
+    }
+
+    async fn last_listings(&self) -> Result<LastListings, StoreError> {
+        let rows: Vec<LastListings> = self
+            .rows("read the last listings", LAST_LISTINGS, &[])
+            .await?;
+        Ok(rows.into_iter().next().unwrap_or_default())
     }
 
     async fn upsert_users(

@@ -5,9 +5,11 @@ use worker::wasm_bindgen::JsValue;
 use super::{D1Store, opt_text, text};
 use crate::store::StoreError;
 use crate::store::usage::{
-    INSERT_GAP, LogCursorRow, PRUNE_SEEN, PushedUsage, PushedWritten, READ_LOG_CURSOR, RECORD_SEEN,
-    SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage, UsageStore, UsageWritten,
+    INSERT_GAP, LogCursorRow, PRUNE_SEEN, PushedUsage, PushedWritten, READ_LOG_CURSOR,
+    RECORD_DELETIONS, RECORD_SEEN, REMOVE_DELETED_USERS, SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage,
+    UsageStore, UsageWritten, deletions_json,
 };
+use crate::usage::Deletion;
 
 impl D1Store {
     /// The usage of items not yet counted, their ids, and the pruning of old ids: while the
@@ -29,6 +31,30 @@ impl D1Store {
         statements.push(self.stmt(op, PRUNE_SEEN, &args[3..])?);
         Ok(())
     }
+
+    /// The deletions' removals, then their record; `None` without any. Returns the index of
+    /// the removal, whose changes are the users removed.
+    fn deletion_statements(
+        &self,
+        statements: &mut Vec<worker::D1PreparedStatement>,
+        deletions: &[Deletion],
+        now: &str,
+    ) -> Result<Option<usize>, StoreError> {
+        if deletions.is_empty() {
+            return Ok(None);
+        }
+        let op = "remove deleted users";
+        let args = [text(&deletions_json(deletions)), text(now)];
+        let at = statements.len();
+        statements.push(self.stmt(op, REMOVE_DELETED_USERS, &args)?);
+        statements.push(self.stmt(op, RECORD_DELETIONS, &args)?);
+        Ok(Some(at))
+    }
+}
+
+/// The changes of statement `at`, if any.
+fn changes_at(results: &[(u64, u64)], at: Option<usize>) -> u64 {
+    at.and_then(|i| results.get(i)).map_or(0, |r| r.1)
 }
 
 impl UsageStore for D1Store {
@@ -65,6 +91,7 @@ impl UsageStore for D1Store {
             false,
             page.now,
         )?;
+        let removal = self.deletion_statements(&mut statements, page.deletions, page.now)?;
         statements.push(self.stmt(
             op,
             SAVE_LOG_CURSOR,
@@ -84,6 +111,7 @@ impl UsageStore for D1Store {
         Ok(UsageWritten {
             rows: results.iter().map(|r| r.0).sum(),
             applied: moved == 1,
+            removed: changes_at(&results, removal),
         })
     }
 
@@ -93,6 +121,7 @@ impl UsageStore for D1Store {
     ) -> Result<PushedWritten, StoreError> {
         let op = "write pushed application usage";
         let mut statements = Vec::with_capacity(4);
+        let removal = self.deletion_statements(&mut statements, push.deletions, push.now)?;
         for chunk in push.events.chunks(crate::changes::EVENTS_PER_STATEMENT) {
             statements.push(self.events_statement(chunk)?);
         }
@@ -109,6 +138,7 @@ impl UsageStore for D1Store {
         Ok(PushedWritten {
             rows: results.iter().map(|r| r.0).sum(),
             counted,
+            removed: changes_at(&results, removal),
         })
     }
 }

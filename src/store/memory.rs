@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::RangeBounds;
 
 use super::ChangeStore;
+use super::runs::{LastListings, RunKind};
 use super::users::StatusFilter;
 use super::{
     ConnectionCount, CreatedRange, OrgRecord, OrgRow, RowsWritten, RunRecord, RunStatus,
@@ -66,6 +67,56 @@ pub struct MemoryStore {
     pub access_events: RefCell<Vec<NewEvent>>,
     /// The trend snapshots, in SQLite (`memory/trends.rs`).
     pub trends: trends::TrendDb,
+    /// Recorded deletions (`push_events` of kind `user.deleted`): user to the newest instant.
+    pub tombstones: RefCell<BTreeMap<String, String>>,
+    /// Event ids of recorded deletions: a second delivery changes nothing.
+    pub deletion_ids: RefCell<std::collections::BTreeSet<String>>,
+}
+
+impl MemoryStore {
+    fn stored_user(&self, u: &MemUser) -> StoredUser {
+        StoredUser {
+            user_id: u.row.user_id.clone(),
+            fingerprint: u.row.fingerprint.clone(),
+            removed_at: u.removed_at.clone(),
+            email: u.row.email.clone(),
+            blocked: u.row.blocked,
+            connection: u.row.connection.clone(),
+            deleted_at: self.tombstones.borrow().get(&u.row.user_id).cloned(),
+        }
+    }
+
+    /// Applies deletions as `REMOVE_PUSHED_USER` and `RECORD_PUSH_EVENT` do: once per event id,
+    /// only a current user not updated after the deletion. Returns the users marked removed.
+    pub fn apply_deletions(&self, deletions: &[crate::usage::Deletion], now_iso: &str) -> u64 {
+        let mut removed = 0;
+        for d in deletions {
+            if !self.deletion_ids.borrow_mut().insert(d.id.clone()) {
+                continue;
+            }
+            let mut tombs = self.tombstones.borrow_mut();
+            let newest = tombs
+                .entry(d.user_id.clone())
+                .or_insert_with(|| d.at.clone());
+            if *newest < d.at {
+                newest.clone_from(&d.at);
+            }
+            drop(tombs);
+            let mut users = self.users.borrow_mut();
+            if let Some(u) = users.get_mut(&d.user_id)
+                && u.removed_at.is_none()
+                && u.row
+                    .updated_at
+                    .as_deref()
+                    .is_none_or(|t| t <= d.at.as_str())
+            {
+                u.removed_at = Some(now_iso.to_string());
+                removed += 1;
+                self.rows_written.set(self.rows_written.get() + 1);
+            }
+        }
+        removed
+    }
 }
 
 impl super::usage::UsageStore for MemoryStore {
@@ -76,8 +127,10 @@ impl super::usage::UsageStore for MemoryStore {
         &self,
         page: &super::usage::UsagePage<'_>,
     ) -> Result<super::usage::UsageWritten, StoreError> {
-        let written = self.usage.write_usage_page(page).await?;
+        let mut written = self.usage.write_usage_page(page).await?;
         self.count(written.rows);
+        // The users live here, not in the SQLite tables.
+        written.removed = self.apply_deletions(page.deletions, page.now);
         if written.applied {
             // The same first uses in the memory history, for code that reads it there.
             let mut stored = self.access_events.borrow_mut();
@@ -93,8 +146,9 @@ impl super::usage::UsageStore for MemoryStore {
         &self,
         push: &super::usage::PushedUsage<'_>,
     ) -> Result<super::usage::PushedWritten, StoreError> {
-        let written = self.usage.write_pushed_usage(push).await?;
+        let mut written = self.usage.write_pushed_usage(push).await?;
         self.count(written.rows);
+        written.removed = self.apply_deletions(push.deletions, push.now);
         self.append_events(push.events);
         Ok(written)
     }
@@ -270,10 +324,19 @@ impl SyncStore for MemoryStore {
         Ok(())
     }
 
-    async fn start_run(&self, started_at: &str, trigger: &str) -> Result<i64, StoreError> {
+    async fn start_run(
+        &self,
+        started_at: &str,
+        trigger: &str,
+        kind: RunKind,
+        updated_since: Option<&str>,
+    ) -> Result<i64, StoreError> {
         let mut runs = self.runs.borrow_mut();
         let id = runs.len() as i64 + 1;
-        runs.push(RunRecord::started(id, started_at.to_string(), trigger));
+        let mut run = RunRecord::started(id, started_at.to_string(), trigger);
+        run.kind = kind;
+        run.updated_since = updated_since.map(str::to_string);
+        runs.push(run);
         Ok(id)
     }
 
@@ -298,15 +361,32 @@ impl SyncStore for MemoryStore {
             .borrow()
             .values()
             .filter(|u| RangeBounds::<&str>::contains(&range, &u.row.created_at.as_str()))
-            .map(|u| StoredUser {
-                user_id: u.row.user_id.clone(),
-                fingerprint: u.row.fingerprint.clone(),
-                removed_at: u.removed_at.clone(),
-                email: u.row.email.clone(),
-                blocked: u.row.blocked,
-                connection: u.row.connection.clone(),
-            })
+            .map(|u| self.stored_user(u))
             .collect())
+    }
+
+    async fn users_by_id(&self, ids: &[String]) -> Result<Vec<StoredUser>, StoreError> {
+        let users = self.users.borrow();
+        Ok(ids
+            .iter()
+            .filter_map(|id| users.get(id))
+            .map(|u| self.stored_user(u))
+            .collect())
+    }
+
+    async fn last_listings(&self) -> Result<LastListings, StoreError> {
+        let runs = self.runs.borrow();
+        let newest = |full: bool| {
+            runs.iter()
+                .filter(|r| r.listing_proven && (!full || r.kind == RunKind::Full))
+                .filter(|r| r.kind != RunKind::Push)
+                .map(|r| r.started_at.clone())
+                .max()
+        };
+        Ok(LastListings {
+            last_full: newest(true),
+            last_listed: newest(false),
+        })
     }
 
     async fn upsert_users(

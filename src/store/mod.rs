@@ -30,7 +30,7 @@ pub use changes::{ChangePosition, ChangeRecord, ChangeStore, ChangeView, Changes
 pub use organizations::{OrgRecord, OrgRow, StoredMember, StoredOrg};
 pub use push::PushStore;
 pub use row::FromRow;
-pub use runs::{RunRecord, RunStatus};
+pub use runs::{RunKind, RunRecord, RunStatus};
 pub use sessions::SessionStore;
 pub use summary::{ConnectionCount, SeatCounts};
 pub use users::{CreatedRange, StoredUser, UserRecord, UserRow, UsersQuery};
@@ -85,7 +85,13 @@ pub trait SyncStore: ChangeStore {
     ///
     /// # Errors
     /// Any database failure.
-    async fn start_run(&self, started_at: &str, trigger: &str) -> Result<i64, StoreError>;
+    async fn start_run(
+        &self,
+        started_at: &str,
+        trigger: &str,
+        kind: RunKind,
+        updated_since: Option<&str>,
+    ) -> Result<i64, StoreError>;
     /// Saves a run's progress or outcome.
     ///
     /// # Errors
@@ -96,6 +102,16 @@ pub trait SyncStore: ChangeStore {
     /// # Errors
     /// Any database failure.
     async fn users_in(&self, range: CreatedRange<'_>) -> Result<Vec<StoredUser>, StoreError>;
+    /// Stored users (removed or not) with these ids: an incremental block's.
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn users_by_id(&self, ids: &[String]) -> Result<Vec<StoredUser>, StoreError>;
+    /// When the newest proven listings started (see [`runs::LastListings`]).
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn last_listings(&self) -> Result<runs::LastListings, StoreError>;
     /// Inserts or updates these rows in bulk; `removed_at` is cleared on each. `events` (the
     /// changes these rows make) are appended in the same batch: both land or neither does.
     ///

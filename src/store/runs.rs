@@ -2,8 +2,11 @@
 
 use serde::Serialize;
 
+use super::StoreError;
+use super::applications::{Arg, SqlRunner};
 use super::row::FromRow;
 use crate::fields::{FieldError, Fields};
+use crate::time::{EpochMs, iso_from_ms};
 
 /// How a run ended, or that it is still going.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -38,6 +41,36 @@ impl RunStatus {
     }
 }
 
+/// What a row of the sync history is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
+    /// Lists every user; the only kind that may mark a user removed from their absence.
+    Full,
+    /// Lists only the users updated since the last proven listing (minus an overlap).
+    Incremental,
+    /// The Event Streams and Log Streams deliveries of one UTC hour; no Auth0 request.
+    Push,
+}
+
+impl RunKind {
+    /// The stored and served text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Incremental => "incremental",
+            Self::Push => "push",
+        }
+    }
+
+    /// The kind stored as `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Full, Self::Incremental, Self::Push]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+}
+
 /// One row of the sync history.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunRecord {
@@ -49,8 +82,16 @@ pub struct RunRecord {
     pub finished_at: Option<String>,
     /// See [`RunStatus`].
     pub status: RunStatus,
-    /// `cron` or `manual`.
+    /// `cron`, `manual` or `push`.
     pub trigger: String,
+    /// See [`RunKind`].
+    pub kind: RunKind,
+    /// For an incremental run: the `updated_at` it lists from.
+    pub updated_since: Option<String>,
+    /// The user listing ended with every range proven complete (internal: decides the next
+    /// incremental run's start and when a full listing is due).
+    #[serde(skip_serializing)]
+    pub listing_proven: bool,
     /// Distinct users listed.
     pub users_seen: u64,
     /// New users stored.
@@ -98,6 +139,13 @@ impl FromRow for RunRecord {
             finished_at: row.opt_string("finished_at")?,
             status,
             trigger: row.string("trigger")?,
+            kind: match row.opt_string("kind")? {
+                None => RunKind::Full,
+                Some(k) => RunKind::parse(&k)
+                    .ok_or_else(|| FieldError::new("kind", "full, incremental or push"))?,
+            },
+            updated_since: row.opt_string("updated_since")?,
+            listing_proven: row.opt_flag("listing_proven")?.unwrap_or(false),
             users_seen: row.u64("users_seen")?,
             users_added: row.u64("users_added")?,
             users_updated: row.u64("users_updated")?,
@@ -127,6 +175,9 @@ impl RunRecord {
             finished_at: None,
             status: RunStatus::Running,
             trigger: trigger.to_string(),
+            kind: RunKind::Full,
+            updated_since: None,
+            listing_proven: false,
             users_seen: 0,
             users_added: 0,
             users_updated: 0,
@@ -147,16 +198,18 @@ impl RunRecord {
     }
 }
 
-/// Inserts a running run (`?1` started_at, `?2` trigger) and returns its id.
-pub const INSERT_RUN: &str =
-    "INSERT INTO sync_runs (started_at, status, trigger) VALUES (?1, 'running', ?2) RETURNING id";
+/// Inserts a running run (`?1` started_at, `?2` trigger, `?3` kind, `?4` updated_since) and
+/// returns its id.
+pub const INSERT_RUN: &str = "INSERT INTO sync_runs (started_at, status, trigger, kind, \
+     updated_since) VALUES (?1, 'running', ?2, ?3, ?4) RETURNING id";
 
 /// Saves a run's counters and outcome by id.
 pub const UPDATE_RUN: &str = "UPDATE sync_runs SET finished_at = ?2, status = ?3, users_seen = ?4, \
      users_added = ?5, users_updated = ?6, users_removed = ?7, api_requests = ?8, \
      rate_limited = ?9, rows_written = ?10, error = ?11, organizations_seen = ?12, \
      memberships_seen = ?13, memberships_added = ?14, memberships_removed = ?15, \
-     invocations = ?16, users_total_estimate = ?17, d1_queries = ?18, cursor = ?19 WHERE id = ?1";
+     invocations = ?16, users_total_estimate = ?17, d1_queries = ?18, cursor = ?19, \
+     listing_proven = ?20 WHERE id = ?1";
 
 /// Fails every run left `running` without a cursor by an invocation that died (`?1` now, `?2`
 /// message); paused and checkpointed runs carry a cursor and are continued instead.
@@ -172,14 +225,101 @@ pub const CLEAR_ORPHANED_PENDING: &str = "DELETE FROM sync_pending_removals WHER
 pub const LIST_RUNS: &str = "SELECT id, started_at, finished_at, status, trigger, users_seen, \
      users_added, users_updated, users_removed, api_requests, rate_limited, rows_written, error, \
      organizations_seen, memberships_seen, memberships_added, memberships_removed, invocations, \
-     users_total_estimate, d1_queries FROM sync_runs ORDER BY id DESC LIMIT ?1";
+     users_total_estimate, d1_queries, kind, updated_since, listing_proven FROM sync_runs \
+     ORDER BY id DESC LIMIT ?1";
 
 /// The newest paused run, if any.
 pub const PAUSED_RUN: &str = "SELECT id, started_at, finished_at, status, trigger, users_seen, \
      users_added, users_updated, users_removed, api_requests, rate_limited, rows_written, error, \
      organizations_seen, memberships_seen, memberships_added, memberships_removed, invocations, \
-     users_total_estimate, d1_queries, cursor FROM sync_runs \
+     users_total_estimate, d1_queries, cursor, kind, updated_since, listing_proven \
+     FROM sync_runs \
      WHERE status = 'running' AND cursor IS NOT NULL ORDER BY id DESC LIMIT 1";
+
+/// The starts of the newest proven listings: `last_full` of a full one, `last_listed` of any.
+pub const LAST_LISTINGS: &str = "SELECT \
+     (SELECT MAX(started_at) FROM sync_runs WHERE listing_proven = 1 AND kind = 'full') \
+     AS last_full, \
+     (SELECT MAX(started_at) FROM sync_runs WHERE listing_proven = 1 \
+     AND kind IN ('full', 'incremental')) AS last_listed";
+
+/// When the last proven listings started.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LastListings {
+    /// The newest proven full listing's start.
+    pub last_full: Option<String>,
+    /// The newest proven listing's start, full or incremental.
+    pub last_listed: Option<String>,
+}
+
+impl FromRow for LastListings {
+    fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            last_full: row.opt_string("last_full")?,
+            last_listed: row.opt_string("last_listed")?,
+        })
+    }
+}
+
+/// Opens the push row of the hour starting `?1` (now `?2`) unless it exists.
+pub const OPEN_PUSH_ROW: &str = "INSERT INTO sync_runs (started_at, finished_at, status, \
+     trigger, kind, invocations) SELECT ?2, ?2, 'succeeded', 'push', 'push', 0 \
+     WHERE NOT EXISTS (SELECT 1 FROM sync_runs WHERE kind = 'push' AND started_at >= ?1)";
+
+/// Adds one delivery to the push row of the hour starting `?1` (now `?2`): `?3` events received,
+/// `?4` users added, `?5` updated, `?6` removed, `?7` rows written.
+pub const ADD_TO_PUSH_ROW: &str = "UPDATE sync_runs SET finished_at = ?2, \
+     invocations = invocations + 1, users_seen = users_seen + ?3, users_added = users_added + ?4, \
+     users_updated = users_updated + ?5, users_removed = users_removed + ?6, \
+     rows_written = rows_written + ?7 \
+     WHERE id = (SELECT MAX(id) FROM sync_runs WHERE kind = 'push' AND started_at >= ?1)";
+
+/// One delivery's share of its hour's push row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PushTally {
+    /// Events received.
+    pub received: u64,
+    /// Users created by an event.
+    pub added: u64,
+    /// Users updated by an event.
+    pub updated: u64,
+    /// Users marked removed by a deletion event.
+    pub removed: u64,
+    /// Rows the delivery wrote.
+    pub rows: u64,
+}
+
+/// Adds a delivery to the push row of `now`'s UTC hour (opened by its first delivery), as one
+/// batch: the sync history's `push` rows.
+///
+/// # Errors
+/// Any database failure (the delivery itself is stored already: the caller only logs it).
+pub async fn record_push<S: SqlRunner>(
+    store: &S,
+    tally: &PushTally,
+    now: EpochMs,
+) -> Result<(), StoreError> {
+    let hour = Arg::Text(iso_from_ms(now - now % 3_600_000));
+    let now = Arg::Text(iso_from_ms(now));
+    let n = |v: u64| Arg::Int(i64::try_from(v).unwrap_or(i64::MAX));
+    let stmts = [
+        (OPEN_PUSH_ROW.to_string(), vec![hour.clone(), now.clone()]),
+        (
+            ADD_TO_PUSH_ROW.to_string(),
+            vec![
+                hour,
+                now,
+                n(tally.received),
+                n(tally.added),
+                n(tally.updated),
+                n(tally.removed),
+                n(tally.rows),
+            ],
+        ),
+    ];
+    store.sql_batch("record the push", &stmts).await?;
+    Ok(())
+}
 
 /// Takes or extends the lock (`?1` owner, `?2` now ms, `?3` expiry ms) unless another owner
 /// holds an unexpired lease. D1 reports one change exactly when the lock was taken.

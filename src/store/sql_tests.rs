@@ -889,9 +889,18 @@ fn every_store_read_decodes_its_rows_by_column_name() {
     let found: Vec<serde_json::Value> = query(&conn, "t", ORG_EXISTS, &[t("org_1")]).unwrap();
     assert_eq!(found, [serde_json::json!({"id": "org_1"})]);
 
-    let id: Vec<serde_json::Value> = query(&conn, "t", INSERT_RUN, &[t("s"), t("cron")]).unwrap();
+    let id: Vec<serde_json::Value> = query(
+        &conn,
+        "t",
+        INSERT_RUN,
+        &[t("s"), t("cron"), t("incremental"), t("since")],
+    )
+    .unwrap();
     assert_eq!(id, [serde_json::json!({"id": 1})]);
     let mut run = RunRecord::started(1, "s".into(), "cron");
+    run.kind = super::RunKind::Incremental;
+    run.updated_since = Some("since".into());
+    run.listing_proven = true;
     run.users_seen = 3;
     run.users_total_estimate = Some(3);
     run.invocations = 2;
@@ -916,6 +925,7 @@ fn every_store_read_decodes_its_rows_by_column_name() {
         Arg::Int(3),
         Arg::Int(0),
         t("{}"),
+        Arg::Int(1),
     ];
     conn.execute(UPDATE_RUN, params_from_iter(super::sqlite::bind(&save)))
         .unwrap();
@@ -1029,4 +1039,183 @@ fn change_queries_answer_alike_in_sql_and_memory_and_use_an_index() {
         assert!(plan.contains("USING INDEX access_events_"), "{q:?}: {plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{q:?}: {plan}");
     }
+}
+
+/// Deletions from the log (`sdu`): removed once per id, only a current user not updated since,
+/// and their tombstones read back with the stored users of a block (by range or by id).
+#[test]
+fn logged_deletions_remove_once_and_leave_a_tombstone_the_listing_reads() {
+    use super::StoredUser;
+    use super::usage::{RECORD_DELETIONS, REMOVE_DELETED_USERS, deletions_json};
+    use super::users::USERS_BY_ID;
+    use crate::usage::Deletion;
+
+    let conn = db();
+    let mut users = vec![
+        user("a", "A", None),
+        user("b", "B", None),
+        user("c", "C", None),
+    ];
+    users[1]["updated_at"] = "2026-05-01T00:00:00.000Z".into(); // updated after its deletion
+    users[0]["updated_at"] = "2026-01-01T00:00:00Z".into(); // another shape, same ordering
+    conn.execute(UPSERT_USERS, [rows_json(&users), "t0".into()])
+        .unwrap();
+    let del = |id: &str, user: &str, at: &str| Deletion {
+        id: id.into(),
+        user_id: user.into(),
+        at: at.into(),
+    };
+    let batch = deletions_json(&[
+        del("log:1", "a", "2026-03-01T00:00:00.000Z"),
+        del("log:2", "b", "2026-03-01T00:00:00.000Z"),
+        del("log:3", "ghost", "2026-03-01T00:00:00.000Z"),
+    ]);
+    let removed = conn
+        .execute(REMOVE_DELETED_USERS, [batch.as_str(), "now1"])
+        .unwrap();
+    assert_eq!(
+        removed, 1,
+        "a only: b was updated after its deletion, ghost is not stored"
+    );
+    assert_eq!(
+        conn.execute(RECORD_DELETIONS, [batch.as_str(), "now1"])
+            .unwrap(),
+        3
+    );
+    // The same events again (a retried page, a push of what polling read): nothing.
+    conn.execute("UPDATE users SET removed_at = NULL WHERE user_id = 'a'", [])
+        .unwrap();
+    assert_eq!(
+        conn.execute(REMOVE_DELETED_USERS, [batch.as_str(), "now2"])
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        conn.execute(RECORD_DELETIONS, [batch.as_str(), "now2"])
+            .unwrap(),
+        0
+    );
+    conn.execute(
+        "UPDATE users SET removed_at = 'now1' WHERE user_id = 'a'",
+        [],
+    )
+    .unwrap();
+    let by_id: Vec<StoredUser> = query(
+        &conn,
+        "t",
+        USERS_BY_ID,
+        &[Arg::text(r#"["a","b","ghost"]"#)],
+    )
+    .unwrap();
+    let read: Vec<_> = by_id
+        .iter()
+        .map(|u| {
+            (
+                u.user_id.as_str(),
+                u.removed_at.as_deref(),
+                u.deleted_at.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        read,
+        [
+            ("a", Some("now1"), Some("2026-03-01T00:00:00.000Z")),
+            ("b", None, Some("2026-03-01T00:00:00.000Z")),
+        ]
+    );
+    let (sql, [from, to]) = users_in_sql((std::ops::Bound::Unbounded, std::ops::Bound::Unbounded));
+    let all: Vec<StoredUser> = query(&conn, "t", sql, &[Arg::text(&from), Arg::text(&to)]).unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all.iter().filter(|u| u.deleted_at.is_some()).count(), 2);
+}
+
+/// The newest proven listings decide the next run's kind; push rows count for neither.
+#[test]
+fn the_last_listings_are_the_newest_proven_full_and_any() {
+    use super::runs::{LAST_LISTINGS, LastListings};
+    let conn = db();
+    let none: Vec<LastListings> = query(&conn, "t", LAST_LISTINGS, &[]).unwrap();
+    assert_eq!(none, [LastListings::default()]);
+    conn.execute_batch(
+        "INSERT INTO sync_runs (started_at, status, trigger, kind, listing_proven) VALUES
+           ('2026-01-01T00:00:00.000Z', 'succeeded', 'cron', 'full', 1),
+           ('2026-01-02T00:00:00.000Z', 'partial', 'cron', 'full', 0),
+           ('2026-01-01T06:00:00.000Z', 'succeeded', 'cron', 'incremental', 1),
+           ('2026-01-01T07:00:00.000Z', 'partial', 'cron', 'incremental', 0),
+           ('2026-01-03T00:00:00.000Z', 'succeeded', 'push', 'push', 1);",
+    )
+    .unwrap();
+    let last: Vec<LastListings> = query(&conn, "t", LAST_LISTINGS, &[]).unwrap();
+    assert_eq!(
+        last,
+        [LastListings {
+            last_full: Some("2026-01-01T00:00:00.000Z".into()),
+            last_listed: Some("2026-01-01T06:00:00.000Z".into()),
+        }]
+    );
+}
+
+/// Each delivery adds to its hour's push row; the next hour opens another.
+#[test]
+fn pushes_add_up_in_one_row_per_hour() {
+    use super::runs::{LIST_RUNS, PushTally, record_push};
+    use super::{RunKind, RunRecord};
+    let db = super::sqlite::SqliteDb::default();
+    let h = 1_767_225_600_000u64; // 2026-01-01T00:00:00.000Z
+    let tally = |received, updated, removed| PushTally {
+        received,
+        updated,
+        removed,
+        rows: 2,
+        ..PushTally::default()
+    };
+    crate::testing::block_on(record_push(&db, &tally(1, 1, 0), h + 60_000)).unwrap();
+    crate::testing::block_on(record_push(&db, &tally(3, 0, 1), h + 3_000_000)).unwrap();
+    crate::testing::block_on(record_push(&db, &tally(1, 1, 0), h + 3_600_000)).unwrap();
+    let runs: Vec<RunRecord> = query(&db.0.borrow(), "t", LIST_RUNS, &[Arg::Int(10)]).unwrap();
+    let rows: Vec<_> = runs
+        .iter()
+        .map(|r| {
+            (
+                r.kind,
+                r.started_at.as_str(),
+                r.finished_at.as_deref(),
+                r.invocations,
+                r.users_seen,
+                r.users_updated,
+                r.users_removed,
+                r.rows_written,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                RunKind::Push,
+                "2026-01-01T01:00:00.000Z",
+                Some("2026-01-01T01:00:00.000Z"),
+                1,
+                1,
+                1,
+                0,
+                2
+            ),
+            (
+                RunKind::Push,
+                "2026-01-01T00:01:00.000Z",
+                Some("2026-01-01T00:50:00.000Z"),
+                2,
+                4,
+                1,
+                1,
+                4
+            ),
+        ]
+    );
+    assert!(
+        runs.iter()
+            .all(|r| r.status == super::RunStatus::Succeeded && r.trigger == "push")
+    );
 }

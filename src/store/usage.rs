@@ -13,7 +13,7 @@ use super::row::FromRow;
 use super::{RowsWritten, StoreError};
 use crate::changes::NewEvent;
 use crate::fields::{FieldError, Fields};
-use crate::usage::UsageDelta;
+use crate::usage::{Deletion, UsageDelta};
 
 /// The stored log position (migrations 0009, 0012).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -105,6 +105,34 @@ pub const SAVE_LOG_CURSOR: &str = "INSERT INTO log_cursor (id, checkpoint, track
      caught_up_at = coalesce(log_cursor.caught_up_at, excluded.caught_up_at) \
      WHERE log_cursor.checkpoint IS ?6";
 
+/// Marks removed, at `?2` (now), the users of the deletions in `?1` (JSON `[{i, u, a}]`: event
+/// id, user, deleted at) whose id is not recorded yet, unless the user was updated after the
+/// deletion (a newer incarnation of the same id), as `push::REMOVE_PUSHED_USER` does for one.
+/// Runs before [`RECORD_DELETIONS`] in the same batch; its changes are the users removed.
+pub const REMOVE_DELETED_USERS: &str = "UPDATE users SET removed_at = ?2 \
+     WHERE removed_at IS NULL \
+     AND user_id IN (SELECT json_extract(value, '$.u') FROM json_each(?1)) \
+     AND EXISTS (SELECT 1 FROM json_each(?1) AS j \
+     WHERE json_extract(j.value, '$.u') = users.user_id \
+     AND NOT EXISTS (SELECT 1 FROM push_events e WHERE e.id = json_extract(j.value, '$.i')) \
+     AND (users.updated_at IS NULL OR julianday(users.updated_at) IS NULL \
+     OR julianday(users.updated_at) <= julianday(json_extract(j.value, '$.a'))))";
+
+/// Records the deletions of `?1` (as in [`REMOVE_DELETED_USERS`], `?2` now) in `push_events`:
+/// once per id, and the tombstone that keeps an older listing from bringing the user back.
+pub const RECORD_DELETIONS: &str = "INSERT INTO push_events (id, received_at, kind, at, user_id, \
+     org_id) SELECT json_extract(value, '$.i'), ?2, 'user.deleted', json_extract(value, '$.a'), \
+     json_extract(value, '$.u'), NULL FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING";
+
+/// Deletions as the JSON bound for [`REMOVE_DELETED_USERS`] and [`RECORD_DELETIONS`].
+pub fn deletions_json(deletions: &[Deletion]) -> String {
+    let items: Vec<serde_json::Value> = deletions
+        .iter()
+        .map(|d| serde_json::json!({"i": d.id, "u": d.user_id, "a": d.at}))
+        .collect();
+    serde_json::Value::Array(items).to_string()
+}
+
 /// A span of the log never read: usage in it is unknown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gap<'a> {
@@ -135,6 +163,8 @@ pub struct UsagePage<'a> {
     pub gap: Option<Gap<'a>>,
     /// First uses of applications (`changes::INSERT_EVENTS`, keyed per user and application).
     pub events: &'a [NewEvent],
+    /// User deletions the page reports (`sdu`).
+    pub deletions: &'a [Deletion],
     /// The log has been read to its end.
     pub caught_up: bool,
     /// ISO-8601 now.
@@ -155,11 +185,13 @@ pub struct UsageWritten {
     pub rows: RowsWritten,
     /// False when the stored checkpoint was no longer the expected one: nothing was written.
     pub applied: bool,
+    /// Users the page's deletions marked removed.
+    pub removed: u64,
 }
 
 /// Statements one write takes at most (gap, first uses in up to two statements, usage, the ids
-/// counted, their pruning, checkpoint), for the query budget.
-pub const PAGE_QUERIES: u32 = 7;
+/// counted, their pruning, deletions and their record, checkpoint), for the query budget.
+pub const PAGE_QUERIES: u32 = 9;
 
 /// A Log Stream delivery's write: its usage and first uses, not tied to the checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +200,8 @@ pub struct PushedUsage<'a> {
     pub items: &'a [UsageDelta],
     /// First uses of applications.
     pub events: &'a [NewEvent],
+    /// User deletions among the delivery's events (`sdu`).
+    pub deletions: &'a [Deletion],
     /// ISO-8601 now.
     pub now: &'a str,
 }
@@ -186,6 +220,8 @@ pub struct PushedWritten {
     pub rows: RowsWritten,
     /// Events counted now (not counted before, by a push or a poll).
     pub counted: u64,
+    /// Users the delivery's deletions marked removed.
+    pub removed: u64,
 }
 
 /// What the log follower needs from storage.

@@ -6,10 +6,12 @@ use std::cell::{Cell, RefCell};
 use rusqlite::{Connection, params};
 
 use super::{
-    INSERT_GAP, LogCursorRow, PRUNE_SEEN, PushedUsage, PushedWritten, READ_LOG_CURSOR, RECORD_SEEN,
-    SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage, UsageStore, UsageWritten,
+    INSERT_GAP, LogCursorRow, PRUNE_SEEN, PushedUsage, PushedWritten, READ_LOG_CURSOR,
+    RECORD_DELETIONS, RECORD_SEEN, REMOVE_DELETED_USERS, SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage,
+    UsageStore, UsageWritten, deletions_json,
 };
 use crate::store::StoreError;
+use crate::usage::Deletion;
 
 /// A private SQLite database with every migration applied.
 pub struct SqliteUsage {
@@ -109,6 +111,26 @@ impl SqliteUsage {
     }
 }
 
+/// The deletions' removal and record, as D1 runs them: (rows written, users removed).
+fn delete_users(
+    tx: &rusqlite::Transaction<'_>,
+    deletions: &[Deletion],
+    now: &str,
+) -> Result<(usize, usize), StoreError> {
+    if deletions.is_empty() {
+        return Ok((0, 0));
+    }
+    let op = "remove deleted users";
+    let json = deletions_json(deletions);
+    let removed = tx
+        .execute(REMOVE_DELETED_USERS, params![json, now])
+        .map_err(fail(op))?;
+    let recorded = tx
+        .execute(RECORD_DELETIONS, params![json, now])
+        .map_err(fail(op))?;
+    Ok((removed + recorded, removed))
+}
+
 fn fail(op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     move |e| StoreError {
         op,
@@ -166,6 +188,8 @@ impl UsageStore for SqliteUsage {
         rows += tx
             .execute(PRUNE_SEEN, params![page.now])
             .map_err(fail(op))?;
+        let (deleted_rows, removed) = delete_users(&tx, page.deletions, page.now)?;
+        rows += deleted_rows;
         let moved = tx
             .execute(
                 SAVE_LOG_CURSOR,
@@ -185,6 +209,7 @@ impl UsageStore for SqliteUsage {
         Ok(UsageWritten {
             rows: (rows + moved) as u64,
             applied: moved == 1,
+            removed: removed as u64,
         })
     }
 
@@ -195,7 +220,7 @@ impl UsageStore for SqliteUsage {
         let op = "write pushed application usage";
         let mut conn = self.conn.borrow_mut();
         let tx = conn.transaction().map_err(fail(op))?;
-        let mut rows = 0;
+        let (mut rows, removed) = delete_users(&tx, push.deletions, push.now)?;
         for chunk in push.events.chunks(crate::changes::EVENTS_PER_STATEMENT) {
             rows += tx
                 .execute(
@@ -219,6 +244,7 @@ impl UsageStore for SqliteUsage {
         Ok(PushedWritten {
             rows: (rows + counted) as u64,
             counted: counted as u64,
+            removed: removed as u64,
         })
     }
 }

@@ -53,6 +53,9 @@ pub struct StoredUser {
     pub blocked: bool,
     /// The stored primary connection.
     pub connection: Option<String>,
+    /// The newest deletion of this user an event recorded (Event Streams `user.deleted`, or a
+    /// log `sdu`), if any is still kept: a listing older than it must not bring the user back.
+    pub deleted_at: Option<String>,
 }
 
 impl FromRow for StoredUser {
@@ -64,6 +67,7 @@ impl FromRow for StoredUser {
             email: row.opt_string("email")?,
             blocked: row.opt_flag("blocked")?.unwrap_or(false),
             connection: row.opt_string("connection")?,
+            deleted_at: row.opt_string("deleted_at")?,
         })
     }
 }
@@ -370,22 +374,42 @@ pub const CLEAR_PENDING_REMOVALS: &str = "DELETE FROM sync_pending_removals WHER
 /// Users not marked removed: the next run's estimate of the tenant's size.
 pub const COUNT_CURRENT_USERS: &str = "SELECT COUNT(*) AS n FROM users WHERE removed_at IS NULL";
 
+/// The columns of a [`StoredUser`], with the newest recorded deletion of each row's user
+/// (`push_events`, kept for its retention) as `deleted_at`.
+macro_rules! select_stored_users {
+    () => {
+        "SELECT user_id, fingerprint, removed_at, email, blocked, connection, \
+         (SELECT MAX(d.at) FROM push_events d WHERE d.user_id = users.user_id \
+         AND d.kind = 'user.deleted') AS deleted_at FROM users "
+    };
+}
+
+/// Stored users whose ids are in the JSON array `?1` (an incremental block's listed users).
+pub const USERS_BY_ID: &str = concat!(
+    select_stored_users!(),
+    "WHERE user_id IN (SELECT j.value FROM json_each(?1) AS j)"
+);
+
 /// Stored users created at or after `?1` and before `?2`.
-pub const USERS_IN_GE_LT: &str = "SELECT user_id, fingerprint, removed_at, email, blocked, \
-     connection FROM users \
-     WHERE created_at >= ?1 AND created_at < ?2";
+pub const USERS_IN_GE_LT: &str = concat!(
+    select_stored_users!(),
+    "WHERE created_at >= ?1 AND created_at < ?2"
+);
 /// Stored users created after `?1` and before `?2`.
-pub const USERS_IN_GT_LT: &str = "SELECT user_id, fingerprint, removed_at, email, blocked, \
-     connection FROM users \
-     WHERE created_at > ?1 AND created_at < ?2";
+pub const USERS_IN_GT_LT: &str = concat!(
+    select_stored_users!(),
+    "WHERE created_at > ?1 AND created_at < ?2"
+);
 /// Stored users created at or after `?1` and at or before `?2`.
-pub const USERS_IN_GE_LE: &str = "SELECT user_id, fingerprint, removed_at, email, blocked, \
-     connection FROM users \
-     WHERE created_at >= ?1 AND created_at <= ?2";
+pub const USERS_IN_GE_LE: &str = concat!(
+    select_stored_users!(),
+    "WHERE created_at >= ?1 AND created_at <= ?2"
+);
 /// Stored users created after `?1` and at or before `?2`.
-pub const USERS_IN_GT_LE: &str = "SELECT user_id, fingerprint, removed_at, email, blocked, \
-     connection FROM users \
-     WHERE created_at > ?1 AND created_at <= ?2";
+pub const USERS_IN_GT_LE: &str = concat!(
+    select_stored_users!(),
+    "WHERE created_at > ?1 AND created_at <= ?2"
+);
 
 /// A range of `created_at` values: the users one listing block vouches for.
 pub type CreatedRange<'a> = (Bound<&'a str>, Bound<&'a str>);

@@ -5,9 +5,10 @@ use std::cell::Cell;
 
 use crate::auth0::RequestStats;
 use crate::changes::{EVENTS_PER_STATEMENT, NewEvent};
+use crate::store::runs::LastListings;
 use crate::store::{
-    ChangeStore, CreatedRange, OrgRow, RowsWritten, RunRecord, StoreError, StoredMember, StoredOrg,
-    StoredUser, SyncStore, UserRow,
+    ChangeStore, CreatedRange, OrgRow, RowsWritten, RunKind, RunRecord, StoreError, StoredMember,
+    StoredOrg, StoredUser, SyncStore, UserRow,
 };
 use crate::time::EpochMs;
 
@@ -109,9 +110,12 @@ impl<S: SyncStore> SyncStore for Counted<'_, S> {
         &self,
         started_at: &str,
         trigger: &str,
+        kind: RunKind,
+        updated_since: Option<&str>,
     ) -> impl Future<Output = Result<i64, StoreError>> {
         self.tick(1);
-        self.inner.start_run(started_at, trigger)
+        self.inner
+            .start_run(started_at, trigger, kind, updated_since)
     }
     fn save_run(&self, run: &RunRecord) -> impl Future<Output = Result<(), StoreError>> {
         self.tick(1);
@@ -123,6 +127,17 @@ impl<S: SyncStore> SyncStore for Counted<'_, S> {
     ) -> impl Future<Output = Result<Vec<StoredUser>, StoreError>> {
         self.tick(1);
         self.inner.users_in(range)
+    }
+    fn users_by_id(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<StoredUser>, StoreError>> {
+        self.tick(1);
+        self.inner.users_by_id(ids)
+    }
+    fn last_listings(&self) -> impl Future<Output = Result<LastListings, StoreError>> {
+        self.tick(1);
+        self.inner.last_listings()
     }
     fn upsert_users(
         &self,

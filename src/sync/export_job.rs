@@ -15,7 +15,7 @@ use crate::auth0::export::{self, JobState};
 use crate::auth0::types::Auth0User;
 use crate::clock::Clock;
 use crate::http::HttpClient;
-use crate::store::SyncStore;
+use crate::store::{RunKind, SyncStore};
 use crate::time::iso_from_ms;
 
 /// Auth0 requests one poll may lead to: the poll and the download.
@@ -157,7 +157,13 @@ impl<H: HttpClient, C: Clock, S: super::RunStore> Invocation<'_, '_, H, C, S> {
             self.run.users_updated += existed;
             self.run.users_added += chunk.len() as u64 - existed;
         }
-        for chunk in writes::id_chunks(&plan.gone) {
+        // Only a full listing removes users from their absence.
+        let gone = if self.run.kind == RunKind::Incremental {
+            &[][..]
+        } else {
+            &plan.gone[..]
+        };
+        for chunk in writes::id_chunks(gone) {
             if !self.room(0, 1) {
                 return paused(job);
             }

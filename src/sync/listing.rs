@@ -194,6 +194,20 @@ struct Pages {
     total: Option<u64>,
 }
 
+/// The query for users created inside `(lower, upper)`, and with `since`, only those updated at or
+/// after it (an incremental listing): the same blocks, counts and proofs over a narrower set.
+pub fn block_query(lower: Bound<&str>, upper: Bound<&str>, since: Option<&str>) -> Option<String> {
+    let created = created_at_query(lower, upper);
+    let Some(since) = since else {
+        return created;
+    };
+    let updated = format!("updated_at:[{since} TO *]");
+    Some(match created {
+        Some(created) => format!("{created} AND {updated}"),
+        None => updated,
+    })
+}
+
 /// Reads up to [`MAX_PAGES`] pages of `q`.
 async fn read_pages<H: HttpClient, C: Clock>(
     client: &mut Auth0Client<'_, H, C>,
@@ -232,12 +246,13 @@ async fn read_pages<H: HttpClient, C: Clock>(
 async fn count<H: HttpClient, C: Clock>(
     client: &mut Auth0Client<'_, H, C>,
     covered: &Covered,
+    since: Option<&str>,
 ) -> Result<Option<u64>, Auth0Error> {
     if covered.is_empty() {
         return Ok(Some(0));
     }
     let (lower, upper) = covered.bounds();
-    let q = created_at_query(lower, upper);
+    let q = block_query(lower, upper, since);
     Ok(fetch_page(client, q.as_deref(), 0, 1).await?.total)
 }
 
@@ -249,13 +264,14 @@ async fn settle<H: HttpClient, C: Clock>(
     users: &mut Vec<Auth0User>,
     straddles: &[String],
     covered: &Covered,
+    since: Option<&str>,
 ) -> Result<Option<String>, Auth0Error> {
     let mut done = HashSet::new();
     for t in straddles {
         if !covered.contains(t) || !done.insert(t) {
             continue;
         }
-        let q = created_at_query(Bound::Included(t), Bound::Included(t));
+        let q = block_query(Bound::Included(t), Bound::Included(t), since);
         let answer = fetch_page(client, q.as_deref(), 0, PER_PAGE).await?;
         let at = Covered::Exactly(t.clone());
         let group = dedupe_within(answer.users, &at);
@@ -284,10 +300,11 @@ async fn settle<H: HttpClient, C: Clock>(
 pub async fn fetch_block<H: HttpClient, C: Clock>(
     client: &mut Auth0Client<'_, H, C>,
     lower: &Lower,
+    since: Option<&str>,
 ) -> Result<Block, Auth0Error> {
     // Only the token (and retries) went before: this invocation's whole budget is for this block.
     let first_of_invocation = client.stats.requests.saturating_sub(client.stats.retries) <= 1;
-    let q = created_at_query(lower.bound(), Bound::Unbounded);
+    let q = block_query(lower.bound(), Bound::Unbounded, since);
     let first = read_pages(client, q.as_deref()).await?;
     let (covered, next) = end_of_block(lower, &first.users, first.full);
     let mut block = Block {
@@ -299,7 +316,7 @@ pub async fn fetch_block<H: HttpClient, C: Clock>(
     };
     // The last block's page 0 counted exactly its range; a full block's range needs a count.
     let total = (!first.full).then_some(first.total);
-    block.unproven = match prove(client, &mut block, lower, total, &first.straddles).await {
+    block.unproven = match prove(client, &mut block, lower, total, &first.straddles, since).await {
         Ok(unproven) => unproven,
         Err(Auth0Error::BudgetSpent) if first_of_invocation => Some(format!(
             "range {}: this invocation's request budget ran out before the range could be \
@@ -321,22 +338,23 @@ async fn prove<H: HttpClient, C: Clock>(
     lower: &Lower,
     total: Option<Option<u64>>,
     straddles: &[String],
+    since: Option<&str>,
 ) -> Result<Option<String>, Auth0Error> {
     let mut total = match total {
         Some(total) => total,
-        None => count(client, &block.covered).await?,
+        None => count(client, &block.covered, since).await?,
     };
     if shortfall(&block.covered, block.users.len(), total).is_none() {
         return Ok(None);
     }
-    if let Some(t) = settle(client, &mut block.users, straddles, &block.covered).await? {
+    if let Some(t) = settle(client, &mut block.users, straddles, &block.covered, since).await? {
         block.covered = Covered::Range {
             lower: lower.clone(),
             before: Some(t.clone()),
         };
         block.next = Next::Export(t);
         block.users = dedupe_within(std::mem::take(&mut block.users), &block.covered);
-        total = count(client, &block.covered).await?;
+        total = count(client, &block.covered, since).await?;
     }
     block.users = dedupe_within(std::mem::take(&mut block.users), &block.covered);
     if shortfall(&block.covered, block.users.len(), total).is_none() {
@@ -346,9 +364,9 @@ async fn prove<H: HttpClient, C: Clock>(
     // once more, bounded now, so that its own page 0 counts it.
     let covered = &block.covered;
     let (from, to) = covered.bounds();
-    let again = read_pages(client, created_at_query(from, to).as_deref()).await?;
+    let again = read_pages(client, block_query(from, to, since).as_deref()).await?;
     let mut reread = dedupe_within(again.users, covered);
-    let too_full = settle(client, &mut reread, &again.straddles, covered).await?;
+    let too_full = settle(client, &mut reread, &again.straddles, covered, since).await?;
     reread = dedupe_within(reread, covered);
     let range = covered.describe();
     let why = match (shortfall(covered, reread.len(), again.total), too_full) {

@@ -97,7 +97,8 @@ impl<S: SyncStore + UsageStore> UsageStore for Counted<'_, S> {
             .events
             .len()
             .div_ceil(crate::changes::EVENTS_PER_STATEMENT) as u32;
-        self.tick(4 + u32::from(page.gap.is_some()) + events);
+        let deletions = if page.deletions.is_empty() { 0 } else { 2 };
+        self.tick(4 + u32::from(page.gap.is_some()) + events + deletions);
         self.inner().write_usage_page(page).await
     }
     async fn write_pushed_usage(
@@ -195,6 +196,7 @@ impl Follower {
             events,
             oldest,
             newest,
+            deletions,
             ..
         } = fold(&self.events);
         let firsts = first_uses(&deltas, Some(run.id), !self.caught_up);
@@ -214,6 +216,7 @@ impl Follower {
                     until,
                 }),
                 events: &firsts,
+                deletions: &deletions,
                 caught_up: end,
                 now: &now,
             })
@@ -223,6 +226,8 @@ impl Follower {
             return Err(Stop::LostLease);
         }
         run.rows_written += written.rows;
+        // Deleted users the log reported: removed by an explicit event, not by absence.
+        run.users_removed += written.removed;
         progress.events += events;
         if newest.as_deref() > self.newest.as_deref() {
             self.newest = newest;

@@ -16,6 +16,7 @@ pub mod logs;
 pub mod mapping;
 pub mod organizations;
 pub mod plan;
+pub mod schedule;
 pub mod snapshot;
 pub mod writes;
 
@@ -33,9 +34,10 @@ use crate::clock::Clock;
 use crate::config::{Auth0Config, ConfigError, SyncLimits};
 use crate::http::HttpClient;
 use crate::store::applications::SqlRunner;
+use crate::store::runs::LastListings;
 use crate::store::trends::TrendStore;
 use crate::store::usage::UsageStore;
-use crate::store::{ChangeStore, RunRecord, RunStatus, StoreError, SyncStore, UserRow};
+use crate::store::{ChangeStore, RunKind, RunRecord, RunStatus, StoreError, SyncStore, UserRow};
 use crate::time::{EpochMs, iso_from_ms};
 
 /// Everything a run writes to: the sync's own tables and those of each of its parts.
@@ -79,6 +81,8 @@ pub struct SyncConfig {
     pub policy: RetryPolicy,
     /// The per-invocation budget.
     pub budget: Budget,
+    /// When a run lists every user, and when only the updated ones.
+    pub schedule: schedule::Schedule,
 }
 
 impl SyncConfig {
@@ -97,6 +101,10 @@ impl SyncConfig {
             budget: Budget {
                 max_requests: limits.max_auth0_requests,
                 max_queries: limits.max_d1_queries,
+            },
+            schedule: schedule::Schedule {
+                full_interval_hours: limits.full_sync_interval_hours,
+                overlap_seconds: limits.incremental_overlap_seconds,
             },
         }
     }
@@ -252,11 +260,12 @@ struct Opened {
     baseline: bool,
 }
 
-/// Picks up the paused (or checkpointed) run, or starts a new one.
+/// Picks up the paused (or checkpointed) run, or starts a new one of the kind `schedule` says.
 async fn open_run<S: SyncStore + SqlRunner>(
     store: &Counted<'_, S>,
     trigger: Trigger,
     now: EpochMs,
+    schedule: schedule::Schedule,
 ) -> Result<Option<Opened>, StoreError> {
     let now_iso = iso_from_ms(now);
     if let Some(mut run) = store.paused_run().await? {
@@ -304,11 +313,23 @@ async fn open_run<S: SyncStore + SqlRunner>(
         return Ok(None);
     }
     store.close_abandoned_runs(&now_iso, ABANDONED).await?;
-    let id = store.start_run(&now_iso, trigger.as_str()).await?;
+    let baseline = !store.baseline_recorded().await?;
+    // A manual sync and a first sync list everything; so does every run with no interval set.
+    let full_wanted = trigger == Trigger::Manual || baseline || schedule.full_interval_hours == 0;
+    let last = if full_wanted {
+        LastListings::default()
+    } else {
+        store.last_listings().await?
+    };
+    let plan = schedule::plan(schedule, &last, now, full_wanted);
+    let id = store
+        .start_run(&now_iso, trigger.as_str(), plan.kind, plan.since.as_deref())
+        .await?;
     let mut run = RunRecord::started(id, now_iso, trigger.as_str());
+    run.kind = plan.kind;
+    run.updated_since = plan.since;
     let stored = store.count_current_users().await?;
     run.users_total_estimate = (stored > 0).then_some(stored);
-    let baseline = !store.baseline_recorded().await?;
     Ok(Some(Opened {
         run,
         cursor: Cursor::start(),
@@ -330,7 +351,13 @@ async fn locked_run<H: HttpClient, C: Clock, S: RunStore>(
         cursor,
         deaths,
         baseline,
-    }) = open_run(store, trigger, clock.now_ms()).await?
+    }) = open_run(
+        store,
+        trigger,
+        clock.now_ms(),
+        config.map(|c| c.schedule).unwrap_or_default(),
+    )
+    .await?
     else {
         return Ok(SyncResult::Idle);
     };
@@ -452,7 +479,8 @@ async fn locked_run<H: HttpClient, C: Clock, S: RunStore>(
 
 /// Writes one block's changes, each chunk with its events unless the run is a `baseline`, and
 /// holds who it found gone, unless the block's range is `unproven` (then an absence proves
-/// nothing, and the run is noted).
+/// nothing, and the run is noted) or the run is `incremental` (it compares only the users it
+/// listed, and never removes anyone from absence).
 #[allow(clippy::too_many_arguments)] // one block's inputs
 async fn apply_block<S: SyncStore, C: Clock>(
     store: &Counted<'_, S>,
@@ -465,7 +493,13 @@ async fn apply_block<S: SyncStore, C: Clock>(
 ) -> Result<(), Stop> {
     let rows: Vec<UserRow> = users.iter().map(mapping::user_row).collect();
     run.users_seen += rows.len() as u64;
-    let stored = store.users_in(covered.bounds()).await?;
+    let incremental = run.kind == RunKind::Incremental;
+    let stored = if incremental {
+        let ids: Vec<String> = rows.iter().map(|r| r.user_id.clone()).collect();
+        store.users_by_id(&ids).await?
+    } else {
+        store.users_in(covered.bounds()).await?
+    };
     let plan = plan::plan_block(rows, &stored);
     let now = iso_from_ms(clock.now_ms());
     for chunk in plan.write.chunks(WRITE_CHUNK) {
@@ -478,7 +512,7 @@ async fn apply_block<S: SyncStore, C: Clock>(
     }
     if let Some(why) = unproven {
         listing::note_unproven(run, why);
-    } else {
+    } else if !incremental {
         // Bounded chunks: a range whose users all left could hold more ids than D1 binds at once.
         for chunk in writes::id_chunks(&plan.gone) {
             run.rows_written += store.add_pending_removals(run.id, chunk).await?;
@@ -517,6 +551,8 @@ impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
         if let Cursor::Snapshot { message, note } = cursor {
             return Ok(Step::Finished(message, note));
         }
+        let since = self.run.updated_since.clone();
+        let since = since.as_deref();
         match self.client.connect().await {
             Err(Auth0Error::BudgetSpent) => return Ok(Step::Paused(cursor)),
             Err(e) => return Err(e.into()),
@@ -538,7 +574,7 @@ impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
                         return Ok(Step::Paused(Cursor::Users { lower }));
                     }
                     self.lease.keep(self.store, self.clock.now_ms()).await?;
-                    let mut block = match fetch_block(self.client, &lower).await {
+                    let mut block = match fetch_block(self.client, &lower, since).await {
                         Err(Auth0Error::BudgetSpent) => {
                             return Ok(Step::Paused(Cursor::Users { lower }));
                         }
@@ -569,10 +605,7 @@ impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
                             break match block.next {
                                 Next::Done => {
                                     self.finish_users().await?;
-                                    Cursor::Organizations {
-                                        next: 0,
-                                        members: None,
-                                    }
+                                    self.after_users()
                                 }
                                 Next::From(next) => Cursor::Users { lower: next },
                                 Next::Export(at) => Cursor::Export { at, job: None },
@@ -593,7 +626,7 @@ impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
                                 block.unproven.as_deref(),
                                 self.baseline,
                             ),
-                            fetch_block(self.client, &next),
+                            fetch_block(self.client, &next, since),
                         )
                         .await;
                         applied?;
@@ -722,11 +755,36 @@ impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
         }
     }
 
+    /// What follows the users: a full listing goes on to organizations and applications; an
+    /// incremental run only follows the log (organizations and applications wait for the next
+    /// full listing, or come by push), which keeps its cost a few requests.
+    fn after_users(&self) -> Cursor {
+        match self.run.kind {
+            RunKind::Incremental => Cursor::Logs {
+                partial: None,
+                note: None,
+                progress: logs::LogProgress::default(),
+            },
+            RunKind::Full | RunKind::Push => Cursor::Organizations {
+                next: 0,
+                members: None,
+            },
+        }
+    }
+
     /// The listing is complete: only now may anyone be marked removed, and only if every range
-    /// of it was proven complete.
+    /// of it was proven complete and it listed every user (a full listing).
     async fn finish_users(&mut self) -> Result<(), Stop> {
+        let full = self.run.kind != RunKind::Incremental;
         if listing::is_unproven(self.run) {
-            self.store.clear_pending_removals(self.run.id).await?;
+            if full {
+                self.store.clear_pending_removals(self.run.id).await?;
+            }
+            return Ok(());
+        }
+        // The next incremental run lists from this run's start.
+        self.run.listing_proven = true;
+        if !full {
             return Ok(());
         }
         let now = iso_from_ms(self.clock.now_ms());
@@ -772,6 +830,9 @@ mod cursor_tests;
 #[cfg(test)]
 #[path = "tests/events.rs"]
 mod events_tests;
+#[cfg(test)]
+#[path = "tests/incremental.rs"]
+mod incremental_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::changes::{EventType, user_detail, who};
 use crate::store::{StoredUser, UserRow};
+use crate::time::ms_from_iso;
 
 /// A change to one user the block's diff found, for the change history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +56,9 @@ pub fn plan_block(listed: Vec<UserRow>, stored: &[StoredUser]) -> BlockPlan {
                 plan.changes
                     .push(change(EventType::UserAdded, &row, None, None));
             }
+            // Removed by a deletion event newer than what the listing read (the search index
+            // lags): the listing must not bring the user back.
+            Some(s) if deleted_after(s, &row) => continue,
             Some(s) if s.fingerprint != row.fingerprint || s.removed_at.is_some() => {
                 plan.updated += 1;
                 plan.changes.extend(user_changes(s, &row));
@@ -64,6 +68,20 @@ pub fn plan_block(listed: Vec<UserRow>, stored: &[StoredUser]) -> BlockPlan {
         plan.write.push(row);
     }
     plan
+}
+
+/// Whether `stored` is removed by a recorded deletion at or after the listed row's `updated_at`
+/// (a row without a readable one is not newer; an unreadable deletion instant proves nothing).
+fn deleted_after(stored: &StoredUser, row: &UserRow) -> bool {
+    let Some(deleted) = stored.deleted_at.as_deref().and_then(ms_from_iso) else {
+        return false;
+    };
+    stored.removed_at.is_some()
+        && row
+            .updated_at
+            .as_deref()
+            .and_then(ms_from_iso)
+            .is_none_or(|updated| updated <= deleted)
 }
 
 fn change(kind: EventType, row: &UserRow, from: Option<&str>, to: Option<&str>) -> UserChange {
@@ -124,6 +142,7 @@ mod tests {
             email: r.email.clone(),
             blocked: r.blocked,
             connection: r.connection.clone(),
+            deleted_at: None,
         }
     }
 
@@ -171,6 +190,44 @@ mod tests {
             }))
             .unwrap(),
         )
+    }
+
+    #[test]
+    fn a_listing_older_than_a_recorded_deletion_does_not_bring_the_user_back() {
+        let listed = |id: &str, updated: &str| {
+            user_row(
+                &serde_json::from_value(serde_json::json!({
+                    "user_id": id, "created_at": "2026-01-01T00:00:00.000Z", "updated_at": updated,
+                }))
+                .unwrap(),
+            )
+        };
+        let deleted = |r: &UserRow, at: Option<&str>| StoredUser {
+            deleted_at: at.map(str::to_string),
+            ..stored(r, true)
+        };
+        let old = listed("old", "2026-02-01T00:00:00.000Z");
+        let same = listed("same", "2026-03-01T00:00:00Z");
+        let newer = listed("newer", "2026-04-01T00:00:00.000Z");
+        let untombed = listed("untombed", "2026-01-02T00:00:00.000Z");
+        let s = vec![
+            deleted(&old, Some("2026-03-01T00:00:00.000Z")),
+            deleted(&same, Some("2026-03-01T00:00:00.000Z")),
+            deleted(&newer, Some("2026-03-01T00:00:00.000Z")),
+            deleted(&untombed, None),
+        ];
+        let plan = plan_block(vec![old, same, newer, untombed], &s);
+        let written: Vec<_> = plan.write.iter().map(|r| r.user_id.as_str()).collect();
+        // Re-created after the deletion, or removed only by a listing's absence: back.
+        assert_eq!(written, ["newer", "untombed"]);
+        assert_eq!((plan.added, plan.updated, plan.gone.len()), (0, 2, 0));
+        // A current user with an old tombstone (re-created since) is compared as usual.
+        let current = listed("cur", "2026-01-05T00:00:00.000Z");
+        let s = vec![StoredUser {
+            deleted_at: Some("2026-03-01T00:00:00.000Z".into()),
+            ..stored(&current, false)
+        }];
+        assert_eq!(plan_block(vec![current], &s), BlockPlan::default());
     }
 
     #[test]

@@ -210,7 +210,13 @@ fn an_overlapping_run_stands_down_and_a_dead_run_is_closed_later() {
     let clock = FakeClock::at(T0);
     // A run that died holding the lock, its record left `running`.
     block_on(store.try_lock("cron-dead", T0, LOCK_LEASE_MS)).unwrap();
-    block_on(store.start_run("2025-01-01T00:00:00.000Z", "cron")).unwrap();
+    block_on(store.start_run(
+        "2025-01-01T00:00:00.000Z",
+        "cron",
+        crate::store::RunKind::Full,
+        None,
+    ))
+    .unwrap();
     let cfg = sync_config("test-secret");
     let res = block_on(run_sync(&fake, &clock, &store, Ok(&cfg), Trigger::Manual));
     assert!(matches!(res, Ok(SyncResult::AlreadyRunning)));
@@ -504,7 +510,13 @@ fn a_d1_limit_failure_names_the_budget_setting_without_the_raw_error() {
 
 /// Leaves a run as an invocation that died after a checkpoint would: `running`, with a cursor.
 fn died_at(store: &MemoryStore, fake: &FakeAuth0, users_done: usize, deaths: u32) {
-    let id = block_on(store.start_run("2025-06-01T00:00:00.000Z", "cron")).unwrap();
+    let id = block_on(store.start_run(
+        "2025-06-01T00:00:00.000Z",
+        "cron",
+        crate::store::RunKind::Full,
+        None,
+    ))
+    .unwrap();
     let mut run = RunRecord::started(id, "2025-06-01T00:00:00.000Z".into(), "cron");
     let mut created: Vec<String> = fake
         .users

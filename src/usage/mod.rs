@@ -25,6 +25,21 @@ pub const SEEN_TYPES: &[&str] = &[
     "s", "ssa", "sertft", "seacft", "sepft", "seotpft", "seoobft", "sercft", "sens",
 ];
 
+/// Event types that say a user was deleted: `sdu`, "Successful User Deletion" in Auth0's log event
+/// type list (`fdu` is the failure; the legacy `du` is gone from the list).
+pub const DELETION_TYPES: &[&str] = &["sdu"];
+
+/// A user deletion the log reports: applied as an Event Streams `user.deleted` is, once per id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deletion {
+    /// `log:` and the event's `log_id`: its id among recorded deletions (`push_events`).
+    pub id: String,
+    /// The deleted user.
+    pub user_id: String,
+    /// When (ISO-8601 UTC ms).
+    pub at: String,
+}
+
 /// One (user, application) pair's usage in a batch: what the store adds to `app_usage`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UsageDelta {
@@ -86,6 +101,8 @@ pub struct UsageBatch {
     pub events: u64,
     /// Events that counted for usage.
     pub counted: u64,
+    /// User deletions among the events, in the batch's order.
+    pub deletions: Vec<Deletion>,
     /// The oldest and newest dates among the batch's events (any type).
     pub oldest: Option<String>,
     /// See `oldest`.
@@ -121,6 +138,16 @@ pub fn fold(events: &[LogEvent]) -> UsageBatch {
         batch.oldest = oldest(batch.oldest.take(), Some(date.clone()));
         batch.newest = newest(batch.newest.take(), Some(date.clone()));
         let kind = e.kind.as_deref().unwrap_or_default();
+        if DELETION_TYPES.contains(&kind) {
+            if let Some(user) = e.user_id.as_deref().filter(|u| !u.is_empty()) {
+                batch.deletions.push(Deletion {
+                    id: format!("log:{id}"),
+                    user_id: user.to_string(),
+                    at: date,
+                });
+            }
+            continue;
+        }
         let (Some(user), Some(client)) = (e.user_id.as_deref(), e.client_id.as_deref()) else {
             continue;
         };

@@ -335,6 +335,9 @@ export function parseCsv(text) {
 /** The bindings that point the worker at a fake tenant, plus any others (VIEWER_TOKEN, vars). */
 export function tenantBindings(fake, extra = {}) {
   return {
+    // Every cron run a full listing, as before incremental syncs, unless a test asks for the
+    // real schedule (FULL_SYNC_INTERVAL_HOURS in `extra`).
+    FULL_SYNC_INTERVAL_HOURS: "0",
     AUTH0_DOMAIN: fake.domain,
     AUTH0_BASE_URL: fake.url,
     AUTH0_CLIENT_ID: fake.clientId,

@@ -93,6 +93,7 @@ fn poll(db: &SqliteUsage, items: &[serde_json::Value]) {
         take: 100,
         gap: None,
         events: &first_uses(&b.deltas, Some(1), false),
+        deletions: &b.deletions,
         caught_up: true,
         now: &now,
     }))

@@ -34,6 +34,7 @@ fn page<'a>(
         take: 100,
         gap,
         events: &[],
+        deletions: &[],
         caught_up: false,
         now: "2026-01-01T00:00:00.000Z",
     }
@@ -130,7 +131,8 @@ fn a_page_read_from_a_stale_checkpoint_writes_nothing() {
             w,
             UsageWritten {
                 rows: 0,
-                applied: false
+                applied: false,
+                removed: 0
             },
             "{expected:?}"
         );

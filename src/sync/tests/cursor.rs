@@ -526,7 +526,13 @@ fn fuzz_a_run_with_an_unreadable_cursor_is_given_up_and_loses_nothing() {
         .collect();
     assert!(unreadable.len() > 60, "{}", unreadable.len());
     for (i, text) in unreadable.iter().enumerate() {
-        let id = block_on(store.start_run("2025-06-01T00:00:00.000Z", "cron")).unwrap();
+        let id = block_on(store.start_run(
+            "2025-06-01T00:00:00.000Z",
+            "cron",
+            crate::store::RunKind::Full,
+            None,
+        ))
+        .unwrap();
         let mut paused = RunRecord::started(id, "2025-06-01T00:00:00.000Z".into(), "cron");
         paused.users_seen = 20;
         paused.cursor = Some(text.clone());

@@ -193,7 +193,13 @@ fn an_abandoned_runs_held_removals_are_cleared() {
     let fake = FakeAuth0::with_users(FakeAuth0::generate(10, 0));
     let store = MemoryStore::default();
     // A run that died before its first checkpoint, holding removals.
-    let dead = block_on(store.start_run("2025-01-01T00:00:00.000Z", "cron")).unwrap();
+    let dead = block_on(store.start_run(
+        "2025-01-01T00:00:00.000Z",
+        "cron",
+        crate::store::RunKind::Full,
+        None,
+    ))
+    .unwrap();
     block_on(store.add_pending_removals(dead, &["auth0|x".into(), "auth0|y".into()])).unwrap();
     let r = ran(invoke(
         &fake,
@@ -550,7 +556,13 @@ fn a_cursor_saved_with_member_ids_reads_that_organization_again_and_removes_no_o
         RunStatus::Succeeded
     );
     // A run paused by an earlier version inside org_x, its first 200 members in the cursor.
-    let id = block_on(store.start_run("2025-01-01T00:00:00.000Z", "cron")).unwrap();
+    let id = block_on(store.start_run(
+        "2025-01-01T00:00:00.000Z",
+        "cron",
+        crate::store::RunKind::Full,
+        None,
+    ))
+    .unwrap();
     let ids = serde_json::to_string(&members[..200]).unwrap();
     let mut paused = store.runs.borrow()[id as usize - 1].clone();
     paused.cursor = Some(format!(
