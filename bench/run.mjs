@@ -261,7 +261,7 @@ const machine = {
 const date = new Date().toISOString();
 console.log(`auth0-license-sync bench — ${date}`);
 console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.os}`);
-console.log(`sizes: ${SIZES.join(", ")}; budgets ${BUDGET}/${BUDGET}; organizations: ${ORG_SHARES.map((p) => `${p * 100}%`).join("/")} of N`);
+if (!args["only-day"] && !args["only-dashboard"]) console.log(`sizes: ${SIZES.join(", ")}; budgets ${BUDGET}/${BUDGET}; organizations: ${ORG_SHARES.map((p) => `${p * 100}%`).join("/")} of N`);
 
 const rows = []; // [section, measure, figure, target, met]
 const row = (section, measure, figure, target = "", met = "") => rows.push({ section, measure, figure, target, met });
