@@ -12,7 +12,7 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 // The local binary rather than npx: no registry lookup, and one process fewer between us and wrangler.
 const WRANGLER = path.join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js");
 const DATABASE = "auth0-license-sync";
-const CRON_QUERY = "*/15+*+*+*+*";
+const CRON_QUERY = "*/10+*+*+*+*";
 const DEMO_DOMAIN = "demo-tenant.us.auth0.com";
 const PLACEHOLDER_DOMAIN = "your-tenant.us.auth0.com";
 export const DEMO_VIEWER_TOKEN = "demo-viewer-token";

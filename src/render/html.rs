@@ -382,7 +382,7 @@ pub fn dashboard(d: &Dashboard<'_>) -> String {
     body.push_str("<section><h2>Last sync</h2>");
     match d.last_run {
         None => body.push_str(
-            "<p>No sync has run yet. The cron trigger runs one every 15 minutes; \
+            "<p>No sync has run yet. The cron trigger runs one every 10 minutes; \
              <code>POST /api/sync</code> runs one now.</p>",
         ),
         Some(run) => {

@@ -30,7 +30,7 @@ use crate::usage::{UsageBatch, UsageDelta, fold, normal_date};
 /// The scope this phase needs.
 pub const SCOPE: &str = "read:logs";
 /// Log pages one run reads at most (15,000 events at 100 a page): the rest of a backlog waits
-/// for the next run, so that the users are listed again on schedule. Every `*/15` run reading
+/// for the next run, so that the users are listed again on schedule. Every `*/10` run reading
 /// this many keeps up with about 1.4 million events a day.
 pub const RUN_PAGE_CAP: u32 = 150;
 /// Requests one page may take: the page, and a retry at the smaller page size or the oldest

@@ -13,7 +13,7 @@ use crate::store::RunKind;
 use crate::store::runs::LastListings;
 use crate::time::{EpochMs, iso_from_ms, ms_from_iso};
 
-/// A full listing due within this long counts as due now: the cron fires on the quarter hour
+/// A full listing due within this long counts as due now: the cron fires on its minute
 /// and a run starts a little after it, so an exact comparison would slip the full listing to the
 /// next tick every day.
 const DUE_SLACK_MS: u64 = 5 * 60_000;
