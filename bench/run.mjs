@@ -1,7 +1,8 @@
 // Benchmark (`npm run bench`): runs the built worker in workerd against the fake Auth0 and prints cost, speed and size figures with their targets.
 //
 // Usage: npm run bench [-- --sizes 10000,100000] [--skip-free] [--latency-requests 200]
-//   [--skip-day | --only-day] [--day-size 100000] (a simulated day: today's schedule vs incremental syncs vs + push)
+//   [--skip-day | --only-day] [--day-size 100000] [--cadence-minutes N] (a simulated day: today's schedule vs
+//   incremental syncs vs + push; N defaults to the sync cron in wrangler.toml)
 // Figures, not assertions: the machine may be noisy. Exits non-zero only when a sync is wrong
 // (D1 does not hold the fake's users) or fails.
 
@@ -44,13 +45,14 @@ const { values: args } = parseArgs({
     "day-size": { type: "string", default: "100000" },
     "tick-seconds": { type: "string", default: "3" },
     "full-ticks": { type: "string", default: "2" },
+    "cadence-minutes": { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
 if (args.help) {
   console.log("npm run bench [-- --sizes 10000,100000] [--skip-free] [--free-size 10000] [--latency-requests 200] [--log-events 10000]\n"
     + "  [--only-dashboard] [--dashboard-size 10000] [--dashboard-requests 40] [--baseline-script old/build/index.js]\n"
-    + "  [--skip-day | --only-day] [--day-size 100000] [--tick-seconds 3] [--full-ticks 2]");
+    + "  [--skip-day | --only-day] [--day-size 100000] [--tick-seconds 3] [--full-ticks 2] [--cadence-minutes 10]");
   process.exit(0);
 }
 const SIZES = args.sizes.split(",").map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
@@ -428,14 +430,29 @@ if (!args["only-dashboard"] && !args["only-day"]) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A simulated day (issue 11): 96 quarter-hour ticks on one tenant with 1 % of users changing their
-// profile, 5 % logging in and 20 deleted, under today's schedule (a full listing every tick),
-// incremental syncs, and incremental syncs plus pushes. Time is compressed (one 15-minute tick =
+// A simulated day (issue 11) on one tenant with 1 % of users changing their profile, 5 % logging
+// in and 20 deleted, under today's schedule (a full listing every 15 minutes, 96 ticks),
+// incremental syncs, and incremental syncs plus pushes; (b) and (c) tick at the deployed cadence
+// (the sync cron in wrangler.toml, or --cadence-minutes). Time is compressed (one cadence tick =
 // --tick-seconds of real time) because the worker and the fake run on the real clock.
 // ---------------------------------------------------------------------------------------------
-const DAY_TICKS = 96;
+const DAY_TICKS = 96; // today's schedule, (a)
 const TICK_SIM_S = 900;
 const DAY_SIM_S = DAY_TICKS * TICK_SIM_S;
+
+// The sync cron's minutes from wrangler.toml (the "*/N * * * *" entry of `crons`), or null.
+function wranglerCadenceMinutes() {
+  try {
+    const toml = fs.readFileSync(path.join(REPO_ROOT, "wrangler.toml"), "utf8");
+    const crons = toml.match(/^\s*crons\s*=\s*\[([^\]]*)\]/m)?.[1].match(/"[^"]*"/g)?.map((c) => c.slice(1, -1).trim()) ?? [];
+    const sync = crons.filter((c) => c !== "* * * * *");
+    const m = sync.length === 1 ? sync[0].match(/^\*\/(\d+) \* \* \* \*$/) : null;
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 const DAY_SCOPES = ["read:users", "read:organizations", "read:organization_members", "read:clients",
   "read:connections", "read:organization_connections", "read:logs"];
 const DAY_APPS = [
@@ -448,7 +465,7 @@ const LOGIN_APPS = DAY_APPS.filter((a) => a.app_type !== "non_interactive").map(
 const EVENT_STREAM_TOKEN = "bench-event-stream-token-0123456789";
 const LOG_STREAM_TOKEN = "bench-log-stream-token-0123456789";
 
-/** The day's changes, deterministic: each {kind, userId, simT (s, in (0, 86400)), tick (1..96), …}. */
+/** The day's changes, deterministic: each {kind, userId, simT (s, in (0, 86400)), …}, by simT. */
 function dayPlan(users, seed) {
   const r = mulberry32(seed);
   const order = users.map((_, i) => i);
@@ -469,10 +486,7 @@ function dayPlan(users, seed) {
     ...changed.map((i) => ({ kind: "change", userId: users[i].user_id, what: ["name", "name", "name", "email", "blocked"][Math.floor(r() * 5)] })),
     ...loggedIn.map((i) => ({ kind: "login", userId: users[i].user_id, client_id: LOGIN_APPS[Math.floor(r() * LOGIN_APPS.length)] })),
   ];
-  for (const e of events) {
-    e.simT = simT();
-    e.tick = Math.ceil(e.simT / TICK_SIM_S);
-  }
+  for (const e of events) e.simT = simT();
   events.sort((a, b) => a.simT - b.simT);
   return { events, counts: { change: changed.length, login: loggedIn.length, delete: deletions } };
 }
@@ -586,11 +600,12 @@ async function continueRun(w, id) {
   throw new Error(`run ${id} still running after ${MAX_INVOCATIONS} invocations`);
 }
 
-// One quarter-hour cron tick run to its end; the run it started (a push summary row is not one).
-async function cronTick(w) {
+// One sync cron tick (`cron`, e.g. "*/10 * * * *") run to its end; the run it started (a push
+// summary row is not one).
+async function cronTick(w, cron) {
   const before = await maxRunId(w);
   const t0 = performance.now();
-  await w.scheduled("*/15 * * * *");
+  await w.scheduled(cron);
   const started = (await apiRuns(w, 30)).filter((r) => r.id > before && r.kind !== "push").map((r) => r.id);
   if (!started.length) throw new Error("the cron tick started no run");
   const run = await continueRun(w, Math.min(...started));
@@ -651,10 +666,13 @@ function freshnessStats(changes) {
 }
 
 /**
- * One variant of the day on a copy of the day-start database: ticks 1..`ticks` (each after its
- * quarter hour's changes), optionally pushing every change as it is made.
+ * One variant of the day on a copy of the day-start database: ticks 1..`ticks`, one every
+ * `tickSimS` simulated seconds (`tickRealS` real), each after its interval's changes (a change
+ * belongs to the tick that follows it), optionally pushing every change as it is made.
  */
-async function dayVariant(t, plan, dir, { vars, push, ticks, tickSeconds }) {
+async function dayVariant(t, plan, dir, { vars, push, ticks, tickSimS, tickRealS }) {
+  const dayTicks = DAY_SIM_S / tickSimS;
+  const cron = `*/${tickSimS / 60} * * * *`;
   const fake = await dayFake(t);
   const w = await dayWorker(fake, dir, vars);
   try {
@@ -666,11 +684,11 @@ async function dayVariant(t, plan, dir, { vars, push, ticks, tickSeconds }) {
     let beforeFinal = null;
     let pushes = 0;
     for (let k = 1; k <= ticks; k++) {
-      // The quarter hour's changes at their compressed instants, then the tick at its end.
+      // The interval's changes at their compressed instants, then the tick at its end.
       const intervalStart = performance.now();
       for (const e of plan.events) {
-        if (e.tick !== k) continue;
-        await sleepUntil(intervalStart + ((e.simT - (k - 1) * TICK_SIM_S) / TICK_SIM_S) * tickSeconds * 1000);
+        if (Math.ceil(e.simT / tickSimS) !== k) continue;
+        await sleepUntil(intervalStart + ((e.simT - (k - 1) * tickSimS) / tickSimS) * tickRealS * 1000);
         const c = applyChange(fake, e);
         changes.push(c);
         if (push) {
@@ -684,22 +702,22 @@ async function dayVariant(t, plan, dir, { vars, push, ticks, tickSeconds }) {
         }
         pending.push(c);
       }
-      await sleepUntil(intervalStart + tickSeconds * 1000);
-      if (k === DAY_TICKS) {
-        // The day is ticks 0..95; tick 96 (the next midnight) only shows the last quarter's changes.
+      await sleepUntil(intervalStart + tickRealS * 1000);
+      if (k === dayTicks) {
+        // The day is ticks 0..dayTicks-1; the last (the next midnight) only shows the last interval's changes.
         beforeFinal = { stats: fake.stats(), lastRunId: await maxRunId(w) };
       }
-      const tick = await cronTick(w);
+      const tick = await cronTick(w, cron);
       tickRuns.push({ k, id: tick.run.id, status: tick.run.status, kind: tick.run.kind ?? null, wallMs: tick.wallMs, rowsWritten: tick.run.rows_written, requests: tick.run.api_requests });
       if (tick.run.status !== "succeeded") throw new Error(`tick ${k}: run ${tick.run.id} ${tick.run.status}: ${tick.run.error}`);
       const seen = await visibleChanges(w, pending);
       for (const [i, c] of pending.entries()) {
         if (!seen.has(i)) continue;
-        c.freshS = k * TICK_SIM_S - c.simT + tick.wallMs / 1000;
+        c.freshS = k * tickSimS - c.simT + tick.wallMs / 1000;
         c.via = "tick";
       }
       pending = pending.filter((_, i) => !seen.has(i));
-      if (k % 24 === 0) console.log(`  … tick ${k}/${ticks}: ${changes.length} changes made, ${pending.length} not shown yet, last tick ${fmtSpan(tick.wallMs / 1000)}`);
+      if (k % (dayTicks / 4) === 0) console.log(`  … tick ${k}/${ticks}: ${changes.length} changes made, ${pending.length} not shown yet, last tick ${fmtSpan(tick.wallMs / 1000)}`);
     }
     const stats = beforeFinal?.stats ?? fake.stats();
     const lastDayRun = beforeFinal?.lastRunId ?? (await maxRunId(w));
@@ -716,7 +734,7 @@ async function dayVariant(t, plan, dir, { vars, push, ticks, tickSeconds }) {
       }
       kinds = [...by.values()].sort((x, y) => (x.kind < y.kind ? -1 : 1));
     }
-    const deletedIds = plan.events.filter((e) => e.kind === "delete" && e.tick <= ticks).map((e) => e.userId);
+    const deletedIds = plan.events.filter((e) => e.kind === "delete" && Math.ceil(e.simT / tickSimS) <= ticks).map((e) => e.userId);
     const check = await verifyDay(w.db, fake, deletedIds);
     return {
       requests: sent(stats), fakeStats: stats, rowsWritten: rows.rows, tickRuns, kinds, pushes,
@@ -729,15 +747,19 @@ async function dayVariant(t, plan, dir, { vars, push, ticks, tickSeconds }) {
   }
 }
 
-async function simulatedDay({ n, tickSeconds, fullTicks }) {
-  const overlap = Math.max(1, Math.round((300 * tickSeconds) / TICK_SIM_S));
+async function simulatedDay({ n, tickSeconds, fullTicks, cadenceMin }) {
+  // (b) and (c) tick every `cadenceMin` simulated minutes, `tickSeconds` real; (a) every 15
+  // minutes on the same time scale.
+  const cadenceS = cadenceMin * 60;
+  const cadenceTicks = DAY_SIM_S / cadenceS;
+  const overlap = Math.max(1, Math.round((300 * tickSeconds) / cadenceS));
   const sec = `A simulated day, N=${n}`;
   console.log(`\n[${sec}] generating tenant and the day's changes …`);
   const t = tenant(n, 12);
   const plan = dayPlan(t.users, 2026);
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "als-bench-day-"));
   const startDir = path.join(base, "day-start");
-  const out = { n, tickSeconds, overlapSeconds: overlap, ticks: DAY_TICKS, counts: plan.counts };
+  const out = { n, tickSeconds, cadenceMinutes: cadenceMin, overlapSeconds: overlap, ticks: cadenceTicks, todayTicks: DAY_TICKS, counts: plan.counts };
   try {
     // The tenant as it stands at midnight: a first sync (not counted), then the day's full
     // reconcile (POST /api/sync at 00:00), the same for every variant; each variant starts from a
@@ -770,21 +792,22 @@ async function simulatedDay({ n, tickSeconds, fullTicks }) {
     const d0 = out.dayStart;
 
     console.log(`[${sec}] (a) today's schedule: ${fullTicks - 1} more full listing(s) to extrapolate from …`);
-    const a = await dayVariant(t, plan, copy("a"), { vars: { FULL_SYNC_INTERVAL_HOURS: "0" }, push: false, ticks: fullTicks - 1, tickSeconds });
+    const a = await dayVariant(t, plan, copy("a"), { vars: { FULL_SYNC_INTERVAL_HOURS: "0" }, push: false, ticks: fullTicks - 1, tickSimS: TICK_SIM_S, tickRealS: (tickSeconds * TICK_SIM_S) / cadenceS });
     const perTick = (x) => x / (fullTicks - 1);
     a.measuredTicks = fullTicks;
     a.requestsPerDay = Math.round(d0.requests + (DAY_TICKS - 1) * perTick(a.requests));
     a.rowsPerDay = Math.round(d0.rowsWritten + (DAY_TICKS - 1) * perTick(a.rowsWritten));
     out.today = a;
 
-    console.log(`[${sec}] (b) incremental syncs: ${DAY_TICKS} ticks of ${tickSeconds} s …`);
-    const b = await dayVariant(t, plan, copy("b"), { vars: { FULL_SYNC_INTERVAL_HOURS: "24", INCREMENTAL_OVERLAP_SECONDS: String(overlap) }, push: false, ticks: DAY_TICKS, tickSeconds });
+    const incremental = { vars: { FULL_SYNC_INTERVAL_HOURS: "24", INCREMENTAL_OVERLAP_SECONDS: String(overlap) }, ticks: cadenceTicks, tickSimS: cadenceS, tickRealS: tickSeconds };
+    console.log(`[${sec}] (b) incremental syncs: ${cadenceTicks} ticks (cron */${cadenceMin}) of ${tickSeconds} s …`);
+    const b = await dayVariant(t, plan, copy("b"), { ...incremental, push: false });
     b.requestsPerDay = d0.requests + b.requests;
     b.rowsPerDay = d0.rowsWritten + b.rowsWritten;
     out.incremental = b;
 
-    console.log(`[${sec}] (c) incremental syncs + push: ${DAY_TICKS} ticks of ${tickSeconds} s …`);
-    const c = await dayVariant(t, plan, copy("c"), { vars: { FULL_SYNC_INTERVAL_HOURS: "24", INCREMENTAL_OVERLAP_SECONDS: String(overlap) }, push: true, ticks: DAY_TICKS, tickSeconds });
+    console.log(`[${sec}] (c) incremental syncs + push: ${cadenceTicks} ticks (cron */${cadenceMin}) of ${tickSeconds} s …`);
+    const c = await dayVariant(t, plan, copy("c"), { ...incremental, push: true });
     c.requestsPerDay = d0.requests + c.requests;
     c.rowsPerDay = d0.rowsWritten + c.rowsWritten;
     out.push = c;
@@ -801,7 +824,8 @@ async function simulatedDay({ n, tickSeconds, fullTicks }) {
   };
   for (const v of [a, b, c]) if (!v.verify.ok) wrong = true;
 
-  row(sec, "compression", `1 tick (15 min) = ${tickSeconds} s real; INCREMENTAL_OVERLAP_SECONDS=${overlap} (300 s scaled)`);
+  row(sec, "cadence of (b) and (c)", `cron */${cadenceMin}: ${cadenceTicks} ticks a day; (a) today's */15: ${DAY_TICKS} ticks a day`);
+  row(sec, "compression", `1 tick (${cadenceMin} min) = ${tickSeconds} s real; INCREMENTAL_OVERLAP_SECONDS=${overlap} (300 s scaled)`);
   row(sec, "the day's changes", `${plan.counts.change} profile changes, ${plan.counts.login} logins (s events), ${plan.counts.delete} deletions (sdu)`);
   row(sec, "00:00 full reconcile (POST /api/sync): requests / rows / wall", `${d0.requests} / ${d0.rowsWritten} / ${fmtSpan(d0.wallMs / 1000)}${d0.kind ? ` (kind ${d0.kind})` : ""}`);
   const kinds = (v) => (v.kinds ? v.kinds.map((k) => `${k.n} ${k.kind}`).join(", ") : "no kind column (worker before issue 11)");
@@ -810,9 +834,9 @@ async function simulatedDay({ n, tickSeconds, fullTicks }) {
   const verdict = (v) => (v.verify.ok ? `equal (${v.verify.d1Active} active, ${v.verify.deleted} removed)` : `${v.verify.problems} differences, e.g. ${v.verify.examples.join("; ")}`);
 
   let s = `${sec} (a) today's schedule, extrapolated`;
-  row(s, "extrapolated to 96 ticks from", `${a.measuredTicks} measured full listings (00:00 + ${a.measuredTicks - 1}); FULL_SYNC_INTERVAL_HOURS=0`);
-  row(s, "Auth0 requests per day", `${a.requestsPerDay} (${d0.requests} + 95 × ${fmt(a.requests / (a.measuredTicks - 1), 1)})`);
-  row(s, "D1 rows written per day", `${a.rowsPerDay} (${d0.rowsWritten} + 95 × ${fmt(a.rowsWritten / (a.measuredTicks - 1), 1)})`);
+  row(s, `extrapolated to ${DAY_TICKS} ticks from`, `${a.measuredTicks} measured full listings (00:00 + ${a.measuredTicks - 1}); FULL_SYNC_INTERVAL_HOURS=0`);
+  row(s, "Auth0 requests per day", `${a.requestsPerDay} (${d0.requests} + ${DAY_TICKS - 1} × ${fmt(a.requests / (a.measuredTicks - 1), 1)})`);
+  row(s, "D1 rows written per day", `${a.rowsPerDay} (${d0.rowsWritten} + ${DAY_TICKS - 1} × ${fmt(a.rowsWritten / (a.measuredTicks - 1), 1)})`);
   row(s, "freshness median / max (measured ticks)", fresh(a));
   row(s, "tick wall (a full listing)", fmtSpan(a.tickWallMs.median / 1000));
   row(s, "D1 = tenant after the measured ticks", verdict(a), "equal", ok(a.verify.ok));
@@ -843,7 +867,13 @@ async function simulatedDay({ n, tickSeconds, fullTicks }) {
 }
 
 if (!args["skip-day"] && !args["only-dashboard"]) {
-  await simulatedDay({ n: Number(args["day-size"]), tickSeconds: Number(args["tick-seconds"]), fullTicks: Math.max(2, Number(args["full-ticks"])) });
+  let cadenceMin = args["cadence-minutes"] != null ? Number(args["cadence-minutes"]) : wranglerCadenceMinutes();
+  if (cadenceMin == null) {
+    cadenceMin = 10;
+    console.log("note: no `*/N * * * *` sync cron found in wrangler.toml; the day's cadence falls back to 10 minutes");
+  }
+  if (!Number.isInteger(cadenceMin) || cadenceMin <= 0 || 1440 % cadenceMin !== 0) throw new Error(`cadence ${cadenceMin} min: must divide a day (1440 min)`);
+  await simulatedDay({ n: Number(args["day-size"]), tickSeconds: Number(args["tick-seconds"]), fullTicks: Math.max(2, Number(args["full-ticks"])), cadenceMin });
 }
 
 // ---------------------------------------------------------------------------------------------
