@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { startDemoAuth0, demoActivity } from "../scripts/demo-auth0.mjs";
 import { pushRound, DEMO_LOG_STREAM_TOKEN, DEMO_EVENT_STREAM_TOKEN } from "../scripts/dev.mjs";
 import { requireBuiltWorker, readD1Users, startWorkerHttp, tenantBindings } from "./support/worker.mjs";
-import { expectedUserRow } from "./support/tenant.mjs";
+import { expectedUserRow, storedUsage, syncToEnd } from "./support/tenant.mjs";
 
 requireBuiltWorker();
 
@@ -17,21 +17,6 @@ const VIEWER_TOKEN = "viewer-secret-token";
 function capture() {
   const lines = { log: [], warn: [] };
   return { lines, out: { log: (l) => lines.log.push(l), warn: (l) => lines.warn.push(l) } };
-}
-
-async function syncToEnd(w) {
-  for (let calls = 1; calls < 200; calls++) {
-    const res = await w.authedFetch("/api/sync", { method: "POST" });
-    assert.equal(res.status, 200);
-    const { run } = await res.json();
-    if (run.status !== "running") return run;
-  }
-  throw new Error("the run never finished");
-}
-
-async function usage(db) {
-  const { results } = await db.prepare("SELECT user_id, client_id, last_login, logins, last_seen FROM app_usage ORDER BY user_id, client_id").all();
-  return results;
 }
 
 /** D1's current users equal the demo tenant's, column by column. */
@@ -54,7 +39,7 @@ describe("the demo's pushes", () => {
       bindings: tenantBindings(fake, { VIEWER_TOKEN, LOG_STREAM_TOKEN: DEMO_LOG_STREAM_TOKEN, EVENT_STREAM_TOKEN: DEMO_EVENT_STREAM_TOKEN }),
     });
     url = w.url.replace(/\/$/, "");
-    const run = await syncToEnd(w);
+    const { run } = await syncToEnd(w);
     assert.equal(run.status, "succeeded", JSON.stringify(run));
   });
   after(async () => { await w?.close(); await fake?.close(); });
@@ -84,17 +69,17 @@ describe("the demo's pushes", () => {
 
     // Before any sync, the pushes alone brought every change.
     await assertD1EqualsTenant(w, fake);
-    const moved = await usage(w.db);
+    const moved = await storedUsage(w.db);
     for (const e of pushed) {
       const row = moved.find((r) => r.user_id === e.user_id && r.client_id === e.client_id);
       assert.ok(row && row.last_login >= e.date && row.last_seen >= e.date, `${e.user_id} ${e.client_id}: ${JSON.stringify(row)}`);
     }
 
     // The sync reads the same users and the same log events (same log_ids): nothing left to change.
-    const run = await syncToEnd(w);
+    const { run } = await syncToEnd(w);
     assert.equal(run.status, "succeeded", JSON.stringify(run));
     assert.deepEqual([run.users_added, run.users_updated, run.users_removed], [0, 0, 0], JSON.stringify(run));
-    assert.deepEqual(await usage(w.db), moved);
+    assert.deepEqual(await storedUsage(w.db), moved);
     await assertD1EqualsTenant(w, fake);
   });
 
@@ -106,7 +91,7 @@ describe("the demo's pushes", () => {
     assert.match(lines.log[0], /^Demo push: 3 logins -> HTTP 401; \d+ user events -> HTTP 401 x\d+ \(0 applied\)/);
     assert.equal(lines.warn.length, 1);
     assert.match(lines.warn[0], /^WARNING: the worker refused \d+ demo pushes \(the next sync brings the changes instead\): \/api\/auth0\/log-stream answered HTTP 401: unauthorized/);
-    const run = await syncToEnd(w);
+    const { run } = await syncToEnd(w);
     assert.equal(run.status, "succeeded", JSON.stringify(run));
     assert.ok(run.users_updated > 0, JSON.stringify(run));
     await assertD1EqualsTenant(w, fake);

@@ -7,7 +7,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { makeUsers, mulberry32 } from "./support/fake-auth0.mjs";
 import { requireBuiltWorker } from "./support/worker.mjs";
-import { startTenant } from "./support/tenant.mjs";
+import { SEEN_TYPES as SEEN, startTenant, storedUsage as stored, syncToEnd, usageFromLog as truth } from "./support/tenant.mjs";
 
 requireBuiltWorker();
 
@@ -16,7 +16,6 @@ const VIEWER_TOKEN = "viewer-secret-token";
 const LOG_STREAM_TOKEN = "log-stream-secret-0123456789abcdef";
 const ROUTE = "/api/auth0/log-stream";
 const SCOPES = ["read:users", "read:organizations", "read:organization_members", "read:clients", "read:connections", "read:logs"];
-const SEEN = ["s", "ssa", "sertft", "seacft", "sepft", "seotpft", "seoobft", "sercft", "sens"];
 
 /** Appends `n` scripted events to the fake's log; returns them. */
 function script(fake, users, n, seed) {
@@ -31,31 +30,6 @@ function script(fake, users, n, seed) {
     out.push(fake.logEvent(e));
   }
   return out;
-}
-
-/** The app_usage rows the events mean, computed the plain way. */
-function truth(events) {
-  const rows = new Map();
-  for (const e of events) {
-    if (!e.user_id || !e.client_id || !SEEN.includes(e.type)) continue;
-    const key = `${e.user_id}\u0000${e.client_id}`;
-    const row = rows.get(key) ?? { user_id: e.user_id, client_id: e.client_id, last_login: null, logins: 0, last_seen: null, first_used: null };
-    if (e.type === "s") {
-      row.logins += 1;
-      if (!row.last_login || e.date > row.last_login) row.last_login = e.date;
-    }
-    if (!row.last_seen || e.date > row.last_seen) row.last_seen = e.date;
-    if (!row.first_used || e.date < row.first_used) row.first_used = e.date;
-    rows.set(key, row);
-  }
-  return [...rows.values()].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : a.client_id < b.client_id ? -1 : 1));
-}
-
-async function stored(db) {
-  const { results } = await db.prepare(
-    "SELECT user_id, client_id, last_login, logins, last_seen, first_used FROM app_usage ORDER BY user_id, client_id",
-  ).all();
-  return results;
 }
 
 const item = (e) => ({ log_id: e.log_id, data: e });
@@ -75,22 +49,12 @@ async function postOk(w, body, opts) {
   return json;
 }
 
-async function syncToEnd(w) {
-  for (let calls = 1; calls < 200; calls++) {
-    const res = await w.authedFetch("/api/sync", { method: "POST" });
-    assert.equal(res.status, 200);
-    const { run } = await res.json();
-    if (run.status !== "running") return run;
-  }
-  throw new Error("the run never finished");
-}
-
 describe("Auth0 Log Stream pushes", () => {
   let fake, w;
   const users = makeUsers(40, { seed: 17, now: NOW });
   before(async () => {
     ({ fake, w } = await startTenant({ users, scopes: SCOPES }, { VIEWER_TOKEN, LOG_STREAM_TOKEN }));
-    assert.equal((await syncToEnd(w)).status, "succeeded");
+    assert.equal((await syncToEnd(w)).run.status, "succeeded");
   });
   after(async () => { await w?.close(); await fake?.close(); });
 
@@ -119,7 +83,7 @@ describe("Auth0 Log Stream pushes", () => {
     const events = script(fake, users, 120, 2);
     // The stream delivered only every other event, out of order, then went down.
     await postOk(w, array(events.filter((_, i) => i % 2 === 0).reverse()));
-    assert.equal((await syncToEnd(w)).status, "succeeded");
+    assert.equal((await syncToEnd(w)).run.status, "succeeded");
     assert.deepEqual(await stored(w.db), truth(fake.logs));
     // Auth0 then delivers the backlog late: already counted by polling, nothing changes.
     const late = await postOk(w, lines(events));

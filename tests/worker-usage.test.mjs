@@ -7,7 +7,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { makeUsers, mulberry32 } from "./support/fake-auth0.mjs";
 import { requireBuiltWorker } from "./support/worker.mjs";
-import { startTenant } from "./support/tenant.mjs";
+import { startTenant, storedUsage as stored, syncToEnd, usageFromLog as truth } from "./support/tenant.mjs";
 
 const NOW = "2025-06-01T12:00:00.000Z";
 const VIEWER_TOKEN = "viewer-secret-token";
@@ -15,8 +15,6 @@ const VIEWER_TOKEN = "viewer-secret-token";
 // the log part says.
 const BASE_SCOPES = ["read:users", "read:organizations", "read:organization_members", "read:clients", "read:connections"];
 const SCOPES = [...BASE_SCOPES, "read:logs"];
-// Event types counted, as the README lists them: logins, and every type that means "seen".
-const SEEN = ["s", "ssa", "sertft", "seacft", "sepft", "seotpft", "seoobft", "sercft", "sens"];
 requireBuiltWorker();
 
 /** Appends `n` scripted events: logins, silent auth, token exchanges, failures, M2M tokens. */
@@ -38,47 +36,11 @@ function script(fake, users, n, seed) {
   }
 }
 
-/** The app_usage rows a list of events means, computed the plain way. */
-function truth(events) {
-  const rows = new Map();
-  for (const e of events) {
-    if (!e.user_id || !e.client_id || !SEEN.includes(e.type)) continue;
-    const key = `${e.user_id}\u0000${e.client_id}`;
-    const row = rows.get(key) ?? { user_id: e.user_id, client_id: e.client_id, last_login: null, logins: 0, last_seen: null, first_used: null };
-    if (e.type === "s") {
-      row.logins += 1;
-      if (!row.last_login || e.date > row.last_login) row.last_login = e.date;
-    }
-    if (!row.last_seen || e.date > row.last_seen) row.last_seen = e.date;
-    if (!row.first_used || e.date < row.first_used) row.first_used = e.date;
-    rows.set(key, row);
-  }
-  return [...rows.values()].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : a.client_id < b.client_id ? -1 : 1));
-}
-
 async function firstUses(db) {
   const { results } = await db.prepare(
     "SELECT user_id, client_id, baseline, run_id, at FROM access_events WHERE type = 'app_first_use' ORDER BY user_id, client_id",
   ).all();
   return results;
-}
-
-async function stored(db) {
-  const { results } = await db.prepare(
-    "SELECT user_id, client_id, last_login, logins, last_seen, first_used FROM app_usage ORDER BY user_id, client_id",
-  ).all();
-  return results;
-}
-
-/** Runs (or continues) syncs until the run ends; returns it and the invocations it took. */
-async function syncToEnd(w) {
-  for (let calls = 1; calls < 200; calls++) {
-    const res = await w.authedFetch("/api/sync", { method: "POST" });
-    assert.equal(res.status, 200);
-    const { run } = await res.json();
-    if (run.status !== "running") return { run, calls };
-  }
-  throw new Error("the run never finished");
 }
 
 describe("application usage from the log", () => {

@@ -72,9 +72,8 @@ pub fn plan(schedule: Schedule, last: &LastListings, now: EpochMs, full_wanted: 
     let Some(from) = last.last_listed.as_deref().and_then(ms_from_iso) else {
         return Plan::full();
     };
-    let since = from
-        .max(last_full)
-        .saturating_sub(u64::from(schedule.overlap_seconds) * 1000);
+    // The newest proven listing of any kind, the last full one included.
+    let since = from.saturating_sub(u64::from(schedule.overlap_seconds) * 1000);
     Plan {
         kind: RunKind::Incremental,
         since: Some(iso_from_ms(since)),

@@ -46,3 +46,43 @@ export function truthMemberships(fake) {
   }
   return out;
 }
+
+/** Log event types that count as using an application (src/usage/mod.rs SEEN_TYPES). */
+export const SEEN_TYPES = ["s", "ssa", "sertft", "seacft", "sepft", "seotpft", "seoobft", "sercft", "sens"];
+
+/** The app_usage rows a list of log events means, computed the plain way. */
+export function usageFromLog(events) {
+  const rows = new Map();
+  for (const e of events) {
+    if (!e.user_id || !e.client_id || !SEEN_TYPES.includes(e.type)) continue;
+    const key = `${e.user_id}\u0000${e.client_id}`;
+    const row = rows.get(key) ?? { user_id: e.user_id, client_id: e.client_id, last_login: null, logins: 0, last_seen: null, first_used: null };
+    if (e.type === "s") {
+      row.logins += 1;
+      if (!row.last_login || e.date > row.last_login) row.last_login = e.date;
+    }
+    if (!row.last_seen || e.date > row.last_seen) row.last_seen = e.date;
+    if (!row.first_used || e.date < row.first_used) row.first_used = e.date;
+    rows.set(key, row);
+  }
+  return [...rows.values()].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : a.client_id < b.client_id ? -1 : 1));
+}
+
+/** D1's app_usage rows, in the order usageFromLog gives. */
+export async function storedUsage(db) {
+  const { results } = await db.prepare(
+    "SELECT user_id, client_id, last_login, logins, last_seen, first_used FROM app_usage ORDER BY user_id, client_id",
+  ).all();
+  return results;
+}
+
+/** Runs (or continues) manual syncs until the run ends; returns it and the invocations it took. */
+export async function syncToEnd(w) {
+  for (let calls = 1; calls < 200; calls++) {
+    const res = await w.authedFetch("/api/sync", { method: "POST" });
+    if (res.status !== 200) throw new Error(`POST /api/sync answered ${res.status}: ${await res.text()}`);
+    const { run } = await res.json();
+    if (run.status !== "running") return { run, calls };
+  }
+  throw new Error("the run never finished");
+}
