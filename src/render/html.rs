@@ -23,7 +23,7 @@ h2{font-size:1rem;margin:0 0 .75rem;overflow-wrap:anywhere}.cards{display:grid;g
 .card{display:block;border:1px solid var(--line);border-radius:8px;padding:.6rem .75rem;text-decoration:none;color:inherit}\
 .card b{display:block;font-size:1.5rem}.card span{color:var(--muted);font-size:.85rem}\
 .badge{display:inline-block;white-space:nowrap;padding:.05rem .5rem;border-radius:999px;font-size:.8rem;font-weight:600;border:1px solid currentColor}\
-.succeeded{color:var(--ok)}.partial{color:var(--warn)}.failed{color:var(--bad)}.running{color:var(--link)}\
+.succeeded{color:var(--ok)}.partial,.paused{color:var(--warn)}.failed{color:var(--bad)}.running{color:var(--link)}\
 .error{border-left:4px solid var(--bad);padding:.5rem .75rem;background:#fff5f5;margin:.5rem 0;overflow-wrap:anywhere}\
 .partial-error{border-left-color:var(--warn);background:#fff8e6}\
 .muted{color:var(--muted)}.scroll{overflow-x:auto}\
@@ -301,7 +301,8 @@ fn run_summary(run: &RunRecord, now: EpochMs) -> String {
     )
     .ok();
     if let Some(e) = &run.error {
-        let class = if run.status == RunStatus::Partial {
+        // A paused run waits for D1's daily reset: a warning, as partial, not a failure.
+        let class = if matches!(run.status, RunStatus::Partial | RunStatus::Paused) {
             "error partial-error"
         } else {
             "error"

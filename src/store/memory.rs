@@ -44,6 +44,8 @@ pub struct MemoryStore {
     pub rows_written: Cell<u64>,
     /// Fail the nth upsert from now (1 = the next).
     pub fail_upsert_in: Cell<u32>,
+    /// The database's message for that failure (`injected failure` when unset).
+    pub fail_upsert_detail: RefCell<Option<String>>,
     /// Organizations: row and removal time.
     pub orgs: RefCell<BTreeMap<String, (OrgRow, Option<String>)>>,
     /// Memberships (org, user) to removal time.
@@ -313,7 +315,7 @@ impl SyncStore for MemoryStore {
             .runs
             .borrow()
             .iter()
-            .filter(|r| r.status == RunStatus::Running)
+            .filter(|r| matches!(r.status, RunStatus::Running | RunStatus::Paused))
             .map(|r| r.id)
             .collect();
         self.pending
@@ -402,7 +404,11 @@ impl SyncStore for MemoryStore {
             if left == 1 {
                 return Err(StoreError {
                     op: "write users",
-                    detail: "injected failure".into(),
+                    detail: self
+                        .fail_upsert_detail
+                        .borrow()
+                        .clone()
+                        .unwrap_or_else(|| "injected failure".into()),
                 });
             }
         }
@@ -513,7 +519,10 @@ impl SyncStore for MemoryStore {
             .borrow()
             .iter()
             .rev()
-            .find(|r| r.status == RunStatus::Running && r.cursor.is_some())
+            .find(|r| {
+                (r.status == RunStatus::Running && r.cursor.is_some())
+                    || r.status == RunStatus::Paused
+            })
             .cloned())
     }
 

@@ -4,6 +4,7 @@
 
 pub mod applications;
 pub mod changes;
+pub mod daily_limit;
 pub mod organizations;
 pub mod push;
 pub mod row;
@@ -55,6 +56,13 @@ impl fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
+
+impl StoreError {
+    /// The D1 daily limit that refused this query, if that was the cause.
+    pub fn daily_limit(&self) -> Option<daily_limit::DailyLimit> {
+        daily_limit::DailyLimit::of(&self.detail)
+    }
+}
 
 /// Rows a write changed, as D1's `meta.rows_written` reports them.
 pub type RowsWritten = u64;

@@ -136,9 +136,10 @@ pub const REMOVE_UNSEEN_MEMBERS: &str = "UPDATE memberships SET removed_at = ?3 
 pub const CLEAR_SEEN_MEMBERS: &str =
     "DELETE FROM sync_member_seen WHERE run_id = ?1 AND org_id = ?2";
 
-/// Forgets the held members of every run no longer `running` (after `CLOSE_ABANDONED`).
+/// Forgets the held members of every run no longer `running` or `paused` (after
+/// `CLOSE_ABANDONED`).
 pub const CLEAR_ORPHANED_SEEN: &str = "DELETE FROM sync_member_seen WHERE run_id NOT IN \
-     (SELECT id FROM sync_runs WHERE status = 'running')";
+     (SELECT id FROM sync_runs WHERE status IN ('running', 'paused'))";
 
 /// Organizations with their active member counts, by name.
 pub const LIST_ORGS: &str = "SELECT o.id, o.name, o.display_name, o.removed_at, \

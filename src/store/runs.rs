@@ -20,6 +20,9 @@ pub enum RunStatus {
     Failed,
     /// Users synced, but part of the data (e.g. organizations) could not be read.
     Partial,
+    /// D1 refused a query for a Free-plan daily limit; the run keeps its cursor and continues
+    /// after the next 00:00 UTC (its `finished_at` is when it paused).
+    Paused,
 }
 
 impl RunStatus {
@@ -30,14 +33,21 @@ impl RunStatus {
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
             Self::Partial => "partial",
+            Self::Paused => "paused",
         }
     }
 
     /// The status stored as `text`.
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Running, Self::Succeeded, Self::Failed, Self::Partial]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        [
+            Self::Running,
+            Self::Succeeded,
+            Self::Failed,
+            Self::Partial,
+            Self::Paused,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
     }
 }
 
@@ -129,8 +139,9 @@ pub struct RunRecord {
 
 impl FromRow for RunRecord {
     fn from_row(row: Fields<'_>) -> Result<Self, FieldError> {
-        let status = RunStatus::parse(row.str("status")?)
-            .ok_or_else(|| FieldError::new("status", "running, succeeded, failed or partial"))?;
+        let status = RunStatus::parse(row.str("status")?).ok_or_else(|| {
+            FieldError::new("status", "running, succeeded, failed, partial or paused")
+        })?;
         // Columns added by later migrations read as their defaults where a query leaves them out.
         let added = |key| Ok::<_, FieldError>(row.opt_u64(key)?.unwrap_or(0));
         Ok(Self {
@@ -216,10 +227,11 @@ pub const UPDATE_RUN: &str = "UPDATE sync_runs SET finished_at = ?2, status = ?3
 pub const CLOSE_ABANDONED: &str = "UPDATE sync_runs SET status = 'failed', finished_at = ?1, \
      error = ?2 WHERE status = 'running' AND cursor IS NULL";
 
-/// Forgets the pending removals of every run that is no longer `running` (run after
-/// [`CLOSE_ABANDONED`]): a dead run's held users must not wait in the table forever.
+/// Forgets the pending removals of every run that is no longer `running` or `paused` (run after
+/// [`CLOSE_ABANDONED`]): a dead run's held users must not wait in the table forever, and a run
+/// paused at D1's daily limit keeps them for the next day.
 pub const CLEAR_ORPHANED_PENDING: &str = "DELETE FROM sync_pending_removals WHERE run_id NOT IN \
-     (SELECT id FROM sync_runs WHERE status = 'running')";
+     (SELECT id FROM sync_runs WHERE status IN ('running', 'paused'))";
 
 /// The newest runs, `?1` = how many.
 pub const LIST_RUNS: &str = "SELECT id, started_at, finished_at, status, trigger, users_seen, \
@@ -228,13 +240,15 @@ pub const LIST_RUNS: &str = "SELECT id, started_at, finished_at, status, trigger
      users_total_estimate, d1_queries, kind, updated_since, listing_proven FROM sync_runs \
      ORDER BY id DESC LIMIT ?1";
 
-/// The newest paused run, if any.
+/// The newest run to continue, if any: one paused at an invocation's budget (still `running`,
+/// with a cursor) or at D1's daily limit (`paused`; continued only after the reset).
 pub const PAUSED_RUN: &str = "SELECT id, started_at, finished_at, status, trigger, users_seen, \
      users_added, users_updated, users_removed, api_requests, rate_limited, rows_written, error, \
      organizations_seen, memberships_seen, memberships_added, memberships_removed, invocations, \
      users_total_estimate, d1_queries, cursor, kind, updated_since, listing_proven \
      FROM sync_runs \
-     WHERE status = 'running' AND cursor IS NOT NULL ORDER BY id DESC LIMIT 1";
+     WHERE (status = 'running' AND cursor IS NOT NULL) OR status = 'paused' \
+     ORDER BY id DESC LIMIT 1";
 
 /// The starts of the newest proven listings: `last_full` of a full one, `last_listed` of any.
 pub const LAST_LISTINGS: &str = "SELECT \
@@ -341,10 +355,49 @@ mod tests {
             RunStatus::Succeeded,
             RunStatus::Failed,
             RunStatus::Partial,
+            RunStatus::Paused,
         ] {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
             assert_eq!(RunStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(RunStatus::parse("Running"), None);
+    }
+
+    #[test]
+    fn a_paused_run_is_stored_found_and_keeps_its_held_removals() {
+        let conn = crate::store::sqlite::migrated();
+        conn.execute_batch(
+            "INSERT INTO sync_runs (id, started_at, finished_at, status, trigger, cursor) \
+             VALUES (1, 't', 't1', 'paused', 'cron', '{}');
+             INSERT INTO sync_runs (id, started_at, status, trigger) VALUES (2, 't', 'failed', 'cron');",
+        )
+        .unwrap();
+        assert!(
+            conn.execute(
+                "INSERT INTO sync_runs (started_at, status, trigger) VALUES ('t', 'waiting', 'cron')",
+                [],
+            )
+            .is_err(),
+            "the CHECK constraint still holds"
+        );
+        let found: (i64, String) = conn
+            .query_row(PAUSED_RUN, [], |r| Ok((r.get("id")?, r.get("status")?)))
+            .unwrap();
+        assert_eq!(found, (1, "paused".to_string()));
+        for run in [1, 2] {
+            conn.execute(
+                super::super::users::ADD_PENDING_REMOVALS,
+                rusqlite::params![run, "[\"a\"]"],
+            )
+            .unwrap();
+        }
+        conn.execute(CLOSE_ABANDONED, ["t2", "dead"]).unwrap();
+        assert_eq!(conn.execute(CLEAR_ORPHANED_PENDING, []).unwrap(), 1);
+        let status: String = conn
+            .query_row("SELECT status FROM sync_runs WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(status, "paused", "not closed as abandoned");
     }
 }

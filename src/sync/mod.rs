@@ -37,7 +37,9 @@ use crate::store::applications::SqlRunner;
 use crate::store::runs::LastListings;
 use crate::store::trends::TrendStore;
 use crate::store::usage::UsageStore;
-use crate::store::{ChangeStore, RunKind, RunRecord, RunStatus, StoreError, SyncStore, UserRow};
+use crate::store::{
+    ChangeStore, RunKind, RunRecord, RunStatus, StoreError, SyncStore, UserRow, daily_limit,
+};
 use crate::time::{EpochMs, iso_from_ms};
 
 /// Everything a run writes to: the sync's own tables and those of each of its parts.
@@ -222,11 +224,17 @@ pub async fn run_sync_as<H: HttpClient, C: Clock, S: RunStore>(
     nonce: u64,
 ) -> Result<SyncResult, StoreError> {
     let store = Counted::new(store);
-    // A continuation tick with nothing to continue costs one read and writes nothing.
-    if trigger == Trigger::Continue && store.paused_run().await?.is_none() {
+    let now = clock.now_ms();
+    // A continuation tick with nothing to continue, or whose run waits for D1's daily reset,
+    // costs one read and writes nothing.
+    if trigger == Trigger::Continue
+        && store
+            .paused_run()
+            .await?
+            .is_none_or(|run| waits_for_reset(&run, now))
+    {
         return Ok(SyncResult::Idle);
     }
-    let now = clock.now_ms();
     let owner = lease::owner_name(trigger.as_str(), now, nonce);
     let Some(mut lease) = Lease::take(&store, owner, now).await? else {
         return Ok(SyncResult::AlreadyRunning);
@@ -251,6 +259,28 @@ pub async fn run_sync_as<H: HttpClient, C: Clock, S: RunStore>(
     }
 }
 
+/// Whether `run` was paused by D1's daily limit and the limit has not reset yet at `now`: it
+/// paused at its `finished_at`, and D1 counts again from the next 00:00 UTC. Retrying before
+/// then would only be refused again.
+fn waits_for_reset(run: &RunRecord, now: EpochMs) -> bool {
+    run.status == RunStatus::Paused
+        && run
+            .finished_at
+            .as_deref()
+            .and_then(crate::time::ms_from_iso)
+            .is_some_and(|at| now < daily_limit::resets_at(at))
+}
+
+/// What [`open_run`] found to do.
+enum Opening {
+    /// Continue or start this run.
+    Run(Opened),
+    /// A continuation tick with nothing to continue.
+    Idle,
+    /// The run paused at D1's daily limit, not yet reset: shown as it is, nothing written.
+    Waiting(RunRecord),
+}
+
 /// A run picked up or started: where to continue, the death count this invocation stores with
 /// its checkpoints, and whether it is a first sync (`events`).
 struct Opened {
@@ -266,13 +296,23 @@ async fn open_run<S: SyncStore + SqlRunner>(
     trigger: Trigger,
     now: EpochMs,
     schedule: schedule::Schedule,
-) -> Result<Option<Opened>, StoreError> {
+) -> Result<Opening, StoreError> {
     let now_iso = iso_from_ms(now);
     if let Some(mut run) = store.paused_run().await? {
+        // Until the reset no trigger starts or continues anything: the refusal would repeat.
+        if waits_for_reset(&run, now) {
+            return Ok(Opening::Waiting(run));
+        }
         let saved = run.cursor.take().as_deref().and_then(Saved::from_json);
         let give_up = match saved {
             Some(saved) if saved.deaths < MAX_DEATHS && run.invocations < MAX_INVOCATIONS => {
                 run.invocations += 1;
+                // A run paused at the daily limit is running again.
+                if run.status == RunStatus::Paused {
+                    run.status = RunStatus::Running;
+                    run.finished_at = None;
+                    run.error = None;
+                }
                 // Should this invocation die too, the next one sees one death more.
                 let deaths = saved.deaths + 1;
                 run.cursor = Some(
@@ -284,7 +324,7 @@ async fn open_run<S: SyncStore + SqlRunner>(
                     .to_json(),
                 );
                 store.save_run(&run).await?;
-                return Ok(Some(Opened {
+                return Ok(Opening::Run(Opened {
                     run,
                     cursor: saved.cursor,
                     deaths,
@@ -310,7 +350,7 @@ async fn open_run<S: SyncStore + SqlRunner>(
         store.clear_pending_removals(run.id).await?;
     }
     if trigger == Trigger::Continue {
-        return Ok(None);
+        return Ok(Opening::Idle);
     }
     store.close_abandoned_runs(&now_iso, ABANDONED).await?;
     let baseline = !store.baseline_recorded().await?;
@@ -330,7 +370,7 @@ async fn open_run<S: SyncStore + SqlRunner>(
     run.updated_since = plan.since;
     let stored = store.count_current_users().await?;
     run.users_total_estimate = (stored > 0).then_some(stored);
-    Ok(Some(Opened {
+    Ok(Opening::Run(Opened {
         run,
         cursor: Cursor::start(),
         deaths: 1,
@@ -346,27 +386,36 @@ async fn locked_run<H: HttpClient, C: Clock, S: RunStore>(
     trigger: Trigger,
     lease: &mut Lease,
 ) -> Result<SyncResult, StoreError> {
-    let Some(Opened {
+    let Opened {
         mut run,
         cursor,
         deaths,
         baseline,
-    }) = open_run(
+    } = match open_run(
         store,
         trigger,
         clock.now_ms(),
         config.map(|c| c.schedule).unwrap_or_default(),
     )
     .await?
-    else {
-        return Ok(SyncResult::Idle);
+    {
+        Opening::Run(opened) => opened,
+        Opening::Idle => return Ok(SyncResult::Idle),
+        Opening::Waiting(run) => {
+            return Ok(SyncResult::Ran {
+                run: Box::new(run),
+                internal: None,
+            });
+        }
     };
     let (base_requests, base_limited) = (run.api_requests, run.rate_limited);
+    // Where a run refused by D1's daily limit continues, with its counters as they were there.
+    let mut resume = (cursor.clone(), run.clone());
     let step: Result<Step, Stop> = match config {
         Err(e) => Err(Stop::Config(e.clone())),
         Ok(config) => {
             let mut client = Auth0Client::new(http, clock, &config.auth0, config.policy.clone());
-            let step = Invocation {
+            let mut invocation = Invocation {
                 client: &mut client,
                 clock,
                 store,
@@ -378,9 +427,12 @@ async fn locked_run<H: HttpClient, C: Clock, S: RunStore>(
                 saved_at_users: 0,
                 deaths,
                 baseline,
+                resume: None,
+            };
+            let step = invocation.run(cursor).await;
+            if let Some(at) = invocation.resume.take() {
+                resume = at;
             }
-            .run(cursor)
-            .await;
             run.api_requests = base_requests + u64::from(client.stats.requests);
             run.rate_limited = base_limited + u64::from(client.stats.rate_limited);
             step
@@ -410,6 +462,38 @@ async fn locked_run<H: HttpClient, C: Clock, S: RunStore>(
         step => step,
     };
     let mut internal = None;
+    // D1 refused a query for its daily limit: the run waits for the reset (see `daily_limit`),
+    // keeping its cursor and held removals. Should D1 refuse this save too, the run stays
+    // `running` with its last checkpoint and the first invocation after the reset continues it.
+    if let Err(Stop::Store(e)) = &step
+        && let Some(limit) = e.daily_limit()
+    {
+        internal = Some(format!("{}: {}", e.op, e.detail));
+        let now = clock.now_ms();
+        let (cursor, at) = resume;
+        // The refused unit is done again: its counts are those of where it starts; the cost
+        // figures stay what was spent.
+        let (requests, limited, rows) = (run.api_requests, run.rate_limited, run.rows_written);
+        run = at;
+        (run.api_requests, run.rate_limited, run.rows_written) = (requests, limited, rows);
+        run.status = RunStatus::Paused;
+        run.finished_at = Some(iso_from_ms(now));
+        run.error = Some(daily_limit::paused_message(limit, now));
+        run.cursor = Some(
+            Saved {
+                cursor,
+                deaths: 0,
+                baseline,
+            }
+            .to_json(),
+        );
+        run.d1_queries += u64::from(store.used()) + 2;
+        store.save_run(&run).await?;
+        return Ok(SyncResult::Ran {
+            run: Box::new(run),
+            internal,
+        });
+    }
     let finished = |run: &mut RunRecord, status: RunStatus, error: Option<String>| {
         run.cursor = None;
         run.status = status;
@@ -538,6 +622,8 @@ struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: RunStore> {
     deaths: u32,
     /// A first sync: no per-change events (see `events`).
     baseline: bool,
+    /// The last unit boundary passed, and the run there: where D1's daily limit resumes.
+    resume: Option<(Cursor, RunRecord)>,
 }
 
 impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
@@ -722,8 +808,9 @@ impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
                     .await
                     {
                         // The users are stored and their removals applied: a failed write of
-                        // usage leaves it stale, it does not fail the run.
-                        Err(Stop::Store(e)) => logs::LogStep::Done {
+                        // usage leaves it stale, it does not fail the run. D1's daily limit
+                        // pauses it instead, to continue the log after the reset.
+                        Err(Stop::Store(e)) if e.daily_limit().is_none() => logs::LogStep::Done {
                             note: None,
                             problem: Some(format!(
                                 "application usage not updated: the database could not {}; \
@@ -801,6 +888,7 @@ impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
     /// invocation), and now and then shows progress in the history and saves where to continue
     /// should this invocation die (counts of blocks after it may then come out low).
     async fn progress(&mut self, next: &Cursor) -> Result<(), Stop> {
+        self.resume = Some((next.clone(), self.run.clone()));
         self.lease.keep(self.store, self.clock.now_ms()).await?;
         if self.run.users_seen - self.saved_at_users < PROGRESS_EVERY {
             return Ok(());
@@ -833,6 +921,9 @@ mod events_tests;
 #[cfg(test)]
 #[path = "tests/incremental.rs"]
 mod incremental_tests;
+#[cfg(test)]
+#[path = "tests/paused.rs"]
+mod paused_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
