@@ -15,6 +15,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { startFakeAuth0, makeUsers, makeOrganizations, mulberry32 } from "../tests/support/fake-auth0.mjs";
 import { startWorker, workerBuilt, tenantBindings, REPO_ROOT } from "../tests/support/worker.mjs";
+import { workerdCpu, nativePerPage, cpuRows } from "./cpu.mjs";
 
 const NOW = "2025-06-01T12:00:00.000Z";
 const VIEWER_TOKEN = "bench-viewer-token";
@@ -46,6 +47,9 @@ const { values: args } = parseArgs({
     "tick-seconds": { type: "string", default: "3" },
     "full-ticks": { type: "string", default: "2" },
     "cadence-minutes": { type: "string" },
+    // The CPU per invocation under the Free plan's budgets (issue 19): bench/cpu.mjs.
+    "skip-cpu": { type: "boolean", default: false },
+    "cpu-size": { type: "string", default: "10000" },
     help: { type: "boolean", default: false },
   },
 });
@@ -966,6 +970,19 @@ if (latencyDone) {
   row(sec, `/api/users?limit=100 median / p90 (${l.requests} req)`, `${fmt(l.users.median)} / ${fmt(l.users.p90)} ms`);
   row(sec, `/healthz median / p90 (${l.requests} req)`, `${fmt(l.health.median)} / ${fmt(l.health.p90)} ms`);
   row(sec, "ratio users / healthz (median; p90)", `${fmt(ratio)}; ${fmt(l.users.p90 / l.health.p90)}`, "≤ 3", ok(ratio <= 3));
+}
+
+// The CPU each invocation costs per 1,000 users under the Free budgets, and the native per-page
+// work (bench/cpu.mjs; alone: node bench/cpu.mjs --size N).
+if (!args["skip-cpu"] && !args["only-dashboard"] && !args["only-day"]) {
+  const n = Number(args["cpu-size"]);
+  const sec = `Free plan: CPU, N=${n} (budgets 45/45)`;
+  console.log(`\n[${sec}] …`);
+  const cpu = await workerdCpu({ n });
+  if (!cpu.correct) wrong = true;
+  const native = nativePerPage();
+  results.cpu = { workerd: cpu, native };
+  for (const [measure, figure, target = "", met = ""] of cpuRows(cpu, native)) row(sec, measure, figure, target, met);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -409,8 +409,8 @@ async fn locked_run<H: HttpClient, C: Clock, S: RunStore>(
         }
     };
     let (base_requests, base_limited) = (run.api_requests, run.rate_limited);
-    // Where a run refused by D1's daily limit continues, with its counters as they were there.
-    let mut resume = (cursor.clone(), run.clone());
+    // Where a run refused by D1's daily limit continues: the last unit boundary passed.
+    let mut resume = cursor.clone();
     let step: Result<Step, Stop> = match config {
         Err(e) => Err(Stop::Config(e.clone())),
         Ok(config) => {
@@ -470,18 +470,12 @@ async fn locked_run<H: HttpClient, C: Clock, S: RunStore>(
     {
         internal = Some(format!("{}: {}", e.op, e.detail));
         let now = clock.now_ms();
-        let (cursor, at) = resume;
-        // The refused unit is done again: its counts are those of where it starts; the cost
-        // figures stay what was spent.
-        let (requests, limited, rows) = (run.api_requests, run.rate_limited, run.rows_written);
-        run = at;
-        (run.api_requests, run.rate_limited, run.rows_written) = (requests, limited, rows);
         run.status = RunStatus::Paused;
         run.finished_at = Some(iso_from_ms(now));
         run.error = Some(daily_limit::paused_message(limit, now));
         run.cursor = Some(
             Saved {
-                cursor,
+                cursor: resume,
                 deaths: 0,
                 baseline,
             }
@@ -576,7 +570,8 @@ async fn apply_block<S: SyncStore, C: Clock>(
     baseline: bool,
 ) -> Result<(), Stop> {
     let rows: Vec<UserRow> = users.iter().map(mapping::user_row).collect();
-    run.users_seen += rows.len() as u64;
+    // Counted once the block is written: a block refused by D1's daily limit is read again.
+    let seen = rows.len() as u64;
     let incremental = run.kind == RunKind::Incremental;
     let stored = if incremental {
         let ids: Vec<String> = rows.iter().map(|r| r.user_id.clone()).collect();
@@ -586,6 +581,13 @@ async fn apply_block<S: SyncStore, C: Clock>(
     };
     let plan = plan::plan_block(rows, &stored);
     let now = iso_from_ms(clock.now_ms());
+    // Added and updated are counted per chunk written: when D1's daily limit refuses a later
+    // chunk, the block is done again and finds this chunk's rows stored and unchanged.
+    let known: std::collections::HashSet<&str> = if plan.write.len() > WRITE_CHUNK {
+        stored.iter().map(|s| s.user_id.as_str()).collect()
+    } else {
+        std::collections::HashSet::new()
+    };
     for chunk in plan.write.chunks(WRITE_CHUNK) {
         let events = if baseline {
             Vec::new()
@@ -593,6 +595,17 @@ async fn apply_block<S: SyncStore, C: Clock>(
             events::chunk_events(&plan.changes, chunk, run.id, &now)
         };
         run.rows_written += store.upsert_users(chunk, &now, &events).await?;
+        let (added, updated) = if chunk.len() == plan.write.len() {
+            (plan.added, plan.updated)
+        } else {
+            let updated = chunk
+                .iter()
+                .filter(|r| known.contains(r.user_id.as_str()))
+                .count() as u64;
+            (chunk.len() as u64 - updated, updated)
+        };
+        run.users_added += added;
+        run.users_updated += updated;
     }
     if let Some(why) = unproven {
         listing::note_unproven(run, why);
@@ -602,8 +615,7 @@ async fn apply_block<S: SyncStore, C: Clock>(
             run.rows_written += store.add_pending_removals(run.id, chunk).await?;
         }
     }
-    run.users_added += plan.added;
-    run.users_updated += plan.updated;
+    run.users_seen += seen;
     Ok(())
 }
 
@@ -622,8 +634,8 @@ struct Invocation<'r, 'c, H: HttpClient, C: Clock, S: RunStore> {
     deaths: u32,
     /// A first sync: no per-change events (see `events`).
     baseline: bool,
-    /// The last unit boundary passed, and the run there: where D1's daily limit resumes.
-    resume: Option<(Cursor, RunRecord)>,
+    /// The last unit boundary passed: where a run refused by D1's daily limit continues.
+    resume: Option<Cursor>,
 }
 
 impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
@@ -888,7 +900,7 @@ impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
     /// invocation), and now and then shows progress in the history and saves where to continue
     /// should this invocation die (counts of blocks after it may then come out low).
     async fn progress(&mut self, next: &Cursor) -> Result<(), Stop> {
-        self.resume = Some((next.clone(), self.run.clone()));
+        self.resume = Some(next.clone());
         self.lease.keep(self.store, self.clock.now_ms()).await?;
         if self.run.users_seen - self.saved_at_users < PROGRESS_EVERY {
             return Ok(());
@@ -912,6 +924,9 @@ impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
 #[cfg(test)]
 #[path = "tests/applications.rs"]
 mod applications_tests;
+#[cfg(test)]
+#[path = "tests/cpu.rs"]
+mod cpu_tests;
 #[cfg(test)]
 #[path = "tests/cursor.rs"]
 mod cursor_tests;
