@@ -463,31 +463,19 @@ async fn locked_run<H: HttpClient, C: Clock, S: RunStore>(
     };
     let mut internal = None;
     // D1 refused a query for its daily limit: the run waits for the reset (see `daily_limit`),
-    // keeping its cursor and held removals. Should D1 refuse this save too, the run stays
-    // `running` with its last checkpoint and the first invocation after the reset continues it.
-    if let Err(Stop::Store(e)) = &step
-        && let Some(limit) = e.daily_limit()
-    {
-        internal = Some(format!("{}: {}", e.op, e.detail));
-        let now = clock.now_ms();
-        run.status = RunStatus::Paused;
-        run.finished_at = Some(iso_from_ms(now));
-        run.error = Some(daily_limit::paused_message(limit, now));
-        run.cursor = Some(
-            Saved {
-                cursor: resume,
-                deaths: 0,
-                baseline,
-            }
-            .to_json(),
-        );
-        run.d1_queries += u64::from(store.used()) + 2;
-        store.save_run(&run).await?;
-        return Ok(SyncResult::Ran {
-            run: Box::new(run),
-            internal,
-        });
-    }
+    // paused at the last unit it finished, keeping its held removals. Should D1 refuse the save
+    // below too, the run stays `running` with its last checkpoint, continued after the reset.
+    let daily = match &step {
+        Err(Stop::Store(e)) => e
+            .daily_limit()
+            .map(|limit| (limit, format!("{}: {}", e.op, e.detail))),
+        _ => None,
+    };
+    let step = if daily.is_some() {
+        Ok(Step::Paused(resume))
+    } else {
+        step
+    };
     let finished = |run: &mut RunRecord, status: RunStatus, error: Option<String>| {
         run.cursor = None;
         run.status = status;
@@ -545,6 +533,13 @@ async fn locked_run<H: HttpClient, C: Clock, S: RunStore>(
             // Held removals die with the run; a failure to forget them is harmless.
             let _ = store.clear_pending_removals(run.id).await;
         }
+    }
+    if let Some((limit, detail)) = daily {
+        let now = clock.now_ms();
+        run.status = RunStatus::Paused;
+        run.finished_at = Some(iso_from_ms(now));
+        run.error = Some(daily_limit::paused_message(limit, now));
+        internal = Some(detail);
     }
     // This save and the lock release are the invocation's last two queries.
     run.d1_queries += u64::from(store.used()) + 2;
