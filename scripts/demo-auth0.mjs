@@ -67,6 +67,8 @@ export async function startDemoAuth0({ port = 8788, users = 3000, orgs = 4, seed
   // A bulk import: many users share one created_at millisecond (about 1 in 15, at most 200).
   const clusterSize = Math.min(200, Math.floor(users / 15));
   const userList = makeUsers(users, { seed, now, cluster: clusterSize ? { size: clusterSize } : undefined });
+  // Before the tenant serves them: it makes the users' logins agree with their past (in place).
+  const history = demoHistory(userList, Date.parse(now), seed, { logDays });
   const sizes = Array.from({ length: orgs }, (_, i) => Math.max(1, Math.round(users * (ORG_SHARES[i] ?? 0.01))));
   const { organizations, members } = makeOrganizations(orgs, { seed, users: userList, sizes });
   // The first two organizations sign in through the enterprise connections and the database.
@@ -86,7 +88,6 @@ export async function startDemoAuth0({ port = 8788, users = 3000, orgs = 4, seed
     // Auth0's self-service plan levels for the Management API: burst 40, 500/min (~8/s).
     rateLimit: rateLimit ?? { burst: 40, perSecond: 8 },
   });
-  const history = demoHistory(userList, Date.parse(now), seed, { logDays });
   for (const e of history.log) fake.logEvent(e);
   // The same objects (with their log_ids), for the past's views of the log.
   history.log = fake.logs.slice();
@@ -129,10 +130,13 @@ export function showPast(fake, ms) {
  * The demo tenant's past, for syncs at simulated times (scripts/dev.mjs runs them at start-up so the
  * trend charts have a quarter of history). Made up, but consistent: a user exists from created_at on;
  * a few extra users leave during the quarter; blocked users were blocked at some day of it; a user's
- * logins before their last one are spread back at a cadence of their own, and each login of the
- * last `logDays` days is an `s` event in the log, through one of the applications the user uses
- * (DEMO_LOG_APPS), followed by the events that mean "seen". So at any time the log up to then and
- * the users then agree: every login the log holds is in the user's last_login and logins_count.
+ * logins before their last one are spread back at a cadence of their own, never before created_at,
+ * and each login of the last `logDays` days is an `s` event in the log, through one of the
+ * applications the user uses (DEMO_LOG_APPS), followed by the events that mean "seen". So at any
+ * time the log up to then and the users then agree: every login the log holds is in the user's
+ * last_login and logins_count. Nobody logs in while blocked, nor in the 8 days before leaving (so a
+ * weekly sync lists every login of a leaver before the leaver is gone). To agree with it, `users`'
+ * last_login and logins_count are changed in place where they say otherwise.
  * @returns {{at(ms: number): object[], log: {type: string, date: string, client_id: string, user_id?: string}[]}}
  *   `at`: the users as the tenant listed them at `ms`; `log`: the events, oldest first
  */
@@ -145,33 +149,46 @@ export function demoHistory(users, nowMs, seed = 1, { logDays = DEMO_LOG_DAYS, a
     blockedAt: u.blocked ? nowMs - Math.floor(rand() * 90 * DAY) : null,
     cadence: Math.floor((1 + rand() * 13) * DAY),
   }));
+  for (const { u, blockedAt, cadence } of plan) {
+    // At most the logins the cadence fits since created_at (no account created with 300 logins).
+    if (u.last_login) {
+      const fits = Math.floor((Date.parse(u.last_login) - Date.parse(u.created_at)) / cadence) + 1;
+      u.logins_count = Math.min(u.logins_count ?? 0, Math.max(0, fits));
+    }
+    const until = Math.min(blockedAt ?? Infinity, u.leftAt ? u.leftAt - 8 * DAY : Infinity);
+    if (until < Infinity) Object.assign(u, loginsUntil(u, cadence, until));
+    if (!u.last_login) delete u.last_login;
+  }
   return {
     at(ms) {
       const out = [];
       for (const { u, blockedAt, cadence } of plan) {
         if (Date.parse(u.created_at) > ms || (u.leftAt && u.leftAt <= ms)) continue;
-        const v = { ...u };
+        const v = { ...u, ...loginsUntil(u, cadence, ms) };
         delete v.leftAt;
+        if (!v.last_login) delete v.last_login;
         if (blockedAt && blockedAt > ms) delete v.blocked;
-        const last = v.last_login ? Date.parse(v.last_login) : null;
-        if (last && last > ms) {
-          const steps = Math.ceil((last - ms) / cadence);
-          const then = last - steps * cadence;
-          const logins = Math.max(0, (v.logins_count ?? 0) - steps);
-          if (then < Date.parse(v.created_at) || logins === 0) {
-            delete v.last_login;
-            v.logins_count = 0;
-          } else {
-            v.last_login = new Date(then).toISOString();
-            v.logins_count = logins;
-          }
-        }
         out.push(v);
       }
       return out;
     },
     log: loginLog(plan, nowMs, seed, logDays, apps),
   };
+}
+
+/**
+ * A user's last_login and logins_count at `ms`: the logins after it (one a cadence back from the
+ * last) taken away; none left, or one before created_at, means never logged in.
+ * @returns {{last_login?: string, logins_count?: number}}
+ */
+function loginsUntil(u, cadence, ms) {
+  const last = u.last_login ? Date.parse(u.last_login) : null;
+  if (!last || last <= ms) return {};
+  const steps = Math.ceil((last - ms) / cadence);
+  const then = last - steps * cadence;
+  const logins = Math.max(0, (u.logins_count ?? 0) - steps);
+  if (then < Date.parse(u.created_at) || logins === 0) return { last_login: undefined, logins_count: 0 };
+  return { last_login: new Date(then).toISOString(), logins_count: logins };
 }
 
 /**
@@ -185,11 +202,11 @@ function loginLog(plan, nowMs, seed, days, apps) {
   const start = nowMs - days * DAY;
   const iso = (ms) => new Date(ms).toISOString();
   const events = [];
-  for (const { u, cadence } of plan) {
+  for (const { u, cadence, blockedAt } of plan) {
     if (!u.last_login) continue;
     const created = Date.parse(u.created_at);
-    // A leaver's logins end before they leave (`at` lists them until then).
-    const end = u.leftAt ? Math.min(nowMs, u.leftAt - 1) : nowMs;
+    // "Seen" events (a few hours after a login) end when the user leaves or is blocked.
+    const end = Math.min(nowMs, u.leftAt ? u.leftAt - 1 : Infinity, blockedAt ?? Infinity);
     const used = apps.filter((a) => r() < a.users);
     if (!used.length) used.push(apps[0]);
     const weight = used.reduce((n, a) => n + a.perWeek, 0);
