@@ -128,6 +128,12 @@ describe("the demo's replayed history is possible", () => {
     assert.ok(portal.logins_per_week.filter((x) => x.logins > 0).length >= 3, JSON.stringify(portal.logins_per_week));
   });
 
+  test("a second replay over a D1 that already holds syncs (a persisted state) replays nothing", async () => {
+    const before = (await w.db.prepare("SELECT COUNT(*) AS n FROM sync_runs").first()).n;
+    assert.deepEqual(await simulateHistory(w.url.replace(/\/$/, ""), VIEWER_TOKEN, fake, DAYS), []);
+    assert.equal((await w.db.prepare("SELECT COUNT(*) AS n FROM sync_runs").first()).n, before);
+  });
+
   test("a sync at a past time, over what later syncs stored, counts nothing dated after it", async () => {
     // The present's log is read and stored; the tenant then shows its past again and a sync runs then.
     const t = Date.now() - 10 * DAY;
