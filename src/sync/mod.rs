@@ -105,6 +105,7 @@ impl SyncConfig {
             schedule: schedule::Schedule {
                 full_interval_hours: limits.full_sync_interval_hours,
                 overlap_seconds: limits.incremental_overlap_seconds,
+                auto_max_requests: limits.full_sync_auto_max_requests,
             },
         }
     }
