@@ -779,6 +779,10 @@ impl MemoryStore {
 }
 
 impl ViewStore for MemoryStore {
+    async fn listing_facts(&self) -> Result<LastListings, StoreError> {
+        SyncStore::last_listings(self).await
+    }
+
     async fn list_users(&self, q: &UsersQuery) -> Result<Vec<UserRecord>, StoreError> {
         let mut out: Vec<UserRecord> = self
             .users

@@ -240,7 +240,9 @@ pub const PAUSED_RUN: &str = "SELECT id, started_at, finished_at, status, trigge
 /// what the newest proven full listing cost, and what the schedule needs to know of the
 /// tenant's deletion signals (`sync::schedule`): whether `read:logs` was granted, since when the
 /// log has been followed (only once it has a checkpoint), the end of the newest span of the log
-/// lost to retention, and when the newest Event Streams delivery arrived. One query.
+/// lost to retention, and when the newest Event Streams delivery arrived (the log's deletions,
+/// polled or pushed by a Log Stream, are recorded in `push_events` too, as `log:<log_id>`: they
+/// are no Event Streams delivery). One query.
 pub const LAST_LISTINGS: &str = "SELECT \
      (SELECT MAX(started_at) FROM sync_runs WHERE listing_proven = 1 AND kind = 'full') \
      AS last_full, \
@@ -252,7 +254,7 @@ pub const LAST_LISTINGS: &str = "SELECT \
      (SELECT tracking_since FROM log_cursor WHERE id = 1 AND checkpoint IS NOT NULL) \
      AS log_tracking_since, \
      (SELECT MAX(gap_until) FROM usage_gaps) AS log_gap_until, \
-     (SELECT MAX(received_at) FROM push_events) AS last_push";
+     (SELECT MAX(received_at) FROM push_events WHERE id NOT LIKE 'log:%') AS last_push";
 
 /// When the last proven listings started, and the facts behind the tenant's deletion signals.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

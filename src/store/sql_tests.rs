@@ -1160,9 +1160,9 @@ fn the_last_listings_are_the_newest_proven_full_and_any() {
         last_full_requests: Some(40),
         ..LastListings::default()
     };
-    assert_eq!(last, [listings.clone()]);
+    assert_eq!(last, std::slice::from_ref(&listings));
     // The deletion signals' facts: the scope, the log followed (only with a checkpoint), its
-    // newest gap, the newest Event Streams delivery.
+    // newest gap, the newest Event Streams delivery (a deletion read from the log is none).
     conn.execute_batch(
         "INSERT INTO optional_scopes (scope, granted, checked_at) VALUES
            ('read:clients', 1, '2026-01-01T00:00:00.000Z'),
@@ -1186,7 +1186,8 @@ fn the_last_listings_are_the_newest_proven_full_and_any() {
          INSERT INTO push_events (id, received_at, kind) VALUES
            ('evt_1', '2026-01-01T03:00:00.000Z', 'user.deleted'),
            ('evt_2', '2026-01-01T05:00:00.000Z', 'ignored'),
-           ('evt_3', '2026-01-01T04:00:00.000Z', 'user.updated');",
+           ('evt_3', '2026-01-01T04:00:00.000Z', 'user.updated'),
+           ('log:9001', '2026-01-01T09:00:00.000Z', 'user.deleted');",
     )
     .unwrap();
     let last: Vec<LastListings> = query(&conn, "t", LAST_LISTINGS, &[]).unwrap();

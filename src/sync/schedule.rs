@@ -16,7 +16,9 @@
 //! else one runs every hour: a deletion then shows at the next sync, or within an hour.
 
 use crate::auth0::error::GRANT_PATH;
-use crate::config::{DEFAULT_FULL_SYNC_AUTO_MAX_REQUESTS, DEFAULT_INCREMENTAL_OVERLAP_SECONDS};
+use crate::config::{
+    DEFAULT_FULL_SYNC_AUTO_MAX_REQUESTS, DEFAULT_INCREMENTAL_OVERLAP_SECONDS, SyncLimits,
+};
 use crate::store::RunKind;
 use crate::store::runs::LastListings;
 use crate::time::{EpochMs, iso_from_ms, ms_from_iso};
@@ -52,6 +54,17 @@ impl Default for Schedule {
             full_interval_hours: 0,
             overlap_seconds: DEFAULT_INCREMENTAL_OVERLAP_SECONDS,
             auto_max_requests: DEFAULT_FULL_SYNC_AUTO_MAX_REQUESTS,
+        }
+    }
+}
+
+impl Schedule {
+    /// The schedule the settings ask for.
+    pub fn from_limits(limits: &SyncLimits) -> Self {
+        Self {
+            full_interval_hours: limits.full_sync_interval_hours,
+            overlap_seconds: limits.incremental_overlap_seconds,
+            auto_max_requests: limits.full_sync_auto_max_requests,
         }
     }
 }
