@@ -631,12 +631,18 @@ const fmtSpan = (s) => {
   return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, "0")} s`;
 };
 
-/** A fake holding a fresh copy of the day's tenant. */
-function dayFake(t) {
-  return startFakeAuth0({
+/**
+ * A fake holding a fresh copy of the day's tenant. Its log holds one event from before the day
+ * (the same in every copy), so the first sync reads the log and follows it from then on: read:logs
+ * is then a deletion signal, and the ticks between full listings are incremental (issue 19).
+ */
+async function dayFake(t) {
+  const fake = await startFakeAuth0({
     users: structuredClone(t.users), organizations: structuredClone(t.organizations),
     members: new Map([...t.members].map(([k, v]) => [k, [...v]])), applications: structuredClone(DAY_APPS), scopes: DAY_SCOPES,
   });
+  fake.logEvent({ type: "sapi", date: "2026-01-01T00:00:00.000Z", client_id: fake.clientId });
+  return fake;
 }
 function dayWorker(fake, dir, vars) {
   return startWorker({

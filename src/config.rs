@@ -226,10 +226,16 @@ pub struct SyncLimits {
     /// `INCREMENTAL_OVERLAP_SECONDS`: how far before the last proven listing's start an
     /// incremental run reaches back (300 when unset).
     pub incremental_overlap_seconds: u32,
+    /// `FULL_SYNC_AUTO_MAX_REQUESTS`: without a deletion signal, every run is a full listing
+    /// while one costs at most this many Auth0 requests, else one runs hourly (200 when unset).
+    pub full_sync_auto_max_requests: u32,
 }
 
 /// The default of `FULL_SYNC_INTERVAL_HOURS`.
 pub const DEFAULT_FULL_SYNC_INTERVAL_HOURS: u32 = 24;
+/// The default of `FULL_SYNC_AUTO_MAX_REQUESTS`: 100 users a page, so a full listing of about
+/// 20,000 users.
+pub const DEFAULT_FULL_SYNC_AUTO_MAX_REQUESTS: u32 = 200;
 /// The default of `INCREMENTAL_OVERLAP_SECONDS`: far more than the search index's lag (seconds)
 /// and any clock skew, for a few more users listed a tick.
 pub const DEFAULT_INCREMENTAL_OVERLAP_SECONDS: u32 = 300;
@@ -327,6 +333,15 @@ impl SyncLimits {
                 "300",
             )?
             .unwrap_or(DEFAULT_INCREMENTAL_OVERLAP_SECONDS),
+            full_sync_auto_max_requests: optional_number(
+                settings,
+                "FULL_SYNC_AUTO_MAX_REQUESTS",
+                count,
+                (0, 1_000_000),
+                "0 to 1000000 (0: without a deletion signal, a full listing every hour)",
+                "200",
+            )?
+            .unwrap_or(DEFAULT_FULL_SYNC_AUTO_MAX_REQUESTS),
         })
     }
 }
@@ -930,9 +945,18 @@ mod tests {
     fn the_full_listing_interval_and_overlap_default_and_are_checked() {
         let d = SyncLimits::from_settings(&settings(&[])).unwrap();
         assert_eq!(
-            (d.full_sync_interval_hours, d.incremental_overlap_seconds),
-            (24, 300)
+            (
+                d.full_sync_interval_hours,
+                d.incremental_overlap_seconds,
+                d.full_sync_auto_max_requests
+            ),
+            (24, 300, 200)
         );
+        for (raw, want) in [("0", 0), (" 5000 ", 5000)] {
+            let l = SyncLimits::from_settings(&settings(&[("FULL_SYNC_AUTO_MAX_REQUESTS", raw)]))
+                .unwrap();
+            assert_eq!(l.full_sync_auto_max_requests, want);
+        }
         let every = SyncLimits::from_settings(&settings(&[
             ("FULL_SYNC_INTERVAL_HOURS", "0"),
             ("INCREMENTAL_OVERLAP_SECONDS", " 900 "),
@@ -952,6 +976,10 @@ mod tests {
             ("FULL_SYNC_INTERVAL_HOURS", "daily"),
             ("INCREMENTAL_OVERLAP_SECONDS", "86401"),
             ("INCREMENTAL_OVERLAP_SECONDS", "5m"),
+            ("FULL_SYNC_AUTO_MAX_REQUESTS", "-1"),
+            ("FULL_SYNC_AUTO_MAX_REQUESTS", "1000001"),
+            ("FULL_SYNC_AUTO_MAX_REQUESTS", "2e2"),
+            ("FULL_SYNC_AUTO_MAX_REQUESTS", "many"),
         ] {
             let e = SyncLimits::from_settings(&settings(&[(name, bad)])).unwrap_err();
             assert_eq!(e.setting, name);

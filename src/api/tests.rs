@@ -24,6 +24,7 @@ fn get(
 ) -> ApiResponse {
     let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
     let req = ApiRequest {
+        schedule: Default::default(),
         method: "GET",
         path,
         query,
@@ -85,6 +86,7 @@ fn health_is_open_and_everything_else_needs_the_viewer_token() {
         assert!(closed.body.contains("wrangler secret put VIEWER_TOKEN"));
     }
     let post = ApiRequest {
+        schedule: Default::default(),
         method: "POST",
         path: "/api/sync",
         query: "",
@@ -307,6 +309,7 @@ fn request<'a>(
 ) -> ApiRequest<'a> {
     let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
     ApiRequest {
+        schedule: Default::default(),
         method,
         path,
         query,

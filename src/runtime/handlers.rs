@@ -16,6 +16,7 @@ use crate::config::{Config, ConfigError, Settings, SyncSettings, ViewerConfig};
 use crate::render::csv;
 use crate::store::d1::D1Store;
 use crate::store::{StoreError, UsersQuery, ViewStore};
+use crate::sync::schedule::Schedule;
 use crate::sync::{SyncConfig, SyncResult, Trigger, run_sync_as};
 use crate::time::EpochMs;
 
@@ -196,6 +197,11 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
             origin: origin.as_deref(),
             sec_fetch_site: sec_fetch_site.as_deref(),
         },
+        schedule: config
+            .sync
+            .as_ref()
+            .map(|s| Schedule::from_limits(&s.limits))
+            .unwrap_or_default(),
     };
     let answer = match D1Store::from_env(&env) {
         Err(e) => {

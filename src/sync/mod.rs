@@ -102,10 +102,7 @@ impl SyncConfig {
                 max_requests: limits.max_auth0_requests,
                 max_queries: limits.max_d1_queries,
             },
-            schedule: schedule::Schedule {
-                full_interval_hours: limits.full_sync_interval_hours,
-                overlap_seconds: limits.incremental_overlap_seconds,
-            },
+            schedule: schedule::Schedule::from_limits(&limits),
         }
     }
 }

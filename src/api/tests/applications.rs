@@ -21,6 +21,7 @@ fn get(store: &MemoryStore, path_query: &str) -> ApiResponse {
         .unwrap();
     let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
     let req = ApiRequest {
+        schedule: Default::default(),
         method: "GET",
         path,
         query,
@@ -320,6 +321,7 @@ fn csvs_and_pages_escape_hostile_names() {
     let v = ViewerToken::from_settings(&|n: &str| (n == "VIEWER_TOKEN").then(|| "v".to_string()))
         .unwrap();
     let req = ApiRequest {
+        schedule: Default::default(),
         method: "GET",
         path: "/applications",
         now_ms: NOW,

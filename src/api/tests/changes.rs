@@ -18,6 +18,7 @@ fn token() -> ViewerToken {
 fn call(store: &MemoryStore, path_query: &str, signed_in: bool) -> Handled {
     let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
     let req = ApiRequest {
+        schedule: Default::default(),
         method: "GET",
         path,
         query,

@@ -441,6 +441,7 @@ fn run_case(seed: u64, store: &MemoryStore, token: Option<&ViewerToken>) -> u16 
     };
     let c = creds(&mut rng, &key);
     let req = ApiRequest {
+        schedule: Default::default(),
         method,
         path: &path,
         query: &query,

@@ -231,6 +231,15 @@ fn store_view_types_match_their_derives() {
             last_sync: full.then(|| run_record(true)),
             last_complete_sync: full.then(|| run_record(false)),
             generated_at: "2025-01-01T00:00:00.000Z".into(),
+            deletions: crate::sync::schedule::Outlook {
+                within_hours: if full { 24 } else { 0 },
+                shows: AWKWARD.into(),
+                signal: full.then_some("event_stream"),
+                full_listing_every_hours: 1,
+                full_listing_requests: full.then_some(250),
+                why: AWKWARD.into(),
+                faster: full.then(|| AWKWARD.into()),
+            },
         };
         same(&summary, |w| j::summary(w, &summary));
     }
@@ -312,6 +321,7 @@ fn get(store: &MemoryStore, path_query: &str) -> ApiResponse {
         .unwrap();
     let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
     let req = ApiRequest {
+        schedule: Default::default(),
         method: "GET",
         path,
         query,
@@ -447,7 +457,7 @@ fn every_json_route_answers_as_the_derives_did() {
         json!({ "organizations": orgs }),
     );
 
-    let summary = block_on(summary(&store, NOW)).unwrap();
+    let summary = block_on(summary(&store, NOW, Default::default())).unwrap();
     assert!(summary.last_sync.is_some());
     answers(
         &store,
