@@ -390,7 +390,10 @@ export function historyTimes(nowMs, days) {
   const today = Math.floor(nowMs / DAY) * DAY + 12 * 3600_000;
   const out = [];
   for (let d = days; d >= 1; d -= d > 7 ? 7 : 1) out.push(today - d * DAY);
-  return out.filter((t) => t < nowMs);
+  // The newest replayed listing is over a day old, so the cron's first tick at the present is a
+  // full listing (FULL_SYNC_INTERVAL_HOURS, default 24) whatever the hour: an incremental tick
+  // from a replayed past would show only what changed since, not the tenant as it is now.
+  return out.filter((t) => t <= nowMs - 25 * 3600_000);
 }
 
 /**

@@ -8,7 +8,7 @@ import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { parseDevVars, decideMode, freePort, groupAlive, DEMO_VIEWER_TOKEN, REPO_ROOT } from "../scripts/dev.mjs";
+import { parseDevVars, decideMode, freePort, groupAlive, historyTimes, DEMO_VIEWER_TOKEN, REPO_ROOT } from "../scripts/dev.mjs";
 import { requireBuiltWorker } from "./support/worker.mjs";
 
 const DEV = path.join(REPO_ROOT, "scripts/dev.mjs");
@@ -33,6 +33,21 @@ describe("parseDevVars", () => {
       VIEWER_TOKEN: "single",
       EMPTY: "",
     });
+  });
+});
+
+describe("historyTimes", () => {
+  // The cron's first tick after the replay must be a full listing at any hour of the day: a
+  // replayed listing under FULL_SYNC_INTERVAL_HOURS (24) old would make it incremental.
+  test("every replayed time is over a day before now, at every hour of the day", () => {
+    const day = Date.UTC(2026, 11, 8);
+    for (let minute = 0; minute < 24 * 60; minute += 15) {
+      const now = day + minute * 60_000;
+      const times = historyTimes(now, 91);
+      assert.ok(times.length >= 14, `${times.length} times at ${new Date(now).toISOString()}`);
+      for (const t of times) assert.ok(now - t > 24 * 3600_000, `${new Date(t).toISOString()} is under a day before ${new Date(now).toISOString()}`);
+      assert.deepEqual([...times].sort((a, b) => a - b), times, "oldest first");
+    }
   });
 });
 
