@@ -46,13 +46,19 @@ const { values: args } = parseArgs({
     "tick-seconds": { type: "string", default: "3" },
     "full-ticks": { type: "string", default: "2" },
     "cadence-minutes": { type: "string" },
+    // The listing proof by difference (issue 19 §3): a quiet tenant's full listing vs its minimum.
+    "skip-proof": { type: "boolean", default: false },
+    "only-proof": { type: "boolean", default: false },
+    "proof-size": { type: "string", default: "100000" },
+    "proof-capped": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
 if (args.help) {
   console.log("npm run bench [-- --sizes 10000,100000] [--skip-free] [--free-size 10000] [--latency-requests 200] [--log-events 10000]\n"
     + "  [--only-dashboard] [--dashboard-size 10000] [--dashboard-requests 40] [--baseline-script old/build/index.js]\n"
-    + "  [--skip-day | --only-day] [--day-size 100000] [--tick-seconds 3] [--full-ticks 2] [--cadence-minutes 10]");
+    + "  [--skip-day | --only-day] [--day-size 100000] [--tick-seconds 3] [--full-ticks 2] [--cadence-minutes 10]\n"
+    + "  [--skip-proof | --only-proof] [--proof-size 100000] [--proof-capped]");
   process.exit(0);
 }
 const SIZES = args.sizes.split(",").map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
@@ -269,6 +275,56 @@ const rows = []; // [section, measure, figure, target, met]
 const row = (section, measure, figure, target = "", met = "") => rows.push({ section, measure, figure, target, met });
 const results = { date, machine, budgets: { auth0Requests: BUDGET, d1Queries: BUDGET }, sizes: [], free: null, freeUnconfigured: null, logs: null, wasm: null, latency: null, rows };
 
+// ---------------------------------------------------------------------------------------------
+// The listing proof by difference (issue 19 §3): a tenant that does not change while it is listed,
+// users only, its totals counting every match (as the issue reads Auth0's); with --proof-capped
+// also with totals capped at 1000, where each full block pays a count. Minimum = ⌈N/100⌉ pages + 1
+// token per invocation; requests = the fake's users requests (pages, read-aheads, counts) + tokens.
+// --only-proof runs it alone and writes bench/last-run-proof.json.
+// ---------------------------------------------------------------------------------------------
+async function proofListing(n, capTotals) {
+  const users = makeUsers(n, { seed: 19, now: NOW });
+  const { fake, w } = await start({ users, organizations: [], members: new Map() }, { fakeOpts: { capTotals } });
+  try {
+    fake.resetStats();
+    const { run, wallMs } = await syncToEnd(w);
+    const s = fake.stats();
+    const check = await verify(w, fake);
+    const counts = fake.requests.filter((r) => r.kind === "users" && r.query.per_page === "1").length;
+    const requests = s.users + s.token;
+    const minimum = Math.ceil(n / PER_PAGE) + run.invocations;
+    return { n, capTotals, status: run.status, usersOk: check.usersOk, requests, minimum, ratio: requests / minimum, counts, invocations: run.invocations, wallMs };
+  } finally {
+    await w.close();
+    await fake.close();
+  }
+}
+
+async function proofSection() {
+  const n = Number(args["proof-size"]);
+  const out = [];
+  for (const capTotals of args["proof-capped"] ? [false, true] : [false]) {
+    const sec = `listing proof N=${n}, ${capTotals ? "totals capped at 1000" : "uncapped totals"}`;
+    console.log(`\n[${sec}] a quiet tenant's first sync …`);
+    const p = await proofListing(n, capTotals);
+    if (p.status !== "succeeded" || !p.usersOk) wrong = true;
+    row(sec, "status / D1 users = fake", `${p.status} / ${p.usersOk ? "equal" : "differ"}`, "succeeded, equal", ok(p.status === "succeeded" && p.usersOk));
+    row(sec, "listing requests / minimum", `${p.requests} / ${p.minimum} = ${fmt(p.ratio, 4)}`, capTotals ? "" : "≤ 1.02", capTotals ? "" : ok(p.ratio <= 1.02));
+    row(sec, "  of which counts (one-user pages)", p.counts);
+    row(sec, "invocations / wall", `${p.invocations} / ${fmt(p.wallMs / 1000)} s`);
+    out.push(p);
+  }
+  results.proof = out;
+}
+
+if (args["only-proof"]) {
+  await proofSection();
+  for (const r of rows) console.log(`${r.section} | ${r.measure}: ${r.figure}${r.target ? ` (target ${r.target} ${r.met})` : ""}`);
+  fs.writeFileSync(path.join(REPO_ROOT, "bench/last-run-proof.json"), JSON.stringify({ date, machine, proof: results.proof, correct: !wrong }, null, 2) + "\n");
+  console.log("written: bench/last-run-proof.json");
+  process.exit(wrong ? 1 : 0);
+}
+
 let latencyDone = null;
 for (const n of args["only-dashboard"] || args["only-day"] ? [] : SIZES) {
   const sec = `N=${n}`;
@@ -428,6 +484,8 @@ if (!args["only-dashboard"] && !args["only-day"]) {
     await fake.close();
   }
 }
+
+if (!args["skip-proof"] && !args["only-dashboard"] && !args["only-day"]) await proofSection();
 
 // ---------------------------------------------------------------------------------------------
 // A simulated day (issue 11) on one tenant with 1 % of users changing their profile, 5 % logging

@@ -571,7 +571,7 @@ impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
                         return Ok(Step::Paused(Cursor::Users { lower }));
                     }
                     self.lease.keep(self.store, self.clock.now_ms()).await?;
-                    let mut block = match fetch_block(self.client, &lower, since).await {
+                    let mut block = match fetch_block(self.client, &lower, since, None).await {
                         Err(Auth0Error::BudgetSpent) => {
                             return Ok(Step::Paused(Cursor::Users { lower }));
                         }
@@ -608,6 +608,8 @@ impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
                                 Next::Export(at) => Cursor::Export { at, job: None },
                             };
                         };
+                        // The page this block read ahead to prove itself is the next one's first.
+                        let carry = block.carry.take();
                         // The next block is a unit of work of its own: a block that took long
                         // (proof re-reads, a slow tenant) must not eat the lease of the next.
                         self.lease.keep(self.store, self.clock.now_ms()).await?;
@@ -623,7 +625,7 @@ impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
                                 block.unproven.as_deref(),
                                 self.baseline,
                             ),
-                            fetch_block(self.client, &next, since),
+                            fetch_block(self.client, &next, since, carry),
                         )
                         .await;
                         applied?;
@@ -830,6 +832,9 @@ mod events_tests;
 #[cfg(test)]
 #[path = "tests/incremental.rs"]
 mod incremental_tests;
+#[cfg(test)]
+#[path = "tests/proof.rs"]
+mod proof_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
