@@ -317,6 +317,7 @@ fn an_incremental_listing_with_updates_and_deletions_while_it_lists_is_never_wro
     cfg.schedule = schedule::Schedule {
         full_interval_hours: 24,
         overlap_seconds: 300,
+        ..Default::default()
     };
     let sync = |fake: &FakeAuth0, store: &MemoryStore, clock: &FakeClock| match block_on(run_sync(
         fake,
