@@ -739,6 +739,35 @@ describe("sessions and cross-site requests", () => {
     assert.equal(await status(w, await login(w)), 200);
   });
 
+  test("a VIEWER_TOKEN shorter than 16 characters closes every viewer route, naming it, even to that token", async () => {
+    const short = "short-token";
+    const w = await start({ VIEWER_TOKEN: short });
+    for (const p of ["/", "/runs", "/login"]) {
+      const page = await w.fetch(p, { redirect: "manual" });
+      assert.equal(page.status, 503, p);
+      const html = await page.text();
+      assert.match(html, /VIEWER_TOKEN is shorter than 16 characters/, p);
+      assert.ok(!html.includes(short), `${p}: the value is echoed`);
+    }
+    const login = await w.fetch("/login", {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: short }).toString(),
+    });
+    assert.equal(login.status, 503);
+    assert.equal(login.headers.get("set-cookie"), null);
+    await login.arrayBuffer();
+    for (const [p, method] of [["/api/users", "GET"], ["/api/summary", "GET"], ["/api/sync", "POST"]]) {
+      const res = await w.authedFetch(p, { method });
+      assert.equal(res.status, 503, p);
+      const { error } = await res.json();
+      assert.match(error, /VIEWER_TOKEN is shorter than 16 characters/, p);
+    }
+    assert.equal((await w.fetch("/healthz")).status, 200);
+    assert.ok(w.logs.some((l) => /viewer routes are closed: VIEWER_TOKEN/.test(l)), "logged for the operator");
+  });
+
   test("half-configured Cloudflare Access names the missing setting on the dashboard and in the 403", async () => {
     for (const [bindings, missing, present] of [
       [{ VIEWER_TOKEN, ACCESS_TEAM_DOMAIN: "myteam.cloudflareaccess.com" }, "ACCESS_AUD", "ACCESS_TEAM_DOMAIN"],

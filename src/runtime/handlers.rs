@@ -181,6 +181,9 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
     let sec_fetch_site = req.headers().get("sec-fetch-site")?;
     // Every setting, once for this request.
     let config = Config::from_settings(&EnvSettings(&env));
+    if let Err(e) = &config.viewer.token {
+        console_error!("viewer routes are closed: {e}");
+    }
     let access = access_outcome(&config.viewer, &req, now).await;
     let auth = ViewerAuth::new(&config.viewer, access);
     let api_req = ApiRequest {
