@@ -627,6 +627,37 @@ describe("Cloudflare Access", () => {
   });
 });
 
+describe("Cloudflare Access with the certs endpoint down", () => {
+  const AUD = "aud-tag-0123456789abcdef";
+  const key = makeKeyPair("key-1");
+  let jwks, w;
+
+  before(async () => {
+    jwks = await startJwksServer([key.jwk]);
+    jwks.status = 503;
+    // Slow as well as down: requests that arrive meanwhile find the fetch under way.
+    jwks.holdMs = 300;
+    w = await startWorker({ bindings: { VIEWER_TOKEN, ACCESS_TEAM_DOMAIN: jwks.url, ACCESS_AUD: AUD } });
+  });
+  after(async () => { await w?.close(); await jwks?.close(); });
+
+  test("concurrent requests share one certs fetch, and its failure is remembered", async () => {
+    const jwt = signJwt(accessClaims({ issuer: jwks.url, aud: AUD, email: "a@example.com" }), { key });
+    const ask = async () => {
+      const res = await w.fetch("/api/users", { headers: { "cf-access-jwt-assertion": jwt } });
+      assert.equal(res.status, 403);
+      const { error } = await res.json();
+      assert.match(error, /signing keys could not be loaded: .*HTTP 503/);
+    };
+    await Promise.all(Array.from({ length: 5 }, ask));
+    assert.equal(jwks.requests, 1, "one fetch for five concurrent requests");
+    // Within the 30 s that the failure is remembered, even with the endpoint back, no fetch.
+    jwks.status = 200;
+    for (let i = 0; i < 5; i++) await ask();
+    assert.equal(jwks.requests, 1, "the failure is remembered");
+  });
+});
+
 // Sessions, cross-site POSTs and half-configured Access, each against a worker of its own (the
 // settings differ) with an empty database: none of it needs synced users.
 describe("sessions and cross-site requests", () => {

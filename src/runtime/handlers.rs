@@ -17,10 +17,9 @@ use crate::render::csv;
 use crate::store::d1::D1Store;
 use crate::store::{StoreError, UsersQuery, ViewStore};
 use crate::sync::{SyncConfig, SyncResult, Trigger, run_sync_as};
-use crate::time::EpochMs;
 
 use super::access::{SubtleRsa, WorkerKeys};
-use super::clock::ShiftedClock;
+use super::clock::{ShiftedClock, WorkerClock};
 use super::http::WorkerHttp;
 
 /// Settings from Worker secrets, falling back to vars.
@@ -137,7 +136,7 @@ thread_local! {
 }
 
 /// Verifies the Cloudflare Access assertion, when Access is configured.
-async fn access_outcome(viewer: &ViewerConfig, req: &Request, now: EpochMs) -> AccessOutcome {
+async fn access_outcome(viewer: &ViewerConfig, req: &Request) -> AccessOutcome {
     let cfg = match &viewer.access {
         Ok(None) => return AccessOutcome::Off,
         Ok(Some(cfg)) => cfg,
@@ -150,7 +149,8 @@ async fn access_outcome(viewer: &ViewerConfig, req: &Request, now: EpochMs) -> A
         return AccessOutcome::Absent;
     };
     let cache = JWKS.with(Rc::clone);
-    match verify_with_cached_keys(&cache, &token, cfg, now, &WorkerKeys, &SubtleRsa).await {
+    match verify_with_cached_keys(&cache, &token, cfg, &WorkerClock, &WorkerKeys, &SubtleRsa).await
+    {
         Ok(identity) => AccessOutcome::Verified(identity),
         Err(e) => {
             console_log!("Cloudflare Access assertion rejected: {e}");
@@ -184,7 +184,7 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
     if let Err(e) = &config.viewer.token {
         console_error!("viewer routes are closed: {e}");
     }
-    let access = access_outcome(&config.viewer, &req, now).await;
+    let access = access_outcome(&config.viewer, &req).await;
     let auth = ViewerAuth::new(&config.viewer, access);
     let api_req = ApiRequest {
         method: &method,
