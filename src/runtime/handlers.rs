@@ -170,7 +170,24 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
     let method = req.method().to_string();
     let authorization = req.headers().get("authorization")?;
     let cookie = req.headers().get("cookie")?;
-    let now = worker::Date::now().as_millis();
+    let real_now = worker::Date::now().as_millis();
+    // Tests only (see `clock::test_clock_offset`): `x-test-clock: <ms>` answers as of that time,
+    // so a test's "today" does not depend on the wall clock.
+    let now = {
+        let settings = EnvSettings(&env);
+        let at = req
+            .headers()
+            .get("x-test-clock")?
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        let offset = crate::clock::test_clock_offset(
+            settings.get(crate::clock::TEST_CLOCK_SETTING).as_deref(),
+            settings.get("AUTH0_BASE_URL").as_deref(),
+            at,
+            real_now,
+        );
+        real_now.saturating_add_signed(offset)
+    };
     // Only the login form posts a body worth reading; it is tiny.
     let body = if method == "POST" && path == "/login" {
         read_small_body(&mut req).await
@@ -216,7 +233,7 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
                         .as_deref(),
                     env_settings.get("AUTH0_BASE_URL").as_deref(),
                     crate::clock::simulated_at(query),
-                    now,
+                    real_now,
                 );
                 api::sync_response(&sync(&env, &config.sync, Trigger::Manual, offset).await)
             }
