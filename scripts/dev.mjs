@@ -16,6 +16,8 @@ const CRON_QUERY = "*/10+*+*+*+*";
 const DEMO_DOMAIN = "demo-tenant.us.auth0.com";
 const PLACEHOLDER_DOMAIN = "your-tenant.us.auth0.com";
 export const DEMO_VIEWER_TOKEN = "demo-viewer-token";
+/** The worker refuses a shorter VIEWER_TOKEN (src/config.rs, MIN_VIEWER_TOKEN). */
+export const MIN_VIEWER_TOKEN = 16;
 // The demo's push secrets (at least 16 characters, as the worker requires): made up, like the tenant.
 export const DEMO_LOG_STREAM_TOKEN = "demo-log-stream-token";
 export const DEMO_EVENT_STREAM_TOKEN = "demo-event-stream-token";
@@ -91,6 +93,9 @@ export function decideMode(devVars) {
   const has = (k) => typeof vars[k] === "string" && vars[k].trim() !== "" && !(k === "AUTH0_DOMAIN" && vars[k].trim() === PLACEHOLDER_DOMAIN);
   const token = has("VIEWER_TOKEN") ? vars.VIEWER_TOKEN.trim() : "";
   const warnings = [];
+  if (token && [...token].length < MIN_VIEWER_TOKEN) {
+    warnings.push(`VIEWER_TOKEN in .dev.vars is shorter than ${MIN_VIEWER_TOKEN} characters: the worker refuses every viewer until it is longer (see .dev.vars.example).`);
+  }
   if (CREDENTIALS.every(has)) {
     if (!token) {
       warnings.push("VIEWER_TOKEN is not set in .dev.vars: the API refuses every request (all but /healthz) until you add one (see .dev.vars.example).");

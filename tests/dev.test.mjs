@@ -59,17 +59,30 @@ describe("decideMode", () => {
   });
 
   test("all three credentials: real, warning when VIEWER_TOKEN is missing", () => {
-    assert.deepEqual(decideMode({ ...creds, VIEWER_TOKEN: "tok" }), { mode: "real", token: "tok", warnings: [] });
+    const long = "tok-0123456789abcdef";
+    assert.deepEqual(decideMode({ ...creds, VIEWER_TOKEN: long }), { mode: "real", token: long, warnings: [] });
     const r = decideMode(creds);
     assert.equal(r.mode, "real");
     assert.equal(r.token, "");
     assert.match(r.warnings[0], /VIEWER_TOKEN/);
   });
 
+  test("a VIEWER_TOKEN shorter than 16 characters is kept, with a warning that names it", () => {
+    for (const devVars of [{ ...creds, VIEWER_TOKEN: "tok" }, { VIEWER_TOKEN: "fifteen-chars-x" }]) {
+      const r = decideMode(devVars);
+      assert.equal(r.token, devVars.VIEWER_TOKEN);
+      assert.equal(r.warnings.length, 1, r.warnings.join("; "));
+      assert.match(r.warnings[0], /VIEWER_TOKEN .*shorter than 16 characters/);
+    }
+    assert.deepEqual(decideMode({ VIEWER_TOKEN: "sixteen-chars-ok" }).warnings, []);
+    assert.ok(DEMO_VIEWER_TOKEN.length >= 16);
+  });
+
   test("partial or placeholder credentials: demo, keeping a VIEWER_TOKEN from .dev.vars", () => {
-    const r = decideMode({ AUTH0_DOMAIN: "t.us.auth0.com", AUTH0_CLIENT_ID: "", VIEWER_TOKEN: "mine" });
+    const mine = "mine-0123456789abcdef";
+    const r = decideMode({ AUTH0_DOMAIN: "t.us.auth0.com", AUTH0_CLIENT_ID: "", VIEWER_TOKEN: mine });
     assert.equal(r.mode, "demo");
-    assert.equal(r.token, "mine");
+    assert.equal(r.token, mine);
     assert.match(r.warnings[0], /AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET/);
     // A .dev.vars copied unchanged from .dev.vars.example.
     const example = parseDevVars(fs.readFileSync(path.join(REPO_ROOT, ".dev.vars.example"), "utf8"));

@@ -277,7 +277,7 @@ pub async fn handle<S: ViewStore + SessionStore + ChangeView + SqlRunner + Trend
         Route::Health if get => {
             return Handled::Respond(ApiResponse::json(200, "{\"ok\":true}".into()));
         }
-        Route::Login => match auth.check_access_config() {
+        Route::Login => match auth.check_config() {
             Ok(()) => return Handled::Respond(pages::login(req, store, auth).await),
             Err(e) => Err(e),
         },
@@ -296,12 +296,14 @@ pub async fn handle<S: ViewStore + SessionStore + ChangeView + SqlRunner + Trend
         Err(ApiError::Unauthorized) if page_route => {
             Handled::Respond(ApiResponse::see_other("/login"))
         }
-        Err(e @ (ApiError::ViewerTokenUnset | ApiError::AccessMisconfigured(_))) if page_route => {
-            Handled::Respond(ApiResponse::html(
-                e.status(),
-                crate::render::html::closed_page(&e.to_string()),
-            ))
-        }
+        Err(
+            e @ (ApiError::ViewerTokenUnset
+            | ApiError::ViewerTokenInvalid(_)
+            | ApiError::AccessMisconfigured(_)),
+        ) if page_route => Handled::Respond(ApiResponse::html(
+            e.status(),
+            crate::render::html::closed_page(&e.to_string()),
+        )),
         Err(e) => Handled::Respond(ApiResponse::error(&e)),
     }
 }

@@ -9,7 +9,6 @@ use super::*;
 use crate::auth::origin::RequestSite;
 use crate::auth0::fake::{FakeApps, FakeAuth0, FakeConnection};
 use crate::clock::fake::FakeClock;
-use crate::config::ViewerToken;
 use crate::render::applications::{Coverage, NotEnabled};
 use crate::store::applications::{AppSummary, AppUser, UsageGap, UserApp};
 use crate::store::memory::MemoryStore;
@@ -317,15 +316,14 @@ fn trends_match_their_derive_with_and_without_every_part() {
 // Route by route: each answer equals the `json!` of the derives that served it before.
 
 fn get(store: &MemoryStore, path_query: &str) -> ApiResponse {
-    let v = ViewerToken::from_settings(&|n: &str| (n == "VIEWER_TOKEN").then(|| "v".to_string()))
-        .unwrap();
+    let v = crate::testing::viewer_token("v-token-0123456789");
     let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
     let req = ApiRequest {
         schedule: Default::default(),
         method: "GET",
         path,
         query,
-        authorization: Some("Bearer v"),
+        authorization: Some("Bearer v-token-0123456789"),
         cookie: None,
         body: "",
         now_ms: NOW,
@@ -333,6 +331,7 @@ fn get(store: &MemoryStore, path_query: &str) -> ApiResponse {
     };
     let auth = ViewerAuth {
         token: Some(&v),
+        token_problem: None,
         session_secret: None,
         access: AccessOutcome::Off,
     };
