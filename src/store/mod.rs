@@ -282,3 +282,7 @@ pub trait ViewStore {
     /// Any database failure.
     async fn connection_counts(&self) -> Result<Vec<ConnectionCount>, StoreError>;
 }
+
+#[cfg(test)]
+#[path = "tests/rows_written.rs"]
+mod rows_written_tests;
