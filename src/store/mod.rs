@@ -288,3 +288,7 @@ pub trait ViewStore {
     /// Any database failure.
     async fn listing_facts(&self) -> Result<runs::LastListings, StoreError>;
 }
+
+#[cfg(test)]
+#[path = "tests/rows_written.rs"]
+mod rows_written_tests;
