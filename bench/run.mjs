@@ -47,6 +47,14 @@ const { values: args } = parseArgs({
     "tick-seconds": { type: "string", default: "3" },
     "full-ticks": { type: "string", default: "2" },
     "cadence-minutes": { type: "string" },
+    // The listing proof by difference (issue 19 §3): a quiet tenant's full listing vs its minimum.
+    "skip-proof": { type: "boolean", default: false },
+    "only-proof": { type: "boolean", default: false },
+    "proof-size": { type: "string", default: "100000" },
+    "proof-capped": { type: "boolean", default: false },
+    // Rows written on the D1 Free plan (issue 19 §2) alone: a first sync and the log following.
+    "only-rows": { type: "boolean", default: false },
+    "rows-size": { type: "string", default: "10000" },
     // The CPU per invocation under the Free plan's budgets (issue 19): bench/cpu.mjs.
     "skip-cpu": { type: "boolean", default: false },
     "cpu-size": { type: "string", default: "10000" },
@@ -56,7 +64,9 @@ const { values: args } = parseArgs({
 if (args.help) {
   console.log("npm run bench [-- --sizes 10000,100000] [--skip-free] [--free-size 10000] [--latency-requests 200] [--log-events 10000]\n"
     + "  [--only-dashboard] [--dashboard-size 10000] [--dashboard-requests 40] [--baseline-script old/build/index.js]\n"
-    + "  [--skip-day | --only-day] [--day-size 100000] [--tick-seconds 3] [--full-ticks 2] [--cadence-minutes 10]");
+    + "  [--skip-day | --only-day] [--day-size 100000] [--tick-seconds 3] [--full-ticks 2] [--cadence-minutes 10]\n"
+    + "  [--skip-proof | --only-proof] [--proof-size 100000] [--proof-capped]\n"
+    + "  [--only-rows] [--rows-size 10000] [--log-events 10000]");
   process.exit(0);
 }
 const SIZES = args.sizes.split(",").map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
@@ -273,8 +283,58 @@ const rows = []; // [section, measure, figure, target, met]
 const row = (section, measure, figure, target = "", met = "") => rows.push({ section, measure, figure, target, met });
 const results = { date, machine, budgets: { auth0Requests: BUDGET, d1Queries: BUDGET }, sizes: [], free: null, freeUnconfigured: null, logs: null, wasm: null, latency: null, rows };
 
+// ---------------------------------------------------------------------------------------------
+// The listing proof by difference (issue 19 §3): a tenant that does not change while it is listed,
+// users only, its totals counting every match (as the issue reads Auth0's); with --proof-capped
+// also with totals capped at 1000, where each full block pays a count. Minimum = ⌈N/100⌉ pages + 1
+// token per invocation; requests = the fake's users requests (pages, read-aheads, counts) + tokens.
+// --only-proof runs it alone and writes bench/last-run-proof.json.
+// ---------------------------------------------------------------------------------------------
+async function proofListing(n, capTotals) {
+  const users = makeUsers(n, { seed: 19, now: NOW });
+  const { fake, w } = await start({ users, organizations: [], members: new Map() }, { fakeOpts: { capTotals } });
+  try {
+    fake.resetStats();
+    const { run, wallMs } = await syncToEnd(w);
+    const s = fake.stats();
+    const check = await verify(w, fake);
+    const counts = fake.requests.filter((r) => r.kind === "users" && r.query.per_page === "1").length;
+    const requests = s.users + s.token;
+    const minimum = Math.ceil(n / PER_PAGE) + run.invocations;
+    return { n, capTotals, status: run.status, usersOk: check.usersOk, requests, minimum, ratio: requests / minimum, counts, invocations: run.invocations, wallMs };
+  } finally {
+    await w.close();
+    await fake.close();
+  }
+}
+
+async function proofSection() {
+  const n = Number(args["proof-size"]);
+  const out = [];
+  for (const capTotals of args["proof-capped"] ? [false, true] : [false]) {
+    const sec = `listing proof N=${n}, ${capTotals ? "totals capped at 1000" : "uncapped totals"}`;
+    console.log(`\n[${sec}] a quiet tenant's first sync …`);
+    const p = await proofListing(n, capTotals);
+    if (p.status !== "succeeded" || !p.usersOk) wrong = true;
+    row(sec, "status / D1 users = fake", `${p.status} / ${p.usersOk ? "equal" : "differ"}`, "succeeded, equal", ok(p.status === "succeeded" && p.usersOk));
+    row(sec, "listing requests / minimum", `${p.requests} / ${p.minimum} = ${fmt(p.ratio, 4)}`, capTotals ? "" : "≤ 1.02", capTotals ? "" : ok(p.ratio <= 1.02));
+    row(sec, "  of which counts (one-user pages)", p.counts);
+    row(sec, "invocations / wall", `${p.invocations} / ${fmt(p.wallMs / 1000)} s`);
+    out.push(p);
+  }
+  results.proof = out;
+}
+
+if (args["only-proof"]) {
+  await proofSection();
+  for (const r of rows) console.log(`${r.section} | ${r.measure}: ${r.figure}${r.target ? ` (target ${r.target} ${r.met})` : ""}`);
+  fs.writeFileSync(path.join(REPO_ROOT, "bench/last-run-proof.json"), JSON.stringify({ date, machine, proof: results.proof, correct: !wrong }, null, 2) + "\n");
+  console.log("written: bench/last-run-proof.json");
+  process.exit(wrong ? 1 : 0);
+}
+
 let latencyDone = null;
-for (const n of args["only-dashboard"] || args["only-day"] ? [] : SIZES) {
+for (const n of args["only-dashboard"] || args["only-day"] || args["only-rows"] ? [] : SIZES) {
   const sec = `N=${n}`;
   console.log(`\n[${sec}] generating tenant …`);
   const t = tenant(n, 7);
@@ -354,7 +414,7 @@ for (const n of args["only-dashboard"] || args["only-day"] ? [] : SIZES) {
 }
 
 // The same tenant twice: the plan's rate configured, then paced by Auth0's headers alone.
-for (const [key, label, bindings] of args["skip-free"] || args["only-dashboard"] || args["only-day"] ? [] : [
+for (const [key, label, bindings] of args["skip-free"] || args["only-dashboard"] || args["only-day"] || args["only-rows"] ? [] : [
   ["free", "AUTH0_RATE_LIMIT_PER_SECOND=2 BURST=2", { AUTH0_RATE_LIMIT_PER_SECOND: "2", AUTH0_RATE_LIMIT_BURST: "2" }],
   ["freeUnconfigured", "no AUTH0_RATE_LIMIT_* (headers alone)", {}],
 ]) {
@@ -392,7 +452,7 @@ for (const [key, label, bindings] of args["skip-free"] || args["only-dashboard"]
 }
 
 // Following the log (read:logs): requests and D1 rows per 1,000 events, and an idle tick's cost.
-if (!args["only-dashboard"] && !args["only-day"]) {
+if (!args["only-dashboard"] && !args["only-day"] && !args["only-rows"]) {
   const events = Number(args["log-events"]);
   const sec = `log following, ${events} events`;
   console.log(`\n[${sec}] …`);
@@ -432,6 +492,8 @@ if (!args["only-dashboard"] && !args["only-day"]) {
     await fake.close();
   }
 }
+
+if (!args["skip-proof"] && !args["only-dashboard"] && !args["only-day"]) await proofSection();
 
 // ---------------------------------------------------------------------------------------------
 // A simulated day (issue 11) on one tenant with 1 % of users changing their profile, 5 % logging
@@ -635,12 +697,18 @@ const fmtSpan = (s) => {
   return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, "0")} s`;
 };
 
-/** A fake holding a fresh copy of the day's tenant. */
-function dayFake(t) {
-  return startFakeAuth0({
+/**
+ * A fake holding a fresh copy of the day's tenant. Its log holds one event from before the day
+ * (the same in every copy), so the first sync reads the log and follows it from then on: read:logs
+ * is then a deletion signal, and the ticks between full listings are incremental (issue 19).
+ */
+async function dayFake(t) {
+  const fake = await startFakeAuth0({
     users: structuredClone(t.users), organizations: structuredClone(t.organizations),
     members: new Map([...t.members].map(([k, v]) => [k, [...v]])), applications: structuredClone(DAY_APPS), scopes: DAY_SCOPES,
   });
+  fake.logEvent({ type: "sapi", date: "2026-01-01T00:00:00.000Z", client_id: fake.clientId });
+  return fake;
 }
 function dayWorker(fake, dir, vars) {
   return startWorker({
@@ -870,7 +938,7 @@ async function simulatedDay({ n, tickSeconds, fullTicks, cadenceMin }) {
   results.day = out;
 }
 
-if (!args["skip-day"] && !args["only-dashboard"]) {
+if (!args["skip-day"] && !args["only-dashboard"] && !args["only-rows"]) {
   let cadenceMin = args["cadence-minutes"] != null ? Number(args["cadence-minutes"]) : wranglerCadenceMinutes();
   if (cadenceMin == null) {
     cadenceMin = 10;
@@ -912,7 +980,7 @@ async function seedYear(db) {
   return (await db.prepare("SELECT COUNT(*) AS n FROM trend_days").first()).n;
 }
 
-if (!args["only-day"] && (args["only-dashboard"] || !args["skip-dashboard"])) {
+if (!args["only-day"] && !args["only-rows"] && (args["only-dashboard"] || !args["skip-dashboard"])) {
   const n = Number(args["dashboard-size"]);
   const reqs = Number(args["dashboard-requests"]);
   const sec = `dashboard on N=${n}`;
@@ -962,6 +1030,74 @@ if (!args["only-day"] && (args["only-dashboard"] || !args["skip-dashboard"])) {
   row(sec, "gzip -9", `${fmt(gz / 1024, 1)} KB (${gz} B)`, "≤ 300 KB", ok(gz <= 300 * 1024));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Rows written on the D1 Free plan (issue 19 §2): 100,000 a day. A first sync's rows per user
+// (users, their index entries, memberships) and the log following's rows per event.
+// ---------------------------------------------------------------------------------------------
+/** A first sync of `n` users (3 organizations) on a fresh database: its rows written. */
+async function firstSyncRows(n) {
+  const t = tenant(n, 7);
+  const { fake, w } = await start(t);
+  try {
+    const first = await syncToEnd(w);
+    const check = await verify(w, fake);
+    const members = (await w.db.prepare("SELECT COUNT(*) AS n FROM memberships").first()).n;
+    return { n, status: first.run.status, correct: first.run.status === "succeeded" && check.usersOk && check.membersOk, rowsWritten: first.run.rows_written, memberships: members };
+  } finally {
+    await w.close();
+    await fake.close();
+  }
+}
+
+/** The log following of `events` events (as in the log section) on a synced 1,000-user tenant. */
+async function logRows(events) {
+  const t = tenant(1000, 9);
+  const { fake, w } = await start(t, { fakeOpts: { scopes: ["read:users", "read:organizations", "read:organization_members", "read:logs"] } });
+  try {
+    await syncToEnd(w);
+    const clients = ["demo_spa", "demo_web", "demo_mobile", "demo_admin"];
+    const base = Date.parse(NOW) - 7 * 86_400_000;
+    for (let i = 0; i < events; i++) {
+      const u = t.users[(i * 7919) % t.users.length];
+      fake.logEvent({ type: ["s", "ssa", "sertft", "seacft", "f"][i % 5], date: new Date(base + i * 1000).toISOString(), client_id: clients[i % 4], user_id: u.user_id });
+    }
+    const read = await syncToEnd(w);
+    const got = await w.db.prepare("SELECT COUNT(*) AS n, SUM(logins) AS logins FROM app_usage").first();
+    return { events, status: read.run.status, correct: read.run.status === "succeeded" && got.logins === Math.ceil(events / 5), rowsWritten: read.run.rows_written, pairs: got.n };
+  } finally {
+    await w.close();
+    await fake.close();
+  }
+}
+
+if (!args["only-dashboard"] && !args["only-day"]) {
+  const sec = "rows written (D1 Free plan: 100,000 a day)";
+  const rowsN = Number(args["rows-size"]);
+  const events = Number(args["log-events"]);
+  // A full run reuses its own first sync of rows-size users and its log section; --only-rows
+  // (or a run without that size) measures both here.
+  const fromSizes = results.sizes.find((r) => r.n === rowsN);
+  let users = fromSizes && { n: rowsN, status: fromSizes.first.status, correct: fromSizes.verify.usersOk && fromSizes.verify.membersOk, rowsWritten: fromSizes.first.rowsWritten, memberships: fromSizes.verify.d1Members };
+  if (!users) {
+    console.log(`\n[${sec}] first sync of ${rowsN} users …`);
+    users = await firstSyncRows(rowsN);
+  }
+  let log = results.logs && { events: results.logs.events, status: results.logs.status, correct: results.logs.status === "succeeded", rowsWritten: results.logs.rowsWritten, pairs: results.logs.pairs };
+  if (!log) {
+    console.log(`[${sec}] log following, ${events} events …`);
+    log = await logRows(events);
+  }
+  if (!users.correct || !log.correct) wrong = true;
+  const perUser = users.rowsWritten / users.n;
+  const perEvent = log.rowsWritten / log.events;
+  results.rowsWritten = { users, log, perUser, perEvent, usersPerFreeDay: Math.floor(100_000 / perUser), eventsPerFreeDay: Math.floor(100_000 / perEvent) };
+  row(sec, `rows written per user (first sync, N=${users.n})`, `${fmt(perUser)} (${users.rowsWritten}; ${users.memberships} memberships)`, "≤ 3", ok(perUser <= 3));
+  row(sec, `rows written per log event (${log.events} events)`, `${fmt(perEvent)} (${log.rowsWritten}; ${log.pairs} user-app pairs)`, "≤ 1.5", ok(perEvent <= 1.5));
+  row(sec, "one Free day (100,000 rows): first-sync users / log events", `${results.rowsWritten.usersPerFreeDay} / ${results.rowsWritten.eventsPerFreeDay}`);
+  console.log(`rows written per user: ${fmt(perUser)}`);
+  console.log(`rows written per log event: ${fmt(perEvent)}`);
+}
+
 if (latencyDone) {
   const l = latencyDone;
   const sec = `latency on N=${l.n}`;
@@ -974,7 +1110,7 @@ if (latencyDone) {
 
 // The CPU each invocation costs per 1,000 users under the Free budgets, and the native per-page
 // work (bench/cpu.mjs; alone: node bench/cpu.mjs --size N).
-if (!args["skip-cpu"] && !args["only-dashboard"] && !args["only-day"]) {
+if (!args["skip-cpu"] && !args["only-dashboard"] && !args["only-day"] && !args["only-rows"]) {
   const n = Number(args["cpu-size"]);
   const sec = `Free plan: CPU, N=${n} (budgets 45/45)`;
   console.log(`\n[${sec}] …`);
@@ -1006,7 +1142,11 @@ results.correct = !wrong;
 // A dashboard-only run does not overwrite the full run's figures; a day-only run replaces only `day`.
 const outFile = args["only-dashboard"] ? "bench/last-run-dashboard.json" : "bench/last-run.json";
 let written = results;
-if (args["only-day"]) {
+if (args["only-rows"]) {
+  const file = path.join(REPO_ROOT, outFile);
+  const kept = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
+  written = { ...kept, rowsWritten: { ...results.rowsWritten, date, machine, correct: !wrong } };
+} else if (args["only-day"]) {
   const file = path.join(REPO_ROOT, outFile);
   const kept = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
   written = { ...kept, day: { ...results.day, date, machine, correct: !wrong } };

@@ -37,9 +37,10 @@ const DEMO_ENABLED_CLIENTS = [
 // The optional scopes the demo grants on top of the three the sync needs.
 const DEMO_APP_SCOPES = ["read:clients", "read:connections", "read:organization_connections", "read:logs"];
 
-// The applications the demo's log history uses, by client id (those of DEMO_APPLICATIONS). `users`: share of users who use
-// the app; `perWeek`: logins a week of an active user; `seen`: other events per login (silent
-// auth, token refresh, code exchange), which count as use but not as logins.
+// The applications the demo's log history uses, by client id (those of DEMO_APPLICATIONS). `users`:
+// share of users who use the app; `perWeek`: its weight among a user's apps, for each login;
+// `seen`: other events per login (silent auth, token refresh, code exchange), which count as use
+// but not as logins.
 export const DEMO_LOG_APPS = [
   { client_id: "demo-spa-portal", users: 0.6, perWeek: 0.5, seen: { ssa: 0.4, seacft: 0.2 } },
   { client_id: "demo-web-billing", users: 0.35, perWeek: 0.35, seen: { seacft: 0.2 } },
@@ -48,53 +49,26 @@ export const DEMO_LOG_APPS = [
 ];
 // Machine-to-machine tokens (no user): in the log, never counted as anyone's use.
 const DEMO_M2M = { client_id: DEMO_CLIENT_ID, perDay: 12 };
-
-/**
- * A few weeks of log history for `users`, oldest first: logins (`s`) and the events that mean
- * "seen" per DEMO_LOG_APPS, some failed logins (`f`, `fp`), and M2M tokens (`seccft`).
- * @returns {{type: string, date: string, client_id: string, user_id?: string}[]}
- */
-export function makeLoginHistory(users, { seed = 1, now = new Date().toISOString(), days = 21, apps = DEMO_LOG_APPS } = {}) {
-  const r = mulberry32(seed * 7919 + 17);
-  const end = Date.parse(now);
-  const start = end - days * 86_400_000;
-  const at = () => new Date(start + Math.floor(r() * (end - start))).toISOString();
-  const events = [];
-  for (const u of users) {
-    // Some accounts are dormant: seats to reclaim.
-    if (r() < 0.2) continue;
-    for (const app of apps) {
-      if (r() >= app.users) continue;
-      const logins = Math.max(1, Math.round(app.perWeek * (days / 7) * r() * r() * 2));
-      for (let i = 0; i < logins; i++) {
-        const date = at();
-        events.push({ type: "s", date, client_id: app.client_id, user_id: u.user_id });
-        for (const [type, rate] of Object.entries(app.seen)) {
-          for (let k = 0; k < rate * 2 * r(); k++) {
-            const later = new Date(Math.min(end, Date.parse(date) + Math.floor(r() * 8 * 3_600_000))).toISOString();
-            events.push({ type, date: later, client_id: app.client_id, user_id: u.user_id });
-          }
-        }
-      }
-      if (r() < 0.1) events.push({ type: r() < 0.5 ? "f" : "fp", date: at(), client_id: app.client_id, user_id: u.user_id });
-    }
-  }
-  for (let d = 0; d < days * DEMO_M2M.perDay; d++) events.push({ type: "seccft", date: at(), client_id: DEMO_M2M.client_id });
-  return events.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
-}
+// Days of log the demo tenant keeps: Auth0's longest retention (Enterprise).
+export const DEMO_LOG_RETENTION_DAYS = 30;
+// Days of log the demo makes up: the replay's default quarter (scripts/dev.mjs --history-days).
+export const DEMO_LOG_DAYS = 91;
 
 /**
  * Start the demo tenant in-process.
  * @param {{port?: number, users?: number, orgs?: number, seed?: number, domain?: string,
- *          rateLimit?: {burst: number, perSecond: number}}} [opts]
+ *          rateLimit?: {burst: number, perSecond: number}, logDays?: number}} [opts]
+ *   logDays: days of log history made up (the tenant keeps the last DEMO_LOG_RETENTION_DAYS)
  * @returns {Promise<object>} the fake (see tests/support/fake-auth0.mjs); call fake.close() to stop
  */
-export async function startDemoAuth0({ port = 8788, users = 3000, orgs = 4, seed = 1, domain = "demo-tenant.us.auth0.com", rateLimit } = {}) {
+export async function startDemoAuth0({ port = 8788, users = 3000, orgs = 4, seed = 1, domain = "demo-tenant.us.auth0.com", rateLimit, logDays = DEMO_LOG_DAYS } = {}) {
   // Relative to the real clock so "last login 3 days ago" looks right in the UI.
   const now = new Date().toISOString();
   // A bulk import: many users share one created_at millisecond (about 1 in 15, at most 200).
   const clusterSize = Math.min(200, Math.floor(users / 15));
   const userList = makeUsers(users, { seed, now, cluster: clusterSize ? { size: clusterSize } : undefined });
+  // Before the tenant serves them: it makes the users' logins agree with their past (in place).
+  const history = demoHistory(userList, Date.parse(now), seed, { logDays });
   const sizes = Array.from({ length: orgs }, (_, i) => Math.max(1, Math.round(users * (ORG_SHARES[i] ?? 0.01))));
   const { organizations, members } = makeOrganizations(orgs, { seed, users: userList, sizes });
   // The first two organizations sign in through the enterprise connections and the database.
@@ -114,19 +88,59 @@ export async function startDemoAuth0({ port = 8788, users = 3000, orgs = 4, seed
     // Auth0's self-service plan levels for the Management API: burst 40, 500/min (~8/s).
     rateLimit: rateLimit ?? { burst: 40, perSecond: 8 },
   });
-  for (const e of makeLoginHistory(userList, { seed, now })) fake.logEvent(e);
-  fake.history = demoHistory(userList, Date.parse(now), seed);
+  for (const e of history.log) fake.logEvent(e);
+  // The same objects (with their log_ids), for the past's views of the log.
+  history.log = fake.logs.slice();
+  fake.history = history;
+  showLog(fake, history.log, Date.parse(now));
   return fake;
+}
+
+/**
+ * Shows the tenant's log as it stood at `ms`: the events of `log` dated up to then, of which the
+ * tenant keeps the last DEMO_LOG_RETENTION_DAYS (older ones answer as Auth0's retention does).
+ */
+function showLog(fake, log, ms) {
+  const visible = log.filter((e) => Date.parse(e.date) <= ms);
+  const keepFrom = ms - DEMO_LOG_RETENTION_DAYS * DAY;
+  fake.logs = visible;
+  fake.logsKeptFrom = Math.max(0, visible.findIndex((e) => Date.parse(e.date) >= keepFrom));
+  if (visible.length && Date.parse(visible.at(-1).date) < keepFrom) fake.logsKeptFrom = visible.length;
+}
+
+/**
+ * Shows the demo tenant as it was at `ms` (its users and its log then), for a sync at that
+ * simulated time; returns a function that shows the present again (with whatever changed in it
+ * meanwhile). A sync then finds only what could have been there: no user created later, no login
+ * or log event dated later.
+ * @returns {() => void}
+ */
+export function showPast(fake, ms) {
+  const present = { users: fake.users, logs: fake.logs, keptFrom: fake.logsKeptFrom };
+  fake.users = fake.history.at(ms);
+  showLog(fake, fake.history.log, ms);
+  return () => {
+    fake.users = present.users;
+    fake.logs = present.logs;
+    fake.logsKeptFrom = present.keptFrom;
+  };
 }
 
 /**
  * The demo tenant's past, for syncs at simulated times (scripts/dev.mjs runs them at start-up so the
  * trend charts have a quarter of history). Made up, but consistent: a user exists from created_at on;
  * a few extra users leave during the quarter; blocked users were blocked at some day of it; a user's
- * logins before their last one are spread back at a cadence of their own.
- * @returns {{at(ms: number): object[]}} the users as the tenant listed them at `ms`
+ * logins before their last one are spread back at a cadence of their own, never before created_at,
+ * and each login of the last `logDays` days is an `s` event in the log, through one of the
+ * applications the user uses (DEMO_LOG_APPS), followed by the events that mean "seen". So at any
+ * time the log up to then and the users then agree: every login the log holds is in the user's
+ * last_login and logins_count. Nobody logs in while blocked, nor in the 8 days before leaving (so a
+ * weekly sync lists every login of a leaver before the leaver is gone). To agree with it, `users`'
+ * last_login and logins_count are changed in place where they say otherwise.
+ * @returns {{at(ms: number): object[], log: {type: string, date: string, client_id: string, user_id?: string}[]}}
+ *   `at`: the users as the tenant listed them at `ms`; `log`: the events, oldest first
  */
-export function demoHistory(users, nowMs, seed = 1) {
+export function demoHistory(users, nowMs, seed = 1, { logDays = DEMO_LOG_DAYS, apps = DEMO_LOG_APPS } = {}) {
   const rand = mulberry32(seed * 7919 + 17);
   const leavers = makeUsers(Math.max(1, Math.floor(users.length * 0.03)), { seed: seed + 1000, now: new Date(nowMs).toISOString() })
     .map((u) => ({ ...u, user_id: `${u.user_id}-left`, leftAt: nowMs - Math.floor((5 + rand() * 80) * DAY) }));
@@ -135,32 +149,85 @@ export function demoHistory(users, nowMs, seed = 1) {
     blockedAt: u.blocked ? nowMs - Math.floor(rand() * 90 * DAY) : null,
     cadence: Math.floor((1 + rand() * 13) * DAY),
   }));
+  for (const { u, blockedAt, cadence } of plan) {
+    // At most the logins the cadence fits since created_at (no account created with 300 logins).
+    if (u.last_login) {
+      const fits = Math.floor((Date.parse(u.last_login) - Date.parse(u.created_at)) / cadence) + 1;
+      u.logins_count = Math.min(u.logins_count ?? 0, Math.max(0, fits));
+    }
+    const until = Math.min(blockedAt ?? Infinity, u.leftAt ? u.leftAt - 8 * DAY : Infinity);
+    if (until < Infinity) Object.assign(u, loginsUntil(u, cadence, until));
+    if (!u.last_login) delete u.last_login;
+  }
   return {
     at(ms) {
       const out = [];
       for (const { u, blockedAt, cadence } of plan) {
         if (Date.parse(u.created_at) > ms || (u.leftAt && u.leftAt <= ms)) continue;
-        const v = { ...u };
+        const v = { ...u, ...loginsUntil(u, cadence, ms) };
         delete v.leftAt;
+        if (!v.last_login) delete v.last_login;
         if (blockedAt && blockedAt > ms) delete v.blocked;
-        const last = v.last_login ? Date.parse(v.last_login) : null;
-        if (last && last > ms) {
-          const steps = Math.ceil((last - ms) / cadence);
-          const then = last - steps * cadence;
-          const logins = Math.max(0, (v.logins_count ?? 0) - steps);
-          if (then < Date.parse(v.created_at) || logins === 0) {
-            delete v.last_login;
-            v.logins_count = 0;
-          } else {
-            v.last_login = new Date(then).toISOString();
-            v.logins_count = logins;
-          }
-        }
         out.push(v);
       }
       return out;
     },
+    log: loginLog(plan, nowMs, seed, logDays, apps),
   };
+}
+
+/**
+ * A user's last_login and logins_count at `ms`: the logins after it (one a cadence back from the
+ * last) taken away; none left, or one before created_at, means never logged in.
+ * @returns {{last_login?: string, logins_count?: number}}
+ */
+function loginsUntil(u, cadence, ms) {
+  const last = u.last_login ? Date.parse(u.last_login) : null;
+  if (!last || last <= ms) return {};
+  const steps = Math.ceil((last - ms) / cadence);
+  const then = last - steps * cadence;
+  const logins = Math.max(0, (u.logins_count ?? 0) - steps);
+  if (then < Date.parse(u.created_at) || logins === 0) return { last_login: undefined, logins_count: 0 };
+  return { last_login: new Date(then).toISOString(), logins_count: logins };
+}
+
+/**
+ * The log of the last `days` days of `plan`'s logins (the instants `at` gives: the last login, then
+ * back one cadence per earlier login, never before created_at), oldest first: an `s` event per
+ * login through one of the user's applications, the "seen" events after it (never after now or
+ * the user's leaving), a few failed logins, and M2M tokens (`seccft`, no user).
+ */
+function loginLog(plan, nowMs, seed, days, apps) {
+  const r = mulberry32(seed * 7919 + 29);
+  const start = nowMs - days * DAY;
+  const iso = (ms) => new Date(ms).toISOString();
+  const events = [];
+  for (const { u, cadence, blockedAt } of plan) {
+    if (!u.last_login) continue;
+    const created = Date.parse(u.created_at);
+    // "Seen" events (a few hours after a login) end when the user leaves or is blocked.
+    const end = Math.min(nowMs, u.leftAt ? u.leftAt - 1 : Infinity, blockedAt ?? Infinity);
+    const used = apps.filter((a) => r() < a.users);
+    if (!used.length) used.push(apps[0]);
+    const weight = used.reduce((n, a) => n + a.perWeek, 0);
+    const last = Date.parse(u.last_login);
+    for (let k = 0; k < (u.logins_count ?? 0); k++) {
+      const t = last - k * cadence;
+      if (t < created || t < start) break;
+      if (t > end) continue;
+      let x = r() * weight;
+      const app = used.find((a) => (x -= a.perWeek) < 0) ?? used[0];
+      if (r() < 0.05) events.push({ type: r() < 0.5 ? "f" : "fp", date: iso(Math.max(start, t - 1 - Math.floor(r() * 60_000))), client_id: app.client_id, user_id: u.user_id });
+      events.push({ type: "s", date: iso(t), client_id: app.client_id, user_id: u.user_id });
+      for (const [type, rate] of Object.entries(app.seen)) {
+        for (let n = 0; n < rate * 2 * r(); n++) {
+          events.push({ type, date: iso(Math.min(end, t + Math.floor(r() * 8 * 3_600_000))), client_id: app.client_id, user_id: u.user_id });
+        }
+      }
+    }
+  }
+  for (let d = 0; d < days * DEMO_M2M.perDay; d++) events.push({ type: "seccft", date: iso(start + Math.floor(r() * (nowMs - start))), client_id: DEMO_M2M.client_id });
+  return events.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
 }
 
 // Names a demo user may take when they change theirs.

@@ -16,6 +16,8 @@ const CRON_QUERY = "*/10+*+*+*+*";
 const DEMO_DOMAIN = "demo-tenant.us.auth0.com";
 const PLACEHOLDER_DOMAIN = "your-tenant.us.auth0.com";
 export const DEMO_VIEWER_TOKEN = "demo-viewer-token";
+/** The worker refuses a shorter VIEWER_TOKEN (src/config.rs, MIN_VIEWER_TOKEN). */
+export const MIN_VIEWER_TOKEN = 16;
 // The demo's push secrets (at least 16 characters, as the worker requires): made up, like the tenant.
 export const DEMO_LOG_STREAM_TOKEN = "demo-log-stream-token";
 export const DEMO_EVENT_STREAM_TOKEN = "demo-event-stream-token";
@@ -39,8 +41,9 @@ Options:
                      demo and real-tenant runs share it unless you separate them
   --no-initial-sync  do not run a sync right after start
   --history-days N   demo only: before the first sync, sync the demo tenant's past at simulated times
-                     over this many days (weekly, then daily for the last week), so the trend charts
-                     have history (default 91; 0 for none)
+                     over this many days (weekly, then daily for the last week), each time with its
+                     users and its log as they were then, so the trend charts have history
+                     (default 91; 0 for none; skipped when --persist-to's D1 already holds syncs)
   --no-demo-push     demo only: do not push logins and user changes to the worker every 5 s
                      (DEMO_PUSH=0 in the environment does the same)
   --help             show this help`;
@@ -90,6 +93,9 @@ export function decideMode(devVars) {
   const has = (k) => typeof vars[k] === "string" && vars[k].trim() !== "" && !(k === "AUTH0_DOMAIN" && vars[k].trim() === PLACEHOLDER_DOMAIN);
   const token = has("VIEWER_TOKEN") ? vars.VIEWER_TOKEN.trim() : "";
   const warnings = [];
+  if (token && [...token].length < MIN_VIEWER_TOKEN) {
+    warnings.push(`VIEWER_TOKEN in .dev.vars is shorter than ${MIN_VIEWER_TOKEN} characters: the worker refuses every viewer until it is longer (see .dev.vars.example).`);
+  }
   if (CREDENTIALS.every(has)) {
     if (!token) {
       warnings.push("VIEWER_TOKEN is not set in .dev.vars: the API refuses every request (all but /healthz) until you add one (see .dev.vars.example).");
@@ -389,39 +395,56 @@ export function historyTimes(nowMs, days) {
   const today = Math.floor(nowMs / DAY) * DAY + 12 * 3600_000;
   const out = [];
   for (let d = days; d >= 1; d -= d > 7 ? 7 : 1) out.push(today - d * DAY);
-  return out.filter((t) => t < nowMs);
+  // The newest replayed listing is over a day old, so the cron's first tick at the present is a
+  // full listing (FULL_SYNC_INTERVAL_HOURS, default 24) whatever the hour: an incremental tick
+  // from a replayed past would show only what changed since, not the tenant as it is now.
+  return out.filter((t) => t <= nowMs - 25 * 3600_000);
 }
 
 /**
- * Runs the demo tenant's past through the worker: for each simulated time, the demo tenant lists
- * its users as they were then, and the cron handler syncs them at that time (TEST_CLOCK), so the
- * snapshots behind the trend charts come from real syncs. The tenant is left as it is now.
+ * Runs the demo tenant's past through the worker: for each simulated time, the demo tenant shows
+ * its users and its log as they were then (`showPast` in scripts/demo-auth0.mjs: nothing created,
+ * logged in or logged later), and a sync runs at that time (TEST_CLOCK), so the snapshots behind
+ * the trend charts come from real syncs of a past that could have happened. The tenant is left as
+ * it is now. Skipped when the local D1 already holds syncs (a persisted state): replaying the past
+ * over the present would roll its users back.
+ * @returns {Promise<number[]>} the simulated times synced
  */
-async function simulateHistory(url, token, demo, days) {
+export async function simulateHistory(url, token, demo, days) {
   const started = Date.now();
+  const { run: earlier } = await newestRun(url, token).catch(() => ({ run: null }));
+  if (earlier) {
+    console.log("The local D1 already holds syncs (a persisted state): the demo tenant's past is not replayed again.");
+    return [];
+  }
+  const { showPast } = await import("./demo-auth0.mjs");
   const times = historyTimes(started, days);
   console.log(`Syncing the demo tenant's last ${days} days at ${times.length} simulated times, for the trend charts...`);
-  const now = demo.users;
   const { rateLimit, exportPolls } = demo;
   // The past is replayed fast: no rate limit, export jobs done at once.
   demo.setRateLimit({ burst: 1e9, perSecond: 1e9 });
   demo.exportPolls = 0;
+  let present = () => {};
+  const synced = [];
   try {
     for (const t of times) {
-      demo.users = demo.history.at(t);
+      present();
+      present = showPast(demo, t);
       // A manual sync at a simulated time: wrangler dev's /__scheduled passes no time on.
       const r = await post(`${url}/api/sync?at=${t}`, { token, timeoutMs: SYNC_TIMEOUT_MS });
       if (r.status !== 200 || !["succeeded", "partial"].includes(r.json?.run?.status)) {
         console.warn(`WARNING: the simulated sync of ${new Date(t).toISOString()} answered HTTP ${r.status} ${r.text.slice(0, 200)}; the history stops there.`);
         break;
       }
+      synced.push(t);
     }
   } finally {
-    demo.users = now;
+    present();
     demo.setRateLimit(rateLimit);
     demo.exportPolls = exportPolls;
   }
   console.log(`History synced in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+  return synced;
 }
 
 /** "200 x4, 401 x1" */
@@ -577,9 +600,10 @@ async function main(argv) {
 
   let vars = {};
   if (mode === "demo") {
-    const { startDemoAuth0, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET } = await import("./demo-auth0.mjs");
+    const { startDemoAuth0, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_LOG_RETENTION_DAYS } = await import("./demo-auth0.mjs");
     try {
-      demo = await startDemoAuth0({ port: opts.demoPort, users: opts.demoUsers, domain: DEMO_DOMAIN });
+      // The log goes back as far as the replayed history (and at least as far as the tenant keeps it).
+      demo = await startDemoAuth0({ port: opts.demoPort, users: opts.demoUsers, domain: DEMO_DOMAIN, logDays: Math.max(opts.historyDays, DEMO_LOG_RETENTION_DAYS) });
     } catch (e) {
       if (e.code === "EADDRINUSE") throw new DevError(`port ${opts.demoPort} on 127.0.0.1 is already in use; pick another with --demo-port`);
       throw e;

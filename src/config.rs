@@ -104,7 +104,13 @@ impl ClientId {
 }
 
 /// The M2M application's client secret. Its value never shows in `Debug` or `Display`.
-#[derive(Clone, PartialEq, Eq)]
+/// No `PartialEq` (`==` would compare in variable time):
+///
+/// ```compile_fail
+/// # use auth0_license_sync::config::ClientSecret;
+/// fn same(a: &ClientSecret, b: &ClientSecret) -> bool { a == b }
+/// ```
+#[derive(Clone)]
 pub struct ClientSecret(String);
 
 impl ClientSecret {
@@ -226,10 +232,16 @@ pub struct SyncLimits {
     /// `INCREMENTAL_OVERLAP_SECONDS`: how far before the last proven listing's start an
     /// incremental run reaches back (300 when unset).
     pub incremental_overlap_seconds: u32,
+    /// `FULL_SYNC_AUTO_MAX_REQUESTS`: without a deletion signal, every run is a full listing
+    /// while one costs at most this many Auth0 requests, else one runs hourly (200 when unset).
+    pub full_sync_auto_max_requests: u32,
 }
 
 /// The default of `FULL_SYNC_INTERVAL_HOURS`.
 pub const DEFAULT_FULL_SYNC_INTERVAL_HOURS: u32 = 24;
+/// The default of `FULL_SYNC_AUTO_MAX_REQUESTS`: 100 users a page, so a full listing of about
+/// 20,000 users.
+pub const DEFAULT_FULL_SYNC_AUTO_MAX_REQUESTS: u32 = 200;
 /// The default of `INCREMENTAL_OVERLAP_SECONDS`: far more than the search index's lag (seconds)
 /// and any clock skew, for a few more users listed a tick.
 pub const DEFAULT_INCREMENTAL_OVERLAP_SECONDS: u32 = 300;
@@ -327,22 +339,63 @@ impl SyncLimits {
                 "300",
             )?
             .unwrap_or(DEFAULT_INCREMENTAL_OVERLAP_SECONDS),
+            full_sync_auto_max_requests: optional_number(
+                settings,
+                "FULL_SYNC_AUTO_MAX_REQUESTS",
+                count,
+                (0, 1_000_000),
+                "0 to 1000000 (0: without a deletion signal, a full listing every hour)",
+                "200",
+            )?
+            .unwrap_or(DEFAULT_FULL_SYNC_AUTO_MAX_REQUESTS),
         })
     }
 }
 
-/// The bearer token that license viewers present. `None` when unset: viewers are then refused.
-#[derive(Clone, PartialEq, Eq)]
+/// The shortest `VIEWER_TOKEN` accepted, as for the stream tokens: it opens every viewer route
+/// from the internet, so it must not be guessable.
+pub const MIN_VIEWER_TOKEN: usize = MIN_EVENT_STREAM_TOKEN;
+
+/// The bearer token that license viewers present. Unset or too short: viewers are refused.
+/// Comparable only through [`ViewerToken::matches`], never with `==`:
+///
+/// ```compile_fail
+/// # use auth0_license_sync::config::ViewerToken;
+/// fn same(a: &ViewerToken, b: &ViewerToken) -> bool {
+///     a == b // no `PartialEq`: a short-circuiting comparison would leak the token by timing
+/// }
+/// ```
+///
+/// ```
+/// # use auth0_license_sync::auth::session::{SessionKey, SessionSigner};
+/// # use auth0_license_sync::config::{ClientSecret, EventStreamToken, SessionSecret, ViewerToken};
+/// // The secrets' comparisons that do exist (and the paths the `compile_fail` tests use).
+/// fn same(a: &ViewerToken, presented: &str) -> bool {
+///     a.matches(presented)
+/// }
+/// fn pushed(a: &EventStreamToken, presented: &str) -> bool {
+///     a.matches(presented)
+/// }
+/// fn others(_: &ClientSecret, _: &SessionSecret, _: &SessionSigner, _: &SessionKey) {}
+/// ```
+#[derive(Clone)]
 pub struct ViewerToken(String);
 
 impl ViewerToken {
-    /// Reads `VIEWER_TOKEN`; an empty value counts as unset, so a blank secret cannot open the API.
-    pub fn from_settings(settings: &impl Settings) -> Option<Self> {
-        settings
-            .get("VIEWER_TOKEN")
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .map(Self)
+    /// Reads `VIEWER_TOKEN`; an empty value counts as unset (`Ok(None)`), so a blank secret
+    /// cannot open the API.
+    ///
+    /// # Errors
+    /// A value shorter than [`MIN_VIEWER_TOKEN`] characters: every viewer route then refuses
+    /// everyone, naming the setting.
+    pub fn from_settings(settings: &impl Settings) -> Result<Option<Self>, ConfigError> {
+        let Some(value) = setting(settings, "VIEWER_TOKEN") else {
+            return Ok(None);
+        };
+        if value.chars().count() < MIN_VIEWER_TOKEN {
+            return Err(too_short("VIEWER_TOKEN", MIN_VIEWER_TOKEN));
+        }
+        Ok(Some(Self(value)))
     }
 
     /// The token, for the one place that derives session keys from it.
@@ -369,7 +422,13 @@ impl fmt::Debug for ViewerToken {
 
 /// `SESSION_SECRET`: an optional key for session cookies, independent of `VIEWER_TOKEN`.
 /// Its value never shows in `Debug`.
-#[derive(Clone, PartialEq, Eq)]
+/// No `PartialEq` (`==` would compare in variable time):
+///
+/// ```compile_fail
+/// # use auth0_license_sync::config::SessionSecret;
+/// fn same(a: &SessionSecret, b: &SessionSecret) -> bool { a == b }
+/// ```
+#[derive(Clone)]
 pub struct SessionSecret(String);
 
 impl SessionSecret {
@@ -398,9 +457,26 @@ impl fmt::Debug for SessionSecret {
 /// token must not be guessable.
 pub const MIN_EVENT_STREAM_TOKEN: usize = 16;
 
+/// A secret token shorter than `min` characters; the value itself is never echoed.
+fn too_short(name: &'static str, min: usize) -> ConfigError {
+    ConfigError {
+        setting: name,
+        problem: format!(
+            "is shorter than {min} characters; set a random one with \
+             `openssl rand -hex 32 | npx wrangler secret put {name}`"
+        ),
+    }
+}
+
 /// `EVENT_STREAM_TOKEN`: the bearer token Auth0 Event Streams send to `POST /api/auth0/events`.
 /// Its value never shows in `Debug`.
-#[derive(Clone, PartialEq, Eq)]
+/// No `PartialEq` (`==` would compare in variable time):
+///
+/// ```compile_fail
+/// # use auth0_license_sync::config::EventStreamToken;
+/// fn same(a: &EventStreamToken, b: &EventStreamToken) -> bool { a == b }
+/// ```
+#[derive(Clone)]
 pub struct EventStreamToken(String);
 
 impl EventStreamToken {
@@ -426,13 +502,7 @@ impl EventStreamToken {
             return Ok(None);
         };
         if value.chars().count() < MIN_EVENT_STREAM_TOKEN {
-            return Err(ConfigError {
-                setting: name,
-                problem: format!(
-                    "is shorter than {MIN_EVENT_STREAM_TOKEN} characters; set a random one with \
-                     `openssl rand -hex 32 | npx wrangler secret put {name}`"
-                ),
-            });
+            return Err(too_short(name, MIN_EVENT_STREAM_TOKEN));
         }
         Ok(Some(Self(value)))
     }
@@ -602,8 +672,9 @@ fn team_url(raw: &str) -> Result<AccessTeamUrl, ConfigError> {
 /// Everything that decides who may see the viewer routes, read once per request.
 #[derive(Debug, Clone)]
 pub struct ViewerConfig {
-    /// `VIEWER_TOKEN`, if set.
-    pub token: Option<ViewerToken>,
+    /// `VIEWER_TOKEN`: unset (`Ok(None)`), set, or too short (the error names it; viewer routes
+    /// then refuse everyone, saying so).
+    pub token: Result<Option<ViewerToken>, ConfigError>,
     /// `SESSION_SECRET`, if set.
     pub session_secret: Option<SessionSecret>,
     /// Cloudflare Access: off (`Ok(None)`), on, or half configured (the error names the missing
@@ -786,12 +857,16 @@ mod tests {
     fn config_reads_every_part_and_keeps_each_outcome() {
         let mut pairs = GOOD.to_vec();
         pairs.extend([
-            ("VIEWER_TOKEN", "tok"),
+            ("VIEWER_TOKEN", "view-token-0123456"),
             ("SESSION_SECRET", "sess"),
             ("ACCESS_AUD", AUD),
         ]);
         let c = Config::from_settings(&settings(&pairs));
-        assert!(c.viewer.token.is_some_and(|t| t.matches("tok")));
+        assert!(
+            c.viewer
+                .token
+                .is_ok_and(|t| t.is_some_and(|t| t.matches("view-token-0123456")))
+        );
         assert_eq!(c.viewer.session_secret.unwrap().expose(), "sess");
         assert_eq!(c.viewer.access.unwrap_err().setting, "ACCESS_TEAM_DOMAIN");
         let sync = c.sync.unwrap();
@@ -801,10 +876,10 @@ mod tests {
         assert!(
             !shown.contains("sess\"")
                 && !shown.contains("s3cr3t-value")
-                && !shown.contains("tok\""),
+                && !shown.contains("view-token"),
             "{shown}"
         );
-        let broken = Config::from_settings(&settings(&[("VIEWER_TOKEN", "tok")]));
+        let broken = Config::from_settings(&settings(&[("VIEWER_TOKEN", "view-token-0123456")]));
         assert_eq!(broken.sync.unwrap_err().setting, "AUTH0_DOMAIN");
         assert!(broken.viewer.access.unwrap().is_none());
     }
@@ -882,7 +957,7 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cr3t-value"), "{shown}");
         assert!(shown.contains("<redacted>"));
-        let v = ViewerToken::from_settings(&settings(&[("VIEWER_TOKEN", "view-me")])).unwrap();
+        let v = ViewerToken::from_settings(&settings(&[("VIEWER_TOKEN", "view-me-0123456789")]));
         assert!(!format!("{v:?}").contains("view-me"));
     }
 
@@ -930,9 +1005,18 @@ mod tests {
     fn the_full_listing_interval_and_overlap_default_and_are_checked() {
         let d = SyncLimits::from_settings(&settings(&[])).unwrap();
         assert_eq!(
-            (d.full_sync_interval_hours, d.incremental_overlap_seconds),
-            (24, 300)
+            (
+                d.full_sync_interval_hours,
+                d.incremental_overlap_seconds,
+                d.full_sync_auto_max_requests
+            ),
+            (24, 300, 200)
         );
+        for (raw, want) in [("0", 0), (" 5000 ", 5000)] {
+            let l = SyncLimits::from_settings(&settings(&[("FULL_SYNC_AUTO_MAX_REQUESTS", raw)]))
+                .unwrap();
+            assert_eq!(l.full_sync_auto_max_requests, want);
+        }
         let every = SyncLimits::from_settings(&settings(&[
             ("FULL_SYNC_INTERVAL_HOURS", "0"),
             ("INCREMENTAL_OVERLAP_SECONDS", " 900 "),
@@ -952,6 +1036,10 @@ mod tests {
             ("FULL_SYNC_INTERVAL_HOURS", "daily"),
             ("INCREMENTAL_OVERLAP_SECONDS", "86401"),
             ("INCREMENTAL_OVERLAP_SECONDS", "5m"),
+            ("FULL_SYNC_AUTO_MAX_REQUESTS", "-1"),
+            ("FULL_SYNC_AUTO_MAX_REQUESTS", "1000001"),
+            ("FULL_SYNC_AUTO_MAX_REQUESTS", "2e2"),
+            ("FULL_SYNC_AUTO_MAX_REQUESTS", "many"),
         ] {
             let e = SyncLimits::from_settings(&settings(&[(name, bad)])).unwrap_err();
             assert_eq!(e.setting, name);
@@ -961,9 +1049,12 @@ mod tests {
 
     #[test]
     fn event_stream_token_is_optional_long_redacted_and_matched_exactly() {
-        assert_eq!(EventStreamToken::from_settings(&settings(&[])), Ok(None));
+        assert!(matches!(
+            EventStreamToken::from_settings(&settings(&[])),
+            Ok(None)
+        ));
         let blank = settings(&[("EVENT_STREAM_TOKEN", "  ")]);
-        assert_eq!(EventStreamToken::from_settings(&blank), Ok(None));
+        assert!(matches!(EventStreamToken::from_settings(&blank), Ok(None)));
         let e = EventStreamToken::from_settings(&settings(&[("EVENT_STREAM_TOKEN", "tiny-val")]))
             .unwrap_err();
         assert_eq!(e.setting, "EVENT_STREAM_TOKEN");
@@ -1001,12 +1092,50 @@ mod tests {
 
     #[test]
     fn viewer_token_matches_exactly_and_blank_means_unset() {
-        let v = ViewerToken::from_settings(&settings(&[("VIEWER_TOKEN", "tok")])).unwrap();
-        assert!(v.matches("tok"));
-        for wrong in ["", "to", "tok ", "tOk", "token"] {
+        let v = ViewerToken::from_settings(&settings(&[("VIEWER_TOKEN", " view-token-0123456 ")]))
+            .unwrap()
+            .unwrap();
+        assert!(v.matches("view-token-0123456"));
+        for wrong in [
+            "",
+            "view-token-012345",
+            "view-token-0123456 ",
+            "VIEW-token-0123456",
+            "view-token-01234567",
+        ] {
             assert!(!v.matches(wrong), "{wrong}");
         }
-        assert!(ViewerToken::from_settings(&settings(&[("VIEWER_TOKEN", " ")])).is_none());
-        assert!(ViewerToken::from_settings(&settings(&[])).is_none());
+        let blank = settings(&[("VIEWER_TOKEN", " ")]);
+        assert!(matches!(ViewerToken::from_settings(&blank), Ok(None)));
+        assert!(matches!(
+            ViewerToken::from_settings(&settings(&[])),
+            Ok(None)
+        ));
+    }
+
+    #[test]
+    fn a_viewer_token_shorter_than_16_characters_is_refused_by_name() {
+        for short in ["tok", "v-token", "fifteen-chars-x", " fifteen-chars-x "] {
+            let e = ViewerToken::from_settings(&settings(&[("VIEWER_TOKEN", short)])).unwrap_err();
+            assert_eq!(e.setting, "VIEWER_TOKEN");
+            assert!(e.to_string().starts_with("VIEWER_TOKEN: "), "{e}");
+            assert!(e.problem.contains("shorter than 16 characters"), "{e}");
+            assert!(
+                e.problem.contains("wrangler secret put VIEWER_TOKEN"),
+                "{e}"
+            );
+            assert!(
+                !e.problem.contains(short.trim()),
+                "the value is never echoed: {e}"
+            );
+            let c = Config::from_settings(&settings(&[("VIEWER_TOKEN", short)]));
+            assert!(c.viewer.token.is_err());
+        }
+        // Characters, not bytes: 16 of them is enough, whatever their encoding.
+        let sixteen = "sixteen-chars-ok";
+        assert_eq!(sixteen.len(), MIN_VIEWER_TOKEN);
+        assert!(ViewerToken::from_settings(&settings(&[("VIEWER_TOKEN", sixteen)])).is_ok());
+        let accented = "ééééééééééééééé"; // 15 characters, 30 bytes
+        assert!(ViewerToken::from_settings(&settings(&[("VIEWER_TOKEN", accented)])).is_err());
     }
 }

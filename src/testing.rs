@@ -16,6 +16,13 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
     panic!("future never completed: a fake is waiting on something that cannot happen");
 }
 
+/// A `VIEWER_TOKEN` of this value, which must be long enough to be accepted.
+pub fn viewer_token(value: &str) -> crate::config::ViewerToken {
+    crate::config::ViewerToken::from_settings(&settings(&[("VIEWER_TOKEN", value)]))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("VIEWER_TOKEN `{value}` is blank"))
+}
+
 /// A valid Auth0 configuration for the fake tenant, with this secret.
 pub fn auth0_config(secret: &'static str) -> crate::config::Auth0Config {
     let settings = move |name: &str| match name {

@@ -39,7 +39,7 @@ pub fn ms_from_iso(s: &str) -> Option<EpochMs> {
         return None;
     }
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) {
         return None;
     }
     let mut ms = days_from_civil(y, mo, d) * MS_PER_DAY;
@@ -72,6 +72,16 @@ pub fn ms_from_iso(s: &str) -> Option<EpochMs> {
         }
     }
     u64::try_from(ms).ok()
+}
+
+/// How many days month `m` (1..=12) of year `y` has, in the proleptic Gregorian calendar.
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 // Howard Hinnant's civil-calendar algorithms: exact for every proleptic Gregorian date.
@@ -114,6 +124,72 @@ mod tests {
     fn parses_what_it_formats_across_many_days() {
         for ms in (0..20_000u64).map(|i| i * 86_400_000 / 7 + i * 13) {
             assert_eq!(ms_from_iso(&iso_from_ms(ms)), Some(ms), "{ms}");
+        }
+    }
+
+    #[test]
+    fn every_day_from_1970_to_2100_round_trips_and_no_other_date_is_accepted() {
+        // Every (year, month, day) with day 1..=31: the accepted ones must be exactly the days
+        // that exist, each one format back to itself, and each be one day after the previous.
+        let mut previous: Option<EpochMs> = None;
+        let mut accepted = 0;
+        for y in 1970..=2100 {
+            for m in 1..=12 {
+                for d in 1..=31 {
+                    let text = format!("{y:04}-{m:02}-{d:02}");
+                    let parsed = ms_from_iso(&text);
+                    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+                    let exists = match m {
+                        2 => d <= if leap { 29 } else { 28 },
+                        4 | 6 | 9 | 11 => d <= 30,
+                        _ => true,
+                    };
+                    assert_eq!(parsed.is_some(), exists, "{text}");
+                    let Some(ms) = parsed else { continue };
+                    accepted += 1;
+                    assert_eq!(iso_from_ms(ms), format!("{text}T00:00:00.000Z"));
+                    if let Some(p) = previous {
+                        assert_eq!(ms - p, 86_400_000, "{text} does not follow the day before");
+                    }
+                    previous = Some(ms);
+                    // The same day with a time of day parses to the same instant plus that time.
+                    let noon = format!("{text}T12:34:56.789Z");
+                    assert_eq!(ms_from_iso(&noon), Some(ms + 45_296_789), "{noon}");
+                    assert_eq!(iso_from_ms(ms + 45_296_789), noon);
+                }
+            }
+        }
+        // 131 years, 32 of them leap years (2100 is not one).
+        assert_eq!(accepted, 131 * 365 + 32);
+    }
+
+    #[test]
+    fn days_that_are_not_in_the_month_are_rejected() {
+        for bad in [
+            "2024-02-30",
+            "2024-02-31",
+            "2023-02-29",
+            "1900-02-29",
+            "2100-02-29",
+            "2023-04-31",
+            "2023-06-31",
+            "2023-09-31",
+            "2023-11-31",
+            "2023-01-00",
+            "2023-01-32",
+            "2024-02-31T00:00:00.000Z",
+            "2023-11-31T23:59:59Z",
+        ] {
+            assert_eq!(ms_from_iso(bad), None, "{bad}");
+        }
+        for good in [
+            "2024-02-29",
+            "2000-02-29",
+            "2023-01-31",
+            "2023-12-31",
+            "2023-04-30",
+        ] {
+            assert!(ms_from_iso(good).is_some(), "{good}");
         }
     }
 

@@ -8,7 +8,7 @@ import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { parseDevVars, decideMode, freePort, groupAlive, DEMO_VIEWER_TOKEN, REPO_ROOT } from "../scripts/dev.mjs";
+import { parseDevVars, decideMode, freePort, groupAlive, historyTimes, DEMO_VIEWER_TOKEN, REPO_ROOT } from "../scripts/dev.mjs";
 import { requireBuiltWorker } from "./support/worker.mjs";
 
 const DEV = path.join(REPO_ROOT, "scripts/dev.mjs");
@@ -36,6 +36,21 @@ describe("parseDevVars", () => {
   });
 });
 
+describe("historyTimes", () => {
+  // The cron's first tick after the replay must be a full listing at any hour of the day: a
+  // replayed listing under FULL_SYNC_INTERVAL_HOURS (24) old would make it incremental.
+  test("every replayed time is over a day before now, at every hour of the day", () => {
+    const day = Date.UTC(2026, 11, 8);
+    for (let minute = 0; minute < 24 * 60; minute += 15) {
+      const now = day + minute * 60_000;
+      const times = historyTimes(now, 91);
+      assert.ok(times.length >= 14, `${times.length} times at ${new Date(now).toISOString()}`);
+      for (const t of times) assert.ok(now - t > 24 * 3600_000, `${new Date(t).toISOString()} is under a day before ${new Date(now).toISOString()}`);
+      assert.deepEqual([...times].sort((a, b) => a - b), times, "oldest first");
+    }
+  });
+});
+
 describe("decideMode", () => {
   const creds = { AUTH0_DOMAIN: "t.us.auth0.com", AUTH0_CLIENT_ID: "id", AUTH0_CLIENT_SECRET: "secret" };
 
@@ -44,17 +59,30 @@ describe("decideMode", () => {
   });
 
   test("all three credentials: real, warning when VIEWER_TOKEN is missing", () => {
-    assert.deepEqual(decideMode({ ...creds, VIEWER_TOKEN: "tok" }), { mode: "real", token: "tok", warnings: [] });
+    const long = "tok-0123456789abcdef";
+    assert.deepEqual(decideMode({ ...creds, VIEWER_TOKEN: long }), { mode: "real", token: long, warnings: [] });
     const r = decideMode(creds);
     assert.equal(r.mode, "real");
     assert.equal(r.token, "");
     assert.match(r.warnings[0], /VIEWER_TOKEN/);
   });
 
+  test("a VIEWER_TOKEN shorter than 16 characters is kept, with a warning that names it", () => {
+    for (const devVars of [{ ...creds, VIEWER_TOKEN: "tok" }, { VIEWER_TOKEN: "fifteen-chars-x" }]) {
+      const r = decideMode(devVars);
+      assert.equal(r.token, devVars.VIEWER_TOKEN);
+      assert.equal(r.warnings.length, 1, r.warnings.join("; "));
+      assert.match(r.warnings[0], /VIEWER_TOKEN .*shorter than 16 characters/);
+    }
+    assert.deepEqual(decideMode({ VIEWER_TOKEN: "sixteen-chars-ok" }).warnings, []);
+    assert.ok(DEMO_VIEWER_TOKEN.length >= 16);
+  });
+
   test("partial or placeholder credentials: demo, keeping a VIEWER_TOKEN from .dev.vars", () => {
-    const r = decideMode({ AUTH0_DOMAIN: "t.us.auth0.com", AUTH0_CLIENT_ID: "", VIEWER_TOKEN: "mine" });
+    const mine = "mine-0123456789abcdef";
+    const r = decideMode({ AUTH0_DOMAIN: "t.us.auth0.com", AUTH0_CLIENT_ID: "", VIEWER_TOKEN: mine });
     assert.equal(r.mode, "demo");
-    assert.equal(r.token, "mine");
+    assert.equal(r.token, mine);
     assert.match(r.warnings[0], /AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET/);
     // A .dev.vars copied unchanged from .dev.vars.example.
     const example = parseDevVars(fs.readFileSync(path.join(REPO_ROOT, ".dev.vars.example"), "utf8"));

@@ -24,8 +24,9 @@ async function fetchText(w, path, init) {
   return { status: res.status, text };
 }
 
-async function sync(w) {
-  const { status, text } = await fetchText(w, "/api/sync", { method: "POST" });
+async function sync(w, atMs) {
+  // `at`: the run's simulated time, for a worker started with TEST_CLOCK.
+  const { status, text } = await fetchText(w, atMs ? `/api/sync?at=${atMs}` : "/api/sync", { method: "POST" });
   return { status, run: JSON.parse(text).run };
 }
 
@@ -86,7 +87,8 @@ describe("faults", () => {
         if (i % 3 === 0) env.fake.users.splice(i * 7, 1);
         env.fake.users[i].last_login = `2025-05-${String(10 + i).padStart(2, "0")}T08:00:00.000Z`;
         env.fake.users[i].logins_count = (env.fake.users[i].logins_count ?? 0) + 1;
-        if (i === 4 || i === 13) env.fake.faults.stormUntil = Date.now() + 1500;
+        // A storm of three 429s: by count, so it is met whatever the machine's speed.
+        if (i === 4 || i === 13) env.fake.faults.stormRequests = 3;
         const { run } = await sync(env.w);
         assert.equal(run.status, "succeeded", `run ${i}: ${JSON.stringify(run)}`);
         met429 += run.rate_limited;
@@ -138,15 +140,32 @@ describe("faults", () => {
 
 describe("overlap and crashes", () => {
   test("two overlapping runs: one writes, the other stands down", async () => {
-    const env = await setup({ users: makeUsers(300, { seed: 17, now: NOW }), faults: { delayMs: 150 } });
+    const env = await setup({ users: makeUsers(300, { seed: 17, now: NOW }) });
+    // Holds a run inside its first Auth0 request (so it holds the lock) until released: the
+    // overlap is made by events, not by how long a request takes.
+    const holdFirstRequest = () => {
+      let entered, release;
+      const inside = new Promise((r) => { entered = r; });
+      const released = new Promise((r) => { release = r; });
+      let n = 0;
+      env.fake.onApiRequest = async () => { if (++n === 1) { entered(); await released; } };
+      return { inside, release };
+    };
     try {
-      const both = await Promise.all([1, 2].map(() => fetchText(env.w, "/api/sync", { method: "POST" })));
-      assert.deepEqual(both.map((r) => r.status).sort(), [200, 409]);
-      assert.match(both.find((r) => r.status === 409).text, /already running/);
+      let hold = holdFirstRequest();
+      const first = fetchText(env.w, "/api/sync", { method: "POST" });
+      await hold.inside;
+      const second = await fetchText(env.w, "/api/sync", { method: "POST" });
+      assert.equal(second.status, 409);
+      assert.match(second.text, /already running/);
+      hold.release();
+      assert.equal((await first).status, 200);
       // A cron tick during a manual run stands down too, leaving no run of its own.
+      hold = holdFirstRequest();
       const manual = sync(env.w);
-      await new Promise((r) => setTimeout(r, 100));
+      await hold.inside;
       await env.w.scheduled();
+      hold.release();
       assert.equal((await manual).status, 200);
       const runs = await readSyncRuns(env.w.db);
       assert.equal(runs.length, 2);
@@ -155,16 +174,18 @@ describe("overlap and crashes", () => {
   });
 
   test("an abandoned lock expires, and the dead run shows as failed", async () => {
-    const env = await setup({ users: makeUsers(50, { seed: 18, now: NOW }) });
+    // Simulated time: the lease's expiry and the runs' clocks are the test's, not the wall's.
+    const env = await setup({ users: makeUsers(50, { seed: 18, now: NOW }) }, { TEST_CLOCK: "scheduled-time" });
+    const T = Date.parse("2025-06-02T09:00:00.000Z");
     try {
       const { w } = env;
       await w.db.prepare("INSERT INTO sync_runs (started_at, status, trigger) VALUES ('2025-01-01T00:00:00.000Z', 'running', 'cron')").run();
       // A live lease: the run stands down.
-      await w.db.prepare("INSERT INTO sync_lock (id, owner, expires_at) VALUES (1, 'cron-dead', ?)").bind(Date.now() + 60_000).run();
-      assert.equal((await sync(w)).status, 409);
+      await w.db.prepare("INSERT INTO sync_lock (id, owner, expires_at) VALUES (1, 'cron-dead', ?)").bind(T + 60_000).run();
+      assert.equal((await sync(w, T)).status, 409);
+      assert.equal((await sync(w, T + 59_000)).status, 409);
       // The lease has run out: the next run takes over and closes the dead one.
-      await w.db.prepare("UPDATE sync_lock SET expires_at = ?").bind(Date.now() - 1).run();
-      const { run } = await sync(w);
+      const { run } = await sync(w, T + 60_001);
       assert.equal(run.status, "succeeded");
       const runs = await readSyncRuns(w.db);
       const dead = runs.find((r) => r.started_at === "2025-01-01T00:00:00.000Z");
@@ -208,7 +229,7 @@ describe("secrets never leak", () => {
       assert.equal((await sync(w)).run.status, "succeeded");
       fake.scopes = ["read:users"];
       await sync(w);
-      fake.faults = { stormUntil: Date.now() + 1000 };
+      fake.faults = { stormRequests: 2 };
       await sync(w);
       fake.faults = {};
       let count = 0;

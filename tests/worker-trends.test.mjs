@@ -1,6 +1,8 @@
 // Trend snapshots in the built worker: scripted syncs over several simulated days (TEST_CLOCK with
 // the cron event's scheduledTime), the fake tenant changing between them; each day's snapshot
 // must equal what the tenant held at that sync, and /api/trends must serve the same figures.
+// Every time is simulated, "today" included: reads carry `x-test-clock`, so nothing depends on
+// the wall clock (the test once broke across UTC midnight).
 
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -11,10 +13,12 @@ requireBuiltWorker();
 
 const VIEWER_TOKEN = "trends-viewer-token";
 const DAY = 86_400_000;
-const TODAY0 = Math.floor(Date.now() / DAY) * DAY;
+const TODAY0 = Date.parse("2026-03-10T00:00:00.000Z");
+// The simulated "now": the last sync's time and every read's.
+const NOW_MS = TODAY0 + 15 * 3600_000 + 42_000;
 const iso = (ms) => new Date(ms).toISOString();
 const dayText = (ms) => iso(ms).slice(0, 10);
-// Simulated sync times: noon of the three days before today, then now.
+// Simulated sync times: noon of the three days before today, then NOW_MS.
 const SYNC_AT = [TODAY0 - 3 * DAY + 12 * 3600_000, TODAY0 - 2 * DAY + 12 * 3600_000, TODAY0 - DAY + 12 * 3600_000];
 const HOSTILE = "<script>alert(1)</script>\"'><img src=x onerror=alert(1)>";
 
@@ -68,10 +72,13 @@ describe("trend snapshots over simulated days", () => {
   });
   after(async () => { await w?.close(); await fake?.close(); });
 
+  /** A viewer's request at the simulated NOW_MS. */
+  const read = (p) => w.authedFetch(p, { headers: { "x-test-clock": String(NOW_MS) } });
+
   async function syncAt(ms) {
     const worker = await w.mf.getWorker();
     await worker.scheduled({ cron: "*/15 * * * *", scheduledTime: new Date(ms) });
-    const { runs } = await (await w.authedFetch("/api/sync-runs?limit=1")).json();
+    const { runs } = await (await read("/api/sync-runs?limit=1")).json();
     assert.equal(runs[0].status, "succeeded", JSON.stringify(runs[0]));
     return runs[0];
   }
@@ -103,10 +110,10 @@ describe("trend snapshots over simulated days", () => {
     assert.equal(run.users_removed, 1);
     truth.set(dayText(SYNC_AT[2]), expected(fake.users, 1, gone.logins_count, SYNC_AT[2]));
 
-    // Today, at the real time.
-    const now = Date.now();
-    await syncAt(now);
-    truth.set(dayText(now), expected(fake.users, 0, gone.logins_count, now));
+    // Today, at the simulated now.
+    run = await syncAt(NOW_MS);
+    assert.equal(run.started_at.slice(0, 16), iso(NOW_MS).slice(0, 16), "the run ran at the simulated now");
+    truth.set(dayText(NOW_MS), expected(fake.users, 0, gone.logins_count, NOW_MS));
 
     for (const [day, want] of truth) {
       const row = await snapshot(day);
@@ -124,11 +131,11 @@ describe("trend snapshots over simulated days", () => {
   });
 
   test("/api/trends serves the same figures, per organization too", async () => {
-    const res = await w.authedFetch("/api/trends?days=90&by=organization");
+    const res = await read("/api/trends?days=90&by=organization");
     assert.equal(res.status, 200);
     const t = await res.json();
     assert.equal(t.days, 90);
-    assert.equal(t.to, dayText(Date.now()));
+    assert.equal(t.to, dayText(NOW_MS));
     assert.equal(t.tracking_since, dayText(SYNC_AT[0]));
     for (const [day, want] of truth) {
       const p = t.tenant.find((x) => x.day === day);
@@ -143,7 +150,7 @@ describe("trend snapshots over simulated days", () => {
     assert.ok(t.logins_per_week.every((x) => x.logins === null || x.logins >= 0));
     assert.equal(t.logins_per_week[0].logins, null);
     // The reclaim curve of today's snapshot adds up to today's seats.
-    const today = truth.get(dayText(Date.now()));
+    const today = truth.get(dayText(NOW_MS));
     assert.equal(t.reclaim.buckets.reduce((n, b) => n + b.users, 0), today.seats);
     assert.equal(t.reclaim.buckets.at(-1).users, today.never);
     const org = t.series.find((s) => s.key === "org_hostile");
@@ -151,7 +158,7 @@ describe("trend snapshots over simulated days", () => {
     assert.ok(org.points.every((p) => p.seats === 2));
 
     // The dashboard draws it, the name inert.
-    const html = await (await w.authedFetch("/")).text();
+    const html = await (await read("/")).text();
     assert.ok(html.includes("Members over time, per organization"));
     assert.ok(html.includes("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert.ok(!html.includes("<script>") && !html.includes("<img"));
@@ -159,7 +166,7 @@ describe("trend snapshots over simulated days", () => {
 
   test("bad parameters get a 400 naming them", async () => {
     for (const [q, name] of [["days=0", "days"], ["days=abc", "days"], ["days=5000", "days"], ["by=users", "by"], ["by=%FF", "query"]]) {
-      const res = await w.authedFetch(`/api/trends?${q}`);
+      const res = await read(`/api/trends?${q}`);
       assert.equal(res.status, 400, q);
       const { error } = await res.json();
       assert.ok(error.includes(`\`${name}\``), `${q}: ${error}`);
@@ -170,16 +177,16 @@ describe("trend snapshots over simulated days", () => {
   });
 
   test("the reclaim bars' filter lists exactly those users", async () => {
-    const res = await w.authedFetch("/api/users?last_login_days=30-60&limit=100");
+    const res = await read("/api/users?last_login_days=30-60&limit=100");
     assert.equal(res.status, 200);
     const { users } = await res.json();
     // b logged in 45 days before day 1: between 30 and 60 days ago now.
     assert.deepEqual(users.map((u) => u.user_id), ["auth0|b"]);
-    const age = (Date.now() - Date.parse(users[0].last_login)) / DAY;
+    const age = (NOW_MS - Date.parse(users[0].last_login)) / DAY;
     assert.ok(age > 30 && age <= 60, `${age} days`);
-    const old = await (await w.authedFetch("/api/users?last_login_days=365-")).json();
+    const old = await (await read("/api/users?last_login_days=365-")).json();
     assert.deepEqual(old.users.map((u) => u.user_id), [], "d, the only one, was removed");
-    const bad = await w.authedFetch("/api/users?last_login_days=60-30");
+    const bad = await read("/api/users?last_login_days=60-30");
     assert.equal(bad.status, 400);
     await bad.arrayBuffer();
   });

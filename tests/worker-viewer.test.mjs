@@ -627,6 +627,37 @@ describe("Cloudflare Access", () => {
   });
 });
 
+describe("Cloudflare Access with the certs endpoint down", () => {
+  const AUD = "aud-tag-0123456789abcdef";
+  const key = makeKeyPair("key-1");
+  let jwks, w;
+
+  before(async () => {
+    jwks = await startJwksServer([key.jwk]);
+    jwks.status = 503;
+    // Slow as well as down: requests that arrive meanwhile find the fetch under way.
+    jwks.holdMs = 300;
+    w = await startWorker({ bindings: { VIEWER_TOKEN, ACCESS_TEAM_DOMAIN: jwks.url, ACCESS_AUD: AUD } });
+  });
+  after(async () => { await w?.close(); await jwks?.close(); });
+
+  test("concurrent requests share one certs fetch, and its failure is remembered", async () => {
+    const jwt = signJwt(accessClaims({ issuer: jwks.url, aud: AUD, email: "a@example.com" }), { key });
+    const ask = async () => {
+      const res = await w.fetch("/api/users", { headers: { "cf-access-jwt-assertion": jwt } });
+      assert.equal(res.status, 403);
+      const { error } = await res.json();
+      assert.match(error, /signing keys could not be loaded: .*HTTP 503/);
+    };
+    await Promise.all(Array.from({ length: 5 }, ask));
+    assert.equal(jwks.requests, 1, "one fetch for five concurrent requests");
+    // Within the 30 s that the failure is remembered, even with the endpoint back, no fetch.
+    jwks.status = 200;
+    for (let i = 0; i < 5; i++) await ask();
+    assert.equal(jwks.requests, 1, "the failure is remembered");
+  });
+});
+
 // Sessions, cross-site POSTs and half-configured Access, each against a worker of its own (the
 // settings differ) with an empty database: none of it needs synced users.
 describe("sessions and cross-site requests", () => {
@@ -737,6 +768,35 @@ describe("sessions and cross-site requests", () => {
     assert.equal(epoch.epoch, 1);
     // A new sign-in works under the new epoch.
     assert.equal(await status(w, await login(w)), 200);
+  });
+
+  test("a VIEWER_TOKEN shorter than 16 characters closes every viewer route, naming it, even to that token", async () => {
+    const short = "short-token";
+    const w = await start({ VIEWER_TOKEN: short });
+    for (const p of ["/", "/runs", "/login"]) {
+      const page = await w.fetch(p, { redirect: "manual" });
+      assert.equal(page.status, 503, p);
+      const html = await page.text();
+      assert.match(html, /VIEWER_TOKEN is shorter than 16 characters/, p);
+      assert.ok(!html.includes(short), `${p}: the value is echoed`);
+    }
+    const login = await w.fetch("/login", {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: short }).toString(),
+    });
+    assert.equal(login.status, 503);
+    assert.equal(login.headers.get("set-cookie"), null);
+    await login.arrayBuffer();
+    for (const [p, method] of [["/api/users", "GET"], ["/api/summary", "GET"], ["/api/sync", "POST"]]) {
+      const res = await w.authedFetch(p, { method });
+      assert.equal(res.status, 503, p);
+      const { error } = await res.json();
+      assert.match(error, /VIEWER_TOKEN is shorter than 16 characters/, p);
+    }
+    assert.equal((await w.fetch("/healthz")).status, 200);
+    assert.ok(w.logs.some((l) => /viewer routes are closed: VIEWER_TOKEN/.test(l)), "logged for the operator");
   });
 
   test("half-configured Cloudflare Access names the missing setting on the dashboard and in the 403", async () => {

@@ -13,6 +13,8 @@ pub enum ApiError {
     Unauthorized,
     /// `VIEWER_TOKEN` is not configured: every viewer is refused.
     ViewerTokenUnset,
+    /// `VIEWER_TOKEN` is set but unusable (too short): every viewer is refused, and told why.
+    ViewerTokenInvalid(ConfigError),
     /// A Cloudflare Access assertion failed verification.
     AccessDenied(String),
     /// Only one of the two Access settings is set; names the missing one.
@@ -41,7 +43,7 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthorized => 401,
-            Self::ViewerTokenUnset => 503,
+            Self::ViewerTokenUnset | Self::ViewerTokenInvalid(_) => 503,
             Self::AccessDenied(_) | Self::AccessMisconfigured(_) | Self::CrossSite(_) => 403,
             Self::BadParam { .. } => 400,
             Self::NotFound => 404,
@@ -61,6 +63,11 @@ impl fmt::Display for ApiError {
             Self::ViewerTokenUnset => f.write_str(
                 "viewer access is closed because VIEWER_TOKEN is not set: run \
                  `npx wrangler secret put VIEWER_TOKEN` (locally, add VIEWER_TOKEN=… to .dev.vars)",
+            ),
+            Self::ViewerTokenInvalid(e) => write!(
+                f,
+                "viewer access is closed because {} {}",
+                e.setting, e.problem
             ),
             Self::AccessDenied(why) => write!(f, "Cloudflare Access token rejected: {why}"),
             Self::AccessMisconfigured(e) => write!(

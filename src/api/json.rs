@@ -319,7 +319,29 @@ pub fn summary(j: &mut Json, s: &super::Summary) {
     opt_run(j, s.last_sync.as_ref());
     j.key("last_complete_sync");
     opt_run(j, s.last_complete_sync.as_ref());
-    j.str_at("generated_at", &s.generated_at).end_obj();
+    j.str_at("generated_at", &s.generated_at).key("deletions");
+    deletion_outlook(j, &s.deletions);
+    j.end_obj();
+}
+
+/// How soon a deletion shows (`/api/summary`'s `deletions`).
+pub fn deletion_outlook(j: &mut Json, o: &crate::sync::schedule::Outlook) {
+    j.obj()
+        .int_at("within_hours", i64::from(o.within_hours))
+        .str_at("shows", &o.shows)
+        .opt_str_at("signal", o.signal)
+        .int_at(
+            "full_listing_every_hours",
+            i64::from(o.full_listing_every_hours),
+        )
+        .opt_int_at(
+            "full_listing_requests",
+            o.full_listing_requests
+                .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+        )
+        .str_at("why", &o.why)
+        .opt_str_at("faster", o.faster.as_deref())
+        .end_obj();
 }
 
 /// A stored change.

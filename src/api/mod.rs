@@ -45,6 +45,8 @@ pub struct ApiRequest<'a> {
     pub now_ms: EpochMs,
     /// Where the request says it comes from (`Origin`, `Sec-Fetch-Site`) and was sent.
     pub site: RequestSite<'a>,
+    /// The sync's schedule settings: how soon a deletion shows depends on them.
+    pub schedule: crate::sync::schedule::Schedule,
 }
 
 /// A finished answer.
@@ -275,7 +277,7 @@ pub async fn handle<S: ViewStore + SessionStore + ChangeView + SqlRunner + Trend
         Route::Health if get => {
             return Handled::Respond(ApiResponse::json(200, "{\"ok\":true}".into()));
         }
-        Route::Login => match auth.check_access_config() {
+        Route::Login => match auth.check_config() {
             Ok(()) => return Handled::Respond(pages::login(req, store, auth).await),
             Err(e) => Err(e),
         },
@@ -294,12 +296,14 @@ pub async fn handle<S: ViewStore + SessionStore + ChangeView + SqlRunner + Trend
         Err(ApiError::Unauthorized) if page_route => {
             Handled::Respond(ApiResponse::see_other("/login"))
         }
-        Err(e @ (ApiError::ViewerTokenUnset | ApiError::AccessMisconfigured(_))) if page_route => {
-            Handled::Respond(ApiResponse::html(
-                e.status(),
-                crate::render::html::closed_page(&e.to_string()),
-            ))
-        }
+        Err(
+            e @ (ApiError::ViewerTokenUnset
+            | ApiError::ViewerTokenInvalid(_)
+            | ApiError::AccessMisconfigured(_)),
+        ) if page_route => Handled::Respond(ApiResponse::html(
+            e.status(),
+            crate::render::html::closed_page(&e.to_string()),
+        )),
         Err(e) => Handled::Respond(ApiResponse::error(&e)),
     }
 }
@@ -379,7 +383,7 @@ async fn authorized<S: ViewStore + ChangeView + SqlRunner + TrendStore>(
             respond(j)
         }
         Route::Summary if get => {
-            json::summary(&mut j, &summary(store, req.now_ms).await?);
+            json::summary(&mut j, &summary(store, req.now_ms, req.schedule).await?);
             respond(j)
         }
         // Written straight to text: no `Value` tree of a year of points.
@@ -438,17 +442,24 @@ pub struct Summary {
     pub last_complete_sync: Option<RunRecord>,
     /// When these figures were read.
     pub generated_at: String,
+    /// How soon a deletion in Auth0 shows here, why, and what would make it sooner.
+    pub deletions: crate::sync::schedule::Outlook,
 }
 
 /// Runs the summary's queries.
 ///
 /// # Errors
 /// A storage failure.
-pub async fn summary<S: ViewStore>(store: &S, now: EpochMs) -> Result<Summary, ApiError> {
+pub async fn summary<S: ViewStore>(
+    store: &S,
+    now: EpochMs,
+    schedule: crate::sync::schedule::Schedule,
+) -> Result<Summary, ApiError> {
     let cutoffs = [30u64, 60, 90].map(|d| iso_from_ms(now.saturating_sub(d * 86_400_000)));
     let counts = store.seat_counts(&cutoffs).await.map_err(ApiError::Store)?;
     let by_connection = store.connection_counts().await.map_err(ApiError::Store)?;
     let by_organization = store.list_organizations().await.map_err(ApiError::Store)?;
+    let facts = store.listing_facts().await.map_err(ApiError::Store)?;
     let mut runs = store.list_runs(50).await.map_err(ApiError::Store)?;
     // The hourly push rows are no sync: the summary speaks of listings.
     runs.retain(|r| r.kind != crate::store::RunKind::Push);
@@ -468,6 +479,7 @@ pub async fn summary<S: ViewStore>(store: &S, now: EpochMs) -> Result<Summary, A
         last_sync: runs.into_iter().next(),
         last_complete_sync,
         generated_at: iso_from_ms(now),
+        deletions: crate::sync::schedule::outlook(schedule, &facts, now),
     })
 }
 

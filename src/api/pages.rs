@@ -44,7 +44,7 @@ pub async fn dashboard<S: ViewStore + TrendStore>(
     store: &S,
     viewer: &Viewer,
 ) -> Result<ApiResponse, ApiError> {
-    let summary = super::summary(store, req.now_ms).await?;
+    let summary = super::summary(store, req.now_ms, req.schedule).await?;
     let f = filters(req.query);
     // A bad filter shows its message above an unfiltered table, rather than an error page.
     let (query, filter_error) = match params::users_query(req.query, req.now_ms) {
@@ -77,6 +77,7 @@ pub async fn dashboard<S: ViewStore + TrendStore>(
         filter_error: filter_error.as_deref(),
         now: req.now_ms,
         charts: &charts,
+        deletions: &summary.deletions,
     });
     Ok(ApiResponse::html(200, page))
 }

@@ -12,8 +12,7 @@ use crate::testing::{block_on, sync_config};
 const NOW: u64 = 1_750_000_000_000;
 
 fn viewer() -> ViewerToken {
-    ViewerToken::from_settings(&|n: &str| (n == "VIEWER_TOKEN").then(|| "v-token".to_string()))
-        .unwrap()
+    crate::testing::viewer_token("v-token-0123456789")
 }
 
 fn get(
@@ -24,6 +23,7 @@ fn get(
 ) -> ApiResponse {
     let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
     let req = ApiRequest {
+        schedule: Default::default(),
         method: "GET",
         path,
         query,
@@ -35,6 +35,7 @@ fn get(
     };
     let viewer_auth = ViewerAuth {
         token: v,
+        token_problem: None,
         session_secret: None,
         access: AccessOutcome::Off,
     };
@@ -76,7 +77,7 @@ fn health_is_open_and_everything_else_needs_the_viewer_token() {
             401
         );
         assert_eq!(
-            get(&store, path, Some("Bearer v-token"), Some(&v)).status,
+            get(&store, path, Some("Bearer v-token-0123456789"), Some(&v)).status,
             200
         );
         // No VIEWER_TOKEN configured: closed to everyone, with the fix in the message.
@@ -85,10 +86,11 @@ fn health_is_open_and_everything_else_needs_the_viewer_token() {
         assert!(closed.body.contains("wrangler secret put VIEWER_TOKEN"));
     }
     let post = ApiRequest {
+        schedule: Default::default(),
         method: "POST",
         path: "/api/sync",
         query: "",
-        authorization: Some("Bearer v-token"),
+        authorization: Some("Bearer v-token-0123456789"),
         cookie: None,
         body: "",
         now_ms: NOW,
@@ -96,6 +98,7 @@ fn health_is_open_and_everything_else_needs_the_viewer_token() {
     };
     let auth = ViewerAuth {
         token: Some(&v),
+        token_problem: None,
         session_secret: None,
         access: AccessOutcome::Off,
     };
@@ -116,17 +119,22 @@ fn health_is_open_and_everything_else_needs_the_viewer_token() {
 fn unknown_routes_and_methods_answer_json() {
     let store = MemoryStore::default();
     let v = viewer();
-    let r = get(&store, "/nope", Some("Bearer v-token"), Some(&v));
+    let r = get(&store, "/nope", Some("Bearer v-token-0123456789"), Some(&v));
     assert_eq!(
         (r.status, r.body.as_str()),
         (404, "{\"error\":\"not found\"}")
     );
-    let r = get(&store, "/api/sync", Some("Bearer v-token"), Some(&v));
+    let r = get(
+        &store,
+        "/api/sync",
+        Some("Bearer v-token-0123456789"),
+        Some(&v),
+    );
     assert_eq!(r.status, 405);
     let r = get(
         &store,
         "/api/users?limit=5000",
-        Some("Bearer v-token"),
+        Some("Bearer v-token-0123456789"),
         Some(&v),
     );
     assert_eq!(r.status, 400);
@@ -140,7 +148,7 @@ fn users_page_through_with_a_cursor_and_nulls_for_absent_values() {
     let mut seen = Vec::new();
     let mut path = "/api/users?limit=100".to_string();
     loop {
-        let r = get(&store, &path, Some("Bearer v-token"), Some(&v));
+        let r = get(&store, &path, Some("Bearer v-token-0123456789"), Some(&v));
         assert_eq!(r.status, 200);
         let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         for u in body["users"].as_array().unwrap() {
@@ -173,7 +181,12 @@ fn runs_are_listed_newest_first() {
     ))
     .unwrap();
     let v = viewer();
-    let r = get(&store, "/api/sync-runs", Some("Bearer v-token"), Some(&v));
+    let r = get(
+        &store,
+        "/api/sync-runs",
+        Some("Bearer v-token-0123456789"),
+        Some(&v),
+    );
     let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     let ids: Vec<i64> = body["runs"]
         .as_array()
@@ -209,7 +222,7 @@ fn store_with_orgs() -> MemoryStore {
 fn organizations_members_and_the_users_organization_filter() {
     let store = store_with_orgs();
     let v = viewer();
-    let auth = Some("Bearer v-token");
+    let auth = Some("Bearer v-token-0123456789");
     let orgs = body(&get(&store, "/api/organizations", auth, Some(&v)));
     let counts: Vec<(String, i64)> = orgs["organizations"]
         .as_array()
@@ -274,7 +287,7 @@ fn organizations_members_and_the_users_organization_filter() {
 fn sorted_pages_with_filters_cover_each_match_once() {
     let store = synced_store(450);
     let v = viewer();
-    let auth = Some("Bearer v-token");
+    let auth = Some("Bearer v-token-0123456789");
     let mut seen = Vec::new();
     let mut path = "/api/users?limit=70&sort=email:desc&q=USER1".to_string();
     loop {
@@ -307,6 +320,7 @@ fn request<'a>(
 ) -> ApiRequest<'a> {
     let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
     ApiRequest {
+        schedule: Default::default(),
         method,
         path,
         query,
@@ -349,6 +363,7 @@ fn a_browser_logs_in_with_the_token_and_its_cookie_opens_pages_and_json() {
     let v = viewer();
     let auth = ViewerAuth {
         token: Some(&v),
+        token_problem: None,
         session_secret: None,
         access: AccessOutcome::Off,
     };
@@ -368,7 +383,7 @@ fn a_browser_logs_in_with_the_token_and_its_cookie_opens_pages_and_json() {
     assert!(wrong.body.contains("not the viewer token"));
     let ok = respond(
         &store,
-        &request("POST", "/login", None, "token=v-token"),
+        &request("POST", "/login", None, "token=v-token-0123456789"),
         &auth,
     );
     assert_eq!(ok.status, 303);
@@ -422,17 +437,23 @@ fn hostile_names_are_inert_in_html_and_csv_and_exact_in_json() {
     let v = viewer();
     let auth = ViewerAuth {
         token: Some(&v),
+        token_problem: None,
         session_secret: None,
         access: AccessOutcome::Off,
     };
     let mut req = request("GET", "/", None, "");
-    req.authorization = Some("Bearer v-token");
+    req.authorization = Some("Bearer v-token-0123456789");
     let page = respond(&store, &req, &auth).body;
     assert!(!page.contains("<script>alert"), "raw script in page");
     assert!(!page.contains("<img src=x"), "raw img in page");
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(page.contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"));
-    let json = get(&store, "/api/users", Some("Bearer v-token"), Some(&v));
+    let json = get(
+        &store,
+        "/api/users",
+        Some("Bearer v-token-0123456789"),
+        Some(&v),
+    );
     let names: Vec<String> =
         serde_json::from_str::<serde_json::Value>(&json.body).unwrap()["users"]
             .as_array()
@@ -462,6 +483,7 @@ fn cloudflare_access_identities_are_trusted_and_bad_assertions_refused() {
     };
     let ok = ViewerAuth {
         token: None,
+        token_problem: None,
         session_secret: None,
         access: AccessOutcome::Verified(identity),
     };
@@ -470,6 +492,7 @@ fn cloudflare_access_identities_are_trusted_and_bad_assertions_refused() {
     assert!(page.body.contains("ann@corp.example"));
     let bad = ViewerAuth {
         token: None,
+        token_problem: None,
         session_secret: None,
         access: AccessOutcome::Rejected("expired".into()),
     };
@@ -478,6 +501,7 @@ fn cloudflare_access_identities_are_trusted_and_bad_assertions_refused() {
     // Configured Access with no assertion and no token: refused, not open.
     let absent = ViewerAuth {
         token: None,
+        token_problem: None,
         session_secret: None,
         access: AccessOutcome::Absent,
     };
@@ -498,7 +522,7 @@ fn summary_counts_seats_and_one_user_can_be_read_by_id() {
     let s = body(&get(
         &store,
         "/api/summary",
-        Some("Bearer v-token"),
+        Some("Bearer v-token-0123456789"),
         Some(&v),
     ));
     assert_eq!(s["counts"]["current"], 40);
@@ -509,7 +533,7 @@ fn summary_counts_seats_and_one_user_can_be_read_by_id() {
     let u = body(&get(
         &store,
         "/api/users/auth0%7C00000007",
-        Some("Bearer v-token"),
+        Some("Bearer v-token-0123456789"),
         Some(&v),
     ));
     assert_eq!(u["user"]["email"], "user7@example.com");
@@ -517,7 +541,7 @@ fn summary_counts_seats_and_one_user_can_be_read_by_id() {
         get(
             &store,
             "/api/users/nobody",
-            Some("Bearer v-token"),
+            Some("Bearer v-token-0123456789"),
             Some(&v)
         )
         .status,
@@ -548,7 +572,7 @@ fn session_cookie(response: &ApiResponse) -> String {
 fn login(store: &MemoryStore, auth: &ViewerAuth<'_>) -> String {
     let ok = respond(
         store,
-        &request("POST", "/login", None, "token=v-token"),
+        &request("POST", "/login", None, "token=v-token-0123456789"),
         auth,
     );
     assert_eq!(ok.status, 303, "{}", ok.body);
@@ -565,6 +589,7 @@ fn the_session_cookie_uses_the_host_prefix() {
     let v = viewer();
     let auth = ViewerAuth {
         token: Some(&v),
+        token_problem: None,
         session_secret: None,
         access: AccessOutcome::Off,
     };
@@ -575,7 +600,10 @@ fn the_session_cookie_uses_the_host_prefix() {
 #[test]
 fn removing_or_changing_the_token_ends_sessions_even_with_a_session_secret() {
     let store = synced_store(3);
-    let with_token = config(&[("VIEWER_TOKEN", "v-token"), ("SESSION_SECRET", "sess")]);
+    let with_token = config(&[
+        ("VIEWER_TOKEN", "v-token-0123456789"),
+        ("SESSION_SECRET", "sess"),
+    ]);
     let auth = ViewerAuth::new(&with_token, AccessOutcome::Off);
     let cookie = login(&store, &auth);
     let users = |auth: &ViewerAuth<'_>| {
@@ -592,7 +620,10 @@ fn removing_or_changing_the_token_ends_sessions_even_with_a_session_secret() {
     assert_eq!(r.status, 503, "{}", r.body);
     assert!(r.body.contains("VIEWER_TOKEN is not set"), "{}", r.body);
     // VIEWER_TOKEN changed, SESSION_SECRET kept.
-    let changed = config(&[("VIEWER_TOKEN", "new-token"), ("SESSION_SECRET", "sess")]);
+    let changed = config(&[
+        ("VIEWER_TOKEN", "new-token-0123456789"),
+        ("SESSION_SECRET", "sess"),
+    ]);
     assert_eq!(
         users(&ViewerAuth::new(&changed, AccessOutcome::Off)).status,
         401
@@ -604,7 +635,7 @@ fn removing_or_changing_the_token_ends_sessions_even_with_a_session_secret() {
 #[test]
 fn sign_out_everywhere_ends_every_session_and_needs_a_viewer() {
     let store = synced_store(3);
-    let cfg = config(&[("VIEWER_TOKEN", "v-token")]);
+    let cfg = config(&[("VIEWER_TOKEN", "v-token-0123456789")]);
     let auth = ViewerAuth::new(&cfg, AccessOutcome::Off);
     let mine = login(&store, &auth);
     let stolen = login(&store, &auth);
@@ -647,7 +678,7 @@ fn sign_out_everywhere_ends_every_session_and_needs_a_viewer() {
     assert_eq!((status(&mine), status(&stolen)), (401, 401));
     // A bearer-token script may do it too; a new login works under the new epoch.
     let mut script = request("POST", "/logout?everywhere=1", None, "");
-    script.authorization = Some("Bearer v-token");
+    script.authorization = Some("Bearer v-token-0123456789");
     assert_eq!(respond(&store, &script, &auth).status, 303);
     assert_eq!(store.session_epoch.get(), 2);
     let fresh = login(&store, &auth);
@@ -657,7 +688,7 @@ fn sign_out_everywhere_ends_every_session_and_needs_a_viewer() {
 #[test]
 fn cross_site_posts_are_refused_unless_a_bearer_token_is_sent() {
     let store = synced_store(3);
-    let cfg = config(&[("VIEWER_TOKEN", "v-token")]);
+    let cfg = config(&[("VIEWER_TOKEN", "v-token-0123456789")]);
     let auth = ViewerAuth::new(&cfg, AccessOutcome::Off);
     let cookie = login(&store, &auth);
     const OWN: &str = "https://licenses.example.com";
@@ -668,7 +699,7 @@ fn cross_site_posts_are_refused_unless_a_bearer_token_is_sent() {
     };
     for (path, body) in [
         ("/api/sync", ""),
-        ("/login", "token=v-token"),
+        ("/login", "token=v-token-0123456789"),
         ("/logout", ""),
         ("/logout?everywhere=1", ""),
     ] {
@@ -695,12 +726,12 @@ fn cross_site_posts_are_refused_unless_a_bearer_token_is_sent() {
         block_on(handle(&sync, &store, &auth)),
         Handled::RunSync
     ));
-    let mut form = request("POST", "/login", None, "token=v-token");
+    let mut form = request("POST", "/login", None, "token=v-token-0123456789");
     form.site = own;
     assert_eq!(respond(&store, &form, &auth).status, 303);
     // A script with the bearer token needs no Origin, and a foreign one does not matter.
     let mut script = request("POST", "/api/sync", None, "");
-    script.authorization = Some("Bearer v-token");
+    script.authorization = Some("Bearer v-token-0123456789");
     assert!(matches!(
         block_on(handle(&script, &store, &auth)),
         Handled::RunSync
@@ -723,13 +754,16 @@ fn half_configured_access_names_the_missing_setting_on_pages_and_json() {
         (
             [
                 ("ACCESS_TEAM_DOMAIN", "myteam.cloudflareaccess.com"),
-                ("VIEWER_TOKEN", "v-token"),
+                ("VIEWER_TOKEN", "v-token-0123456789"),
             ],
             "ACCESS_AUD",
             "ACCESS_TEAM_DOMAIN",
         ),
         (
-            [("ACCESS_AUD", "aud-tag"), ("VIEWER_TOKEN", "v-token")],
+            [
+                ("ACCESS_AUD", "aud-tag"),
+                ("VIEWER_TOKEN", "v-token-0123456789"),
+            ],
             "ACCESS_TEAM_DOMAIN",
             "ACCESS_AUD",
         ),
@@ -746,7 +780,7 @@ fn half_configured_access_names_the_missing_setting_on_pages_and_json() {
         }
         // Even with the bearer token: the operator asked for Access, so it stays closed.
         let mut req = request("GET", "/api/users", None, "");
-        req.authorization = Some("Bearer v-token");
+        req.authorization = Some("Bearer v-token-0123456789");
         let json = respond(&store, &req, &auth);
         assert_eq!((json.status, json.content_type), (403, JSON));
         let message = serde_json::from_str::<serde_json::Value>(&json.body).unwrap()["error"]
@@ -763,12 +797,78 @@ fn half_configured_access_names_the_missing_setting_on_pages_and_json() {
 }
 
 #[test]
+fn a_too_short_viewer_token_closes_every_viewer_route_and_names_the_setting() {
+    // Issue 19 §5: a short VIEWER_TOKEN used to open the API to anyone who presented it.
+    let store = synced_store(3);
+    let short = "short-token";
+    let cfg = config(&[("VIEWER_TOKEN", short)]);
+    let auth = ViewerAuth::new(&cfg, AccessOutcome::Off);
+    let bearer = format!("Bearer {short}");
+    let check = |r: &ApiResponse, what: &str| {
+        assert_eq!(r.status, 503, "{what}: {}", r.body);
+        assert!(r.body.contains("VIEWER_TOKEN"), "{what}: {}", r.body);
+        assert!(
+            r.body.contains("shorter than 16 characters"),
+            "{what}: {}",
+            r.body
+        );
+        assert!(
+            !r.body.contains(short),
+            "{what}: the value is echoed: {}",
+            r.body
+        );
+    };
+    // Presenting the short token itself opens nothing, as JSON or as a page.
+    for path in ["/api/users", "/api/summary", "/api/sync-runs", "/", "/runs"] {
+        let mut req = request("GET", path, None, "");
+        req.authorization = Some(&bearer);
+        check(&respond(&store, &req, &auth), path);
+        check(
+            &respond(&store, &request("GET", path, None, ""), &auth),
+            path,
+        );
+    }
+    let mut sync = request("POST", "/api/sync", None, "");
+    sync.authorization = Some(&bearer);
+    check(&respond(&store, &sync, &auth), "POST /api/sync");
+    // Nor does the login form.
+    let form = format!("token={short}");
+    check(
+        &respond(&store, &request("POST", "/login", None, &form), &auth),
+        "POST /login",
+    );
+    check(
+        &respond(&store, &request("GET", "/login", None, ""), &auth),
+        "GET /login",
+    );
+    // An Access user is refused too, until the setting is fixed.
+    let verified = ViewerAuth::new(
+        &cfg,
+        AccessOutcome::Verified(crate::auth::access::Identity {
+            email: Some("v@x.io".into()),
+            subject: None,
+        }),
+    );
+    check(
+        &respond(&store, &request("GET", "/api/users", None, ""), &verified),
+        "Access",
+    );
+    // Fixed: the same routes open.
+    let fixed = config(&[("VIEWER_TOKEN", "v-token-0123456789")]);
+    let auth = ViewerAuth::new(&fixed, AccessOutcome::Off);
+    let mut req = request("GET", "/api/users", None, "");
+    req.authorization = Some("Bearer v-token-0123456789");
+    assert_eq!(respond(&store, &req, &auth).status, 200);
+}
+
+#[test]
 fn a_login_form_with_a_percent_before_non_ascii_is_refused_without_a_panic() {
     // Issue 9 §2: the form decoder sliced the body at byte offsets inside a UTF-8 character.
     let store = MemoryStore::default();
     let v = viewer();
     let auth = ViewerAuth {
         token: Some(&v),
+        token_problem: None,
         session_secret: None,
         access: AccessOutcome::Off,
     };
@@ -777,7 +877,7 @@ fn a_login_form_with_a_percent_before_non_ascii_is_refused_without_a_panic() {
         "token=%4é",
         "token=a%€",
         "%é=x",
-        "token=v-token%ü",
+        "token=v-token-0123456789%ü",
     ] {
         let r = respond(&store, &request("POST", "/login", None, body), &auth);
         assert_eq!(r.status, 401, "{body}");
@@ -798,7 +898,7 @@ fn user_and_organization_ids_with_plus_and_pipe_resolve_in_paths() {
     let store = MemoryStore::default();
     sync_into(&store, &fake);
     let v = viewer();
-    let auth = Some("Bearer v-token");
+    let auth = Some("Bearer v-token-0123456789");
     for (path, want) in [
         ("/api/users/sms|+15550100", "sms|+15550100"),
         ("/api/users/sms%7C%2B15550100", "sms|+15550100"),

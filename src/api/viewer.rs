@@ -26,8 +26,10 @@ pub enum AccessOutcome {
 /// What the API checks viewers against.
 #[derive(Debug)]
 pub struct ViewerAuth<'a> {
-    /// `VIEWER_TOKEN`, if set.
+    /// `VIEWER_TOKEN`, if set and usable.
     pub token: Option<&'a ViewerToken>,
+    /// Why `VIEWER_TOKEN` is unusable (too short), if it is: every viewer route is then closed.
+    pub token_problem: Option<&'a ConfigError>,
     /// `SESSION_SECRET`, if set.
     pub session_secret: Option<&'a SessionSecret>,
     /// The Access check's outcome.
@@ -69,8 +71,13 @@ impl Viewer {
 impl<'a> ViewerAuth<'a> {
     /// The viewer settings and the Access check's outcome.
     pub fn new(config: &'a ViewerConfig, access: AccessOutcome) -> Self {
+        let (token, token_problem) = match &config.token {
+            Ok(token) => (token.as_ref(), None),
+            Err(e) => (None, Some(e)),
+        };
         Self {
-            token: config.token.as_ref(),
+            token,
+            token_problem,
             session_secret: config.session_secret.as_ref(),
             access,
         }
@@ -82,11 +89,15 @@ impl<'a> ViewerAuth<'a> {
             .map(|token| SessionSigner::new(token, self.session_secret))
     }
 
-    /// Half-configured Access closes every viewer route (and the login form).
+    /// An unusable `VIEWER_TOKEN` or half-configured Access closes every viewer route (and the
+    /// login form), even to Access users: a setting that is wrong is fixed before anyone gets in.
     ///
     /// # Errors
-    /// [`ApiError::AccessMisconfigured`], naming the missing setting.
-    pub fn check_access_config(&self) -> Result<(), ApiError> {
+    /// [`ApiError::ViewerTokenInvalid`] or [`ApiError::AccessMisconfigured`], naming the setting.
+    pub fn check_config(&self) -> Result<(), ApiError> {
+        if let Some(e) = self.token_problem {
+            return Err(ApiError::ViewerTokenInvalid(e.clone()));
+        }
         match &self.access {
             AccessOutcome::Misconfigured(e) => Err(ApiError::AccessMisconfigured(e.clone())),
             _ => Ok(()),
@@ -96,7 +107,7 @@ impl<'a> ViewerAuth<'a> {
     /// Identifies the viewer. Reads the session epoch only when a session cookie is presented.
     ///
     /// # Errors
-    /// [`ApiError::AccessMisconfigured`] or [`ApiError::AccessDenied`] for Access problems,
+    /// As [`Self::check_config`]; [`ApiError::AccessDenied`] for a rejected Access token,
     /// [`ApiError::ViewerTokenUnset`] when no way in is configured, [`ApiError::Store`] if the
     /// epoch cannot be read, [`ApiError::Unauthorized`] otherwise.
     pub async fn identify<S: SessionStore>(
@@ -104,17 +115,16 @@ impl<'a> ViewerAuth<'a> {
         req: &ApiRequest<'_>,
         sessions: &S,
     ) -> Result<Viewer, ApiError> {
+        self.check_config()?;
         match &self.access {
-            AccessOutcome::Misconfigured(e) => {
-                return Err(ApiError::AccessMisconfigured(e.clone()));
-            }
             AccessOutcome::Verified(id) => {
                 return Ok(Viewer::Access {
                     email: id.email.clone(),
                 });
             }
             AccessOutcome::Rejected(why) => return Err(ApiError::AccessDenied(why.clone())),
-            AccessOutcome::Off | AccessOutcome::Absent => {}
+            // Misconfigured Access was refused by `check_config` above.
+            AccessOutcome::Off | AccessOutcome::Absent | AccessOutcome::Misconfigured(_) => {}
         }
         let closed = self.token.is_none() && matches!(self.access, AccessOutcome::Off);
         if let Some(header) = req.authorization {

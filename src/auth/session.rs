@@ -23,7 +23,13 @@ const VERSION: &str = "v2";
 const DERIVATION_LABEL: &[u8] = b"auth0-license-sync session v2";
 
 /// Derives session keys for one configuration, before the epoch is known.
-#[derive(Clone, PartialEq, Eq)]
+/// No `PartialEq` (`==` would compare in variable time):
+///
+/// ```compile_fail
+/// # use auth0_license_sync::auth::session::SessionSigner;
+/// fn same(a: &SessionSigner, b: &SessionSigner) -> bool { a == b }
+/// ```
+#[derive(Clone)]
 pub struct SessionSigner([u8; 32]);
 
 impl SessionSigner {
@@ -55,7 +61,13 @@ impl fmt::Debug for SessionSigner {
 }
 
 /// The key that signs session cookies of one epoch. Its bytes never show in `Debug`.
-#[derive(Clone, PartialEq, Eq)]
+/// No `PartialEq` (`==` would compare in variable time):
+///
+/// ```compile_fail
+/// # use auth0_license_sync::auth::session::SessionKey;
+/// fn same(a: &SessionKey, b: &SessionKey) -> bool { a == b }
+/// ```
+#[derive(Clone)]
 pub struct SessionKey([u8; 32]);
 
 impl SessionKey {
@@ -140,7 +152,7 @@ mod tests {
     const NOW: u64 = 1_700_000_000_000;
 
     fn token(value: &str) -> ViewerToken {
-        ViewerToken::from_settings(&crate::testing::settings(&[("VIEWER_TOKEN", value)])).unwrap()
+        crate::testing::viewer_token(value)
     }
 
     fn secret(value: &str) -> SessionSecret {
@@ -149,7 +161,7 @@ mod tests {
     }
 
     fn key() -> SessionKey {
-        SessionSigner::new(&token("viewer-secret"), None).key(0)
+        SessionSigner::new(&token("viewer-secret-0123456789"), None).key(0)
     }
 
     #[test]
@@ -168,7 +180,7 @@ mod tests {
         let derive = |keying: &[u8], epoch: u64| {
             let root = hmac_sha256(b"auth0-license-sync session v2", keying);
             let mut binding = b"viewer-token-sha256:".to_vec();
-            binding.extend_from_slice(&sha256(b"viewer-secret"));
+            binding.extend_from_slice(&sha256(b"viewer-secret-0123456789"));
             let signer = hmac_sha256(&root, &binding);
             let mut label = b"epoch:".to_vec();
             label.extend_from_slice(&epoch.to_be_bytes());
@@ -176,12 +188,12 @@ mod tests {
         };
         let payload = format!("v2.{}", NOW + SESSION_TTL_MS);
         for (secret_value, keying, epoch) in [
-            (None, b"viewer-secret".as_slice(), 0),
-            (None, b"viewer-secret".as_slice(), 7),
+            (None, b"viewer-secret-0123456789".as_slice(), 0),
+            (None, b"viewer-secret-0123456789".as_slice(), 7),
             (Some("sess-key"), b"sess-key".as_slice(), 3),
         ] {
             let s = secret_value.map(secret);
-            let key = SessionSigner::new(&token("viewer-secret"), s.as_ref()).key(epoch);
+            let key = SessionSigner::new(&token("viewer-secret-0123456789"), s.as_ref()).key(epoch);
             let mac = base64url_encode(&hmac_sha256(&derive(keying, epoch), payload.as_bytes()));
             assert_eq!(issue(&key, NOW), format!("{payload}.{mac}"));
         }
@@ -189,18 +201,19 @@ mod tests {
 
     #[test]
     fn sessions_end_with_the_token_the_secret_or_the_epoch() {
-        let signer = SessionSigner::new(&token("tok-1"), Some(&secret("sess")));
+        let signer = SessionSigner::new(&token("tok-1-0123456789abcdef"), Some(&secret("sess")));
         let value = issue(&signer.key(4), NOW);
         assert!(verify(&signer.key(4), &value, NOW));
         // Sign out everywhere: the epoch moved on.
         assert!(!verify(&signer.key(5), &value, NOW));
         // The token changed, though SESSION_SECRET did not.
-        let rotated = SessionSigner::new(&token("tok-2"), Some(&secret("sess")));
+        let rotated = SessionSigner::new(&token("tok-2-0123456789abcdef"), Some(&secret("sess")));
         assert!(!verify(&rotated.key(4), &value, NOW));
         // SESSION_SECRET changed, or was removed.
-        let resecreted = SessionSigner::new(&token("tok-1"), Some(&secret("sess-2")));
+        let resecreted =
+            SessionSigner::new(&token("tok-1-0123456789abcdef"), Some(&secret("sess-2")));
         assert!(!verify(&resecreted.key(4), &value, NOW));
-        let unsecreted = SessionSigner::new(&token("tok-1"), None);
+        let unsecreted = SessionSigner::new(&token("tok-1-0123456789abcdef"), None);
         assert!(!verify(&unsecreted.key(4), &value, NOW));
     }
 
@@ -228,7 +241,7 @@ mod tests {
     #[test]
     fn another_key_is_refused() {
         let value = issue(&key(), NOW);
-        let rotated = SessionSigner::new(&token("rotated-secret"), None).key(0);
+        let rotated = SessionSigner::new(&token("rotated-secret-0123456789"), None).key(0);
         assert!(!verify(&rotated, &value, NOW));
     }
 
@@ -258,7 +271,7 @@ mod tests {
     #[test]
     fn key_debug_is_redacted() {
         assert_eq!(format!("{:?}", key()), "SessionKey(<redacted>)");
-        let signer = SessionSigner::new(&token("viewer-secret"), None);
+        let signer = SessionSigner::new(&token("viewer-secret-0123456789"), None);
         assert_eq!(format!("{signer:?}"), "SessionSigner(<redacted>)");
     }
 

@@ -17,6 +17,10 @@ pub use apps::{FakeApps, FakeConnection};
 /// A scripted fault: given the request number and request, maybe answer instead of the tenant.
 pub type Fault = Box<dyn FnMut(u32, &HttpRequest) -> Option<Result<HttpResponse, TransportError>>>;
 
+/// A change to the tenant made just before a listing request is answered (users created or
+/// deleted while a sync lists them), given the listing request's number, counted from 1.
+pub type Churn = Box<dyn FnMut(u64, &mut Vec<Value>)>;
+
 /// The fake tenant.
 pub struct FakeAuth0 {
     /// Users as Auth0 JSON.
@@ -42,6 +46,10 @@ pub struct FakeAuth0 {
     pub total_error: Cell<i64>,
     /// Leaves `total` out of listing answers.
     pub omit_total: Cell<bool>,
+    /// Caps `total` at 1000, as some reports say Auth0 does; off, `total` counts every match.
+    pub cap_totals: Cell<bool>,
+    /// Changes the tenant before each listing request (see [`Churn`]).
+    pub churn: RefCell<Option<Churn>>,
     /// Listing requests so far: the seed of each request's tie order.
     listings: Cell<u64>,
     /// Polls an export job answers `processing` before it completes.
@@ -147,6 +155,8 @@ impl FakeAuth0 {
             reorder_ties: Cell::new(false),
             total_error: Cell::new(0),
             omit_total: Cell::new(false),
+            cap_totals: Cell::new(true),
+            churn: RefCell::new(None),
             listings: Cell::new(0),
             export_polls: Cell::new(1),
             issued: Cell::new(0),
@@ -268,6 +278,9 @@ impl FakeAuth0 {
         // Ties in created_at come back in an arbitrary order: reversed ids, or a new order on
         // every request.
         self.listings.set(self.listings.get() + 1);
+        if let Some(churn) = self.churn.borrow_mut().as_mut() {
+            churn(self.listings.get(), &mut self.users.borrow_mut());
+        }
         let seed = self.reorder_ties.get().then(|| self.listings.get());
         let users = self.users.borrow();
         let mut matched: Vec<(&str, Option<u64>, std::cmp::Reverse<&str>, &Value)> = users
@@ -285,7 +298,12 @@ impl FakeAuth0 {
             .filter(|(.., u)| matches(&q, u))
             .collect();
         matched.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
-        let total = (matched.len().min(1000) as i64 + self.total_error.get()).max(0);
+        let matches = if self.cap_totals.get() {
+            matched.len().min(1000)
+        } else {
+            matched.len()
+        };
+        let total = (matches as i64 + self.total_error.get()).max(0);
         let users: Vec<Value> = matched
             .into_iter()
             .skip(page * per_page)

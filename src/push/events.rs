@@ -1,11 +1,12 @@
 //! Auth0 Event Streams webhooks: one CloudEvents event per `POST /api/auth0/events`.
 //!
-//! Auth0 does not retry a 4xx and disables a stream after three failed deliveries in a row, so
-//! once a delivery is authenticated and its body is one JSON object, every outcome is a success:
-//! an event of a type this worker does not use, or one it cannot use (no id, no `updated_at`, a
-//! user object it cannot read), is acknowledged as ignored, and the next full listing reconciles
-//! whatever it would have said. Only what no correct sender produces is refused: a wrong method,
-//! a missing or wrong token, a content type that is not JSON, a body over 1 MB, malformed JSON.
+//! Auth0 does not retry a 4xx and disables a destination after 500 consecutive or 5,000 total
+//! failed deliveries, so refusals add up: once a delivery is authenticated and its body is one
+//! JSON object, every outcome is a success: an event of a type this worker does not use, or one
+//! it cannot use (no id, no `updated_at`, a user object it cannot read), is acknowledged as
+//! ignored, and the next full listing reconciles whatever it would have said. Only what no
+//! correct sender produces is refused: a wrong method, a missing or wrong token, a content type
+//! that is not JSON, a body over 1 MB, malformed JSON.
 //! A database failure is the one 5xx: nothing was written, and Auth0's retry applies it.
 //!
 //! The docs show two envelope spellings (`type: "user.created"` with `specversion`, and

@@ -239,6 +239,8 @@ pub struct Dashboard<'a> {
     pub now: EpochMs,
     /// The trends section (`render::charts`), already rendered.
     pub charts: &'a str,
+    /// How soon a deletion in Auth0 shows here.
+    pub deletions: &'a crate::sync::schedule::Outlook,
 }
 
 fn card(label: &str, value: i64, href: &str) -> String {
@@ -272,6 +274,21 @@ pub fn progress(run: &RunRecord) -> String {
          the tables show the stored data meanwhile.</p>",
         run.users_seen
     )
+}
+
+/// How soon a deletion in Auth0 shows, why, and what would make it sooner.
+fn deletions(o: &crate::sync::schedule::Outlook) -> String {
+    let mut s = format!(
+        "<p id=\"deletions\">A user deleted in Auth0 shows as removed here <strong>{}</strong>. \
+         <span class=\"muted\">{}</span>",
+        escape(&o.shows),
+        escape(&o.why)
+    );
+    if let Some(faster) = &o.faster {
+        write!(s, " <strong>Faster:</strong> {}", escape(faster)).ok();
+    }
+    s.push_str("</p>");
+    s
 }
 
 fn run_summary(run: &RunRecord, now: EpochMs) -> String {
@@ -398,6 +415,7 @@ pub fn dashboard(d: &Dashboard<'_>) -> String {
             }
         }
     }
+    body.push_str(&deletions(d.deletions));
     body.push_str("<p><a href=\"/runs\">Sync history</a></p></section>");
     body.push_str(d.charts);
 

@@ -9,11 +9,8 @@ use worker::wasm_bindgen_futures::JsFuture;
 
 use super::http::WorkerHttp;
 use crate::auth::access::{AccessConfig, AccessError, Jwk, RsaVerifier, parse_jwks};
-use crate::auth::jwks::KeySource;
+use crate::auth::jwks::{CERTS_TIMEOUT_MS, KeySource};
 use crate::http::{HttpClient, HttpRequest, Method};
-
-/// How long the certs request may take, body included.
-const CERTS_TIMEOUT_MS: u64 = 10_000;
 
 /// RSASSA-PKCS1-v1_5 with SHA-256 through the runtime's `crypto.subtle`.
 pub struct SubtleRsa;

@@ -16,11 +16,11 @@ use crate::config::{Config, ConfigError, Settings, SyncSettings, ViewerConfig};
 use crate::render::csv;
 use crate::store::d1::D1Store;
 use crate::store::{StoreError, UsersQuery, ViewStore};
+use crate::sync::schedule::Schedule;
 use crate::sync::{SyncConfig, SyncResult, Trigger, run_sync_as};
-use crate::time::EpochMs;
 
 use super::access::{SubtleRsa, WorkerKeys};
-use super::clock::ShiftedClock;
+use super::clock::{ShiftedClock, WorkerClock};
 use super::http::WorkerHttp;
 
 /// Settings from Worker secrets, falling back to vars.
@@ -137,7 +137,7 @@ thread_local! {
 }
 
 /// Verifies the Cloudflare Access assertion, when Access is configured.
-async fn access_outcome(viewer: &ViewerConfig, req: &Request, now: EpochMs) -> AccessOutcome {
+async fn access_outcome(viewer: &ViewerConfig, req: &Request) -> AccessOutcome {
     let cfg = match &viewer.access {
         Ok(None) => return AccessOutcome::Off,
         Ok(Some(cfg)) => cfg,
@@ -150,7 +150,8 @@ async fn access_outcome(viewer: &ViewerConfig, req: &Request, now: EpochMs) -> A
         return AccessOutcome::Absent;
     };
     let cache = JWKS.with(Rc::clone);
-    match verify_with_cached_keys(&cache, &token, cfg, now, &WorkerKeys, &SubtleRsa).await {
+    match verify_with_cached_keys(&cache, &token, cfg, &WorkerClock, &WorkerKeys, &SubtleRsa).await
+    {
         Ok(identity) => AccessOutcome::Verified(identity),
         Err(e) => {
             console_log!("Cloudflare Access assertion rejected: {e}");
@@ -170,7 +171,24 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
     let method = req.method().to_string();
     let authorization = req.headers().get("authorization")?;
     let cookie = req.headers().get("cookie")?;
-    let now = worker::Date::now().as_millis();
+    let real_now = worker::Date::now().as_millis();
+    // Tests only (see `clock::test_clock_offset`): `x-test-clock: <ms>` answers as of that time,
+    // so a test's "today" does not depend on the wall clock.
+    let now = {
+        let settings = EnvSettings(&env);
+        let at = req
+            .headers()
+            .get("x-test-clock")?
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        let offset = crate::clock::test_clock_offset(
+            settings.get(crate::clock::TEST_CLOCK_SETTING).as_deref(),
+            settings.get("AUTH0_BASE_URL").as_deref(),
+            at,
+            real_now,
+        );
+        real_now.saturating_add_signed(offset)
+    };
     // Only the login form posts a body worth reading; it is tiny.
     let body = if method == "POST" && path == "/login" {
         read_small_body(&mut req).await
@@ -181,7 +199,10 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
     let sec_fetch_site = req.headers().get("sec-fetch-site")?;
     // Every setting, once for this request.
     let config = Config::from_settings(&EnvSettings(&env));
-    let access = access_outcome(&config.viewer, &req, now).await;
+    if let Err(e) = &config.viewer.token {
+        console_error!("viewer routes are closed: {e}");
+    }
+    let access = access_outcome(&config.viewer, &req).await;
     let auth = ViewerAuth::new(&config.viewer, access);
     let api_req = ApiRequest {
         method: &method,
@@ -196,6 +217,11 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
             origin: origin.as_deref(),
             sec_fetch_site: sec_fetch_site.as_deref(),
         },
+        schedule: config
+            .sync
+            .as_ref()
+            .map(|s| Schedule::from_limits(&s.limits))
+            .unwrap_or_default(),
     };
     let answer = match D1Store::from_env(&env) {
         Err(e) => {
@@ -213,7 +239,7 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
                         .as_deref(),
                     env_settings.get("AUTH0_BASE_URL").as_deref(),
                     crate::clock::simulated_at(query),
-                    now,
+                    real_now,
                 );
                 api::sync_response(&sync(&env, &config.sync, Trigger::Manual, offset).await)
             }

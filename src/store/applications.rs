@@ -494,8 +494,8 @@ impl FromRow for AppSummary {
 }
 
 /// The applications the viewer lists: current, not M2M. `?1`/`?2`: the 30/90-day cut-offs;
-/// `?3`: one client id, or NULL for all. Activity is read per application from the
-/// `app_usage_client` index.
+/// `?3`: one client id, or NULL for all. Activity is read per application from its key range
+/// of `app_usage` (keyed by client, then user: migration 0019).
 pub const LIST_APPS: &str = "SELECT a.client_id, a.name, a.app_type, \
        COALESCE(r.users_can_reach, 0) AS users_can_reach, \
        (SELECT COUNT(*) FROM app_usage au WHERE au.client_id = a.client_id AND au.last_seen >= ?1) AS active_30d, \

@@ -595,6 +595,10 @@ impl SyncStore for D1Store {
 }
 
 impl ViewStore for D1Store {
+    async fn listing_facts(&self) -> Result<LastListings, StoreError> {
+        SyncStore::last_listings(self).await
+    }
+
     async fn list_users(&self, q: &UsersQuery) -> Result<Vec<UserRecord>, StoreError> {
         let (sql, args) = list_users_sql(q);
         let args: Vec<JsValue> = args

@@ -12,24 +12,29 @@ use crate::store::usage::{
 use crate::usage::Deletion;
 
 impl D1Store {
-    /// The usage of items not yet counted, their ids, and the pruning of old ids: while the
-    /// checkpoint is `expected`, or always with `push`.
+    /// The usage of items not yet counted and their ids (a pair of statements per chunk of
+    /// items), then the pruning of old ids: while the checkpoint is `expected`, or always with
+    /// `push`. Returns the indexes of the statements recording ids, whose changes are the
+    /// events newly counted.
     fn usage_statements(
         &self,
         statements: &mut Vec<worker::D1PreparedStatement>,
-        items: &str,
+        chunks: &[String],
         expected: JsValue,
         push: bool,
         now: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<usize>, StoreError> {
         let op = "write application usage";
-        let items = text(items);
         let unguarded = JsValue::from_f64(f64::from(u8::from(push)));
-        let args = [items, expected, unguarded, text(now)];
-        statements.push(self.stmt(op, UPSERT_USAGE, &args[..3])?);
-        statements.push(self.stmt(op, RECORD_SEEN, &args)?);
-        statements.push(self.stmt(op, PRUNE_SEEN, &args[3..])?);
-        Ok(())
+        let mut recorded = Vec::with_capacity(chunks.len());
+        for items in chunks {
+            let args = [text(items), expected.clone(), unguarded.clone(), text(now)];
+            statements.push(self.stmt(op, UPSERT_USAGE, &args[..3])?);
+            recorded.push(statements.len());
+            statements.push(self.stmt(op, RECORD_SEEN, &args)?);
+        }
+        statements.push(self.stmt(op, PRUNE_SEEN, &[text(now)])?);
+        Ok(recorded)
     }
 
     /// The deletions' removals, then their record; `None` without any. Returns the index of
@@ -86,7 +91,7 @@ impl UsageStore for D1Store {
         }
         self.usage_statements(
             &mut statements,
-            &page.deltas_json(),
+            &page.deltas_chunks(),
             expected.clone(),
             false,
             page.now,
@@ -125,16 +130,18 @@ impl UsageStore for D1Store {
         for chunk in push.events.chunks(crate::changes::EVENTS_PER_STATEMENT) {
             statements.push(self.events_statement(chunk)?);
         }
-        self.usage_statements(
+        let recorded = self.usage_statements(
             &mut statements,
-            &push.items_json(),
+            &push.items_chunks(),
             JsValue::NULL,
             true,
             push.now,
         )?;
         let results = self.batch(op, statements).await?;
-        // The ids recorded are the next-to-last statement's changes.
-        let counted = results.iter().rev().nth(1).map_or(0, |r| r.1);
+        let counted = recorded
+            .iter()
+            .map(|&i| changes_at(&results, Some(i)))
+            .sum();
         Ok(PushedWritten {
             rows: results.iter().map(|r| r.0).sum(),
             counted,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::RangeBounds;
 
 use super::ChangeStore;
-use super::runs::{LastListings, RunKind};
+use super::runs::{LAST_LISTINGS, LastListings, RunKind};
 use super::users::StatusFilter;
 use super::{
     ConnectionCount, CreatedRange, OrgRecord, OrgRow, RowsWritten, RunRecord, RunStatus,
@@ -386,9 +386,27 @@ impl SyncStore for MemoryStore {
                 .map(|r| r.started_at.clone())
                 .max()
         };
+        let last_full_requests = runs
+            .iter()
+            .filter(|r| r.listing_proven && r.kind == RunKind::Full)
+            .max_by(|a, b| (&a.started_at, a.id).cmp(&(&b.started_at, b.id)))
+            .map(|r| r.api_requests);
+        // The signal facts live in the SQLite tables (scopes with the applications, the log with
+        // usage): the same query reads them there; their sync_runs are empty.
+        let read = |conn: &rusqlite::Connection| {
+            super::sqlite::query::<LastListings>(conn, "read the last listings", LAST_LISTINGS, &[])
+                .map(|rows| rows.into_iter().next().unwrap_or_default())
+        };
+        let apps = read(&self.apps.0.borrow())?;
+        let usage = read(&self.usage.conn.borrow())?;
         Ok(LastListings {
             last_full: newest(true),
             last_listed: newest(false),
+            last_full_requests,
+            logs_granted: apps.logs_granted,
+            log_tracking_since: usage.log_tracking_since,
+            log_gap_until: usage.log_gap_until,
+            last_push: apps.last_push,
         })
     }
 
@@ -770,6 +788,10 @@ impl MemoryStore {
 }
 
 impl ViewStore for MemoryStore {
+    async fn listing_facts(&self) -> Result<LastListings, StoreError> {
+        SyncStore::last_listings(self).await
+    }
+
     async fn list_users(&self, q: &UsersQuery) -> Result<Vec<UserRecord>, StoreError> {
         let mut out: Vec<UserRecord> = self
             .users

@@ -289,4 +289,14 @@ pub trait ViewStore {
     /// # Errors
     /// Any database failure.
     async fn connection_counts(&self) -> Result<Vec<ConnectionCount>, StoreError>;
+    /// The last proven listings and the deletion signals' facts, as the sync reads them (how
+    /// soon a deletion shows, on the dashboard).
+    ///
+    /// # Errors
+    /// Any database failure.
+    async fn listing_facts(&self) -> Result<runs::LastListings, StoreError>;
 }
+
+#[cfg(test)]
+#[path = "tests/rows_written.rs"]
+mod rows_written_tests;

@@ -250,20 +250,43 @@ pub const PAUSED_RUN: &str = "SELECT id, started_at, finished_at, status, trigge
      WHERE (status = 'running' AND cursor IS NOT NULL) OR status = 'paused' \
      ORDER BY id DESC LIMIT 1";
 
-/// The starts of the newest proven listings: `last_full` of a full one, `last_listed` of any.
+/// The starts of the newest proven listings (`last_full` of a full one, `last_listed` of any),
+/// what the newest proven full listing cost, and what the schedule needs to know of the
+/// tenant's deletion signals (`sync::schedule`): whether `read:logs` was granted, since when the
+/// log has been followed (only once it has a checkpoint), the end of the newest span of the log
+/// lost to retention, and when the newest Event Streams delivery arrived (the log's deletions,
+/// polled or pushed by a Log Stream, are recorded in `push_events` too, as `log:<log_id>`: they
+/// are no Event Streams delivery). One query.
 pub const LAST_LISTINGS: &str = "SELECT \
      (SELECT MAX(started_at) FROM sync_runs WHERE listing_proven = 1 AND kind = 'full') \
      AS last_full, \
      (SELECT MAX(started_at) FROM sync_runs WHERE listing_proven = 1 \
-     AND kind IN ('full', 'incremental')) AS last_listed";
+     AND kind IN ('full', 'incremental')) AS last_listed, \
+     (SELECT api_requests FROM sync_runs WHERE listing_proven = 1 AND kind = 'full' \
+     ORDER BY started_at DESC, id DESC LIMIT 1) AS last_full_requests, \
+     (SELECT granted FROM optional_scopes WHERE scope = 'read:logs') AS logs_granted, \
+     (SELECT tracking_since FROM log_cursor WHERE id = 1 AND checkpoint IS NOT NULL) \
+     AS log_tracking_since, \
+     (SELECT MAX(gap_until) FROM usage_gaps) AS log_gap_until, \
+     (SELECT MAX(received_at) FROM push_events WHERE id NOT LIKE 'log:%') AS last_push";
 
-/// When the last proven listings started.
+/// When the last proven listings started, and the facts behind the tenant's deletion signals.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LastListings {
     /// The newest proven full listing's start.
     pub last_full: Option<String>,
     /// The newest proven listing's start, full or incremental.
     pub last_listed: Option<String>,
+    /// The Auth0 requests the newest proven full listing took, every invocation's summed.
+    pub last_full_requests: Option<u64>,
+    /// Whether the newest full listing's token had `read:logs`; `None` before any recorded it.
+    pub logs_granted: Option<bool>,
+    /// The date of the oldest log event ever read, once the log has a checkpoint.
+    pub log_tracking_since: Option<String>,
+    /// The newest end of a span of the log lost to retention (`usage_gaps.gap_until`).
+    pub log_gap_until: Option<String>,
+    /// When the newest Event Streams delivery still kept arrived (`push_events.received_at`).
+    pub last_push: Option<String>,
 }
 
 impl FromRow for LastListings {
@@ -271,6 +294,11 @@ impl FromRow for LastListings {
         Ok(Self {
             last_full: row.opt_string("last_full")?,
             last_listed: row.opt_string("last_listed")?,
+            last_full_requests: row.opt_u64("last_full_requests")?,
+            logs_granted: row.opt_flag("logs_granted")?,
+            log_tracking_since: row.opt_string("log_tracking_since")?,
+            log_gap_until: row.opt_string("log_gap_until")?,
+            last_push: row.opt_string("last_push")?,
         })
     }
 }

@@ -206,7 +206,11 @@ fn plan(conn: &Connection, q: &UsersQuery) -> String {
 }
 
 #[test]
-fn every_sort_and_filter_is_served_by_an_index_without_a_sort_step() {
+fn every_sort_and_filter_reads_the_users_at_most_once() {
+    // Migration 0019 keeps one secondary index on users, (created_at, user_id), for the sync's
+    // block ranges: the user_id and created_at orders walk a key without a sort step; the
+    // last-login and email orders read the users once into a top-N sort of the page (LIMIT
+    // rows held), never a scan per row.
     let conn = db();
     let after = Some(Position {
         key: "k".into(),
@@ -234,8 +238,18 @@ fn every_sort_and_filter_is_served_by_an_index_without_a_sort_step() {
                 },
             ] {
                 let p = plan(&conn, &q);
-                assert!(!p.contains("TEMP B-TREE"), "{key:?} desc={desc}: {p}");
-                assert!(p.contains("INDEX") || p.contains("PRIMARY KEY"), "{p}");
+                let keyed = matches!(key, SortKey::UserId | SortKey::CreatedAt);
+                assert_eq!(
+                    p.contains("TEMP B-TREE"),
+                    !keyed,
+                    "{key:?} desc={desc}: {p}"
+                );
+                if keyed {
+                    assert!(p.contains("INDEX") || p.contains("PRIMARY KEY"), "{p}");
+                }
+                let passes = p.lines().filter(|l| l.contains(" users")).count();
+                assert_eq!(passes, 1, "one pass: {p}");
+                assert!(!p.contains("SCAN m"), "memberships by key: {p}");
             }
         }
     }
@@ -247,8 +261,9 @@ fn every_sort_and_filter_is_served_by_an_index_without_a_sort_step() {
             ..UsersQuery::default()
         },
     );
+    // In user_id order, stopping at the page's limit.
     assert!(
-        by_connection.contains("users_connection"),
+        by_connection.contains("SCAN users") && !by_connection.contains("TEMP B-TREE"),
         "{by_connection}"
     );
     let by_org = plan(
@@ -1140,18 +1155,65 @@ fn the_last_listings_are_the_newest_proven_full_and_any() {
     conn.execute_batch(
         "INSERT INTO sync_runs (started_at, status, trigger, kind, listing_proven) VALUES
            ('2026-01-01T00:00:00.000Z', 'succeeded', 'cron', 'full', 1),
+           ('2025-12-31T00:00:00.000Z', 'succeeded', 'cron', 'full', 1),
            ('2026-01-02T00:00:00.000Z', 'partial', 'cron', 'full', 0),
            ('2026-01-01T06:00:00.000Z', 'succeeded', 'cron', 'incremental', 1),
            ('2026-01-01T07:00:00.000Z', 'partial', 'cron', 'incremental', 0),
            ('2026-01-03T00:00:00.000Z', 'succeeded', 'push', 'push', 1);",
     )
     .unwrap();
+    // What each full listing cost: the newest proven one's is the estimate.
+    conn.execute_batch(
+        "UPDATE sync_runs SET api_requests = 40 WHERE started_at = '2026-01-01T00:00:00.000Z';
+         UPDATE sync_runs SET api_requests = 900 WHERE started_at <> '2026-01-01T00:00:00.000Z';",
+    )
+    .unwrap();
+    let last: Vec<LastListings> = query(&conn, "t", LAST_LISTINGS, &[]).unwrap();
+    let listings = LastListings {
+        last_full: Some("2026-01-01T00:00:00.000Z".into()),
+        last_listed: Some("2026-01-01T06:00:00.000Z".into()),
+        last_full_requests: Some(40),
+        ..LastListings::default()
+    };
+    assert_eq!(last, std::slice::from_ref(&listings));
+    // The deletion signals' facts: the scope, the log followed (only with a checkpoint), its
+    // newest gap, the newest Event Streams delivery (a deletion read from the log is none).
+    conn.execute_batch(
+        "INSERT INTO optional_scopes (scope, granted, checked_at) VALUES
+           ('read:clients', 1, '2026-01-01T00:00:00.000Z'),
+           ('read:logs', 0, '2026-01-01T00:00:00.000Z');
+         INSERT INTO log_cursor (id, checkpoint, tracking_since) VALUES (1, NULL, '2025-12-01');",
+    )
+    .unwrap();
+    let last: Vec<LastListings> = query(&conn, "t", LAST_LISTINGS, &[]).unwrap();
+    let not_granted = LastListings {
+        logs_granted: Some(false),
+        ..listings.clone()
+    };
+    assert_eq!(last, [not_granted]);
+    conn.execute_batch(
+        "UPDATE optional_scopes SET granted = 1 WHERE scope = 'read:logs';
+         UPDATE log_cursor SET checkpoint = '900', tracking_since = '2025-12-01T10:00:00.000Z';
+         INSERT INTO usage_gaps (run_id, gap_from, gap_until, noted_at) VALUES
+           (1, NULL, '2025-12-20T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
+           (2, '2025-12-20T00:00:00.000Z', '2025-12-22T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
+           (3, NULL, '2025-12-21T00:00:00.000Z', '2026-01-01T00:00:00.000Z');
+         INSERT INTO push_events (id, received_at, kind) VALUES
+           ('evt_1', '2026-01-01T03:00:00.000Z', 'user.deleted'),
+           ('evt_2', '2026-01-01T05:00:00.000Z', 'ignored'),
+           ('evt_3', '2026-01-01T04:00:00.000Z', 'user.updated'),
+           ('log:9001', '2026-01-01T09:00:00.000Z', 'user.deleted');",
+    )
+    .unwrap();
     let last: Vec<LastListings> = query(&conn, "t", LAST_LISTINGS, &[]).unwrap();
     assert_eq!(
         last,
         [LastListings {
-            last_full: Some("2026-01-01T00:00:00.000Z".into()),
-            last_listed: Some("2026-01-01T06:00:00.000Z".into()),
+            logs_granted: Some(true),
+            log_tracking_since: Some("2025-12-01T10:00:00.000Z".into()),
+            log_gap_until: Some("2025-12-22T00:00:00.000Z".into()),
+            last_push: Some("2026-01-01T05:00:00.000Z".into()),
+            ..listings
         }]
     );
 }

@@ -13,9 +13,16 @@ use super::{RowsWritten, StoreError};
 /// A fresh in-memory database with every migration applied.
 pub fn migrated() -> Connection {
     let conn = Connection::open_in_memory().expect("sqlite opens in memory"); // ok: test support
+    migrate(&conn, |_| true);
+    conn
+}
+
+/// Applies, in order, the migrations whose file name `pick` accepts.
+pub fn migrate(conn: &Connection, pick: impl Fn(&str) -> bool) {
     let mut files: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
         .expect("migrations folder") // ok: test support, the repo's own folder
         .map(|e| e.expect("migration file").path()) // ok: test support
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(&pick))
         .collect();
     files.sort();
     for f in files {
@@ -23,7 +30,6 @@ pub fn migrated() -> Connection {
         conn.execute_batch(&sql)
             .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
     }
-    conn
 }
 
 /// `args` as SQLite values.

@@ -159,8 +159,11 @@ macro_rules! columns {
     };
 }
 
-/// Figures over users `u` (`?2..?3` the day, `?5..?9` the cut-offs), from `seats` to
-/// `login_over_365`. `COUNT(CASE …)` rather than `SUM(…)`: zero, not NULL, over no rows.
+/// Figures over users `u` (`?2..?3` the day, `?4` the snapshot's instant, `?5..?9` the
+/// cut-offs), from `seats` to `login_over_365`. `COUNT(CASE …)` rather than `SUM(…)`: zero, not
+/// NULL, over no rows. A snapshot never counts what is dated after its instant (a sync at a
+/// simulated time, over data stored by a later one): a last login after `?4` is no login
+/// within 30 or 90 days, nor in any bar of the reclaim curve (what came before it is unknown).
 macro_rules! user_figures {
     () => {
         "COUNT(CASE WHEN u.removed_at IS NULL THEN 1 END), \
@@ -168,14 +171,25 @@ macro_rules! user_figures {
          COUNT(CASE WHEN u.removed_at IS NULL AND u.blocked = 1 THEN 1 END), \
          COUNT(CASE WHEN u.removed_at >= ?2 AND u.removed_at < ?3 THEN 1 END), \
          COUNT(CASE WHEN u.created_at >= ?2 AND u.created_at < ?3 THEN 1 END), \
-         COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login >= ?5 THEN 1 END), \
-         COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login >= ?7 THEN 1 END), \
+         COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login >= ?5 AND u.last_login <= ?4 THEN 1 END), \
+         COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login >= ?7 AND u.last_login <= ?4 THEN 1 END), \
          COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login IS NULL THEN 1 END), \
          COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login < ?5 AND u.last_login >= ?6 THEN 1 END), \
          COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login < ?6 AND u.last_login >= ?7 THEN 1 END), \
          COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login < ?7 AND u.last_login >= ?8 THEN 1 END), \
          COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login < ?8 AND u.last_login >= ?9 THEN 1 END), \
-         COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login < ?9 THEN 1 END)"
+         COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login < ?9 THEN 1 END), \
+         COALESCE(SUM(CASE WHEN u.last_login IS NULL OR u.last_login <= ?4 \
+           THEN u.logins_count END), 0)"
+    };
+}
+
+/// The users a snapshot at `?4` may count: those created by then. (`logins_count` cannot be
+/// split by date: a user whose last login is after `?4` adds none of their logins, so a
+/// cumulative count only ever holds logins dated before the snapshot.)
+macro_rules! known_users {
+    () => {
+        "(u.created_at IS NULL OR u.created_at <= ?4)"
     };
 }
 
@@ -190,7 +204,8 @@ pub const SNAPSHOT_TENANT: &str = concat!(
     columns!(),
     "SELECT ?1, 'tenant', '', ",
     user_figures!(),
-    ", COALESCE(SUM(u.logins_count), 0), 0, ?4 FROM users u"
+    ", 0, ?4 FROM users u WHERE ",
+    known_users!()
 );
 
 /// One row per primary connection.
@@ -198,7 +213,9 @@ pub const SNAPSHOT_CONNECTIONS: &str = concat!(
     columns!(),
     "SELECT ?1, 'connection', COALESCE(u.connection, ''), ",
     user_figures!(),
-    ", COALESCE(SUM(u.logins_count), 0), 0, ?4 FROM users u GROUP BY COALESCE(u.connection, '')"
+    ", 0, ?4 FROM users u WHERE ",
+    known_users!(),
+    " GROUP BY COALESCE(u.connection, '')"
 );
 
 /// One row per organization still listed: its current members who are current users.
@@ -206,23 +223,31 @@ pub const SNAPSHOT_ORGANIZATIONS: &str = concat!(
     columns!(),
     "SELECT ?1, 'organization', m.org_id, ",
     user_figures!(),
-    ", COALESCE(SUM(u.logins_count), 0), 0, ?4 FROM memberships m \
+    ", 0, ?4 FROM memberships m \
      JOIN organizations o ON o.id = m.org_id AND o.removed_at IS NULL \
      JOIN users u ON u.user_id = m.user_id \
-     WHERE m.removed_at IS NULL GROUP BY m.org_id"
+     WHERE m.removed_at IS NULL AND ",
+    known_users!(),
+    " GROUP BY m.org_id"
 );
 
 /// One row per application with tracked usage (migration 0009's `app_usage`, filled from the
-/// log): users who used it, first uses that day, users seen in 30/90 days, cumulative logins.
+/// log): users who used it, first uses that day, users seen in 30/90 days, cumulative logins;
+/// each only from events dated at or before the snapshot's instant `?4`. A pair first used
+/// after it is left out; one seen last after it is not active (its earlier use is unknown); one
+/// whose last login is after it adds none of its logins (they cannot be split by date). Read in
+/// time order, as the log follower reads Auth0's log, a pair never holds such dates, and every
+/// figure is exact.
 pub const SNAPSHOT_APPLICATIONS: &str = concat!(
     columns!(),
     "SELECT ?1, 'application', a.client_id, COUNT(*), NULL, NULL, NULL, \
      COUNT(CASE WHEN a.first_used >= ?2 AND a.first_used < ?3 THEN 1 END), \
-     COUNT(CASE WHEN a.last_seen >= ?5 THEN 1 END), \
-     COUNT(CASE WHEN a.last_seen >= ?7 THEN 1 END), \
+     COUNT(CASE WHEN a.last_seen >= ?5 AND a.last_seen <= ?4 THEN 1 END), \
+     COUNT(CASE WHEN a.last_seen >= ?7 AND a.last_seen <= ?4 THEN 1 END), \
      NULL, NULL, NULL, NULL, NULL, NULL, \
-     COALESCE(SUM(a.logins), 0), 0, ?4 FROM app_usage a \
-     WHERE ?6 IS NOT NULL AND ?8 IS NOT NULL AND ?9 IS NOT NULL GROUP BY a.client_id"
+     COALESCE(SUM(CASE WHEN a.last_login <= ?4 THEN a.logins END), 0), 0, ?4 FROM app_usage a \
+     WHERE (a.first_used IS NULL OR a.first_used <= ?4) \
+     AND ?6 IS NOT NULL AND ?8 IS NOT NULL AND ?9 IS NOT NULL GROUP BY a.client_id"
 );
 
 /// The honest backfill, for the tenant only: for each day before the first observed one on

@@ -61,7 +61,9 @@ pub const UPSERT_USAGE: &str = "INSERT INTO app_usage (user_id, client_id, last_
      max(json_extract(value, '$.s')), min(json_extract(value, '$.f')) \
      FROM json_each(?1) \
      WHERE (?3 OR (SELECT checkpoint FROM log_cursor WHERE id = 1) IS ?2) \
-     AND NOT EXISTS (SELECT 1 FROM log_seen WHERE log_id = json_extract(value, '$.i')) \
+     AND NOT EXISTS (SELECT 1 FROM log_seen \
+     WHERE at IN (coalesce(json_extract(value, '$.s'), '~'), '~') \
+     AND log_id = json_extract(value, '$.i')) \
      GROUP BY u, c \
      ON CONFLICT (user_id, client_id) DO UPDATE SET \
      logins = app_usage.logins + excluded.logins, \
@@ -72,18 +74,27 @@ pub const UPSERT_USAGE: &str = "INSERT INTO app_usage (user_id, client_id, last_
      first_used = min(coalesce(app_usage.first_used, excluded.first_used), \
                       coalesce(excluded.first_used, app_usage.first_used))";
 
-/// Records the items' `log_id`s as counted (`?1`, `?2`, `?3` as in [`UPSERT_USAGE`], `?4` now);
-/// its changes are the events newly counted.
-pub const RECORD_SEEN: &str = "INSERT INTO log_seen (log_id, seen_at) \
-     SELECT json_extract(value, '$.i'), ?4 FROM json_each(?1) \
+/// Records the items' `log_id`s as counted (`?1`, `?2`, `?3` as in [`UPSERT_USAGE`], `?4` now),
+/// keyed by the event's date (`s`: an item's `last_seen` is its event's date), so that the
+/// lookup and the pruning are key ranges (migration 0019); its changes are the events newly
+/// counted. An id counted before 0019 is stored under `at = '~'` and is not recorded again.
+pub const RECORD_SEEN: &str = "INSERT INTO log_seen (at, log_id, seen_at) \
+     SELECT coalesce(json_extract(value, '$.s'), '~'), json_extract(value, '$.i'), ?4 \
+     FROM json_each(?1) \
      WHERE json_extract(value, '$.i') IS NOT NULL \
      AND (?3 OR (SELECT checkpoint FROM log_cursor WHERE id = 1) IS ?2) \
-     ON CONFLICT (log_id) DO NOTHING";
+     AND NOT EXISTS (SELECT 1 FROM log_seen WHERE at = '~' AND log_id = json_extract(value, '$.i')) \
+     ON CONFLICT (at, log_id) DO NOTHING";
 
-/// Forgets ids recorded more than 31 days before `?1` (now): the log keeps events 30 days at
-/// most, so neither polling nor a retried push can bring them again.
-pub const PRUNE_SEEN: &str =
-    "DELETE FROM log_seen WHERE seen_at < strftime('%Y-%m-%dT%H:%M:%fZ', ?1, '-31 days')";
+/// Forgets ids of events dated, and recorded, more than 31 days before `?1` (now), and ids
+/// recorded before migration 0019 (`at = '~'`) more than 31 days ago: the log keeps events 30
+/// days at most, so neither polling nor a retried push can bring them again. Both parts are key
+/// ranges; requiring the record's age too keeps an event whose date lies far behind the clock
+/// (a test's, or a clock's skew) from being forgotten the moment it is counted.
+pub const PRUNE_SEEN: &str = "DELETE FROM log_seen \
+     WHERE at < strftime('%Y-%m-%dT%H:%M:%fZ', ?1, '-31 days') \
+     AND seen_at < strftime('%Y-%m-%dT%H:%M:%fZ', ?1, '-31 days') \
+     OR at = '~' AND seen_at < strftime('%Y-%m-%dT%H:%M:%fZ', ?1, '-31 days')";
 
 /// Records a span whose usage is unknown (`?1` run, `?2` from, `?3` until, `?4` now) while the
 /// checkpoint is still `?5`.
@@ -172,10 +183,30 @@ pub struct UsagePage<'a> {
 }
 
 impl UsagePage<'_> {
-    /// The deltas as the JSON bound for `json_each`.
-    pub fn deltas_json(&self) -> String {
-        serde_json::to_string(self.deltas).unwrap_or_else(|_| "[]".into())
+    /// The deltas as the JSON bounds for `json_each`, one per statement pair (see
+    /// [`item_chunks`]).
+    pub fn deltas_chunks(&self) -> Vec<String> {
+        item_chunks(self.deltas)
     }
+}
+
+/// Items one [`UPSERT_USAGE`] / [`RECORD_SEEN`] pair binds at most: at about 220 bytes of JSON
+/// an item, about 1.1 MB (D1 allows 2 MB a bound string). A write of
+/// `sync::logs::PAGES_PER_WRITE` pages takes two pairs.
+pub const ITEMS_PER_STATEMENT: usize = 5_000;
+
+/// `items` as JSON arrays of at most [`ITEMS_PER_STATEMENT`], in their order: ordered by user
+/// and application (as `usage::fold` gives them), each `app_usage` row is updated by one
+/// statement of a write (D1 counts a row written per statement that updates it), but for at
+/// most one pair at each boundary between arrays. Always at least one array.
+pub fn item_chunks(items: &[UsageDelta]) -> Vec<String> {
+    if items.is_empty() {
+        return vec!["[]".into()];
+    }
+    items
+        .chunks(ITEMS_PER_STATEMENT)
+        .map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".into()))
+        .collect()
 }
 
 /// What one page's write did.
@@ -189,8 +220,9 @@ pub struct UsageWritten {
     pub removed: u64,
 }
 
-/// Statements one write takes at most (gap, first uses in up to two statements, usage, the ids
-/// counted, their pruning, deletions and their record, checkpoint), for the query budget.
+/// Statements one write of up to [`ITEMS_PER_STATEMENT`] items takes at most (gap, first uses in
+/// up to two statements, usage, the ids counted, their pruning, deletions and their record,
+/// checkpoint), for the query budget; each further chunk of items adds two.
 pub const PAGE_QUERIES: u32 = 9;
 
 /// A Log Stream delivery's write: its usage and first uses, not tied to the checkpoint.
@@ -207,9 +239,9 @@ pub struct PushedUsage<'a> {
 }
 
 impl PushedUsage<'_> {
-    /// The items as the JSON bound for `json_each`.
-    pub fn items_json(&self) -> String {
-        serde_json::to_string(self.items).unwrap_or_else(|_| "[]".into())
+    /// The items as the JSON bounds for `json_each` (see [`item_chunks`]).
+    pub fn items_chunks(&self) -> Vec<String> {
+        item_chunks(self.items)
     }
 }
 

@@ -178,13 +178,14 @@ impl UsageStore for SqliteUsage {
                 )
                 .map_err(fail(op))?;
         }
-        let items = page.deltas_json();
-        rows += tx
-            .execute(UPSERT_USAGE, params![items, page.expected, false])
-            .map_err(fail(op))?;
-        rows += tx
-            .execute(RECORD_SEEN, params![items, page.expected, false, page.now])
-            .map_err(fail(op))?;
+        for items in page.deltas_chunks() {
+            rows += tx
+                .execute(UPSERT_USAGE, params![items, page.expected, false])
+                .map_err(fail(op))?;
+            rows += tx
+                .execute(RECORD_SEEN, params![items, page.expected, false, page.now])
+                .map_err(fail(op))?;
+        }
         rows += tx
             .execute(PRUNE_SEEN, params![page.now])
             .map_err(fail(op))?;
@@ -229,14 +230,16 @@ impl UsageStore for SqliteUsage {
                 )
                 .map_err(fail(op))?;
         }
-        let items = push.items_json();
         let none: Option<&str> = None;
-        rows += tx
-            .execute(UPSERT_USAGE, params![items, none, true])
-            .map_err(fail(op))?;
-        let counted = tx
-            .execute(RECORD_SEEN, params![items, none, true, push.now])
-            .map_err(fail(op))?;
+        let mut counted = 0;
+        for items in push.items_chunks() {
+            rows += tx
+                .execute(UPSERT_USAGE, params![items, none, true])
+                .map_err(fail(op))?;
+            counted += tx
+                .execute(RECORD_SEEN, params![items, none, true, push.now])
+                .map_err(fail(op))?;
+        }
         rows += tx
             .execute(PRUNE_SEEN, params![push.now])
             .map_err(fail(op))?;

@@ -12,8 +12,8 @@ use crate::store::{
 };
 use crate::time::EpochMs;
 
-/// Auth0 requests one user block takes: 10 pages, the count that proves it, and a token. A block
-/// whose count disagrees takes more (see `listing::fetch_block`); past the invocation's budget it
+/// Auth0 requests one user block takes: 10 pages, the next block's first page or a count that
+/// proves it, and a token. A block that neither proves takes more (see `listing::fetch_block`); past the invocation's budget it
 /// is read again in the next one.
 pub const BLOCK_REQUESTS: u32 = 12;
 /// D1 queries one user block may take: read the range, two write chunks, hold removals.

@@ -1,5 +1,5 @@
-//! The user listing, block by block, each block proven complete by a count before the sync
-//! vouches for its range; and the range types the sync persists in its cursor.
+//! The user listing, block by block, each block proven complete before the sync vouches for its
+//! range; and the range types the sync persists in its cursor.
 //!
 //! A block pages up to the 1000-result cap through users sorted by `created_at`, from a lower
 //! bound. A full block ends before its last `created_at`, which becomes the next block's inclusive
@@ -9,14 +9,55 @@
 //! Auth0 does not promise the order of equal sort keys from one request to the next, so a group
 //! of users sharing a millisecond across a page boundary can be listed twice on one side and
 //! missed on the other. A block is therefore only vouched for when the distinct users it read in
-//! its range equal Auth0's `total` for that same range (exact below the cap). When they differ,
-//! each straddling millisecond is read alone in one request, and failing that the range is read
-//! again. A range that still cannot be proven is reported, and its absences count for nothing.
+//! its range equal a count of that range. When they differ, each straddling millisecond is read
+//! alone in one request, and failing that the range is read again. A range that still cannot be
+//! proven is reported, and its absences count for nothing.
+//!
+//! # The proof by difference
+//!
+//! Every page of block `k` carries Auth0's `total` for its query, `created_at:[L_k TO *]`, and the
+//! next block's first page carries it for `[L_{k+1} TO *]`, where `L_{k+1}` is the end of block
+//! `k`'s range. Their difference `d` counts block `k`'s range, so a block whose reading is
+//! *clean* and whose distinct users equal `d` is proven without a request of its own: the next
+//! block's first page is read ahead ([`Block::carry`]) and not asked again. A reading is clean
+//! when every page reported the same total and no user came twice within the range.
+//!
+//! Why that is sound. A user present throughout is missed only in two ways:
+//! - a tie group reordered across a page boundary; while the set does not change, the pages
+//!   then hold as many rows as the range has users, so a missed user means a repeated one, which
+//!   a clean reading has not;
+//! - a user who left the query's set between two page requests, at a position already read:
+//!   every later position moves back by one and the user at the next boundary is skipped, while
+//!   the one who left stays in what was read. Such a departure lowers the total of every later
+//!   page, which a clean reading has not seen.
+//!
+//! Users joining (a signup lands at the end, in the next block's range; an update joins an
+//! incremental listing anywhere) only move positions forward, which repeats a row and never
+//! skips one. Changes after the block's last page cannot make it miss anyone: a departure from
+//! its range leaves `d` equal to what was read (correct, the user was present when read); a
+//! change after the range makes `d` disagree, and the block falls back to a count.
+//!
+//! So `d` can only be matched by a wrong reading when, between the same two page requests, a
+//! user already read leaves and another joins, so that the totals stay equal: a creation and a
+//! deletion within the same fraction of a second. No count can see that pair; the count this
+//! proof replaces was fooled by the deletion alone (a count after the reading matches a reading
+//! that holds the departed user in place of the skipped one). Hence the fallbacks:
+//! - a reading whose totals dropped is never proven by a count taken after it: its straddles
+//!   are read alone (to find a millisecond to export), then its range is read again, bounded,
+//!   and proven by that reading's own first total, taken before any departure it could miss;
+//! - a reading that is not clean otherwise (totals rose, or a user came twice) is proven by a
+//!   count only after its straddling milliseconds were read alone;
+//! - a clean reading whose `d` disagrees (or cannot be computed: a total absent or possibly
+//!   capped) is proven by a count of its range, as before.
+//!
+//! A total of exactly 1,000 may be Auth0's cap and one of 10,000 a search engine's default
+//! limit, so neither is taken as a count for `d`; a tenant whose totals are capped pays the
+//! count per block, and a departure while it is paged stays unseen, as before this proof.
 
 use std::collections::HashSet;
 use std::ops::{Bound, RangeBounds};
 
-use crate::auth0::types::Auth0User;
+use crate::auth0::types::{Auth0User, UsersPage};
 use crate::auth0::users::{MAX_PAGES, PER_PAGE, RESULT_CAP, created_at_query, fetch_page};
 use crate::auth0::{Auth0Client, Auth0Error};
 use crate::clock::Clock;
@@ -181,6 +222,9 @@ pub struct Block {
     pub total_hint: Option<u64>,
     /// Why `covered` could not be proven complete, with the numbers; `None` once proven.
     pub unproven: Option<String>,
+    /// The next block's first page, read to prove this one: pass it to the next `fetch_block`
+    /// so it is not asked again. `None` when it was not read or the next block changed.
+    pub carry: Option<UsersPage>,
 }
 
 /// What consecutive pages of one query gave.
@@ -192,8 +236,12 @@ struct Pages {
     full: bool,
     /// Page 0's total for the whole query.
     total: Option<u64>,
+    /// Every page reported a total, the same as page 0's: no net change while paging.
+    steady: bool,
+    /// A page reported less than the page before it (or none after one): someone left the query's
+    /// set while it was paged, which can skip a user (see the module's doc).
+    dropped: bool,
 }
-
 /// The query for users created inside `(lower, upper)`, and with `since`, only those updated at or
 /// after it (an incremental listing): the same blocks, counts and proofs over a narrower set.
 pub fn block_query(lower: Bound<&str>, upper: Bound<&str>, since: Option<&str>) -> Option<String> {
@@ -208,23 +256,39 @@ pub fn block_query(lower: Bound<&str>, upper: Bound<&str>, since: Option<&str>) 
     })
 }
 
-/// Reads up to [`MAX_PAGES`] pages of `q`.
+/// Reads up to [`MAX_PAGES`] pages of `q`, page 0 being `first` when it was read ahead.
 async fn read_pages<H: HttpClient, C: Clock>(
     client: &mut Auth0Client<'_, H, C>,
     q: Option<&str>,
+    mut first: Option<UsersPage>,
 ) -> Result<Pages, Auth0Error> {
     let mut out = Pages {
         users: Vec::new(),
         straddles: Vec::new(),
         full: true,
         total: None,
+        steady: true,
+        dropped: false,
     };
     let mut last_before: Option<String> = None;
+    let mut last_total: Option<u64> = None;
     for page in 0..MAX_PAGES {
-        let answer = fetch_page(client, q, page, PER_PAGE).await?;
+        let answer = match first.take() {
+            Some(answer) => answer,
+            None => fetch_page(client, q, page, PER_PAGE).await?,
+        };
         if page == 0 {
             out.total = answer.total;
         }
+        out.steady &= answer.total.is_some() && answer.total == out.total;
+        if page > 0 {
+            out.dropped |= match (last_total, answer.total) {
+                (Some(before), Some(now)) => now < before,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+        }
+        last_total = answer.total;
         let first = answer.users.first().and_then(|u| u.created_at.clone());
         if let Some(first) = first
             && last_before.as_ref() == Some(&first)
@@ -240,6 +304,11 @@ async fn read_pages<H: HttpClient, C: Clock>(
         }
     }
     Ok(out)
+}
+
+/// A total that is surely a count: present, and not a value a cap could have produced.
+fn a_count(total: Option<u64>) -> Option<u64> {
+    total.filter(|t| *t != u64::from(RESULT_CAP) && *t != 10 * u64::from(RESULT_CAP))
 }
 
 /// Auth0's total for `covered`, from a one-user page of the range.
@@ -290,9 +359,11 @@ async fn settle<H: HttpClient, C: Clock>(
 
 /// Fetches one block from `lower` and proves its range complete, or says why it cannot.
 ///
-/// Costs the pages (at most 10) and, for a full block, one count. Only a block whose count
-/// disagrees costs more: one request per straddling millisecond, then one more reading of the
-/// range with its straddles.
+/// `carry` is the block's first page when the previous block read it ahead. Costs the pages (at
+/// most 10) and, for a full block, the next block's first page, which that block then does not
+/// ask again. Only a block whose reading is not clean or whose difference disagrees costs more
+/// (see the module's doc): a count, one request per straddling millisecond, then one more
+/// reading of the range with its straddles.
 ///
 /// # Errors
 /// Any [`Auth0Error`] of a request. [`Auth0Error::BudgetSpent`] while proving the first block
@@ -301,22 +372,34 @@ pub async fn fetch_block<H: HttpClient, C: Clock>(
     client: &mut Auth0Client<'_, H, C>,
     lower: &Lower,
     since: Option<&str>,
+    carry: Option<UsersPage>,
 ) -> Result<Block, Auth0Error> {
     // Only the token (and retries) went before: this invocation's whole budget is for this block.
     let first_of_invocation = client.stats.requests.saturating_sub(client.stats.retries) <= 1;
     let q = block_query(lower.bound(), Bound::Unbounded, since);
-    let first = read_pages(client, q.as_deref()).await?;
+    let first = read_pages(client, q.as_deref(), carry).await?;
     let (covered, next) = end_of_block(lower, &first.users, first.full);
+    let rows = first
+        .users
+        .iter()
+        .filter(|u| covered.contains(u.created_at.as_deref().unwrap_or("")))
+        .count();
     let mut block = Block {
         users: dedupe_within(first.users, &covered),
         covered,
         next,
         total_hint: first.total,
         unproven: None,
+        carry: None,
     };
-    // The last block's page 0 counted exactly its range; a full block's range needs a count.
-    let total = (!first.full).then_some(first.total);
-    block.unproven = match prove(client, &mut block, lower, total, &first.straddles, since).await {
+    let reading = Reading {
+        total: first.total,
+        full: first.full,
+        clean: first.steady && rows == block.users.len(),
+        dropped: first.dropped,
+    };
+    block.unproven = match prove(client, &mut block, lower, &reading, &first.straddles, since).await
+    {
         Ok(unproven) => unproven,
         Err(Auth0Error::BudgetSpent) if first_of_invocation => Some(format!(
             "range {}: this invocation's request budget ran out before the range could be \
@@ -325,26 +408,62 @@ pub async fn fetch_block<H: HttpClient, C: Clock>(
         )),
         Err(e) => return Err(e),
     };
+    // A read-ahead page is the next block's only while the next block still starts there.
+    if !matches!(block.next, Next::From(_)) {
+        block.carry = None;
+    }
     Ok(block)
 }
 
-/// Compares the block with Auth0's count of its range (`total`, or a count asked now), and when
-/// they differ reads the straddling milliseconds, then the range, again. Returns why the range
-/// cannot be proven, if it cannot; `block` keeps every user read, in a consistent state at each
-/// request.
+/// What a block's own pages say about how far they can be trusted.
+struct Reading {
+    /// Page 0's total, for `[lower TO *]`.
+    total: Option<u64>,
+    /// The block reached the cap.
+    full: bool,
+    /// Every page reported the same total and no user came twice in the range.
+    clean: bool,
+    /// A page's total dropped: someone left while the pages were read.
+    dropped: bool,
+}
+
+/// Proves the block by difference when its reading is clean, or else compares it with a count
+/// of its range, reads the straddling milliseconds, then the range, again (see the module's doc
+/// for which evidence each reading may use). Returns why the range cannot be proven, if it
+/// cannot; `block` keeps every user read, in a consistent state at each request.
 async fn prove<H: HttpClient, C: Clock>(
     client: &mut Auth0Client<'_, H, C>,
     block: &mut Block,
     lower: &Lower,
-    total: Option<Option<u64>>,
+    reading: &Reading,
     straddles: &[String],
     since: Option<&str>,
 ) -> Result<Option<String>, Auth0Error> {
-    let mut total = match total {
-        Some(total) => total,
-        None => count(client, &block.covered, since).await?,
+    let read = block.users.len() as u64;
+    if let Next::From(next) = &block.next
+        && reading.clean
+        && let Some(before) = a_count(reading.total)
+    {
+        // The next block's first page, read now: its total closes this block's difference.
+        let q = block_query(next.bound(), Bound::Unbounded, since);
+        let ahead = fetch_page(client, q.as_deref(), 0, PER_PAGE).await?;
+        let after = a_count(ahead.total);
+        block.carry = Some(ahead);
+        if after.and_then(|after| before.checked_sub(after)) == Some(read)
+            && read < u64::from(RESULT_CAP)
+        {
+            return Ok(None);
+        }
+    }
+    // The last block's first page counted exactly its range; a full block's range needs a count,
+    // which a reading whose totals dropped cannot use (it may hold a departed user in place of a
+    // skipped one).
+    let mut total = match (reading.full, reading.dropped) {
+        (false, _) => reading.total,
+        (true, false) => count(client, &block.covered, since).await?,
+        (true, true) => None,
     };
-    if shortfall(&block.covered, block.users.len(), total).is_none() {
+    if reading.clean && shortfall(&block.covered, block.users.len(), total).is_none() {
         return Ok(None);
     }
     if let Some(t) = settle(client, &mut block.users, straddles, &block.covered, since).await? {
@@ -354,17 +473,20 @@ async fn prove<H: HttpClient, C: Clock>(
         };
         block.next = Next::Export(t);
         block.users = dedupe_within(std::mem::take(&mut block.users), &block.covered);
-        total = count(client, &block.covered, since).await?;
+        if !reading.dropped {
+            total = count(client, &block.covered, since).await?;
+        }
     }
     block.users = dedupe_within(std::mem::take(&mut block.users), &block.covered);
-    if shortfall(&block.covered, block.users.len(), total).is_none() {
+    if !reading.dropped && shortfall(&block.covered, block.users.len(), total).is_none() {
         return Ok(None);
     }
-    // Still not equal: the tenant changed under the listing, or a count is off. Read the range
-    // once more, bounded now, so that its own page 0 counts it.
+    // Still not equal, or not to be trusted: the tenant changed under the listing, or a count is
+    // off. Read the range once more, bounded now, so that its own page 0 counts it before anyone
+    // it could miss leaves.
     let covered = &block.covered;
     let (from, to) = covered.bounds();
-    let again = read_pages(client, block_query(from, to, since).as_deref()).await?;
+    let again = read_pages(client, block_query(from, to, since).as_deref(), None).await?;
     let mut reread = dedupe_within(again.users, covered);
     let too_full = settle(client, &mut reread, &again.straddles, covered, since).await?;
     reread = dedupe_within(reread, covered);
@@ -378,6 +500,10 @@ async fn prove<H: HttpClient, C: Clock>(
         (None, None) if again.full => {
             format!("range {range}: reading it again reached the {RESULT_CAP}-result cap")
         }
+        (None, None) if again.dropped => format!(
+            "range {range}: users were deleted while it was read again; the next run lists it \
+             again"
+        ),
         (None, None) => {
             block.users = reread;
             return Ok(None);

@@ -22,7 +22,9 @@ use crate::auth0::logs::{FALLBACK_TAKE, LogError, LogEvent, TAKE, read_oldest, r
 use crate::changes::{EventType, NewEvent, Origin, Subject};
 use crate::clock::Clock;
 use crate::http::HttpClient;
-use crate::store::usage::{Gap, LogCursorRow, PAGE_QUERIES, UsagePage, UsageStore, UsageWritten};
+use crate::store::usage::{
+    Gap, ITEMS_PER_STATEMENT, LogCursorRow, PAGE_QUERIES, UsagePage, UsageStore, UsageWritten,
+};
 use crate::store::{RunRecord, StoreError, SyncStore};
 use crate::time::iso_from_ms;
 use crate::usage::{UsageBatch, UsageDelta, fold, normal_date};
@@ -98,7 +100,8 @@ impl<S: SyncStore + UsageStore> UsageStore for Counted<'_, S> {
             .len()
             .div_ceil(crate::changes::EVENTS_PER_STATEMENT) as u32;
         let deletions = if page.deletions.is_empty() { 0 } else { 2 };
-        self.tick(4 + u32::from(page.gap.is_some()) + events + deletions);
+        let usage = 2 * page.deltas.len().div_ceil(ITEMS_PER_STATEMENT).max(1) as u32;
+        self.tick(2 + usage + u32::from(page.gap.is_some()) + events + deletions);
         self.inner().write_usage_page(page).await
     }
     async fn write_pushed_usage(
@@ -110,8 +113,10 @@ impl<S: SyncStore + UsageStore> UsageStore for Counted<'_, S> {
 }
 
 /// Pages folded into one write: a pair active on several of them is written once (fewer D1
-/// rows), at the price of reading up to this many pages again after an invocation died.
-pub const PAGES_PER_WRITE: u32 = 10;
+/// rows: D1 Free allows 100,000 a day), at the price of reading up to this many pages again
+/// after an invocation died. 100 pages (10,000 events) bind their events in two chunks
+/// (`store::usage::item_chunks`), each under D1's 2 MB a bound string.
+pub const PAGES_PER_WRITE: u32 = 100;
 
 /// The dedupe origin of first uses: one `app_first_use` per user and application, ever.
 pub const FIRST_USE_ORIGIN: &str = "first_use";
@@ -173,6 +178,13 @@ struct Follower {
 }
 
 impl Follower {
+    /// D1 queries the write takes if one more page is read: [`PAGE_QUERIES`], and two for each
+    /// further chunk of items the pending events and a full page need.
+    fn queries_for_next(&self) -> u32 {
+        let chunks = (self.events.len() + TAKE as usize).div_ceil(ITEMS_PER_STATEMENT);
+        PAGE_QUERIES + 2 * (chunks.max(1) as u32 - 1)
+    }
+
     /// Writes what is pending (and, with `end`, that the log was read to its end) in one batch.
     async fn flush<C: Clock, S: SyncStore + UsageStore>(
         &mut self,
@@ -297,9 +309,19 @@ pub(super) async fn follow_log<H: HttpClient, C: Clock, S: SyncStore + UsageStor
             );
             return Ok(done(progress, Some(note), None));
         }
-        if !budget.room(&client.stats, store.used(), PAGE_REQUESTS, PAGE_QUERIES) {
+        if !budget.room(
+            &client.stats,
+            store.used(),
+            PAGE_REQUESTS,
+            f.queries_for_next(),
+        ) {
+            // No room for a write that binds one more chunk: write what is pending, and go on
+            // if a one-chunk write still fits.
+            let pending = !f.events.is_empty();
             f.flush(clock, store, run, &mut progress, false).await?;
-            return Ok(LogStep::Paused(progress));
+            if !(pending && budget.room(&client.stats, store.used(), PAGE_REQUESTS, PAGE_QUERIES)) {
+                return Ok(LogStep::Paused(progress));
+            }
         }
         lease.keep(store, clock.now_ms()).await?;
         let Some(checkpoint) = f.read.clone() else {

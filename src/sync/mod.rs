@@ -104,10 +104,7 @@ impl SyncConfig {
                 max_requests: limits.max_auth0_requests,
                 max_queries: limits.max_d1_queries,
             },
-            schedule: schedule::Schedule {
-                full_interval_hours: limits.full_sync_interval_hours,
-                overlap_seconds: limits.incremental_overlap_seconds,
-            },
+            schedule: schedule::Schedule::from_limits(&limits),
         }
     }
 }
@@ -667,7 +664,7 @@ impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
                         return Ok(Step::Paused(Cursor::Users { lower }));
                     }
                     self.lease.keep(self.store, self.clock.now_ms()).await?;
-                    let mut block = match fetch_block(self.client, &lower, since).await {
+                    let mut block = match fetch_block(self.client, &lower, since, None).await {
                         Err(Auth0Error::BudgetSpent) => {
                             return Ok(Step::Paused(Cursor::Users { lower }));
                         }
@@ -704,6 +701,8 @@ impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
                                 Next::Export(at) => Cursor::Export { at, job: None },
                             };
                         };
+                        // The page this block read ahead to prove itself is the next one's first.
+                        let carry = block.carry.take();
                         // The next block is a unit of work of its own: a block that took long
                         // (proof re-reads, a slow tenant) must not eat the lease of the next.
                         self.lease.keep(self.store, self.clock.now_ms()).await?;
@@ -719,7 +718,7 @@ impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
                                 block.unproven.as_deref(),
                                 self.baseline,
                             ),
-                            fetch_block(self.client, &next, since),
+                            fetch_block(self.client, &next, since, carry),
                         )
                         .await;
                         applied?;
@@ -934,6 +933,9 @@ mod incremental_tests;
 #[cfg(test)]
 #[path = "tests/paused.rs"]
 mod paused_tests;
+#[cfg(test)]
+#[path = "tests/proof.rs"]
+mod proof_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

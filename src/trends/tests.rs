@@ -289,6 +289,91 @@ fn applications_and_organizations_get_their_own_series() {
     assert!(rows(&store, Scope::Organization).is_empty());
 }
 
+/// Issue 19: a snapshot taken at a (simulated) time before data already stored counts nothing
+/// dated after its instant: not a user created later, not a last login or an application's use
+/// after it, not the logins those carry; for the tenant, a connection, an organization and an
+/// application alike.
+#[test]
+fn a_snapshot_never_counts_what_is_dated_after_it() {
+    let fake = FakeAuth0::with_users(vec![
+        // Logged in before the snapshot.
+        user(
+            "a",
+            "2025-01-10T09:00:00.000Z",
+            Some("2025-05-31T10:00:00.000Z"),
+            10,
+            "db",
+        ),
+        // Last login after it: a seat, but neither active nor in any reclaim bar, no logins.
+        user(
+            "f",
+            "2025-01-10T09:00:00.000Z",
+            Some("2025-06-20T10:00:00.000Z"),
+            5,
+            "db",
+        ),
+        // Created after it: not there yet.
+        user(
+            "n",
+            "2025-07-01T09:00:00.000Z",
+            Some("2025-07-02T10:00:00.000Z"),
+            2,
+            "db",
+        ),
+    ]);
+    fake.orgs
+        .borrow_mut()
+        .push(("org_1".into(), vec!["a".into(), "f".into(), "n".into()]));
+    let store = MemoryStore::default();
+    store
+        .trends
+        .conn()
+        .execute_batch(
+            "INSERT INTO app_usage (user_id, client_id, last_login, logins, last_seen, first_used) VALUES \
+               ('a', 'app1', '2025-05-31T10:00:00.000Z', 4, '2025-05-31T12:00:00.000Z', '2025-05-01T00:00:00.000Z'), \
+               ('f', 'app1', '2025-06-20T10:00:00.000Z', 3, '2025-06-20T10:00:00.000Z', '2025-05-10T00:00:00.000Z'), \
+               ('f', 'app2', '2025-06-10T10:00:00.000Z', 1, '2025-06-10T10:00:00.000Z', '2025-06-10T10:00:00.000Z');",
+        )
+        .unwrap();
+    let clock = FakeClock::at(DAY0 + 3_600_000);
+    sync(&fake, &store, &clock);
+    let figures = |r: &TrendRow| {
+        (
+            r.seats,
+            r.active_30,
+            r.active_90,
+            r.never,
+            r.logins,
+            [
+                r.login_31_60,
+                r.login_61_90,
+                r.login_91_180,
+                r.login_181_365,
+                r.login_over_365,
+            ],
+        )
+    };
+    let want = (Some(2), Some(1), Some(1), Some(0), Some(10), [Some(0); 5]);
+    let tenant = day_row(&store, Scope::Tenant, "", "2025-06-01");
+    assert_eq!(figures(&tenant), want, "tenant");
+    let db = day_row(&store, Scope::Connection, "db", "2025-06-01");
+    assert_eq!(figures(&db), want, "connection");
+    let org = day_row(&store, Scope::Organization, "org_1", "2025-06-01");
+    assert_eq!(figures(&org), want, "organization");
+    let app1 = day_row(&store, Scope::Application, "app1", "2025-06-01");
+    assert_eq!(
+        (app1.seats, app1.active_30, app1.active_90, app1.logins),
+        (Some(2), Some(1), Some(1), Some(4)),
+        "application: f used it before, but its last use and login are later"
+    );
+    assert!(
+        rows(&store, Scope::Application)
+            .iter()
+            .all(|r| r.key != "app2"),
+        "app2 was first used after the snapshot"
+    );
+}
+
 #[test]
 fn weekly_logins_are_differences_and_unknown_without_a_baseline() {
     let mon = day_number("2025-06-02").unwrap();

@@ -96,6 +96,8 @@ pub struct UsageBatch {
     /// Per pair, ordered by (user, client).
     pub deltas: Vec<UsageDelta>,
     /// Per counted event, with its `log_id`: what the store writes, counting an id once ever.
+    /// Ordered by (user, client), in the events' order within a pair, so that the store can bind
+    /// them in chunks that keep each pair together (`store::usage::item_chunks`).
     pub items: Vec<UsageDelta>,
     /// Distinct events read (by `log_id`).
     pub events: u64,
@@ -166,8 +168,8 @@ pub fn fold(events: &[LogEvent]) -> UsageBatch {
             first_used: Some(date),
         });
     }
-    batch.items = deltas.clone();
     deltas.sort_by(|a, b| (&a.user_id, &a.client_id).cmp(&(&b.user_id, &b.client_id)));
+    batch.items = deltas.clone();
     let mut merged: Vec<UsageDelta> = Vec::with_capacity(deltas.len());
     for d in deltas {
         match merged.last_mut() {

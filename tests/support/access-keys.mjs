@@ -66,19 +66,30 @@ export function accessClaims({ issuer, aud, email = "viewer@example.com" }, over
 
 /**
  * Serve `{"keys": [...]}` at /cdn-cgi/access/certs on 127.0.0.1, counting requests.
+ * Set `status` (default 200) to answer with that status instead, and `holdMs` to answer each
+ * request that much later (an endpoint that is down and slow).
  * @param {object[]} jwks public JWKs (mutable through server.keys)
- * @returns {Promise<{url: string, keys: object[], requests: number, close: () => Promise<void>}>}
+ * @returns {Promise<{url: string, keys: object[], requests: number, status: number, holdMs: number, close: () => Promise<void>}>}
  *   url is `http://127.0.0.1:PORT` (the team URL and token issuer)
  */
 export async function startJwksServer(jwks) {
-  const state = { keys: jwks, requests: 0, url: "", close: null };
+  const state = { keys: jwks, requests: 0, status: 200, holdMs: 0, url: "", close: null };
   const server = http.createServer((req, res) => {
     req.resume();
     if (req.method === "GET" && new URL(req.url, "http://127.0.0.1").pathname === "/cdn-cgi/access/certs") {
       state.requests += 1;
-      const body = JSON.stringify({ keys: state.keys });
-      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-      res.end(body);
+      const answer = () => {
+        if (state.status !== 200) {
+          res.writeHead(state.status, { "content-type": "text/plain" });
+          res.end("unavailable");
+          return;
+        }
+        const body = JSON.stringify({ keys: state.keys });
+        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+        res.end(body);
+      };
+      if (state.holdMs > 0) setTimeout(answer, state.holdMs);
+      else answer();
       return;
     }
     res.writeHead(404, { "content-type": "text/plain" });

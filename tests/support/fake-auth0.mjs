@@ -442,7 +442,9 @@ const API_SCOPES = {
  * @param {number} [opts.logsTakeMax=100] the largest `take` the log accepts (50: refuse 100 with a 400)
  * @param {{burst:number, perSecond:number}} [opts.rateLimit] default unlimited
  * @param {boolean|number} [opts.retryAfter] add Retry-After to 429s: a fixed number of seconds, or true = computed
- * @param {object} [opts.faults] initial fake.faults
+ * @param {object} [opts.faults] initial fake.faults: `stormUntil` (ms on the clock) or
+ *   `stormRequests` (a count, decremented) for a 429 storm, `failAfter`, `error5xxRate`,
+ *   `truncateRate`, `delayMs`
  * @param {number} [opts.faultSeed=42]
  * @param {() => number} [opts.clock=Date.now] ms clock used for tokens, buckets, URLs, storms
  */
@@ -974,6 +976,13 @@ export async function startFakeAuth0(opts = {}) {
       const waitMs = f.stormUntil - clock();
       const { headers } = rateHeaders();
       return tooMany({ ...headers, "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(Math.ceil(f.stormUntil / 1000)), ...retryAfterHeader(waitMs) });
+    }
+    // A storm by count, not by the clock: the next `stormRequests` requests get a 429 saying
+    // "try again in a second", however long the worker takes to send them.
+    if (f.stormRequests > 0) {
+      f.stormRequests -= 1;
+      const { headers } = rateHeaders();
+      return tooMany({ ...headers, "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(Math.ceil((clock() + 1000) / 1000)), ...retryAfterHeader(1000) });
     }
     if (f.failAfter) {
       if (failAfterState.ref !== f.failAfter) failAfterState = { ref: f.failAfter, seen: 0 };

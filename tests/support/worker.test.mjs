@@ -75,7 +75,7 @@ export default {
       scriptPath: path.join(dir, "index.js"),
       migrationsDir: path.join(dir, "migrations"),
       d1Persist: path.join(dir, "d1"),
-      bindings: { AUTH0_DOMAIN: fake.domain, AUTH0_BASE_URL: fake.url, AUTH0_CLIENT_ID: fake.clientId, AUTH0_CLIENT_SECRET: fake.clientSecret, VIEWER_TOKEN: "viewer" },
+      bindings: { AUTH0_DOMAIN: fake.domain, AUTH0_BASE_URL: fake.url, AUTH0_CLIENT_ID: fake.clientId, AUTH0_CLIENT_SECRET: fake.clientSecret, VIEWER_TOKEN: "viewer-token-0123456789" },
     });
   });
   after(async () => {
@@ -94,7 +94,7 @@ export default {
   test("fetch, authedFetch, outbound fetch to the fake, logs", async () => {
     assert.deepEqual(await (await w.fetch("/healthz")).json(), { domain: "demo-tenant.us.auth0.com" });
     await (await w.authedFetch("/x")).arrayBuffer();
-    assert.equal(await w.waitForLog(/auth header: Bearer viewer/), "auth header: Bearer viewer");
+    assert.equal(await w.waitForLog(/auth header: Bearer viewer-token-0123456789/), "auth header: Bearer viewer-token-0123456789");
     const tok = await w.fetch("/token");
     assert.equal(tok.status, 200);
     assert.ok((await tok.json()).access_token);

@@ -9,7 +9,6 @@ use crate::api::params::encode_cursor;
 use crate::auth::origin::RequestSite;
 use crate::auth0::fake::{FakeApps, FakeAuth0, FakeConnection};
 use crate::clock::fake::FakeClock;
-use crate::config::ViewerToken;
 use crate::store::memory::MemoryStore;
 use crate::sync::{Trigger, run_sync};
 use crate::testing::{block_on, sync_config};
@@ -17,14 +16,14 @@ use crate::testing::{block_on, sync_config};
 const NOW: u64 = 1_750_000_000_000;
 
 fn get(store: &MemoryStore, path_query: &str) -> ApiResponse {
-    let v = ViewerToken::from_settings(&|n: &str| (n == "VIEWER_TOKEN").then(|| "v".to_string()))
-        .unwrap();
+    let v = crate::testing::viewer_token("v-token-0123456789");
     let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
     let req = ApiRequest {
+        schedule: Default::default(),
         method: "GET",
         path,
         query,
-        authorization: Some("Bearer v"),
+        authorization: Some("Bearer v-token-0123456789"),
         cookie: None,
         body: "",
         now_ms: NOW,
@@ -32,6 +31,7 @@ fn get(store: &MemoryStore, path_query: &str) -> ApiResponse {
     };
     let auth = ViewerAuth {
         token: Some(&v),
+        token_problem: None,
         session_secret: None,
         access: AccessOutcome::Off,
     };
@@ -317,9 +317,9 @@ fn csvs_and_pages_escape_hostile_names() {
     let web = get(&store, "/applications/web?activity=bogus").body;
     assert!(web.contains("bad parameter `activity`"));
     // Without a session a page goes to the login form.
-    let v = ViewerToken::from_settings(&|n: &str| (n == "VIEWER_TOKEN").then(|| "v".to_string()))
-        .unwrap();
+    let v = crate::testing::viewer_token("v-token-0123456789");
     let req = ApiRequest {
+        schedule: Default::default(),
         method: "GET",
         path: "/applications",
         now_ms: NOW,
@@ -327,6 +327,7 @@ fn csvs_and_pages_escape_hostile_names() {
     };
     let auth = ViewerAuth {
         token: Some(&v),
+        token_problem: None,
         session_secret: None,
         access: AccessOutcome::Off,
     };

@@ -11,17 +11,17 @@ use crate::testing::block_on;
 const NOW: u64 = 1_750_000_000_000;
 
 fn token() -> ViewerToken {
-    ViewerToken::from_settings(&|n: &str| (n == "VIEWER_TOKEN").then(|| "v-token".to_string()))
-        .unwrap()
+    crate::testing::viewer_token("v-token-0123456789")
 }
 
 fn call(store: &MemoryStore, path_query: &str, signed_in: bool) -> Handled {
     let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
     let req = ApiRequest {
+        schedule: Default::default(),
         method: "GET",
         path,
         query,
-        authorization: signed_in.then_some("Bearer v-token"),
+        authorization: signed_in.then_some("Bearer v-token-0123456789"),
         cookie: None,
         body: "",
         now_ms: NOW,
@@ -30,6 +30,7 @@ fn call(store: &MemoryStore, path_query: &str, signed_in: bool) -> Handled {
     let t = token();
     let auth = ViewerAuth {
         token: Some(&t),
+        token_problem: None,
         session_secret: None,
         access: AccessOutcome::Off,
     };

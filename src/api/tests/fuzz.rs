@@ -17,7 +17,7 @@ use crate::sync::{Trigger, run_sync};
 use crate::testing::{Rng, block_on, sync_config};
 
 const NOW: u64 = 1_750_000_000_000;
-const TOKEN: &str = "v-token";
+const TOKEN: &str = "v-token-0123456789";
 
 /// Paths of every route, plus near misses.
 const PATHS: &[&str] = &[
@@ -423,7 +423,9 @@ fn site(rng: &mut Rng) -> RequestSite<'static> {
 fn run_case(seed: u64, store: &MemoryStore, token: Option<&ViewerToken>) -> u16 {
     let mut rng = Rng::new(seed);
     let signer_token =
-        ViewerToken::from_settings(&|n: &str| (n == "VIEWER_TOKEN").then(|| TOKEN.to_string()));
+        ViewerToken::from_settings(&|n: &str| (n == "VIEWER_TOKEN").then(|| TOKEN.to_string()))
+            .ok()
+            .flatten();
     // The memory store's session epoch starts at 0, as D1's does.
     let key = match &signer_token {
         Some(t) => SessionSigner::new(t, None).key(0),
@@ -441,6 +443,7 @@ fn run_case(seed: u64, store: &MemoryStore, token: Option<&ViewerToken>) -> u16 
     };
     let c = creds(&mut rng, &key);
     let req = ApiRequest {
+        schedule: Default::default(),
         method,
         path: &path,
         query: &query,
@@ -452,6 +455,7 @@ fn run_case(seed: u64, store: &MemoryStore, token: Option<&ViewerToken>) -> u16 
     };
     let auth = ViewerAuth {
         token,
+        token_problem: None,
         session_secret: None,
         access: c.access.clone(),
     };
@@ -579,8 +583,7 @@ fn query_body(rng: &mut Rng, cursor: &str) -> String {
 fn thousands_of_hostile_requests_get_4xx_with_a_message_and_never_panic() {
     const CASES: u64 = 6000;
     let store = store();
-    let v = ViewerToken::from_settings(&|n: &str| (n == "VIEWER_TOKEN").then(|| TOKEN.to_string()))
-        .unwrap();
+    let v = crate::testing::viewer_token(TOKEN);
     let mut failed = Vec::new();
     let mut statuses = std::collections::BTreeMap::<u16, u32>::new();
     for seed in 0..CASES {

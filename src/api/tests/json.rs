@@ -9,7 +9,6 @@ use super::*;
 use crate::auth::origin::RequestSite;
 use crate::auth0::fake::{FakeApps, FakeAuth0, FakeConnection};
 use crate::clock::fake::FakeClock;
-use crate::config::ViewerToken;
 use crate::render::applications::{Coverage, NotEnabled};
 use crate::store::applications::{AppSummary, AppUser, UsageGap, UserApp};
 use crate::store::memory::MemoryStore;
@@ -231,6 +230,15 @@ fn store_view_types_match_their_derives() {
             last_sync: full.then(|| run_record(true)),
             last_complete_sync: full.then(|| run_record(false)),
             generated_at: "2025-01-01T00:00:00.000Z".into(),
+            deletions: crate::sync::schedule::Outlook {
+                within_hours: if full { 24 } else { 0 },
+                shows: AWKWARD.into(),
+                signal: full.then_some("event_stream"),
+                full_listing_every_hours: 1,
+                full_listing_requests: full.then_some(250),
+                why: AWKWARD.into(),
+                faster: full.then(|| AWKWARD.into()),
+            },
         };
         same(&summary, |w| j::summary(w, &summary));
     }
@@ -308,14 +316,14 @@ fn trends_match_their_derive_with_and_without_every_part() {
 // Route by route: each answer equals the `json!` of the derives that served it before.
 
 fn get(store: &MemoryStore, path_query: &str) -> ApiResponse {
-    let v = ViewerToken::from_settings(&|n: &str| (n == "VIEWER_TOKEN").then(|| "v".to_string()))
-        .unwrap();
+    let v = crate::testing::viewer_token("v-token-0123456789");
     let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
     let req = ApiRequest {
+        schedule: Default::default(),
         method: "GET",
         path,
         query,
-        authorization: Some("Bearer v"),
+        authorization: Some("Bearer v-token-0123456789"),
         cookie: None,
         body: "",
         now_ms: NOW,
@@ -323,6 +331,7 @@ fn get(store: &MemoryStore, path_query: &str) -> ApiResponse {
     };
     let auth = ViewerAuth {
         token: Some(&v),
+        token_problem: None,
         session_secret: None,
         access: AccessOutcome::Off,
     };
@@ -447,7 +456,7 @@ fn every_json_route_answers_as_the_derives_did() {
         json!({ "organizations": orgs }),
     );
 
-    let summary = block_on(summary(&store, NOW)).unwrap();
+    let summary = block_on(summary(&store, NOW, Default::default())).unwrap();
     assert!(summary.last_sync.is_some());
     answers(
         &store,

@@ -495,6 +495,7 @@ fn the_route_is_not_behind_the_viewer_auth_or_the_cross_site_check() {
     let store = crate::store::memory::MemoryStore::default();
     let auth = ViewerAuth {
         token: None,
+        token_problem: None,
         session_secret: None,
         access: AccessOutcome::Off,
     };

@@ -20,6 +20,7 @@ fn daily() -> SyncConfig {
     cfg.schedule = schedule::Schedule {
         full_interval_hours: 24,
         overlap_seconds: 300,
+        auto_max_requests: 200,
     };
     cfg
 }
@@ -49,10 +50,13 @@ fn user(i: usize) -> serde_json::Value {
     })
 }
 
-/// A tenant of `n` users; `read:logs` is granted so the log is followed.
+/// A tenant of `n` users; `read:logs` is granted so the log is followed, and the log holds an
+/// event from before the first sync, so the first sync's read leaves a checkpoint: the log is
+/// then a deletion signal, and the ticks between full listings are incremental.
 fn tenant(n: usize) -> FakeAuth0 {
     let fake = FakeAuth0::with_users((0..n).map(user).collect());
     fake.scopes.borrow_mut().push("read:logs".into());
+    fake.log_event(0, "sapi", T0 - HOUR, "mgmt-client", None);
     fake
 }
 
@@ -312,4 +316,77 @@ fn a_paused_incremental_run_continues_incrementally() {
     assert_eq!((run.users_seen, run.users_updated), (1500, 1500));
     assert!(run.invocations > 1);
     assert_eq!(name(&store, 1499).as_deref(), Some("N1499"));
+}
+
+/// A cron run with `cfg`.
+fn sync_with(
+    fake: &FakeAuth0,
+    store: &MemoryStore,
+    clock: &FakeClock,
+    cfg: &SyncConfig,
+) -> RunRecord {
+    match block_on(run_sync(fake, clock, store, Ok(cfg), Trigger::Cron)) {
+        Ok(SyncResult::Ran { run, .. }) => *run,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn with_the_seeds_scopes_the_tick_after_deletions_lists_everything_and_removes_them() {
+    // read:users, read:organizations, read:organization_members: no deletion signal.
+    let fake = FakeAuth0::with_users((0..300).map(user).collect());
+    let (store, clock) = (MemoryStore::default(), FakeClock::at(T0));
+    let first = sync(&fake, &store, &clock, Trigger::Cron);
+    assert_eq!((first.kind, first.users_seen), (RunKind::Full, 300));
+    for i in 0..50 {
+        delete(&fake, i);
+    }
+    update(&fake, &clock, 60, "name", json!("Renamed"));
+    let run = tick(&fake, &store, &clock);
+    assert_eq!(
+        run.kind,
+        RunKind::Full,
+        "no signal: the tick is a full listing"
+    );
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+    assert_eq!(
+        (
+            run.users_seen,
+            run.users_added,
+            run.users_updated,
+            run.users_removed
+        ),
+        (250, 0, 1, 50)
+    );
+    assert!((0..50).all(|i| !current(&store, i)));
+    assert!(current(&store, 50));
+}
+
+#[test]
+fn with_the_seeds_scopes_a_costly_full_listing_runs_hourly() {
+    let fake = FakeAuth0::with_users((0..300).map(user).collect());
+    let (store, clock) = (MemoryStore::default(), FakeClock::at(T0));
+    // Any full listing costs more than one request: over the budget.
+    let mut costly = daily();
+    costly.schedule.auto_max_requests = 1;
+    let first = sync_with(&fake, &store, &clock, &costly);
+    assert!(first.api_requests > 1);
+    delete(&fake, 7);
+    let mut kinds = Vec::new();
+    for _ in 0..4 {
+        clock.advance(15 * MIN);
+        let run = sync_with(&fake, &store, &clock, &costly);
+        kinds.push((run.kind, run.users_removed));
+    }
+    assert_eq!(
+        kinds,
+        [
+            (RunKind::Incremental, 0),
+            (RunKind::Incremental, 0),
+            (RunKind::Incremental, 0),
+            (RunKind::Full, 1),
+        ],
+        "a full listing an hour after the last one"
+    );
+    assert!(!current(&store, 7));
 }

@@ -188,13 +188,15 @@ fn a_backlog_spread_over_budgeted_invocations_and_dead_ones_counts_each_event_on
     let cfg = budgeted(20, 20);
     let (r, invocations) = run_to_end(&fake, &store, &clock, &cfg);
     assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
-    assert!(invocations > 3, "{invocations}");
+    // 44 pages at 20 requests an invocation (one write per invocation, at its pause).
+    assert!(invocations >= 3, "{invocations}");
     assert!(r.api_requests <= u64::from(invocations) * 20);
     assert_eq!(store.usage.usage(), truth(&fake.logs.borrow()));
 
     // An invocation that dies between reading a page and writing it (the write fails), then
     // runs that start over: the stored checkpoint is where they continue, nothing twice.
-    script(&fake, 1_500, 4);
+    // (3,000 events: the run pauses and writes once, and its second invocation's write fails.)
+    script(&fake, 3_000, 4);
     store.usage.fail_write_in.set(2);
     clock.advance(15 * 60_000);
     let (r, _) = run_to_end(&fake, &store, &clock, &cfg);

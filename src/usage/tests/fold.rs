@@ -211,3 +211,34 @@ fn a_batch_counts_logins_and_sightings_apart_and_skips_what_is_not_use() {
     );
     assert_eq!(normal_date("junk"), None);
 }
+
+#[test]
+fn items_come_ordered_by_user_and_application_for_the_stores_chunks() {
+    let events = [
+        event(1, "s", 1_000, Some("web"), Some("u2")),
+        event(2, "ssa", 2_000, Some("spa"), Some("u1")),
+        event(3, "s", 3_000, Some("web"), Some("u1")),
+        event(4, "s", 4_000, Some("web"), Some("u2")),
+    ];
+    let b = fold(&events);
+    let order: Vec<(&str, &str, &str)> = b
+        .items
+        .iter()
+        .map(|d| {
+            (
+                d.user_id.as_str(),
+                d.client_id.as_str(),
+                d.log_id.as_deref().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("u1", "spa", "00000002"),
+            ("u1", "web", "00000003"),
+            ("u2", "web", "00000001"),
+            ("u2", "web", "00000004"),
+        ]
+    );
+}
