@@ -306,8 +306,11 @@ fn dated_tenant(n: usize) -> FakeAuth0 {
         })
         .collect();
     let fake = uncapped(users);
-    // The log is followed: ticks between full listings stay incremental.
+    // The log is followed, and holds an event from before the first sync, so that sync leaves a
+    // checkpoint: the log is then a deletion signal and the ticks between full listings stay
+    // incremental.
     fake.scopes.borrow_mut().push("read:logs".into());
+    fake.log_event(0, "sapi", T0 - 3_600_000, "mgmt-client", None);
     fake
 }
 
