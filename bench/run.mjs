@@ -493,7 +493,7 @@ if (!args["only-dashboard"] && !args["only-day"] && !args["only-rows"]) {
   }
 }
 
-if (!args["skip-proof"] && !args["only-dashboard"] && !args["only-day"]) await proofSection();
+if (!args["skip-proof"] && !args["only-dashboard"] && !args["only-day"] && !args["only-rows"]) await proofSection();
 
 // ---------------------------------------------------------------------------------------------
 // A simulated day (issue 11) on one tenant with 1 % of users changing their profile, 5 % logging
@@ -1027,7 +1027,8 @@ if (!args["only-day"] && !args["only-rows"] && (args["only-dashboard"] || !args[
   const gz = zlib.gzipSync(buf, { level: 9 }).length;
   results.wasm = { rawBytes: buf.length, gzipBytes: gz };
   row(sec, "build/index_bg.wasm raw", `${fmt(buf.length / 1024, 1)} KB (${buf.length} B)`);
-  row(sec, "gzip -9", `${fmt(gz / 1024, 1)} KB (${gz} B)`, "≤ 300 KB", ok(gz <= 300 * 1024));
+  // A sanity bound, not a budget: the 300 KB gzip budget is retired (BENCHMARKS.md, "Wasm size").
+  row(sec, "gzip -9", `${fmt(gz / 1024, 1)} KB (${gz} B)`, "≤ 1 MB", ok(gz <= 1024 * 1024));
 }
 
 // ---------------------------------------------------------------------------------------------
