@@ -150,12 +150,9 @@ impl<H: HttpClient, C: Clock, S: super::RunStore> Invocation<'_, '_, H, C, S> {
                 super::events::chunk_events(&plan.changes, chunk, self.run.id, &now)
             };
             self.run.rows_written += self.store.upsert_users(chunk, &now, &events).await?;
-            let existed = chunk
-                .iter()
-                .filter(|r| known.contains(r.user_id.as_str()))
-                .count() as u64;
-            self.run.users_updated += existed;
-            self.run.users_added += chunk.len() as u64 - existed;
+            let (added, updated) = writes::added_and_updated(chunk, &known);
+            self.run.users_added += added;
+            self.run.users_updated += updated;
         }
         // Only a full listing removes users from their absence.
         let gone = if self.run.kind == RunKind::Incremental {

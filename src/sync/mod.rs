@@ -590,11 +590,7 @@ async fn apply_block<S: SyncStore, C: Clock>(
         let (added, updated) = if chunk.len() == plan.write.len() {
             (plan.added, plan.updated)
         } else {
-            let updated = chunk
-                .iter()
-                .filter(|r| known.contains(r.user_id.as_str()))
-                .count() as u64;
-            (chunk.len() as u64 - updated, updated)
+            writes::added_and_updated(chunk, &known)
         };
         run.users_added += added;
         run.users_updated += updated;

@@ -1,4 +1,9 @@
-//! Bounded writes: lists of ids split so that no bound value nears D1's 2 MB cap.
+//! Bounded writes: lists of ids split so that no bound value nears D1's 2 MB cap, and what a
+//! written chunk of users counts.
+
+use std::collections::HashSet;
+
+use crate::store::UserRow;
 
 /// Bytes of JSON per bound list: far below D1's 2 MB limit on one value.
 pub const MAX_JSON_BYTES: usize = 512 * 1024;
@@ -26,9 +31,35 @@ pub fn id_chunks(ids: &[String]) -> Vec<&[String]> {
     out
 }
 
+/// Of the users of a written `chunk`, how many are new and how many were stored (`known`):
+/// counted as each chunk lands, so a block done again after a refused chunk (D1's daily limit)
+/// counts only what it still writes.
+pub fn added_and_updated(chunk: &[UserRow], known: &HashSet<&str>) -> (u64, u64) {
+    let updated = chunk
+        .iter()
+        .filter(|r| known.contains(r.user_id.as_str()))
+        .count() as u64;
+    (chunk.len() as u64 - updated, updated)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chunk_counts_stored_users_as_updated_and_the_others_as_added() {
+        let row = |id: &str| {
+            crate::sync::mapping::user_row(
+                &serde_json::from_value(serde_json::json!({"user_id": id, "created_at": "t"}))
+                    .unwrap(),
+            )
+        };
+        let chunk = [row("a"), row("b"), row("c")];
+        let known: HashSet<&str> = ["b", "z"].into_iter().collect();
+        assert_eq!(added_and_updated(&chunk, &known), (2, 1));
+        assert_eq!(added_and_updated(&chunk, &HashSet::new()), (3, 0));
+        assert_eq!(added_and_updated(&[], &known), (0, 0));
+    }
 
     #[test]
     fn chunks_cover_every_id_once_and_stay_under_the_bound() {

@@ -1,7 +1,7 @@
 //! The native CPU cost of one Auth0 page of 100 users through the pure per-page work: parse the
 //! answer, map the rows, plan the writes (issue 19's "native per-page figure"). A measurement,
-//! not an assertion: `#[ignore]`d, run by `npm run bench -- --only-cpu` (or by hand:
-//! `cargo test --release --lib per_page_cpu -- --ignored --nocapture`).
+//! not an assertion: `#[ignore]`d, run by `npm run bench` (its CPU section; `--skip-cpu` leaves
+//! it out) or by hand: `cargo test --release --lib per_page_cpu -- --ignored --nocapture`.
 
 use serde_json::{Value, json};
 
