@@ -66,7 +66,8 @@ if (args.help) {
     + "  [--only-dashboard] [--dashboard-size 10000] [--dashboard-requests 40] [--baseline-script old/build/index.js]\n"
     + "  [--skip-day | --only-day] [--day-size 100000] [--tick-seconds 3] [--full-ticks 2] [--cadence-minutes 10]\n"
     + "  [--skip-proof | --only-proof] [--proof-size 100000] [--proof-capped]\n"
-    + "  [--only-rows] [--rows-size 10000] [--log-events 10000]");
+    + "  [--only-rows] [--rows-size 10000] [--log-events 10000]\n"
+    + "  [--skip-cpu] [--cpu-size 10000]");
   process.exit(0);
 }
 const SIZES = args.sizes.split(",").map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
