@@ -163,22 +163,23 @@ macro_rules! columns {
 /// cut-offs), from `seats` to `login_over_365`. `COUNT(CASE …)` rather than `SUM(…)`: zero, not
 /// NULL, over no rows. A snapshot never counts what is dated after its instant (a sync at a
 /// simulated time, over data stored by a later one): a last login after `?4` is no login
-/// within 30 or 90 days, nor in any bar of the reclaim curve (what came before it is unknown).
+/// within 30 or 90 days, nor in any bar of the reclaim curve (what came before it is unknown),
+/// and a user removed after `?4` is counted as they stood then (still a seat).
 macro_rules! user_figures {
     () => {
-        "COUNT(CASE WHEN u.removed_at IS NULL THEN 1 END), \
-         COUNT(CASE WHEN u.removed_at IS NULL AND u.blocked = 0 THEN 1 END), \
-         COUNT(CASE WHEN u.removed_at IS NULL AND u.blocked = 1 THEN 1 END), \
-         COUNT(CASE WHEN u.removed_at >= ?2 AND u.removed_at < ?3 THEN 1 END), \
+        "COUNT(CASE WHEN (u.removed_at IS NULL OR u.removed_at > ?4) THEN 1 END), \
+         COUNT(CASE WHEN (u.removed_at IS NULL OR u.removed_at > ?4) AND u.blocked = 0 THEN 1 END), \
+         COUNT(CASE WHEN (u.removed_at IS NULL OR u.removed_at > ?4) AND u.blocked = 1 THEN 1 END), \
+         COUNT(CASE WHEN u.removed_at >= ?2 AND u.removed_at < ?3 AND u.removed_at <= ?4 THEN 1 END), \
          COUNT(CASE WHEN u.created_at >= ?2 AND u.created_at < ?3 THEN 1 END), \
-         COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login >= ?5 AND u.last_login <= ?4 THEN 1 END), \
-         COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login >= ?7 AND u.last_login <= ?4 THEN 1 END), \
-         COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login IS NULL THEN 1 END), \
-         COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login < ?5 AND u.last_login >= ?6 THEN 1 END), \
-         COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login < ?6 AND u.last_login >= ?7 THEN 1 END), \
-         COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login < ?7 AND u.last_login >= ?8 THEN 1 END), \
-         COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login < ?8 AND u.last_login >= ?9 THEN 1 END), \
-         COUNT(CASE WHEN u.removed_at IS NULL AND u.last_login < ?9 THEN 1 END), \
+         COUNT(CASE WHEN (u.removed_at IS NULL OR u.removed_at > ?4) AND u.last_login >= ?5 AND u.last_login <= ?4 THEN 1 END), \
+         COUNT(CASE WHEN (u.removed_at IS NULL OR u.removed_at > ?4) AND u.last_login >= ?7 AND u.last_login <= ?4 THEN 1 END), \
+         COUNT(CASE WHEN (u.removed_at IS NULL OR u.removed_at > ?4) AND u.last_login IS NULL THEN 1 END), \
+         COUNT(CASE WHEN (u.removed_at IS NULL OR u.removed_at > ?4) AND u.last_login < ?5 AND u.last_login >= ?6 THEN 1 END), \
+         COUNT(CASE WHEN (u.removed_at IS NULL OR u.removed_at > ?4) AND u.last_login < ?6 AND u.last_login >= ?7 THEN 1 END), \
+         COUNT(CASE WHEN (u.removed_at IS NULL OR u.removed_at > ?4) AND u.last_login < ?7 AND u.last_login >= ?8 THEN 1 END), \
+         COUNT(CASE WHEN (u.removed_at IS NULL OR u.removed_at > ?4) AND u.last_login < ?8 AND u.last_login >= ?9 THEN 1 END), \
+         COUNT(CASE WHEN (u.removed_at IS NULL OR u.removed_at > ?4) AND u.last_login < ?9 THEN 1 END), \
          COALESCE(SUM(CASE WHEN u.last_login IS NULL OR u.last_login <= ?4 \
            THEN u.logins_count END), 0)"
     };
@@ -224,9 +225,9 @@ pub const SNAPSHOT_ORGANIZATIONS: &str = concat!(
     "SELECT ?1, 'organization', m.org_id, ",
     user_figures!(),
     ", 0, ?4 FROM memberships m \
-     JOIN organizations o ON o.id = m.org_id AND o.removed_at IS NULL \
+     JOIN organizations o ON o.id = m.org_id AND (o.removed_at IS NULL OR o.removed_at > ?4) \
      JOIN users u ON u.user_id = m.user_id \
-     WHERE m.removed_at IS NULL AND ",
+     WHERE (m.removed_at IS NULL OR m.removed_at > ?4) AND ",
     known_users!(),
     " GROUP BY m.org_id"
 );

@@ -374,6 +374,59 @@ fn a_snapshot_never_counts_what_is_dated_after_it() {
     );
 }
 
+/// Issue 19: a removal dated after the snapshot's instant is an event after it too: a snapshot
+/// taken at a (simulated) time before a later sync removed a user still counts that user, and
+/// that membership, as they stood then.
+#[test]
+fn a_snapshot_counts_users_removed_after_it_as_they_stood() {
+    let fake = FakeAuth0::with_users(vec![
+        user(
+            "a",
+            "2025-01-10T09:00:00.000Z",
+            Some("2025-05-31T10:00:00.000Z"),
+            10,
+            "db",
+        ),
+        user(
+            "r",
+            "2025-01-10T09:00:00.000Z",
+            Some("2025-05-30T10:00:00.000Z"),
+            3,
+            "db",
+        ),
+    ]);
+    fake.orgs
+        .borrow_mut()
+        .push(("org_1".into(), vec!["a".into(), "r".into()]));
+    let store = MemoryStore::default();
+    sync(&fake, &store, &FakeClock::at(DAY0 + 3_600_000));
+    // A later sync removed `r` (and its membership); the fake no longer lists it.
+    let later = "2025-07-01T00:00:00.000Z";
+    store
+        .users
+        .borrow_mut()
+        .get_mut("r")
+        .expect("r was synced")
+        .removed_at = Some(later.into());
+    *store
+        .memberships
+        .borrow_mut()
+        .get_mut(&("org_1".into(), "r".into()))
+        .expect("r's membership was synced") = Some(later.into());
+    fake.users.borrow_mut().retain(|u| u["user_id"] != "r");
+    fake.orgs.borrow_mut()[0].1.retain(|u| u != "r");
+    // A sync at a time before that removal rewrites 2025-06-01.
+    sync(&fake, &store, &FakeClock::at(DAY0 + 2 * 3_600_000));
+    let figures = |r: &TrendRow| (r.seats, r.active, r.removed, r.active_30, r.logins);
+    let want = (Some(2), Some(2), Some(0), Some(2), Some(13));
+    let tenant = day_row(&store, Scope::Tenant, "", "2025-06-01");
+    assert_eq!(figures(&tenant), want, "tenant");
+    let db = day_row(&store, Scope::Connection, "db", "2025-06-01");
+    assert_eq!(figures(&db), want, "connection");
+    let org = day_row(&store, Scope::Organization, "org_1", "2025-06-01");
+    assert_eq!(figures(&org), want, "organization");
+}
+
 #[test]
 fn weekly_logins_are_differences_and_unknown_without_a_baseline() {
     let mon = day_number("2025-06-02").unwrap();
