@@ -227,8 +227,7 @@ pub async fn answer<S: SqlRunner>(
     viewer: &Viewer,
 ) -> Result<Handled, ApiError> {
     let now = req.now_ms;
-    let respond = |j: json::Json| Ok(Handled::Respond(ApiResponse::json(200, j.finish())));
-    let mut j = json::Json::new();
+    let respond = |body: String| Ok(Handled::Respond(ApiResponse::json(200, body)));
     let csv = |body: String, name: &str| {
         let mut r = ApiResponse {
             status: 200,
@@ -248,30 +247,21 @@ pub async fn answer<S: SqlRunner>(
                 .await
                 .map_err(ApiError::Store)?;
             let c = coverage(store).await?;
-            j.obj().key("applications");
-            json::list(&mut j, &applications, json::app_summary);
-            json::coverage_members(&mut j, &c);
-            j.end_obj();
-            respond(j)
+            respond(json::body(&json::Applications::new(&applications, &c)))
         }
         AppRoute::One(id) => {
             let application = one(store, &id, now).await?;
             let c = coverage(store).await?;
-            j.obj().key("application");
-            json::app_summary(&mut j, &application);
-            json::coverage_members(&mut j, &c);
-            j.end_obj();
-            respond(j)
+            respond(json::body(&json::Application::new(&application, &c)))
         }
         AppRoute::Users(id) => {
             let q = users_query(&id, req.query, now)?;
             one(store, &id, now).await?;
             let (users, next_cursor) = users_page(store, &q).await?;
-            j.obj().key("users");
-            json::list(&mut j, &users, json::app_user);
-            j.opt_str_at("next_cursor", next_cursor.as_deref())
-                .end_obj();
-            respond(j)
+            respond(json::body(&json::UsersPage {
+                users: &users,
+                next_cursor: next_cursor.as_deref(),
+            }))
         }
         AppRoute::ListCsv => {
             let apps = list_apps(store, &cutoffs(now), None)

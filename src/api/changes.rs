@@ -93,12 +93,7 @@ pub fn changes_query(
 
 /// The cursor for the page after `last`: `{"at":…,"id":…}`, hex-encoded.
 pub fn cursor_after(last: &ChangeRecord) -> String {
-    let mut j = super::json::Json::new();
-    j.obj()
-        .str_at("at", &last.at)
-        .int_at("id", last.id)
-        .end_obj();
-    encode_cursor(&j.finish())
+    encode_cursor(&super::json::body(&last.position()))
 }
 
 /// A cursor's position, read field by field (no serde derive on wasm).
@@ -138,12 +133,13 @@ pub async fn changes_page<S: ChangeView>(
 pub async fn api<S: ChangeView>(req: &ApiRequest<'_>, store: &S) -> Result<ApiResponse, ApiError> {
     let q = changes_query(req.query, 100, 1000)?;
     let (changes, next_cursor) = changes_page(store, &q).await?;
-    let mut j = super::json::Json::new();
-    j.obj().key("changes");
-    super::json::list(&mut j, &changes, super::json::change);
-    j.opt_str_at("next_cursor", next_cursor.as_deref())
-        .end_obj();
-    Ok(ApiResponse::json(200, j.finish()))
+    Ok(ApiResponse::json(
+        200,
+        super::json::body(&super::json::ChangesPage {
+            changes: &changes,
+            next_cursor: next_cursor.as_deref(),
+        }),
+    ))
 }
 
 /// Rows per page of `/changes.csv`.

@@ -80,11 +80,6 @@ impl ApiResponse {
         }
     }
 
-    /// A JSON answer from a built value (a push receipt).
-    pub fn json_value(status: u16, value: &serde_json::Value) -> Self {
-        Self::json(status, value.to_string())
-    }
-
     /// A page.
     pub fn html(status: u16, body: String) -> Self {
         Self {
@@ -315,8 +310,7 @@ async fn authorized<S: ViewStore + ChangeView + SqlRunner + TrendStore>(
     store: &S,
     viewer: &Viewer,
 ) -> Result<Handled, ApiError> {
-    let respond = |j: json::Json| Ok(Handled::Respond(ApiResponse::json(200, j.finish())));
-    let mut j = json::Json::new();
+    let respond = |body: String| Ok(Handled::Respond(ApiResponse::json(200, body)));
     match route {
         Route::Dashboard if get => Ok(Handled::Respond(
             pages::dashboard(req, store, viewer).await?,
@@ -334,23 +328,20 @@ async fn authorized<S: ViewStore + ChangeView + SqlRunner + TrendStore>(
         Route::Users if get => {
             let q = params::users_query(req.query, req.now_ms)?;
             let (users, next_cursor) = users_page(store, &q).await?;
-            j.obj().key("users");
-            json::list(&mut j, &users, json::user);
-            j.opt_str_at("next_cursor", next_cursor.as_deref())
-                .end_obj();
-            respond(j)
+            respond(json::body(&json::UsersPage {
+                users: &users,
+                next_cursor: next_cursor.as_deref(),
+            }))
         }
         Route::User(id) if get => match store.get_user(&id).await.map_err(ApiError::Store)? {
             Some(user) => {
                 let apps = crate::store::applications::user_apps(store, &id)
                     .await
                     .map_err(ApiError::Store)?;
-                j.obj().key("user");
-                json::user(&mut j, &user);
-                j.key("applications");
-                json::list(&mut j, &apps, json::user_app);
-                j.end_obj();
-                respond(j)
+                respond(json::body(&json::UserWithApps {
+                    user: &user,
+                    applications: &apps,
+                }))
             }
             None => Err(ApiError::NotFound),
         },
@@ -369,38 +360,28 @@ async fn authorized<S: ViewStore + ChangeView + SqlRunner + TrendStore>(
             let mut q = params::users_query(req.query, req.now_ms)?;
             q.organization = Some(id);
             let (members, next_cursor) = users_page(store, &q).await?;
-            j.obj().key("members");
-            json::list(&mut j, &members, json::user);
-            j.opt_str_at("next_cursor", next_cursor.as_deref())
-                .end_obj();
-            respond(j)
+            respond(json::body(&json::MembersPage {
+                members: &members,
+                next_cursor: next_cursor.as_deref(),
+            }))
         }
         Route::Organizations if get => {
             let organizations = store.list_organizations().await.map_err(ApiError::Store)?;
-            j.obj().key("organizations");
-            json::list(&mut j, &organizations, json::organization);
-            j.end_obj();
-            respond(j)
+            respond(json::body(&json::Organizations {
+                organizations: &organizations,
+            }))
         }
         Route::Summary if get => {
-            json::summary(&mut j, &summary(store, req.now_ms, req.schedule).await?);
-            respond(j)
+            respond(json::body(&summary(store, req.now_ms, req.schedule).await?))
         }
         // Written straight to text: no `Value` tree of a year of points.
-        Route::Trends if get => {
-            json::trends(
-                &mut j,
-                &trends::trends_json(store, req.query, req.now_ms).await?,
-            );
-            respond(j)
-        }
+        Route::Trends if get => respond(json::body(
+            &trends::trends_json(store, req.query, req.now_ms).await?,
+        )),
         Route::SyncRuns if get => {
             let limit = params::limit(req.query, 50, 500)?;
             let runs: Vec<RunRecord> = store.list_runs(limit).await.map_err(ApiError::Store)?;
-            j.obj().key("runs");
-            json::list(&mut j, &runs, json::run);
-            j.end_obj();
-            respond(j)
+            respond(json::body(&json::Runs { runs: &runs }))
         }
         _ => Err(ApiError::MethodNotAllowed),
     }
@@ -427,8 +408,7 @@ pub async fn users_page<S: ViewStore>(
 }
 
 /// The seat counts and context the dashboard shows, as `/api/summary` serves them.
-#[derive(Debug)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, serde::Serialize)]
 pub struct Summary {
     /// Seats by state.
     pub counts: crate::store::SeatCounts,
@@ -509,13 +489,7 @@ pub const CSV_PAGE: u32 = 1000;
 /// The answer to `POST /api/sync`.
 pub fn sync_response(result: &Result<SyncResult, crate::store::StoreError>) -> ApiResponse {
     match result {
-        Ok(SyncResult::Ran { run, .. }) => {
-            let mut j = json::Json::new();
-            j.obj().key("run");
-            json::run(&mut j, run);
-            j.end_obj();
-            ApiResponse::json(200, j.finish())
-        }
+        Ok(SyncResult::Ran { run, .. }) => ApiResponse::json(200, json::body(&json::Run { run })),
         Ok(SyncResult::AlreadyRunning | SyncResult::Idle) => {
             ApiResponse::error(&ApiError::SyncRunning)
         }

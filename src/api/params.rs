@@ -134,7 +134,8 @@ pub(super) fn sort_name(s: Sort) -> String {
 }
 
 /// The cursor's content: the order it belongs to and the last row's position. Written as
-/// `{"s":…,"k":…,"u":…}` and read back field by field (no serde derive on wasm).
+/// `{"s":…,"k":…,"u":…}` (fields in this order) and read back field by field.
+#[derive(serde::Serialize)]
 struct CursorBody {
     s: String,
     k: String,
@@ -143,13 +144,7 @@ struct CursorBody {
 
 impl CursorBody {
     fn text(&self) -> String {
-        let mut j = super::json::Json::new();
-        j.obj()
-            .str_at("s", &self.s)
-            .str_at("k", &self.k)
-            .str_at("u", &self.u)
-            .end_obj();
-        j.finish()
+        super::json::body(self)
     }
 
     fn read(text: &str) -> Option<Self> {

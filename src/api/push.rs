@@ -20,7 +20,7 @@ pub fn status(e: &PushError) -> u16 {
 /// The answer to one delivery: 200 with the receipt, or the error's status and message.
 pub fn response(result: &Result<Receipt, PushError>) -> ApiResponse {
     match result {
-        Ok(receipt) => ApiResponse::json_value(200, &receipt.to_json()),
+        Ok(receipt) => ApiResponse::json(200, super::json::body(&receipt.answer())),
         Err(e) => {
             let mut r = ApiResponse::json(status(e), super::json::error(&e.to_string()));
             match e {

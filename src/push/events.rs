@@ -156,19 +156,39 @@ pub struct Receipt {
     pub internal: Option<String>,
 }
 
+/// The answer's JSON body. Members in alphabetical order: the bytes the receipt has always had.
+#[derive(Debug, serde::Serialize)]
+pub struct Answer<'a> {
+    /// The event id, or `null`.
+    pub id: Option<&'a str>,
+    /// Acknowledged without changing anything (ignored or a test delivery).
+    pub ignored: bool,
+    /// Why it was ignored; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
+    /// What happened.
+    pub status: &'static str,
+    /// The event type, or `null`.
+    #[serde(rename = "type")]
+    pub kind: Option<&'a str>,
+}
+
 impl Receipt {
     /// The answer's JSON body.
-    pub fn to_json(&self) -> Value {
-        let mut v = serde_json::json!({
-            "status": self.status.as_str(),
-            "ignored": matches!(self.status, Status::Ignored | Status::Test),
-            "id": self.id,
-            "type": self.kind,
-        });
-        if let (Some(reason), Some(map)) = (&self.reason, v.as_object_mut()) {
-            map.insert("reason".into(), Value::String(reason.clone()));
+    pub fn answer(&self) -> Answer<'_> {
+        Answer {
+            id: self.id.as_deref(),
+            ignored: matches!(self.status, Status::Ignored | Status::Test),
+            reason: self.reason.as_deref(),
+            status: self.status.as_str(),
+            kind: self.kind.as_deref(),
         }
-        v
+    }
+
+    /// The answer as a `Value`, for tests to read.
+    #[cfg(test)]
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self.answer()).unwrap_or_default()
     }
 
     /// This delivery's share of the hour's push row in the sync history.

@@ -217,7 +217,30 @@ pub struct Receipt {
     pub rows_written: u64,
 }
 
+/// The answer's JSON body: counts only, never the items.
+#[derive(Debug, serde::Serialize)]
+pub struct Answer {
+    /// Readable items.
+    pub received: usize,
+    /// Unreadable items.
+    pub unreadable: usize,
+    /// Events that counted for usage now.
+    pub counted: u64,
+    /// Users marked removed.
+    pub removed: u64,
+}
+
 impl Receipt {
+    /// The answer's JSON body.
+    pub fn answer(&self) -> Answer {
+        Answer {
+            received: self.events,
+            unreadable: self.bad,
+            counted: self.counted,
+            removed: self.removed,
+        }
+    }
+
     /// This delivery's share of the hour's push row in the sync history.
     pub fn tally(&self) -> crate::store::runs::PushTally {
         crate::store::runs::PushTally {

@@ -86,8 +86,7 @@ pub fn users_csv_rows(users: &[AppUser]) -> String {
 }
 
 /// A feature whose optional scope is not granted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct NotEnabled {
     /// The scope, e.g. `read:logs`.
     pub scope: String,
@@ -96,8 +95,7 @@ pub struct NotEnabled {
 }
 
 /// What the application views show beside their data: features not enabled, usage gaps.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Coverage {
     /// Optional scopes the newest run's token lacked.
     pub not_enabled: Vec<NotEnabled>,

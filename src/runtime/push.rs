@@ -86,14 +86,7 @@ pub async fn auth0_log_stream(
         Ok(receipt) => {
             console_log!("{}", receipt.log_line());
             ledger(store, &receipt.tally(), now).await;
-            let mut j = api::json::Json::new();
-            j.obj()
-                .uint_at("received", receipt.events as u64)
-                .uint_at("unreadable", receipt.bad as u64)
-                .uint_at("counted", receipt.counted)
-                .uint_at("removed", receipt.removed)
-                .end_obj();
-            ApiResponse::json(200, j.finish())
+            ApiResponse::json(200, api::json::body(&receipt.answer()))
         }
         Err(e) => {
             if let StreamError::Store(s) = e {

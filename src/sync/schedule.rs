@@ -233,8 +233,7 @@ pub fn plan(schedule: Schedule, last: &LastListings, now: EpochMs, full_wanted: 
 }
 
 /// How soon a deletion in Auth0 shows here, for the dashboard and `/api/summary`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Outlook {
     /// At the latest, in hours; 0: at the next sync.
     pub within_hours: u32,

@@ -29,8 +29,7 @@ pub fn week_start(n: i64) -> i64 {
 }
 
 /// One day of a series.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Point {
     /// `YYYY-MM-DD`, UTC.
     pub day: String,
@@ -76,8 +75,7 @@ impl From<&TrendRow> for Point {
 }
 
 /// Logins in one week (Monday to Sunday, UTC).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Week {
     /// The Monday, `YYYY-MM-DD`.
     pub week: String,
@@ -118,8 +116,7 @@ pub fn weekly_logins(points: &[(i64, i64)], from: i64, to: i64) -> Vec<Week> {
 }
 
 /// One bar of the reclaim curve.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Bucket {
     /// `0–30`, …, `over 365`, `never`.
     pub label: &'static str,
@@ -130,8 +127,7 @@ pub struct Bucket {
 }
 
 /// Seats by days since last login, from the newest snapshot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Reclaim {
     /// The snapshot's day.
     pub day: String,
@@ -172,8 +168,7 @@ pub fn reclaim(row: &TrendRow) -> Option<Reclaim> {
 }
 
 /// A connection's, organization's or application's series.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Series {
     /// Connection name, organization id or client id.
     pub key: String,
@@ -186,9 +181,8 @@ pub struct Series {
 }
 
 /// What `by` groups the extra series by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(test, derive(serde::Serialize))]
-#[cfg_attr(test, serde(rename_all = "snake_case"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum By {
     /// Primary connection.
     Connection,
@@ -220,8 +214,7 @@ impl By {
 }
 
 /// Everything `/api/trends` returns, and the charts draw.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Trends {
     /// The window's length in days.
     pub days: u32,

@@ -1,10 +1,11 @@
-//! Golden tests: the hand-written JSON (`api::json`) equals what the serde derives it replaced
-//! produce, type by type (both presence states of every optional field) and route by route.
+//! Golden tests: the API's JSON, type by type (both presence states of every optional field)
+//! and route by route, equals byte for byte the text in `json.golden`. That file was written by
+//! the hand-written writer the serde derives replaced, so the derives keep its every byte.
 
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::json::{self as j, Json};
+use super::json as j;
 use super::*;
 use crate::auth::origin::RequestSite;
 use crate::auth0::fake::{FakeApps, FakeAuth0, FakeConnection};
@@ -17,65 +18,40 @@ use crate::sync::{Trigger, run_sync};
 use crate::testing::{block_on, sync_config};
 use crate::trends::{Bucket, By, Point, Reclaim, Series, Trends, Week};
 
+/// `label<TAB>text` a line: the bodies as the hand-written writer wrote them.
+const GOLDEN: &str = include_str!("json.golden");
+
+/// `text` equals the golden text under `label`, byte for byte.
+#[track_caller]
+fn golden(label: &str, text: &str) {
+    let want = GOLDEN
+        .lines()
+        .find_map(|l| l.strip_prefix(label)?.strip_prefix('\t'))
+        .unwrap_or_else(|| panic!("no golden text for {label}"));
+    assert_eq!(text, want, "{label}");
+}
+
 const NOW: u64 = 1_750_000_000_000;
 
 /// Text with everything JSON must escape, and some that it must not.
 const AWKWARD: &str = "q\"b\\s/\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f} é ✓ 🎉 <&>";
 
-/// The writer's text, parsed, equals the derive's value; and the text is valid JSON.
+/// `value`, serialized, is the golden text under `label`; and it is valid JSON.
 #[track_caller]
-fn same<T: Serialize>(derived: &T, write: impl FnOnce(&mut Json)) {
-    let mut w = Json::new();
-    write(&mut w);
-    let text = w.finish();
-    let ours: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-    assert_eq!(ours, serde_json::to_value(derived).unwrap(), "{text}");
+fn same<T: Serialize>(label: &str, value: &T) {
+    let text = serde_json::to_string(value).unwrap();
+    golden(label, &text);
+    let _: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
 }
 
 #[test]
-fn strings_are_escaped_byte_for_byte_as_serde_json_does() {
-    let mut all: Vec<String> = (0u8..0x80).map(|b| char::from(b).to_string()).collect();
-    all.extend(
-        [
-            "",
-            AWKWARD,
-            "plain",
-            "\u{2028}\u{2029}",
-            "a\"",
-            "\\",
-            "x\u{1}y",
-        ]
-        .map(String::from),
-    );
-    for s in all {
-        let mut out = String::new();
-        j::escape_into(&mut out, &s);
-        assert_eq!(out, serde_json::to_string(&s).unwrap(), "{s:?}");
-    }
-}
-
-#[test]
-fn commas_go_between_members_and_elements_only() {
-    let mut w = Json::new();
-    w.obj()
-        .key("a")
-        .arr()
-        .int(1)
-        .int(-2)
-        .obj()
-        .end_obj()
-        .arr()
-        .end_arr();
-    w.null()
-        .end_arr()
-        .str_at("b", "")
-        .uint_at("c", u64::MAX)
-        .end_obj();
+fn error_bodies_are_escaped_byte_for_byte_as_before() {
     assert_eq!(
-        w.finish(),
-        "{\"a\":[1,-2,{},[],null],\"b\":\"\",\"c\":18446744073709551615}"
+        j::error(AWKWARD),
+        "{\"error\":\"q\\\"b\\\\s/\\n\\r\\t\\b\\f\\u0000\\u001f\u{7f} é ✓ 🎉 <&>\"}"
     );
     assert_eq!(j::error(AWKWARD), json!({ "error": AWKWARD }).to_string());
+    assert_eq!(j::error(""), "{\"error\":\"\"}");
 }
 
 fn user_record(full: bool) -> UserRecord {
@@ -141,9 +117,9 @@ fn org(full: bool) -> OrgRecord {
 #[test]
 fn store_view_types_match_their_derives() {
     for full in [true, false] {
-        same(&user_record(full), |w| j::user(w, &user_record(full)));
-        same(&run_record(full), |w| j::run(w, &run_record(full)));
-        same(&org(full), |w| j::organization(w, &org(full)));
+        same(&format!("user full={full}"), &user_record(full));
+        same(&format!("run full={full}"), &run_record(full));
+        same(&format!("organization full={full}"), &org(full));
         let some = |s: &str| full.then(|| s.to_string());
         let change = ChangeRecord {
             id: if full { 1 << 40 } else { 0 },
@@ -157,12 +133,12 @@ fn store_view_types_match_their_derives() {
             detail: AWKWARD.into(),
             baseline: full,
         };
-        same(&change, |w| j::change(w, &change));
+        same(&format!("change full={full}"), &change);
         let conn = ConnectionCount {
             connection: some("db"),
             users: 4,
         };
-        same(&conn, |w| j::connection_count(w, &conn));
+        same(&format!("connection_count full={full}"), &conn);
         let app = AppSummary {
             client_id: "spa".into(),
             name: some(AWKWARD),
@@ -174,7 +150,7 @@ fn store_view_types_match_their_derives() {
             last_login: some("2025-01-01T00:00:00.000Z"),
             usage_since: some("2024-01-01T00:00:00.000Z"),
         };
-        same(&app, |w| j::app_summary(w, &app));
+        same(&format!("app_summary full={full}"), &app);
         let app_user = AppUser {
             user_id: AWKWARD.into(),
             email: some("a@x.io"),
@@ -185,7 +161,7 @@ fn store_view_types_match_their_derives() {
             logins: 9,
             last_seen: some("2025-01-02T00:00:00.000Z"),
         };
-        same(&app_user, |w| j::app_user(w, &app_user));
+        same(&format!("app_user full={full}"), &app_user);
         let user_app = UserApp {
             client_id: "spa".into(),
             name: some(AWKWARD),
@@ -194,7 +170,7 @@ fn store_view_types_match_their_derives() {
             logins: 0,
             last_seen: some("2025-01-02T00:00:00.000Z"),
         };
-        same(&user_app, |w| j::user_app(w, &user_app));
+        same(&format!("user_app full={full}"), &user_app);
         let coverage = Coverage {
             not_enabled: if full {
                 vec![NotEnabled {
@@ -209,7 +185,7 @@ fn store_view_types_match_their_derives() {
                 gap_until: "2024-02-01T00:00:00.000Z".into(),
             }],
         };
-        same(&coverage, |w| j::coverage(w, &coverage));
+        same(&format!("coverage full={full}"), &coverage);
         let summary = Summary {
             counts: SeatCounts {
                 current: 1,
@@ -240,7 +216,7 @@ fn store_view_types_match_their_derives() {
                 faster: full.then(|| AWKWARD.into()),
             },
         };
-        same(&summary, |w| j::summary(w, &summary));
+        same(&format!("summary full={full}"), &summary);
     }
 }
 
@@ -307,7 +283,7 @@ fn trends_match_their_derive_with_and_without_every_part() {
                     vec![]
                 },
             };
-            same(&t, |w| j::trends(w, &t));
+            same(&format!("trends by={by:?} full={full}"), &t);
         }
     }
 }
@@ -344,6 +320,7 @@ fn get(store: &MemoryStore, path_query: &str) -> ApiResponse {
 #[track_caller]
 fn answers(store: &MemoryStore, path_query: &str, expected: Value) {
     let r = get(store, path_query);
+    golden(&format!("GET {path_query}"), &r.body);
     assert_eq!((r.status, r.content_type), (200, JSON), "{}", r.body);
     let ours: Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(ours, expected, "{path_query}");
@@ -471,6 +448,7 @@ fn every_json_route_answers_as_the_derives_did() {
         run: Box::new(run.clone()),
         internal: Some("internal detail".into()),
     }));
+    golden("POST /api/sync", &synced.body);
     assert_eq!(
         serde_json::from_str::<Value>(&synced.body).unwrap(),
         json!({ "run": run })
@@ -531,6 +509,7 @@ fn every_json_route_answers_as_the_derives_did() {
     // Errors, byte for byte.
     let r = get(&store, "/api/users?limit=0");
     assert_eq!(r.status, 400);
+    golden("GET /api/users?limit=0", &r.body);
     let message = ApiError::BadParam {
         name: "limit",
         problem: "must be a whole number from 1 to 1000".into(),
@@ -595,4 +574,45 @@ fn search_lower_cases_with_unicode_rules_as_the_stored_text() {
     assert_eq!(users[0]["user_id"], "auth0|1");
     let q = params::users_query("q=%C3%85STR%C3%96M", NOW).unwrap();
     assert_eq!(q.search.as_deref(), Some("åström"));
+}
+
+#[test]
+fn push_receipts_keep_their_bytes() {
+    use crate::push::events::{Receipt, Status};
+    for (status, reason) in [
+        (Status::Applied, None),
+        (Status::Ignored, Some(AWKWARD)),
+        (Status::Test, None),
+    ] {
+        let r = Receipt {
+            status,
+            id: reason.map(|_| "evt_1".into()),
+            kind: Some("user.created".into()),
+            reason: reason.map(String::from),
+            rows_written: 3,
+            internal: Some("internal detail".into()),
+        };
+        // The receipt as it was built before: a `json!` object, `reason` only when there is one.
+        let mut before = json!({
+            "status": status.as_str(),
+            "ignored": matches!(status, Status::Ignored | Status::Test),
+            "id": r.id,
+            "type": r.kind,
+        });
+        if let Some(reason) = reason {
+            before["reason"] = json!(reason);
+        }
+        assert_eq!(j::body(&r.answer()), before.to_string());
+    }
+    let stream = crate::push::log_stream::Receipt {
+        events: 3,
+        bad: 1,
+        counted: 2,
+        removed: 1,
+        rows_written: 9,
+    };
+    assert_eq!(
+        j::body(&stream.answer()),
+        "{\"received\":3,\"unreadable\":1,\"counted\":2,\"removed\":1}"
+    );
 }
