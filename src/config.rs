@@ -403,15 +403,7 @@ impl ViewerToken {
         &self.0
     }
 
-    /// Compares in time independent of where the strings first differ.
-    pub fn matches(&self, presented: &str) -> bool {
-        let (a, b) = (self.0.as_bytes(), presented.as_bytes());
-        let mut diff = a.len() ^ b.len();
-        for (i, x) in a.iter().enumerate() {
-            diff |= usize::from(x ^ b.get(i).copied().unwrap_or(0));
-        }
-        diff == 0
-    }
+    // `matches` lives in `auth::token_match`, beside the other constant-time comparisons.
 }
 
 impl fmt::Debug for ViewerToken {
@@ -507,12 +499,9 @@ impl EventStreamToken {
         Ok(Some(Self(value)))
     }
 
-    /// Whether `presented` is the token, in time independent of where they differ and of the
-    /// presented length: both sides are reduced to fixed-length MACs, compared in constant time.
-    pub fn matches(&self, presented: &str) -> bool {
-        const KEY: &[u8] = b"auth0-license-sync event stream token";
-        let expected = crate::auth::sha256::hmac_sha256(KEY, self.0.as_bytes());
-        crate::auth::sha256::hmac_sha256_verify(KEY, presented.as_bytes(), &expected)
+    /// The token, for the one place that compares with it (`auth::token_match`).
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
     }
 }
 

@@ -7,3 +7,4 @@ pub mod jwks;
 pub mod origin;
 pub mod session;
 pub mod sha256;
+mod token_match;
