@@ -10,15 +10,6 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }
 
-/// SHA-256 over several parts in turn, as if concatenated, without building the concatenation.
-pub fn sha256_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> [u8; 32] {
-    let mut h = Sha256::new();
-    for part in parts {
-        h.update(part);
-    }
-    h.finalize().into()
-}
-
 /// HMAC-SHA256 of `msg` under `key` (any length: longer keys are hashed first, per RFC 2104).
 pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
     // ok: HMAC takes keys of every length, so `new_from_slice` cannot fail.

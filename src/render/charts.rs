@@ -584,55 +584,6 @@ pub fn app_logins_chart(id: &str, t: &Trends) -> String {
     })
 }
 
-/// One application's charts, for its own page: users who used it and were active in 30/90
-/// days, and its logins per week. `id` prefixes the element ids (unique per page).
-pub fn application_charts(id: &str, series: &Series, days: (i64, i64)) -> String {
-    let mut out = String::from("<div class=\"charts\">");
-    out.push_str(&line_chart(&LineChart {
-        id: &format!("{id}-users"),
-        title: &format!("{}: users over time", series.label),
-        y_label: "Users",
-        days,
-        lines: vec![
-            line_of(
-                "Used it (since tracking)",
-                &series.points,
-                |p| p.seats,
-                true,
-            ),
-            line_of("Active in 30 days", &series.points, |p| p.active_30, true),
-            line_of("Active in 90 days", &series.points, |p| p.active_90, true),
-        ],
-        note: None,
-    }));
-    out.push_str(&bar_chart(&BarChart {
-        id: &format!("{id}-logins"),
-        title: &format!("{}: logins per week", series.label),
-        x_label: "Week starting",
-        y_label: "Logins",
-        bars: week_bars(&series.logins_per_week),
-        note: Some(WEEK_NOTE.into()),
-    }));
-    out.push_str("</div>");
-    out
-}
-
-/// An application page's trends: its charts from `t` (loaded with `by=application`, e.g.
-/// `trends::load(store, now, 90, Some(By::Application))`), or a sentence when its usage has no
-/// snapshot yet. `client_id` picks the series.
-pub fn application_section(t: &Trends, client_id: &str) -> String {
-    let mut s = String::from("<section id=\"trends\"><h2>Trends</h2>");
-    match t.series.iter().find(|x| x.key == client_id) {
-        Some(series) => s.push_str(&application_charts("app", series, days_of(t))),
-        None => s.push_str(
-            "<p class=\"muted\">No snapshot of this application's usage yet: usage comes from \
-             the tenant's log (read:logs), and each complete sync takes a snapshot.</p>",
-        ),
-    }
-    s.push_str("</section>");
-    s
-}
-
 /// The dashboard's trends section: `year` is the tenant over 365 days with organizations,
 /// `quarter` over 90 days with applications.
 pub fn dashboard_section(year: &Trends, quarter: &Trends) -> String {

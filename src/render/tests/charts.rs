@@ -105,11 +105,10 @@ fn hostile_names_stay_inert_everywhere() {
             logins: Some(3),
         }],
     };
-    let t = trends(vec![], vec![s.clone()]);
+    let t = trends(vec![], vec![s]);
     for html in [
         members_chart("m", &t),
         app_logins_chart("a", &t),
-        application_charts("app", &s, (20_000, 20_240)),
         bar_chart(&BarChart {
             id: "b",
             title: HOSTILE,
@@ -196,23 +195,4 @@ fn small_counts_get_whole_number_ticks() {
         );
     }
     assert!(!svg.contains(".5<"));
-}
-
-#[test]
-fn an_application_page_gets_its_own_series_or_a_sentence() {
-    let s = Series {
-        key: "app1".into(),
-        label: "Payroll".into(),
-        points: points(&[("2025-06-01", 9)]),
-        logins_per_week: vec![Week {
-            week: "2025-05-26".into(),
-            logins: Some(4),
-        }],
-    };
-    let t = trends(vec![], vec![s]);
-    let html = application_section(&t, "app1");
-    assert!(html.contains("Payroll: users over time"));
-    assert!(html.contains("<title>05-26: 4</title>"));
-    assert!(html.contains("<tr><th scope=\"row\">2025-06-01</th><td>9</td>"));
-    assert!(application_section(&t, "other").contains("No snapshot of this application"));
 }
