@@ -28,7 +28,11 @@ pub mod testing;
 #[cfg(target_arch = "wasm32")]
 use worker::{Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent, event};
 
-/// Serves the viewer API, the dashboard and `POST /api/sync`.
+/// Serves every HTTP route; the table is `api::route`. The HTML pages (`/`, `/runs`, `/changes`,
+/// `/users/{id}`, `/applications`, `/applications/{id}`), `/login` and `/logout`; the CSV exports
+/// (`/users.csv`, `/changes.csv`, `/applications.csv`, `/applications/{id}/users.csv`); the
+/// viewer JSON API under `/api/` and `POST /api/sync`; the Auth0 pushes (`POST /api/auth0/events`,
+/// `POST /api/auth0/log-stream`); and `/healthz`.
 #[cfg(target_arch = "wasm32")]
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {

@@ -299,8 +299,9 @@ pub struct Identity {
     pub subject: Option<String>,
 }
 
-/// Verifies an Access token (the `Cf-Access-Jwt-Assertion` header or `CF_Authorization` cookie)
-/// against the team's keys and this application's settings.
+/// Verifies an Access token (the `Cf-Access-Jwt-Assertion` header, which Access adds to every
+/// request it lets through; the `CF_Authorization` cookie is not read) against the team's keys
+/// and this application's settings.
 ///
 /// # Errors
 /// Why the token was refused: malformed, wrong algorithm, unknown `kid` (refetch the keys once:

@@ -130,7 +130,7 @@ impl Trigger {
     }
 }
 
-/// What a call to [`run_sync`] did.
+/// What a call to [`run_sync_as`] did.
 #[derive(Debug)]
 pub enum SyncResult {
     /// A run happened (finished, or paused with `status` still `running`); its record is saved.
