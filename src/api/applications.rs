@@ -7,6 +7,7 @@ use super::viewer::Viewer;
 use super::{ApiError, ApiRequest, ApiResponse, CSV, Handled};
 use crate::render;
 pub use crate::render::applications::{Coverage, NotEnabled};
+use crate::store::StoreError;
 use crate::store::applications::{
     Activity, AppSummary, AppUser, AppUsersQuery, SqlRunner, app_users, gaps, list_apps, scopes,
 };
@@ -188,6 +189,33 @@ pub async fn users_csv_chunk<S: SqlRunner>(
     Ok((render::applications::users_csv_rows(&users), next))
 }
 
+/// `/applications/{id}/users.csv`, read a page of its query's `limit` at a time.
+#[derive(Debug, Clone, Copy)]
+pub struct AppUsersCsv;
+
+impl<S: SqlRunner> super::csv_pages::CsvExport<S> for AppUsersCsv {
+    type Query = AppUsersQuery;
+
+    fn header(&self) -> String {
+        render::applications::users_csv_header()
+    }
+
+    async fn page(
+        &self,
+        store: &S,
+        q: &AppUsersQuery,
+    ) -> Result<(String, Option<AppUsersQuery>), StoreError> {
+        users_csv_chunk(store, q).await.map_err(|e| match e {
+            ApiError::Store(e) => e,
+            // Not reached today (a page fails only in storage), but named if it ever is.
+            other => StoreError {
+                op: "read application users",
+                detail: other.to_string(),
+            },
+        })
+    }
+}
+
 /// `/applications/{id}/users.csv` as one string, in pages of `q.limit` (as the runtime streams it).
 ///
 /// # Errors
@@ -196,14 +224,9 @@ pub async fn users_csv_export<S: SqlRunner>(
     store: &S,
     q: &AppUsersQuery,
 ) -> Result<String, ApiError> {
-    let mut out = render::applications::users_csv_header();
-    let mut next = Some(q.clone());
-    while let Some(q) = next {
-        let (rows, more) = users_csv_chunk(store, &q).await?;
-        out.push_str(&rows);
-        next = more;
-    }
-    Ok(out)
+    super::csv_pages::whole(&AppUsersCsv, store, q.clone())
+        .await
+        .map_err(ApiError::Store)
 }
 
 /// One application, or not found (unknown, removed, or M2M).

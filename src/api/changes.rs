@@ -145,7 +145,44 @@ pub async fn api<S: ChangeView>(req: &ApiRequest<'_>, store: &S) -> Result<ApiRe
 /// Rows per page of `/changes.csv`.
 pub const CSV_PAGE: u32 = 1000;
 
-/// `/changes.csv` as one string, page after page (the runtime streams the same pieces).
+/// `/changes.csv`, read a page of [`CSV_PAGE`] changes at a time.
+#[derive(Debug, Clone, Copy)]
+pub struct ChangesCsv;
+
+impl<S: ChangeView> super::csv_pages::CsvExport<S> for ChangesCsv {
+    type Query = ChangesQuery;
+
+    fn header(&self) -> String {
+        render::changes::csv_header()
+    }
+
+    async fn page(
+        &self,
+        store: &S,
+        q: &ChangesQuery,
+    ) -> Result<(String, Option<ChangesQuery>), crate::store::StoreError> {
+        let changes = store.list_changes(q).await?;
+        // A short page is the last; a full one may be followed by an empty one.
+        let next = changes
+            .last()
+            .filter(|_| changes.len() == q.limit as usize)
+            .map(|last| ChangesQuery {
+                after: Some(last.position()),
+                ..q.clone()
+            });
+        Ok((render::changes::csv_rows(&changes), next))
+    }
+}
+
+/// The first page's query of `/changes.csv` filtered by `query`.
+pub fn csv_query(query: ChangesQuery) -> ChangesQuery {
+    ChangesQuery {
+        limit: CSV_PAGE,
+        ..query
+    }
+}
+
+/// `/changes.csv` as one string, page after page (the runtime streams the same chunks).
 ///
 /// # Errors
 /// A storage failure.
@@ -153,19 +190,9 @@ pub async fn csv_export<S: ChangeView>(
     store: &S,
     query: &ChangesQuery,
 ) -> Result<String, ApiError> {
-    let mut out = render::changes::csv_header();
-    let mut q = ChangesQuery {
-        limit: CSV_PAGE,
-        ..query.clone()
-    };
-    loop {
-        let (changes, next) = changes_page(store, &q).await?;
-        out.push_str(&render::changes::csv_rows(&changes));
-        match (next, changes.last()) {
-            (Some(_), Some(last)) => q.after = Some(last.position()),
-            _ => return Ok(out),
-        }
-    }
+    super::csv_pages::whole(&ChangesCsv, store, csv_query(query.clone()))
+        .await
+        .map_err(ApiError::Store)
 }
 
 /// The `/changes` page: a bad filter shows its message above the unfiltered history.

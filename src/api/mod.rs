@@ -6,6 +6,7 @@
 
 pub mod applications;
 pub mod changes;
+pub mod csv_pages;
 pub mod error;
 pub mod json;
 pub mod pages;
@@ -463,24 +464,51 @@ pub async fn summary<S: ViewStore>(
     })
 }
 
-/// The CSV export as one string (the runtime streams the same pieces page by page).
+/// `/users.csv`, read a page of [`CSV_PAGE`] users at a time.
+#[derive(Debug, Clone, Copy)]
+pub struct UsersCsv;
+
+impl<S: ViewStore> csv_pages::CsvExport<S> for UsersCsv {
+    type Query = UsersQuery;
+
+    fn header(&self) -> String {
+        crate::render::csv::header()
+    }
+
+    async fn page(
+        &self,
+        store: &S,
+        q: &UsersQuery,
+    ) -> Result<(String, Option<UsersQuery>), crate::store::StoreError> {
+        let users = store.list_users(q).await?;
+        // A short page is the last; a full one may be followed by an empty one.
+        let next = users
+            .last()
+            .filter(|_| users.len() == q.limit as usize)
+            .map(|last| UsersQuery {
+                after: Some(params::position_of(q.sort, last)),
+                ..q.clone()
+            });
+        Ok((crate::render::csv::rows(&users), next))
+    }
+}
+
+/// The first page's query of `/users.csv` filtered by `query`.
+pub fn users_csv_query(query: UsersQuery) -> UsersQuery {
+    UsersQuery {
+        limit: CSV_PAGE,
+        ..query
+    }
+}
+
+/// The CSV export as one string (the runtime streams the same chunks page by page).
 ///
 /// # Errors
 /// A storage failure.
 pub async fn csv_export<S: ViewStore>(store: &S, query: &UsersQuery) -> Result<String, ApiError> {
-    let mut out = crate::render::csv::header();
-    let mut q = UsersQuery {
-        limit: CSV_PAGE,
-        ..query.clone()
-    };
-    loop {
-        let (users, next) = users_page(store, &q).await?;
-        out.push_str(&crate::render::csv::rows(&users));
-        match (next, users.last()) {
-            (Some(_), Some(last)) => q.after = Some(params::position_of(q.sort, last)),
-            _ => return Ok(out),
-        }
-    }
+    csv_pages::whole(&UsersCsv, store, users_csv_query(query.clone()))
+        .await
+        .map_err(ApiError::Store)
 }
 
 /// Rows per page of the CSV export: large pages, few queries, bounded memory.

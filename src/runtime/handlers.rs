@@ -3,25 +3,27 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use futures_util::{StreamExt, stream};
+use futures_util::StreamExt;
 use worker::{Env, Request, Response, Result, console_error, console_log};
 
 use crate::api::{
     self, AccessOutcome, ApiRequest, ApiResponse, Handled, SECURITY_HEADERS, ViewerAuth,
-    content_security_policy, params,
+    content_security_policy,
 };
 use crate::auth::jwks::{JwksCache, verify_with_cached_keys};
 use crate::auth::origin::{RequestSite, origin_of};
 use crate::config::{Config, ConfigError, Settings, SyncSettings, ViewerConfig};
-use crate::render::csv;
+use crate::store::StoreError;
 use crate::store::d1::D1Store;
-use crate::store::{StoreError, UsersQuery, ViewStore};
 use crate::sync::schedule::Schedule;
 use crate::sync::{SyncConfig, SyncResult, Trigger, run_sync_as};
 
 use super::access::{SubtleRsa, WorkerKeys};
 use super::clock::{ShiftedClock, WorkerClock};
+use super::csv::csv_response;
 use super::http::WorkerHttp;
+use crate::api::applications::AppUsersCsv;
+use crate::api::changes::ChangesCsv;
 
 /// Settings from Worker secrets, falling back to vars.
 struct EnvSettings<'a>(&'a Env);
@@ -243,9 +245,17 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
                 );
                 api::sync_response(&sync(&env, &config.sync, Trigger::Manual, offset).await)
             }
-            Handled::Csv(query) => return csv_response(store, query),
-            Handled::ChangesCsv(query) => return super::changes::csv_response(store, query),
-            Handled::AppUsersCsv(query) => return super::app_csv::csv_response(store, query),
+            Handled::Csv(query) => {
+                let first = api::users_csv_query(query);
+                return csv_response(api::UsersCsv, store, first, "auth0-users.csv");
+            }
+            Handled::ChangesCsv(query) => {
+                let first = api::changes::csv_query(query);
+                return csv_response(ChangesCsv, store, first, "auth0-access-changes.csv");
+            }
+            Handled::AppUsersCsv(query) => {
+                return csv_response(AppUsersCsv, store, query, "application-users.csv");
+            }
             Handled::Auth0Events => {
                 let auth = authorization.as_deref();
                 super::push::auth0_event(&mut req, &config, &store, &method, auth, now).await
@@ -289,44 +299,6 @@ async fn read_small_body(req: &mut Request) -> String {
     }
     // Invalid UTF-8 becomes U+FFFD here, as `text()` would; such a token matches nothing.
     String::from_utf8_lossy(&bytes).into_owned()
-}
-
-/// Streams the export a page at a time, so a large tenant never sits in memory whole.
-fn csv_response(store: D1Store, query: UsersQuery) -> Result<Response> {
-    let first = UsersQuery {
-        limit: api::CSV_PAGE,
-        ..query
-    };
-    let pages = stream::unfold(Some((store, Some(first), true)), |state| async move {
-        let (store, query, header) = state?;
-        let mut chunk = if header { csv::header() } else { String::new() };
-        let q = query?;
-        match store.list_users(&q).await {
-            Ok(users) => {
-                chunk.push_str(&csv::rows(&users));
-                let next = (users.len() == q.limit as usize)
-                    .then(|| {
-                        users.last().map(|last| UsersQuery {
-                            after: Some(params::position_of(q.sort, last)),
-                            ..q.clone()
-                        })
-                    })
-                    .flatten();
-                let more = next.is_some();
-                Some((
-                    Ok::<Vec<u8>, worker::Error>(chunk.into_bytes()),
-                    more.then_some((store, next, false)),
-                ))
-            }
-            Err(e) => {
-                // Headers are already sent: end the file with a line saying it is incomplete.
-                console_error!("{}: {}", e.op, e.detail);
-                chunk.push_str("\"export incomplete: the database could not be read\"\r\n");
-                Some((Ok(chunk.into_bytes()), None))
-            }
-        }
-    });
-    super::app_csv::csv_stream(pages.boxed_local(), "auth0-users.csv")
 }
 
 fn respond(a: ApiResponse) -> Result<Response> {

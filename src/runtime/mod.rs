@@ -1,9 +1,8 @@
 //! The Workers runtime behind the core's seams: `fetch`, timers, D1, env, and the handlers.
 
 pub mod access;
-pub mod app_csv;
-pub mod changes;
 pub mod clock;
+pub mod csv;
 pub mod handlers;
 pub mod http;
 pub mod push;
