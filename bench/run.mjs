@@ -3,6 +3,7 @@
 // Usage: npm run bench [-- --sizes 10000,100000] [--skip-free] [--latency-requests 200]
 //   [--skip-day | --only-day] [--day-size 100000] [--cadence-minutes N] (a simulated day: today's schedule vs
 //   incremental syncs vs + push; N defaults to the sync cron in wrangler.toml)
+//   [--skip-coldstart | --only-coldstart] [--coldstart-samples 15] (cold start vs bench/minimal-worker)
 // Figures, not assertions: the machine may be noisy. Exits non-zero only when a sync is wrong
 // (D1 does not hold the fake's users) or fails.
 
@@ -16,6 +17,7 @@ import { parseArgs } from "node:util";
 import { startFakeAuth0, makeUsers, makeOrganizations, mulberry32 } from "../tests/support/fake-auth0.mjs";
 import { startWorker, workerBuilt, tenantBindings, REPO_ROOT } from "../tests/support/worker.mjs";
 import { workerdCpu, nativePerPage, cpuRows } from "./cpu.mjs";
+import { Miniflare } from "miniflare";
 
 const NOW = "2025-06-01T12:00:00.000Z";
 const VIEWER_TOKEN = "bench-viewer-token";
@@ -58,6 +60,10 @@ const { values: args } = parseArgs({
     // The CPU per invocation under the Free plan's budgets (issue 19): bench/cpu.mjs.
     "skip-cpu": { type: "boolean", default: false },
     "cpu-size": { type: "string", default: "10000" },
+    // Cold start against a minimal D1 worker built the same way (issue 20 §3): bench/minimal-worker.
+    "skip-coldstart": { type: "boolean", default: false },
+    "only-coldstart": { type: "boolean", default: false },
+    "coldstart-samples": { type: "string", default: "15" },
     help: { type: "boolean", default: false },
   },
 });
@@ -67,7 +73,8 @@ if (args.help) {
     + "  [--skip-day | --only-day] [--day-size 100000] [--tick-seconds 3] [--full-ticks 2] [--cadence-minutes 10]\n"
     + "  [--skip-proof | --only-proof] [--proof-size 100000] [--proof-capped]\n"
     + "  [--only-rows] [--rows-size 10000] [--log-events 10000]\n"
-    + "  [--skip-cpu] [--cpu-size 10000]");
+    + "  [--skip-cpu] [--cpu-size 10000]\n"
+    + "  [--skip-coldstart | --only-coldstart] [--coldstart-samples 15]");
   process.exit(0);
 }
 const SIZES = args.sizes.split(",").map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
@@ -278,7 +285,7 @@ const machine = {
 const date = new Date().toISOString();
 console.log(`auth0-license-sync bench — ${date}`);
 console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.os}`);
-if (!args["only-day"] && !args["only-dashboard"]) console.log(`sizes: ${SIZES.join(", ")}; budgets ${BUDGET}/${BUDGET}; organizations: ${ORG_SHARES.map((p) => `${p * 100}%`).join("/")} of N`);
+if (!args["only-day"] && !args["only-dashboard"] && !args["only-coldstart"]) console.log(`sizes: ${SIZES.join(", ")}; budgets ${BUDGET}/${BUDGET}; organizations: ${ORG_SHARES.map((p) => `${p * 100}%`).join("/")} of N`);
 
 const rows = []; // [section, measure, figure, target, met]
 const row = (section, measure, figure, target = "", met = "") => rows.push({ section, measure, figure, target, met });
@@ -324,6 +331,117 @@ async function proofSection() {
     out.push(p);
   }
   results.proof = out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cold start (issue 20 §3): a fresh workerd, hence a fresh isolate, per sample; the time from
+// `new Miniflare` to the first response's body, which includes compiling and instantiating the
+// wasm, against bench/minimal-worker (one D1 query) built the same way. The ready → first response
+// part is shown too. Samples alternate the two workers (and which goes first) so that load on the
+// machine falls on both; one warm-up pair (disk cache, workerd binary) is not counted.
+// --only-coldstart runs it alone and writes bench/last-run-coldstart.json.
+// ---------------------------------------------------------------------------------------------
+const MINIMAL_DIR = path.join(REPO_ROOT, "bench/minimal-worker");
+
+// Built like scripts/build.sh does, and rebuilt when anything it is made from is newer.
+function ensureMinimalBuilt() {
+  const wasm = path.join(MINIMAL_DIR, "build/index_bg.wasm");
+  const newest = (p) => {
+    const st = fs.statSync(p);
+    if (!st.isDirectory()) return st.mtimeMs;
+    return Math.max(0, ...fs.readdirSync(p).map((f) => newest(path.join(p, f))));
+  };
+  if (fs.existsSync(path.join(MINIMAL_DIR, "build/index.js")) && fs.existsSync(wasm)
+    && ["src", "Cargo.toml", "Cargo.lock", "build.sh"].every((f) => newest(path.join(MINIMAL_DIR, f)) <= fs.statSync(wasm).mtimeMs)) return;
+  console.log("bench/minimal-worker/build missing or stale: building it (sh bench/minimal-worker/build.sh) …");
+  const r = spawnSync("sh", ["build.sh"], { cwd: MINIMAL_DIR, stdio: "inherit" });
+  if (r.status !== 0) throw new Error(`minimal worker build failed (exit ${r.status})`);
+}
+
+async function coldStartSample(scriptPath, route) {
+  const t0 = performance.now();
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath,
+    modulesRoot: path.dirname(scriptPath),
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2025-06-01",
+    d1Databases: { DB: "coldstart" },
+    d1Persist: false,
+    cf: false,
+    handleRuntimeStdio() {}, // quiet; the status is checked instead
+  });
+  try {
+    await mf.ready;
+    const t1 = performance.now();
+    const res = await mf.dispatchFetch(`http://localhost${route}`);
+    const body = await res.text();
+    const t2 = performance.now();
+    return { totalMs: t2 - t0, firstMs: t2 - t1, status: res.status, body };
+  } finally {
+    await mf.dispose();
+  }
+}
+
+async function coldStartSection() {
+  const samples = Number(args["coldstart-samples"]);
+  if (!Number.isInteger(samples) || samples < 1) throw new Error(`--coldstart-samples: not a positive integer: ${args["coldstart-samples"]}`);
+  ensureMinimalBuilt();
+  const minimalScript = path.join(MINIMAL_DIR, "build/index.js");
+  const workers = {
+    ours: { script: path.join(REPO_ROOT, "build/index.js"), route: "/healthz", expect: (r) => r.status === 200 && r.body === '{"ok":true}' },
+    minimal: { script: minimalScript, route: "/", expect: (r) => r.status === 200 && r.body === "ok 1" },
+    minimalNoD1: { script: minimalScript, route: "/no-d1", expect: (r) => r.status === 200 && r.body === "ok" },
+  };
+  const names = Object.keys(workers);
+  const times = Object.fromEntries(names.map((n) => [n, []]));
+  const firsts = Object.fromEntries(names.map((n) => [n, []]));
+  const sec = `cold start, ${samples} samples each`;
+  console.log(`\n[${sec}] a new Miniflare per sample, rotating build/ and bench/minimal-worker (/ and /no-d1) …`);
+  for (let i = -1; i < samples; i++) {
+    const k = ((i % names.length) + names.length) % names.length;
+    for (const name of [...names.slice(k), ...names.slice(0, k)]) {
+      const w = workers[name];
+      const r = await coldStartSample(w.script, w.route);
+      if (!w.expect(r)) {
+        wrong = true;
+        console.error(`✗ cold start of ${name}: ${w.route} answered ${r.status} ${JSON.stringify(r.body.slice(0, 200))}`);
+      }
+      if (i < 0) continue; // the warm-up round
+      times[name].push(r.totalMs);
+      firsts[name].push(r.firstMs);
+    }
+  }
+  const s = (xs) => ({ median: quantile(xs, 0.5), p90: quantile(xs, 0.9) });
+  const fig = (name) => ({ route: workers[name].route, total: s(times[name]), firstRequest: s(firsts[name]), samplesMs: times[name].map((x) => Math.round(x * 10) / 10) });
+  const out = {
+    samples,
+    measured: "new Miniflare → first response body (total, the figure compared); mf.ready → first response body (firstRequest)",
+    ours: { ...fig("ours"), wasmBytes: fs.statSync(path.join(REPO_ROOT, "build/index_bg.wasm")).size },
+    minimal: { ...fig("minimal"), wasmBytes: fs.statSync(path.join(MINIMAL_DIR, "build/index_bg.wasm")).size },
+    minimalNoD1: fig("minimalNoD1"),
+  };
+  out.ratioMedian = out.ours.total.median / out.minimal.total.median;
+  out.ratioNoD1Median = out.ours.total.median / out.minimalNoD1.total.median;
+  out.ratioFirstRequestMedian = out.ours.firstRequest.median / out.minimal.firstRequest.median;
+  results.coldStart = out;
+  const kb = (b) => `${fmt(b / 1024, 1)} KB`;
+  const line = (label, f) => row(sec, `${label}: new → first response, median / p90`, `${fmt(f.total.median)} / ${fmt(f.total.p90)} ms`);
+  line(`ours, /healthz (${kb(out.ours.wasmBytes)} wasm)`, out.ours);
+  line(`minimal D1 worker, / (one D1 query; ${kb(out.minimal.wasmBytes)} wasm)`, out.minimal);
+  line("minimal D1 worker, /no-d1", out.minimalNoD1);
+  row(sec, "ratio ours / minimal (medians)", fmt(out.ratioMedian));
+  row(sec, "ratio ours / minimal /no-d1 (medians)", fmt(out.ratioNoD1Median));
+  row(sec, "ready → first response, ours / minimal / minimal /no-d1 (medians)",
+    `${fmt(out.ours.firstRequest.median)} / ${fmt(out.minimal.firstRequest.median)} / ${fmt(out.minimalNoD1.firstRequest.median)} ms`);
+}
+
+if (args["only-coldstart"]) {
+  await coldStartSection();
+  for (const r of rows) console.log(`${r.section} | ${r.measure}: ${r.figure}${r.target ? ` (target ${r.target} ${r.met})` : ""}`);
+  fs.writeFileSync(path.join(REPO_ROOT, "bench/last-run-coldstart.json"), JSON.stringify({ date, machine, coldStart: results.coldStart, correct: !wrong }, null, 2) + "\n");
+  console.log("written: bench/last-run-coldstart.json");
+  process.exit(wrong ? 1 : 0);
 }
 
 if (args["only-proof"]) {
@@ -1122,6 +1240,8 @@ if (!args["skip-cpu"] && !args["only-dashboard"] && !args["only-day"] && !args["
   results.cpu = { workerd: cpu, native };
   for (const [measure, figure, target = "", met = ""] of cpuRows(cpu, native)) row(sec, measure, figure, target, met);
 }
+
+if (!args["skip-coldstart"] && !args["only-dashboard"] && !args["only-day"] && !args["only-rows"]) await coldStartSection();
 
 // ---------------------------------------------------------------------------------------------
 // Report
