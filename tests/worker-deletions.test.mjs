@@ -13,7 +13,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { makeUsers } from "./support/fake-auth0.mjs";
 import { requireBuiltWorker, readD1Users } from "./support/worker.mjs";
-import { startTenant, expectedUserRow } from "./support/tenant.mjs";
+import { startTenant, expectedUserRow, tickOnce } from "./support/tenant.mjs";
 
 requireBuiltWorker();
 
@@ -24,12 +24,7 @@ const HOUR = 60 * MIN;
 const VIEWER_TOKEN = "viewer-secret-token";
 const SEED_SCOPES = ["read:users", "read:organizations", "read:organization_members"];
 
-async function tick(w, ms) {
-  assert.equal((await w.scheduled("*/10 * * * *", new Date(ms))).outcome, "ok");
-  const { runs } = await (await w.authedFetch("/api/sync-runs?limit=1")).json();
-  assert.notEqual(runs[0].status, "running", "one invocation is enough here");
-  return runs[0];
-}
+const tick = (w, ms) => tickOnce(w, ms);
 
 async function removedAt(w, id) {
   return (await w.db.prepare("SELECT removed_at FROM users WHERE user_id = ?").bind(id).first()).removed_at;

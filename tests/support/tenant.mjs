@@ -86,3 +86,15 @@ export async function syncToEnd(w) {
   }
   throw new Error("the run never finished");
 }
+
+/**
+ * Fires the sync cron once at simulated time `ms` (TEST_CLOCK) and returns the newest run, which
+ * must have ended in that one invocation.
+ */
+export async function tickOnce(w, ms, cron = "*/10 * * * *") {
+  const { outcome } = await w.scheduled(cron, new Date(ms));
+  if (outcome !== "ok") throw new Error(`the scheduled event ended ${outcome}`);
+  const { runs } = await (await w.authedFetch("/api/sync-runs?limit=1")).json();
+  if (runs[0].status === "running") throw new Error("one invocation is enough here, but the run is still running");
+  return runs[0];
+}
