@@ -526,16 +526,4 @@ pub fn sync_response(result: &Result<SyncResult, crate::store::StoreError>) -> A
 }
 
 #[cfg(test)]
-#[path = "tests/applications.rs"]
-mod applications_tests;
-#[cfg(test)]
-#[path = "tests/changes.rs"]
-mod changes_tests;
-#[cfg(test)]
-#[path = "tests/fuzz.rs"]
-mod fuzz;
-#[cfg(test)]
-#[path = "tests/json.rs"]
-mod json_tests;
-#[cfg(test)]
 mod tests;

@@ -943,3 +943,8 @@ fn user_and_organization_ids_with_plus_and_pipe_resolve_in_paths() {
     assert_eq!(r.status, 400);
     assert!(r.body.contains("at most 4096 bytes"), "{}", r.body);
 }
+
+mod applications;
+mod changes;
+mod fuzz;
+mod json;

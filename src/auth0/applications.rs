@@ -414,5 +414,4 @@ pub async fn list_org_connections<H: HttpClient, C: Clock>(
 }
 
 #[cfg(test)]
-#[path = "tests/applications.rs"]
 mod tests;

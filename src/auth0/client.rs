@@ -716,10 +716,4 @@ fn any_json(v: &Value) -> Result<Value, FieldError> {
 }
 
 #[cfg(test)]
-#[path = "client/tests/fuzz.rs"]
-mod fuzz;
-#[cfg(test)]
-#[path = "client/tests/pacing.rs"]
-mod pacing;
-#[cfg(test)]
 mod tests;

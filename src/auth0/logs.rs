@@ -293,5 +293,4 @@ pub async fn read_oldest<H: HttpClient, C: Clock>(
 }
 
 #[cfg(test)]
-#[path = "tests/logs.rs"]
 mod tests;

@@ -569,8 +569,4 @@ pub async fn receive<S: PushStore + ChangeStore>(
 }
 
 #[cfg(test)]
-#[path = "tests/fuzz.rs"]
-mod fuzz;
-#[cfg(test)]
-#[path = "tests/events.rs"]
 mod tests;

@@ -307,5 +307,4 @@ pub async fn ingest<S: UsageStore>(
 }
 
 #[cfg(test)]
-#[path = "tests/log_stream.rs"]
 mod tests;

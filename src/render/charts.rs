@@ -619,5 +619,4 @@ pub fn dashboard_section(year: &Trends, quarter: &Trends) -> String {
 }
 
 #[cfg(test)]
-#[path = "tests/charts.rs"]
 mod tests;

@@ -196,5 +196,4 @@ pub fn line_path(points: &[Option<(f64, f64)>]) -> String {
 }
 
 #[cfg(test)]
-#[path = "tests/svg.rs"]
 mod tests;

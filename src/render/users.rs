@@ -113,5 +113,4 @@ pub fn not_found_page(viewer: &str, session: bool) -> String {
 }
 
 #[cfg(test)]
-#[path = "tests/users.rs"]
 mod tests;

@@ -478,5 +478,4 @@ fn stopped(progress: LogProgress, e: LogError) -> Result<LogStep, Stop> {
 }
 
 #[cfg(test)]
-#[path = "tests/logs.rs"]
 mod tests;

@@ -912,28 +912,4 @@ impl<H: HttpClient, C: Clock, S: RunStore> Invocation<'_, '_, H, C, S> {
 }
 
 #[cfg(test)]
-#[path = "tests/applications.rs"]
-mod applications_tests;
-#[cfg(test)]
-#[path = "tests/cpu.rs"]
-mod cpu_tests;
-#[cfg(test)]
-#[path = "tests/cursor.rs"]
-mod cursor_tests;
-#[cfg(test)]
-#[path = "tests/events.rs"]
-mod events_tests;
-#[cfg(test)]
-#[path = "tests/incremental.rs"]
-mod incremental_tests;
-#[cfg(test)]
-#[path = "tests/paused.rs"]
-mod paused_tests;
-#[cfg(test)]
-#[path = "tests/proof.rs"]
-mod proof_tests;
-#[cfg(test)]
 mod tests;
-#[cfg(test)]
-#[path = "tests/writer.rs"]
-mod writer_tests;

@@ -530,11 +530,11 @@ fn died_at(store: &MemoryStore, fake: &FakeAuth0, users_done: usize, deaths: u32
         .find(|&i| created[i] != created[i - 1])
         .unwrap();
     run.users_seen = at as u64;
-    let cursor = cursor::Cursor::Users {
+    let cursor = super::cursor::Cursor::Users {
         lower: Lower::Inclusive(created[at].clone()),
     };
     run.cursor = Some(
-        cursor::Saved {
+        super::cursor::Saved {
             cursor,
             deaths,
             baseline: false,
@@ -593,7 +593,7 @@ fn checkpoints_carry_a_death_count_that_a_clean_pause_resets() {
     // Enough budget to pass a checkpoint (every 5,000 users), not to finish.
     let r = invoke(&fake, &store, &clock, &budgeted(80, 200), Trigger::Cron);
     assert_eq!(r.status, RunStatus::Running);
-    let saved = cursor::Saved::from_json(r.cursor.as_deref().unwrap()).unwrap();
+    let saved = super::cursor::Saved::from_json(r.cursor.as_deref().unwrap()).unwrap();
     assert_eq!(saved.deaths, 0, "a clean pause");
     let mut last = r;
     for _ in 0..10 {
@@ -625,7 +625,7 @@ fn an_invocation_killed_mid_run_leaves_a_checkpoint_the_next_continues_from() {
     assert!(died.is_err());
     let saved = store.runs.borrow()[0].clone();
     assert_eq!(saved.status, RunStatus::Running);
-    let checkpoint = cursor::Saved::from_json(saved.cursor.as_deref().unwrap()).unwrap();
+    let checkpoint = super::cursor::Saved::from_json(saved.cursor.as_deref().unwrap()).unwrap();
     assert_eq!(checkpoint.deaths, 1);
     // The lock's lease runs out; the next tick continues the same run from the checkpoint.
     *fake.fault.borrow_mut() = None;
@@ -982,3 +982,12 @@ fn an_unproven_range_is_remembered_across_the_invocations_of_a_run() {
             .all(|u| u.removed_at.is_none())
     );
 }
+
+mod applications;
+mod cpu;
+mod cursor;
+mod events;
+mod incremental;
+mod paused;
+mod proof;
+mod writer;

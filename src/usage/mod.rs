@@ -184,5 +184,4 @@ pub fn fold(events: &[LogEvent]) -> UsageBatch {
 }
 
 #[cfg(test)]
-#[path = "tests/fold.rs"]
 mod tests;

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::*;
+use super::super::*;
 use crate::api::params::encode_cursor;
 use crate::auth::origin::RequestSite;
 use crate::auth0::fake::{FakeApps, FakeAuth0, FakeConnection};
@@ -41,8 +41,8 @@ fn get(store: &MemoryStore, path_query: &str) -> ApiResponse {
         Handled::AppUsersCsv(q) => ApiResponse {
             status: 200,
             headers: Vec::new(),
-            content_type: super::CSV,
-            body: block_on(super::applications::users_csv_export(store, &q)).unwrap(),
+            content_type: super::super::CSV,
+            body: block_on(super::super::applications::users_csv_export(store, &q)).unwrap(),
         },
         other => panic!("GET {path_query}: {other:?}"),
     }
@@ -278,7 +278,7 @@ fn missing_scopes_are_named_in_the_api_and_the_page() {
 fn csvs_and_pages_escape_hostile_names() {
     let (store, _) = store(&ALL);
     let csv = get(&store, "/applications.csv");
-    assert_eq!((csv.status, csv.content_type), (200, super::CSV));
+    assert_eq!((csv.status, csv.content_type), (200, super::super::CSV));
     assert!(
         csv.body
             .starts_with("\u{feff}client_id,name,app_type,users_can_reach")
@@ -298,7 +298,7 @@ fn csvs_and_pages_escape_hostile_names() {
         let page = get(&store, path);
         assert_eq!(
             (page.status, page.content_type),
-            (200, super::HTML),
+            (200, super::super::HTML),
             "{path}"
         );
         assert!(!page.body.contains("<script>"), "{path}");
@@ -344,7 +344,11 @@ fn the_user_page_lists_what_the_api_lists() {
         let api_id = id.trim_end_matches('/');
         let api = json_of(&get(&store, &format!("/api/users/{api_id}")));
         let page = get(&store, &format!("/users/{id}"));
-        assert_eq!((page.status, page.content_type), (200, super::HTML), "{id}");
+        assert_eq!(
+            (page.status, page.content_type),
+            (200, super::super::HTML),
+            "{id}"
+        );
         // One row per application the API lists, each linking to it, in the same order.
         let linked: Vec<String> = page
             .body
@@ -369,7 +373,10 @@ fn the_user_page_lists_what_the_api_lists() {
         )));
     }
     let missing = get(&store, "/users/auth0%7Cnobody");
-    assert_eq!((missing.status, missing.content_type), (404, super::HTML));
+    assert_eq!(
+        (missing.status, missing.content_type),
+        (404, super::super::HTML)
+    );
     assert!(missing.body.contains("User not found"));
     assert_eq!(get(&store, "/users/%ff").status, 400);
     // The dashboard and the application's users table link to the page.
@@ -397,15 +404,15 @@ fn the_users_csv_streams_in_pages_each_row_exactly_once_with_its_filters() {
         assert_eq!(one_page.len(), rows, "{path}: {body}");
         // Pages of 1, 2 and 3 rows: the same rows, once each, in the same order, after one header.
         for limit in [1, 2, 3] {
-            let mut q = super::applications::users_query(client, query, NOW).unwrap();
+            let mut q = super::super::applications::users_query(client, query, NOW).unwrap();
             q.limit = limit;
-            let paged = block_on(super::applications::users_csv_export(&store, &q)).unwrap();
+            let paged = block_on(super::super::applications::users_csv_export(&store, &q)).unwrap();
             assert_eq!(paged, body, "{path} in pages of {limit}");
             let mut chunks = 0;
             let mut next = Some(q);
             while let Some(q) = next {
                 let (rows, more) =
-                    block_on(super::applications::users_csv_chunk(&store, &q)).unwrap();
+                    block_on(super::super::applications::users_csv_chunk(&store, &q)).unwrap();
                 assert!(rows.split("\r\n").count() <= limit as usize + 1);
                 chunks += 1;
                 next = more;

@@ -1,7 +1,7 @@
 //! `GET /api/changes`, `/changes` and `/changes.csv` against the in-memory store: shape, newest
 //! first, keyset paging that covers each change once, every filter, and 400s for bad input.
 
-use super::*;
+use super::super::*;
 use crate::auth::origin::RequestSite;
 use crate::changes::{EventType, NewEvent, Origin, Subject};
 use crate::config::ViewerToken;

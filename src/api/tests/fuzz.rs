@@ -5,7 +5,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use super::*;
+use super::super::*;
 use crate::auth::access::{Identity, parse_jwt};
 use crate::auth::origin::RequestSite;
 use crate::auth::session::{SessionKey, SessionSigner, issue};
@@ -493,7 +493,7 @@ fn run_case(seed: u64, store: &MemoryStore, token: Option<&ViewerToken>) -> u16 
         }
         Handled::AppUsersCsv(q) => {
             assert!(c.signed_in, "{shown}");
-            let csv = block_on(super::applications::users_csv_export(store, &q)).unwrap();
+            let csv = block_on(super::super::applications::users_csv_export(store, &q)).unwrap();
             assert!(
                 csv.starts_with(&crate::render::applications::users_csv_header()),
                 "{shown}"

@@ -270,3 +270,6 @@ fn a_configured_rate_paces_finer_than_the_whole_second_reset_header() {
     // Token and first request use the burst; then one every 500 ms, not one per second.
     assert_eq!(*clock.sleeps.borrow(), [500, 500, 500]);
 }
+
+mod fuzz;
+mod pacing;

@@ -3,11 +3,11 @@
 
 use serde_json::{Value, json};
 
-use super::applications::{AppProgress, AppState};
-use super::cursor::{Cursor, Saved};
-use super::listing::Lower;
-use super::logs::LogProgress;
-use super::organizations::MemberProgress;
+use super::super::applications::{AppProgress, AppState};
+use super::super::cursor::{Cursor, Saved};
+use super::super::listing::Lower;
+use super::super::logs::LogProgress;
+use super::super::organizations::MemberProgress;
 
 fn app(progress: AppProgress, partial: Option<&str>, notes: &[&str], flags: bool) -> Cursor {
     Cursor::Applications {

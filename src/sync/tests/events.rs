@@ -2,7 +2,7 @@
 //! baseline, each kind of change exactly once, nothing on a re-sync, nothing twice after a
 //! failed, paused or retried run.
 
-use super::*;
+use super::super::*;
 use crate::auth0::fake::FakeAuth0;
 use crate::changes::NewEvent;
 use crate::clock::fake::FakeClock;

@@ -2,7 +2,7 @@
 //! kind lists, that only a full listing removes from absence, that a deletion between full
 //! listings comes only from an event, and that a full reconcile catches what a push missed.
 
-use super::*;
+use super::super::*;
 use crate::auth0::fake::FakeAuth0;
 use crate::clock::fake::FakeClock;
 use crate::store::memory::MemoryStore;

@@ -1,7 +1,7 @@
 //! Runs that D1's daily limit refuses: `paused` until the next 00:00 UTC, then continued where
 //! they stopped, with nothing lost.
 
-use super::*;
+use super::super::*;
 use crate::auth0::fake::FakeAuth0;
 use crate::clock::fake::FakeClock;
 use crate::store::memory::MemoryStore;

@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use super::*;
+use super::super::*;
 use crate::auth0::fake::FakeAuth0;
 use crate::clock::fake::FakeClock;
 use crate::store::memory::MemoryStore;

@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use serde_json::{Value, json};
 
-use super::*;
+use super::super::*;
 use crate::auth0::applications::{
     Auth0Application, Auth0Connection, ClientsPage, ConnectionClientsPage, ConnectionsPage,
     OrgConnectionsPage,

@@ -1,6 +1,6 @@
 //! Pacing from Auth0's rate headers alone, against a deterministic token-bucket tenant.
 
-use super::*;
+use super::super::*;
 use crate::clock::fake::FakeClock;
 use crate::http::TransportError;
 use crate::testing::{auth0_config as config, block_on};

@@ -4,8 +4,8 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use super::tests::{NOW, TOKEN, token};
-use super::*;
+use super::super::tests::{NOW, TOKEN, token};
+use super::super::*;
 use crate::store::push::sqlite::SqliteStore;
 use crate::testing::{Rng, block_on};
 

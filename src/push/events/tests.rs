@@ -696,3 +696,5 @@ fn a_mistyped_field_anywhere_in_the_read_envelope_is_ignored_with_why() {
     let r = post(&store, &envelope("evt_ok", "user.created", user, false)).unwrap();
     assert_eq!(r.status, Status::Applied, "{:?}", r.reason);
 }
+
+mod fuzz;
