@@ -12,6 +12,7 @@ pub mod decimal;
 pub mod fields;
 pub mod http;
 pub mod lowercase;
+pub mod mau;
 pub mod push;
 pub mod render;
 pub mod store;

@@ -15,15 +15,9 @@ use crate::time::{iso_from_ms, ms_from_iso};
 /// Event types that are a successful login: `last_login` and `logins`.
 pub const LOGIN_TYPES: &[&str] = &["s"];
 
-/// Event types in which the user was seen using the application (`last_seen`, `first_used`),
-/// each checked in Auth0's log event type list: successful login (`s`), silent authentication
-/// (`ssa`), and the successful token exchanges a user's session makes: refresh token (`sertft`),
-/// authorization code (`seacft`), password (`sepft`), password with an OTP (`seotpft`) or OOB
-/// challenge (`seoobft`) or MFA recovery code (`sercft`), and native social login (`sens`).
-/// Client credentials (`seccft`) have no user; failures (`f`, `fp`, `fu`, …) are not use.
-pub const SEEN_TYPES: &[&str] = &[
-    "s", "ssa", "sertft", "seacft", "sepft", "seotpft", "seoobft", "sercft", "sens",
-];
+/// Event types in which the user was seen using the application (`last_seen`, `first_used`): the
+/// same events that make a user active for MAU, kept in one place (`mau::active`, with sources).
+pub const SEEN_TYPES: &[&str] = crate::mau::active::ACTIVE_TYPES;
 
 /// Event types that say a user was deleted: `sdu`, "Successful User Deletion" in Auth0's log event
 /// type list (`fdu` is the failure; the legacy `du` is gone from the list).
