@@ -7,7 +7,7 @@
 //! does IO: the store, the sync and the routes feed it facts and keep what it returns.
 
 pub mod active;
-//M pub mod alerts;
+pub mod alerts;
 //M pub mod api;
 pub mod coverage;
 pub mod forecast;
