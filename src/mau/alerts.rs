@@ -161,8 +161,9 @@ impl Alert {
 pub fn digest_day(now: EpochMs) -> Option<String> {
     let days = now / DAY_MS;
     // 1970-01-01 was a Thursday, so day 4 (1970-01-05) was the first Monday.
-    let monday = (days + 3) % 7 == 0;
+    let monday = (days + 3).is_multiple_of(7);
     let after_eight = now % DAY_MS >= 8 * 3_600_000;
+    // The date part of the one ISO shape `iso_from_ms` writes (ASCII, 24 bytes).
     (monday && after_eight).then(|| iso_from_ms(days * DAY_MS)[..10].to_string())
 }
 
@@ -177,21 +178,21 @@ pub fn due(
 ) -> Vec<Alert> {
     let mut out = Vec::new();
     for t in tenants {
-        if let Some(f) = t.forecast.as_ref().filter(|f| f.month == t.month) {
-            if let Some(quota) = f.quota.filter(|q| *q > 0) {
-                for threshold in FORECAST_THRESHOLDS {
-                    // Integer comparison: projected ≥ threshold % of quota, without rounding.
-                    if u128::from(f.projected) * 100 >= u128::from(quota) * u128::from(threshold) {
-                        out.push(Alert::Forecast {
-                            tenant: t.tenant.clone(),
-                            month: t.month,
-                            threshold_percent: threshold,
-                            projected: f.projected,
-                            so_far: f.so_far,
-                            quota,
-                            method: f.method,
-                        });
-                    }
+        let forecast = t.forecast.as_ref().filter(|f| f.month == t.month);
+        if let Some((f, quota)) = forecast.and_then(|f| f.quota.filter(|q| *q > 0).map(|q| (f, q)))
+        {
+            for threshold in FORECAST_THRESHOLDS {
+                // Integer comparison: projected ≥ threshold % of quota, without rounding.
+                if u128::from(f.projected) * 100 >= u128::from(quota) * u128::from(threshold) {
+                    out.push(Alert::Forecast {
+                        tenant: t.tenant.clone(),
+                        month: t.month,
+                        threshold_percent: threshold,
+                        projected: f.projected,
+                        so_far: f.so_far,
+                        quota,
+                        method: f.method,
+                    });
                 }
             }
         }
