@@ -8,7 +8,7 @@
 
 pub mod active;
 pub mod alerts;
-//M pub mod api;
+pub mod api;
 pub mod coverage;
 pub mod forecast;
 pub mod ledger;
