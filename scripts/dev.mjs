@@ -16,7 +16,7 @@ const CRON_QUERY = "*/10+*+*+*+*";
 const DEMO_DOMAIN = "demo-tenant.us.auth0.com";
 const PLACEHOLDER_DOMAIN = "your-tenant.us.auth0.com";
 export const DEMO_VIEWER_TOKEN = "demo-viewer-token";
-/** The worker refuses a shorter VIEWER_TOKEN (src/config.rs, MIN_VIEWER_TOKEN). */
+/** The worker refuses a shorter VIEWER_TOKEN (src/config/viewer.rs, MIN_VIEWER_TOKEN). */
 export const MIN_VIEWER_TOKEN = 16;
 // The demo's push secrets (at least 16 characters, as the worker requires): made up, like the tenant.
 export const DEMO_LOG_STREAM_TOKEN = "demo-log-stream-token";

@@ -173,11 +173,11 @@ pub async fn users_page<S: SqlRunner>(
 }
 
 /// One page of `/applications/{id}/users.csv`'s rows and the query for the next page, if any.
-/// The runtime streams these chunks after the header; [`users_csv_export`] joins them.
+/// The runtime streams these chunks after the header; tests join them (`users_csv_export`).
 ///
 /// # Errors
 /// A storage failure.
-pub async fn users_csv_chunk<S: SqlRunner>(
+pub(super) async fn users_csv_chunk<S: SqlRunner>(
     store: &S,
     q: &AppUsersQuery,
 ) -> Result<(String, Option<AppUsersQuery>), ApiError> {
@@ -216,11 +216,13 @@ impl<S: SqlRunner> super::csv_pages::CsvExport<S> for AppUsersCsv {
     }
 }
 
-/// `/applications/{id}/users.csv` as one string, in pages of `q.limit` (as the runtime streams it).
+/// `/applications/{id}/users.csv` as one string, in pages of `q.limit` (as the runtime streams it):
+/// for tests.
 ///
 /// # Errors
 /// A storage failure.
-pub async fn users_csv_export<S: SqlRunner>(
+#[cfg(test)]
+pub(super) async fn users_csv_export<S: SqlRunner>(
     store: &S,
     q: &AppUsersQuery,
 ) -> Result<String, ApiError> {

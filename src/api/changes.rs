@@ -110,7 +110,7 @@ fn read_position(text: &str) -> Option<ChangePosition> {
 ///
 /// # Errors
 /// A storage failure.
-pub async fn changes_page<S: ChangeView>(
+pub(super) async fn changes_page<S: ChangeView>(
     store: &S,
     q: &ChangesQuery,
 ) -> Result<(Vec<ChangeRecord>, Option<String>), ApiError> {
@@ -182,11 +182,12 @@ pub fn csv_query(query: ChangesQuery) -> ChangesQuery {
     }
 }
 
-/// `/changes.csv` as one string, page after page (the runtime streams the same chunks).
+/// `/changes.csv` as one string, page after page (the runtime streams the same chunks): for tests.
 ///
 /// # Errors
 /// A storage failure.
-pub async fn csv_export<S: ChangeView>(
+#[cfg(test)]
+pub(super) async fn csv_export<S: ChangeView>(
     store: &S,
     query: &ChangesQuery,
 ) -> Result<String, ApiError> {

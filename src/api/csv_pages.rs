@@ -71,11 +71,12 @@ pub async fn chunk<S, X: CsvExport<S>>(
     }
 }
 
-/// The whole file as one string, chunk after chunk as the runtime streams it.
+/// The whole file as one string, chunk after chunk as the runtime streams it: for tests.
 ///
 /// # Errors
 /// The first storage failure (where the stream would end the file with [`INCOMPLETE`]).
-pub async fn whole<S, X: CsvExport<S>>(
+#[cfg(test)]
+pub(super) async fn whole<S, X: CsvExport<S>>(
     export: &X,
     store: &S,
     first: X::Query,

@@ -501,11 +501,12 @@ pub fn users_csv_query(query: UsersQuery) -> UsersQuery {
     }
 }
 
-/// The CSV export as one string (the runtime streams the same chunks page by page).
+/// The CSV export as one string (the runtime streams the same chunks page by page): for tests.
 ///
 /// # Errors
 /// A storage failure.
-pub async fn csv_export<S: ViewStore>(store: &S, query: &UsersQuery) -> Result<String, ApiError> {
+#[cfg(test)]
+async fn csv_export<S: ViewStore>(store: &S, query: &UsersQuery) -> Result<String, ApiError> {
     csv_pages::whole(&UsersCsv, store, users_csv_query(query.clone()))
         .await
         .map_err(ApiError::Store)

@@ -10,7 +10,7 @@ use crate::trends::{self, By, MAX_DAYS, Trends};
 ///
 /// # Errors
 /// A malformed or out-of-range parameter, by name.
-pub fn trends_params(query: &str) -> Result<(u32, Option<By>), ApiError> {
+fn trends_params(query: &str) -> Result<(u32, Option<By>), ApiError> {
     let p = Params::parse(query)?;
     let bad = |name: &'static str, problem: String| ApiError::BadParam { name, problem };
     let days = match p.get("days")? {

@@ -84,7 +84,7 @@ impl<'a> ViewerAuth<'a> {
     }
 
     /// What signs sessions; none without a viewer token, so removing it ends every session.
-    pub fn signer(&self) -> Option<SessionSigner> {
+    fn signer(&self) -> Option<SessionSigner> {
         self.token
             .map(|token| SessionSigner::new(token, self.session_secret))
     }

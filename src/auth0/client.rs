@@ -84,7 +84,7 @@ impl fmt::Debug for AccessToken {
 
 /// Rate-limit headers of the last answer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RateHeaders {
+struct RateHeaders {
     /// `x-ratelimit-limit`, the bucket's size.
     pub limit: Option<u64>,
     /// `x-ratelimit-remaining`.
@@ -107,7 +107,7 @@ impl RateHeaders {
 
 /// A header's non-negative number, rounded up to a whole one: `3`, ` 3 `, `2.5`. Huge values
 /// saturate; negative, non-finite and non-numeric ones are `None`. Nothing here can overflow.
-pub fn header_number(value: &str) -> Option<u64> {
+fn header_number(value: &str) -> Option<u64> {
     // `as` saturates at u64::MAX for values beyond it.
     crate::decimal::parse(value).map(|n| n.ceil() as u64)
 }
@@ -116,7 +116,7 @@ pub fn header_number(value: &str) -> Option<u64> {
 /// Auth0's default of a day; clamped so that a tiny value does not refetch before every request
 /// (Auth0 still refuses an expired token, and the client then fetches one more) and a huge one
 /// cannot overflow.
-pub fn token_lifetime_ms(expires_in: Option<f64>) -> u64 {
+fn token_lifetime_ms(expires_in: Option<f64>) -> u64 {
     const DAY_S: f64 = 86_400.0;
     let secs = expires_in
         .filter(|s| s.is_finite())
@@ -135,7 +135,8 @@ const TOKEN_RENEW_MARGIN_MS: u64 = 60_000;
 ///
 /// Waits only when the bucket is empty: until the reset, bounded by `max_wait`. (With nothing
 /// learnt yet; see [`RateEstimate::wait`].)
-pub fn pacing_wait(last: RateHeaders, now: EpochMs, max_wait: u64) -> u64 {
+#[cfg(test)]
+fn pacing_wait(last: RateHeaders, now: EpochMs, max_wait: u64) -> u64 {
     RateEstimate::default().wait(last, now, max_wait)
 }
 
@@ -147,7 +148,7 @@ pub fn pacing_wait(last: RateHeaders, now: EpochMs, max_wait: u64) -> u64 {
 /// `rate ≥ (remaining_now − remaining_then − 1 + requests) / elapsed`, whatever the losses. The
 /// best such bound seen is kept; it tightens as the window grows. A 429 forgets it all.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct RateEstimate {
+struct RateEstimate {
     /// The window's first answer: local time, `remaining` and `limit`.
     anchor: Option<(EpochMs, u64, Option<u64>)>,
     /// Answers since the anchor.
@@ -167,7 +168,7 @@ const RATE_MAX_PER_MS: f64 = 10.0;
 impl RateEstimate {
     /// The estimate after an answer (not a 429) with headers `h` came at `now`.
     #[must_use]
-    pub fn observe(mut self, h: RateHeaders, now: EpochMs) -> Self {
+    fn observe(mut self, h: RateHeaders, now: EpochMs) -> Self {
         self.last_at = now;
         let Some(remaining) = h.remaining else {
             return self;
@@ -199,8 +200,9 @@ impl RateEstimate {
         self
     }
 
-    /// The rate learnt so far, in requests per second.
-    pub fn per_second(&self) -> Option<f64> {
+    /// The rate learnt so far, in requests per second (tests read it).
+    #[cfg(test)]
+    fn per_second(&self) -> Option<f64> {
         self.per_ms.map(|r| r * 1000.0)
     }
 
@@ -231,12 +233,7 @@ impl RateEstimate {
 }
 
 /// How long to wait after a 429: `Retry-After`, else until the reset, else backoff; plus jitter.
-pub fn wait_after_429(
-    resp: &HttpResponse,
-    now: EpochMs,
-    attempt: u32,
-    policy: &RetryPolicy,
-) -> u64 {
+fn wait_after_429(resp: &HttpResponse, now: EpochMs, attempt: u32, policy: &RetryPolicy) -> u64 {
     // Seconds; the HTTP-date form is not parsed and falls through to the reset or backoff.
     let retry_after = resp
         .header("retry-after")
@@ -256,7 +253,7 @@ pub fn wait_after_429(
 }
 
 /// Exponential backoff: base × 2^attempt, without overflow.
-pub fn backoff(base_ms: u64, attempt: u32) -> u64 {
+fn backoff(base_ms: u64, attempt: u32) -> u64 {
     base_ms.saturating_mul(1u64 << attempt.min(20))
 }
 

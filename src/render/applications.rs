@@ -11,7 +11,7 @@ use crate::store::applications::{AppSummary, AppUser, UsageGap};
 use crate::time::EpochMs;
 
 /// The applications CSV's columns.
-pub const APP_COLUMNS: [&str; 9] = [
+const APP_COLUMNS: [&str; 9] = [
     "client_id",
     "name",
     "app_type",

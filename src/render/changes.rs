@@ -201,7 +201,7 @@ pub fn page(p: &ChangesPage<'_>) -> String {
 }
 
 /// The CSV columns, in order.
-pub const CSV_COLUMNS: [&str; 10] = [
+const CSV_COLUMNS: [&str; 10] = [
     "id",
     "at",
     "run_id",

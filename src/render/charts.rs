@@ -21,7 +21,7 @@ const MAX_LINES: usize = 6;
 
 /// One line: a value per day number.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Line {
+struct Line {
     /// The legend's text (escaped when drawn).
     pub name: String,
     /// (day number, value), oldest first.
@@ -32,7 +32,7 @@ pub struct Line {
 
 /// A chart of lines over days.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LineChart<'a> {
+struct LineChart<'a> {
     /// Unique on the page: names the `<title>` for `aria-labelledby`.
     pub id: &'a str,
     /// The chart's title.
@@ -49,7 +49,7 @@ pub struct LineChart<'a> {
 
 /// One bar.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Bar {
+struct Bar {
     /// Its label on the x axis.
     pub label: String,
     /// Its value; `None` is unknown, drawn as a `?`.
@@ -60,7 +60,7 @@ pub struct Bar {
 
 /// A bar chart.
 #[derive(Debug, Clone, PartialEq)]
-pub struct BarChart<'a> {
+struct BarChart<'a> {
     /// Unique on the page.
     pub id: &'a str,
     /// The chart's title.
@@ -139,7 +139,7 @@ fn value_cell(v: Option<i64>) -> String {
 
 /// A line chart over days: one path per line, a hover column per day with its numbers, and the
 /// data table.
-pub fn line_chart(c: &LineChart<'_>) -> String {
+fn line_chart(c: &LineChart<'_>) -> String {
     let (from, to) = (c.days.0.min(c.days.1), c.days.0.max(c.days.1));
     let mut out = format!("<figure class=\"chart\" id=\"{}\">", escape(c.id));
     write!(out, "<h3>{}</h3>", escape(c.title)).ok();
@@ -292,7 +292,7 @@ pub fn line_chart(c: &LineChart<'_>) -> String {
 
 /// A bar chart: each bar has its number on hover, links where it has a target, and `?` where
 /// the value is unknown.
-pub fn bar_chart(c: &BarChart<'_>) -> String {
+fn bar_chart(c: &BarChart<'_>) -> String {
     let mut out = format!("<figure class=\"chart\" id=\"{}\">", escape(c.id));
     write!(out, "<h3>{}</h3>", escape(c.title)).ok();
     let desc = c
@@ -423,7 +423,7 @@ fn tracking_note(t: &Trends) -> Option<String> {
 
 /// Seats over time: active, blocked and removed that day, with the derived count before
 /// tracking began.
-pub fn seats_chart(id: &str, title: &str, t: &Trends) -> String {
+fn seats_chart(id: &str, title: &str, t: &Trends) -> String {
     let mut lines = vec![
         line_of("Active", &t.tenant, |p| p.active, true),
         line_of("Blocked", &t.tenant, |p| p.blocked, true),
@@ -446,7 +446,7 @@ pub fn seats_chart(id: &str, title: &str, t: &Trends) -> String {
 }
 
 /// Active users in 30 and in 90 days, over time.
-pub fn activity_chart(id: &str, t: &Trends) -> String {
+fn activity_chart(id: &str, t: &Trends) -> String {
     line_chart(&LineChart {
         id,
         title: "Active users (logged in within 30 and 90 days)",
@@ -476,7 +476,7 @@ const WEEK_NOTE: &str = "Weeks start on Monday (UTC); each is the growth of the 
      without a snapshot: unknown, not zero.";
 
 /// Logins per week, for the tenant.
-pub fn logins_chart(id: &str, weeks: &[Week]) -> String {
+fn logins_chart(id: &str, weeks: &[Week]) -> String {
     bar_chart(&BarChart {
         id,
         title: "Logins per week",
@@ -488,7 +488,7 @@ pub fn logins_chart(id: &str, weeks: &[Week]) -> String {
 }
 
 /// The reclaim curve: seats by days since last login, each bar linking to those users.
-pub fn reclaim_chart(id: &str, t: &Trends) -> String {
+fn reclaim_chart(id: &str, t: &Trends) -> String {
     let bars = t
         .reclaim
         .as_ref()
@@ -539,7 +539,7 @@ fn largest(series: &[Series]) -> Vec<&Series> {
 }
 
 /// Members over time, one line per organization (the largest).
-pub fn members_chart(id: &str, t: &Trends) -> String {
+fn members_chart(id: &str, t: &Trends) -> String {
     let lines = largest(&t.series)
         .into_iter()
         .map(|s| line_of(&s.label, &s.points, |p| p.seats, true))
@@ -561,7 +561,7 @@ pub fn members_chart(id: &str, t: &Trends) -> String {
 }
 
 /// Logins per week, one line per application with tracked usage (the largest).
-pub fn app_logins_chart(id: &str, t: &Trends) -> String {
+fn app_logins_chart(id: &str, t: &Trends) -> String {
     let lines = largest(&t.series)
         .into_iter()
         .map(|s| Line {

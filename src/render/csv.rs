@@ -3,7 +3,7 @@
 use crate::store::UserRecord;
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 14] = [
+const COLUMNS: [&str; 14] = [
     "user_id",
     "email",
     "name",

@@ -64,7 +64,7 @@ pub fn escape(s: &str) -> String {
 }
 
 /// `2025-05-01 14:03 UTC` from an ISO-8601 instant; anything else is shown escaped as it is.
-pub fn readable_date(iso: &str) -> String {
+fn readable_date(iso: &str) -> String {
     match (ms_from_iso(iso), iso.get(..10), iso.get(11..16)) {
         (Some(_), Some(date), Some(time)) => format!("{date} {time} UTC"),
         _ => escape(iso),

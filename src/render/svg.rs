@@ -72,7 +72,7 @@ pub fn nice_ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
 }
 
 /// The step of 1, 2 or 5 times a power of ten nearest above `raw`.
-pub fn nice_step(raw: f64) -> f64 {
+fn nice_step(raw: f64) -> f64 {
     // NaN fails `is_finite`; zero and negatives are no step.
     if !raw.is_finite() || raw <= 0.0 {
         return 0.0;
