@@ -77,7 +77,7 @@ impl AdminEmails {
     /// Whether `email` is listed (case-insensitively, surrounding spaces ignored).
     pub fn contains(&self, email: &str) -> bool {
         let email = email.trim().to_lowercase();
-        !email.is_empty() && self.0.iter().any(|e| *e == email)
+        !email.is_empty() && self.0.contains(&email)
     }
 }
 
