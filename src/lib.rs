@@ -14,6 +14,7 @@ pub mod http;
 pub mod lowercase;
 pub mod push;
 pub mod render;
+pub mod settings;
 pub mod store;
 pub mod sync;
 pub mod time;
