@@ -15,6 +15,7 @@ pub mod lowercase;
 pub mod mau;
 pub mod push;
 pub mod render;
+pub mod settings;
 pub mod store;
 pub mod sync;
 pub mod time;

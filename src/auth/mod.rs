@@ -2,6 +2,7 @@
 //! and the cross-site check on state-changing requests.
 
 pub mod access;
+pub mod admin;
 pub mod encoding;
 pub mod jwks;
 pub mod origin;

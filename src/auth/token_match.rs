@@ -1,6 +1,7 @@
 //! Constant-time comparisons of presented secrets with the configured tokens: kept beside the
 //! MACs they use, so `config` only reads and validates settings.
 
+use super::admin::AdminToken;
 use super::sha256::{hmac_sha256, hmac_sha256_verify};
 use crate::config::{EventStreamToken, ViewerToken};
 
@@ -21,6 +22,16 @@ impl EventStreamToken {
     /// presented length: both sides are reduced to fixed-length MACs, compared in constant time.
     pub fn matches(&self, presented: &str) -> bool {
         const KEY: &[u8] = b"auth0-license-sync event stream token";
+        let expected = hmac_sha256(KEY, self.expose().as_bytes());
+        hmac_sha256_verify(KEY, presented.as_bytes(), &expected)
+    }
+}
+
+impl AdminToken {
+    /// Whether `presented` is the admin token, in time independent of where they differ and of
+    /// the presented length (fixed-length MACs compared in constant time).
+    pub fn matches(&self, presented: &str) -> bool {
+        const KEY: &[u8] = b"auth0-license-sync admin token";
         let expected = hmac_sha256(KEY, self.expose().as_bytes());
         hmac_sha256_verify(KEY, presented.as_bytes(), &expected)
     }

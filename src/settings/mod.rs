@@ -1,0 +1,3 @@
+//! Tenant settings managed from the dashboard (issue 21): pure parts, not yet wired to routes.
+
+pub mod audit;
