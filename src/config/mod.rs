@@ -23,7 +23,7 @@ pub use limits::{
 };
 pub use lookup::{ConfigError, Settings};
 pub use streams::EventStreamToken;
-pub use viewer::{SessionSecret, ViewerConfig, ViewerToken};
+pub use viewer::{MIN_VIEWER_TOKEN, SessionSecret, ViewerConfig, ViewerToken};
 
 /// Every setting, read from the environment once per request or cron event.
 #[derive(Debug, Clone)]

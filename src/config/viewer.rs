@@ -8,8 +8,8 @@ use super::lookup::{ConfigError, Settings, setting, too_short};
 use super::streams::MIN_EVENT_STREAM_TOKEN;
 
 /// The shortest `VIEWER_TOKEN` accepted, as for the stream tokens: it opens every viewer route
-/// from the internet, so it must not be guessable.
-const MIN_VIEWER_TOKEN: usize = MIN_EVENT_STREAM_TOKEN;
+/// from the internet, so it must not be guessable (`ADMIN_TOKEN` takes the same floor).
+pub const MIN_VIEWER_TOKEN: usize = MIN_EVENT_STREAM_TOKEN;
 
 /// The bearer token that license viewers present. Unset or too short: viewers are refused.
 /// Comparable only through [`ViewerToken::matches`], never with `==`:
