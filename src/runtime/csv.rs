@@ -6,7 +6,7 @@ use worker::{Response, Result, console_error};
 
 use crate::api::csv_pages::{CsvExport, chunk};
 use crate::api::{CSV, SECURITY_HEADERS, content_security_policy};
-use crate::store::d1::D1Store;
+use crate::runtime::d1::D1Store;
 
 /// The streamed response of `export` from its `first` page on, named `filename`.
 ///

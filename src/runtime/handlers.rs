@@ -13,8 +13,8 @@ use crate::api::{
 use crate::auth::jwks::{JwksCache, verify_with_cached_keys};
 use crate::auth::origin::{RequestSite, origin_of};
 use crate::config::{Config, ConfigError, Settings, SyncSettings, ViewerConfig};
+use crate::runtime::d1;
 use crate::store::StoreError;
-use crate::store::d1::D1Store;
 use crate::sync::schedule::Schedule;
 use crate::sync::{SyncConfig, SyncResult, Trigger, run_sync_as};
 
@@ -50,7 +50,7 @@ async fn sync(
     trigger: Trigger,
     clock_offset: i64,
 ) -> std::result::Result<SyncResult, StoreError> {
-    let store = D1Store::from_env(env)?;
+    let store = d1::store(env)?;
     let config = settings.clone().map(|s| SyncConfig::new(s.auth0, s.limits));
     let result = run_sync_as(
         &WorkerHttp,
@@ -225,7 +225,7 @@ pub async fn fetch(mut req: Request, env: Env) -> Result<Response> {
             .map(|s| Schedule::from_limits(&s.limits))
             .unwrap_or_default(),
     };
-    let answer = match D1Store::from_env(&env) {
+    let answer = match d1::store(&env) {
         Err(e) => {
             console_error!("{}: {}", e.op, e.detail);
             ApiResponse::error(&api::ApiError::Store(e))

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod clock;
 pub mod csv;
+pub mod d1;
 pub mod handlers;
 pub mod http;
 pub mod push;

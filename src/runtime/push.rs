@@ -9,7 +9,7 @@ use crate::api::{self, ApiResponse};
 use crate::config::Config;
 use crate::push::events::{self, Body, Head, MAX_BODY_BYTES, PushError};
 use crate::push::log_stream::{self, StreamError};
-use crate::store::d1::D1Store;
+use crate::runtime::d1::D1Store;
 use crate::store::runs::{PushTally, record_push};
 use crate::time::EpochMs;
 

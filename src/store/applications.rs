@@ -2,73 +2,17 @@
 //! application X" written twice, as a pure function ([`can_reach`]) and as SQL ([`REACH`]), which
 //! tests hold equal.
 //!
-//! The SQL runs through [`SqlRunner`], which D1 implements on wasm and SQLite in native tests:
+//! The SQL runs through [`SqlRunner`] (`store::sql`), D1 on wasm and SQLite in native tests:
 //! one engine for the query semantics, so nothing here is re-implemented for tests.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::StoreError;
 use super::row::FromRow;
-use super::{RowsWritten, StoreError};
+pub use super::sql::{Arg, SqlRunner, Stmt};
 use crate::fields::{FieldError, Fields};
-
-/// A bound value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Arg {
-    /// TEXT.
-    Text(String),
-    /// INTEGER.
-    Int(i64),
-    /// NULL.
-    Null,
-}
-
-impl Arg {
-    /// A text value.
-    pub fn text(s: &str) -> Self {
-        Self::Text(s.to_string())
-    }
-
-    /// A value as JSON text, for `json_each`. Rows and ids always serialise.
-    pub fn json(value: &impl Serialize) -> Self {
-        Self::Text(serde_json::to_string(value).unwrap_or_else(|_| "[]".into()))
-    }
-}
-
-/// Runs SQL: D1 on wasm, SQLite in tests. Rows are read by column name ([`FromRow`]).
-#[allow(async_fn_in_trait)] // single-threaded wasm: no Send bound wanted
-pub trait SqlRunner {
-    /// Runs a query and reads its rows.
-    ///
-    /// # Errors
-    /// Any database failure.
-    async fn sql_rows<T: FromRow>(
-        &self,
-        op: &'static str,
-        sql: &str,
-        args: &[Arg],
-    ) -> Result<Vec<T>, StoreError>;
-    /// Runs a write and returns the rows it wrote.
-    ///
-    /// # Errors
-    /// Any database failure.
-    async fn sql_run(
-        &self,
-        op: &'static str,
-        sql: &str,
-        args: &[Arg],
-    ) -> Result<RowsWritten, StoreError>;
-    /// Runs writes as one batch: one transaction, all or nothing, one D1 query. Returns the rows
-    /// they wrote.
-    ///
-    /// # Errors
-    /// Any database failure; then none of the statements took effect.
-    async fn sql_batch(&self, op: &'static str, stmts: &[Stmt]) -> Result<RowsWritten, StoreError>;
-}
-
-/// A statement and its bound values, for [`SqlRunner::sql_batch`].
-pub type Stmt = (String, Vec<Arg>);
 
 /// The `app_type` of machine-to-machine applications: no user signs in to them, so they are
 /// kept in the store but left out of every "who can reach" view.

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::row::FromRow;
-use super::users::SqlArg;
+use super::sql::Arg;
 use super::{RowsWritten, StoreError};
 use crate::changes::{EventType, NewEvent};
 use crate::fields::{FieldError, Fields};
@@ -130,31 +130,31 @@ pub const CHANGE_COLUMNS: &str =
     "id, at, run_id, type, user_id, email, client_id, org_id, detail, baseline";
 
 /// Builds the statement for one page, with `?N` placeholders and their values.
-pub fn list_changes_sql(q: &ChangesQuery) -> (String, Vec<SqlArg>) {
-    let mut args: Vec<SqlArg> = Vec::new();
-    let mut bind = |v: SqlArg| {
+pub fn list_changes_sql(q: &ChangesQuery) -> (String, Vec<Arg>) {
+    let mut args: Vec<Arg> = Vec::new();
+    let mut bind = |v: Arg| {
         args.push(v);
         format!("?{}", args.len())
     };
     let mut conds: Vec<String> = Vec::new();
     if let Some(u) = &q.user_id {
-        conds.push(format!("user_id = {}", bind(SqlArg::Text(u.clone()))));
+        conds.push(format!("user_id = {}", bind(Arg::Text(u.clone()))));
     }
     if let Some(c) = &q.client_id {
-        conds.push(format!("client_id = {}", bind(SqlArg::Text(c.clone()))));
+        conds.push(format!("client_id = {}", bind(Arg::Text(c.clone()))));
     }
     if let Some(k) = q.kind {
-        conds.push(format!("type = {}", bind(SqlArg::Text(k.as_str().into()))));
+        conds.push(format!("type = {}", bind(Arg::Text(k.as_str().into()))));
     }
     if let Some(s) = &q.since {
-        conds.push(format!("at >= {}", bind(SqlArg::Text(s.clone()))));
+        conds.push(format!("at >= {}", bind(Arg::Text(s.clone()))));
     }
     if let Some(u) = &q.until {
-        conds.push(format!("at < {}", bind(SqlArg::Text(u.clone()))));
+        conds.push(format!("at < {}", bind(Arg::Text(u.clone()))));
     }
     if let Some(p) = &q.after {
-        let at = bind(SqlArg::Text(p.at.clone()));
-        let id = bind(SqlArg::Int(p.id));
+        let at = bind(Arg::Text(p.at.clone()));
+        let id = bind(Arg::Int(p.id));
         conds.push(format!("(at < {at} OR (at = {at} AND id < {id}))"));
     }
     let filter = if conds.is_empty() {
@@ -162,7 +162,7 @@ pub fn list_changes_sql(q: &ChangesQuery) -> (String, Vec<SqlArg>) {
     } else {
         format!(" WHERE {}", conds.join(" AND "))
     };
-    let limit = bind(SqlArg::Int(i64::from(q.limit)));
+    let limit = bind(Arg::Int(i64::from(q.limit)));
     let sql = format!(
         "SELECT {CHANGE_COLUMNS} FROM access_events{filter} ORDER BY at DESC, id DESC LIMIT {limit}"
     );
@@ -269,7 +269,7 @@ mod tests {
                 "SELECT {CHANGE_COLUMNS} FROM access_events ORDER BY at DESC, id DESC LIMIT ?1"
             )
         );
-        assert_eq!(args, [SqlArg::Int(3)]);
+        assert_eq!(args, [Arg::Int(3)]);
     }
 
     #[test]

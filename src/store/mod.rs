@@ -1,6 +1,8 @@
 //! Storage: the row types, their SQL, and the narrow traits the sync and the API use.
 //!
-//! D1 implements the traits on wasm ([`d1`]); tests use an in-memory store ([`memory`]).
+//! The traits are written once over a [`sql::SqlRunner`] ([`db::Db`]): D1 runs them on wasm
+//! (`runtime::d1`), SQLite in native tests; older native tests still use an in-memory store
+//! ([`memory`]).
 
 pub mod applications;
 pub mod changes;
@@ -10,13 +12,13 @@ pub mod push;
 pub mod row;
 pub mod runs;
 pub mod sessions;
+pub mod sql;
 pub mod summary;
 pub mod trends;
 pub mod usage;
 pub mod users;
 
-#[cfg(target_arch = "wasm32")]
-pub mod d1;
+pub mod db;
 #[cfg(test)]
 pub mod memory;
 #[cfg(test)]

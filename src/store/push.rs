@@ -9,6 +9,7 @@
 //! at once) applies once. Instants are compared with `julianday`, so `…:56Z` and `…:56.000Z`
 //! are the same time whatever the shape Auth0 stored.
 
+use super::sql::Arg;
 use super::{RowsWritten, StoreError, UserRow};
 use crate::time::{EpochMs, iso_from_ms};
 
@@ -88,15 +89,6 @@ pub struct Applied {
     pub rows_written: RowsWritten,
 }
 
-/// A bound value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Arg {
-    /// TEXT.
-    Text(String),
-    /// NULL.
-    Null,
-}
-
 /// One statement of the batch and its arguments (`?1`, `?2`, … in order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
@@ -169,10 +161,6 @@ pub const REMOVE_PUSHED_MEMBER: &str = "UPDATE memberships SET removed_at = ?3 \
 pub const RECORD_PUSH_EVENT: &str = "INSERT INTO push_events (id, received_at, kind, at, \
      user_id, org_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING";
 
-fn text(s: &str) -> Arg {
-    Arg::Text(s.to_string())
-}
-
 /// The batch for one event, in order: prune old ids, apply the change, record the id. The
 /// apply's and the record's changes tell [`Applied`] apart.
 pub fn push_statements(w: &EventWrite, now: EpochMs) -> [Statement; 3] {
@@ -186,14 +174,19 @@ pub fn push_statements(w: &EventWrite, now: EpochMs) -> [Statement; 3] {
             sql: UPSERT_PUSHED_USER,
             args: vec![
                 Arg::Text(serde_json::to_string(&[&**row]).unwrap_or_else(|_| "[]".into())),
-                text(&now_iso),
-                text(&w.id),
-                text(&w.at),
+                Arg::text(&now_iso),
+                Arg::text(&w.id),
+                Arg::text(&w.at),
             ],
         },
         Change::RemoveUser { user_id } => Statement {
             sql: REMOVE_PUSHED_USER,
-            args: vec![text(user_id), text(&now_iso), text(&w.id), text(&w.at)],
+            args: vec![
+                Arg::text(user_id),
+                Arg::text(&now_iso),
+                Arg::text(&w.id),
+                Arg::text(&w.at),
+            ],
         },
         Change::AddMember { org_id, user_id } | Change::RemoveMember { org_id, user_id } => {
             Statement {
@@ -203,11 +196,11 @@ pub fn push_statements(w: &EventWrite, now: EpochMs) -> [Statement; 3] {
                     REMOVE_PUSHED_MEMBER
                 },
                 args: vec![
-                    text(org_id),
-                    text(user_id),
-                    text(&now_iso),
-                    text(&w.id),
-                    text(&w.at),
+                    Arg::text(org_id),
+                    Arg::text(user_id),
+                    Arg::text(&now_iso),
+                    Arg::text(&w.id),
+                    Arg::text(&w.at),
                 ],
             }
         }
@@ -215,12 +208,12 @@ pub fn push_statements(w: &EventWrite, now: EpochMs) -> [Statement; 3] {
     let record = Statement {
         sql: RECORD_PUSH_EVENT,
         args: vec![
-            text(&w.id),
-            text(&now_iso),
-            text(w.kind),
-            text(&w.at),
-            text(w.user_id()),
-            w.org_id().map_or(Arg::Null, text),
+            Arg::text(&w.id),
+            Arg::text(&now_iso),
+            Arg::text(w.kind),
+            Arg::text(&w.at),
+            Arg::text(w.user_id()),
+            w.org_id().map_or(Arg::Null, Arg::text),
         ],
     };
     [prune, apply, record]
@@ -277,7 +270,10 @@ pub const PUSH_PRIOR: &str = "SELECT u.user_id AS user_id, u.email AS email, \
 
 /// The arguments of [`PUSH_PRIOR`] for an event.
 pub fn prior_args(w: &EventWrite) -> [Arg; 2] {
-    [text(w.user_id()), w.org_id().map_or(Arg::Null, text)]
+    [
+        Arg::text(w.user_id()),
+        w.org_id().map_or(Arg::Null, Arg::text),
+    ]
 }
 
 /// What pushes need from storage.
@@ -294,61 +290,6 @@ pub trait PushStore {
     /// # Errors
     /// Any database failure.
     async fn prior(&self, write: &EventWrite) -> Result<Prior, StoreError>;
-}
-
-#[cfg(target_arch = "wasm32")]
-impl PushStore for super::d1::D1Store {
-    async fn apply_push(&self, write: &EventWrite, now: EpochMs) -> Result<Applied, StoreError> {
-        use worker::wasm_bindgen::JsValue;
-        let op = "apply a pushed event";
-        let fail = |e: worker::Error| StoreError {
-            op,
-            detail: e.to_string(),
-        };
-        let db = self.database();
-        let mut batch = Vec::with_capacity(3);
-        for st in push_statements(write, now) {
-            let args: Vec<JsValue> = st
-                .args
-                .iter()
-                .map(|a| match a {
-                    Arg::Text(t) => JsValue::from_str(t),
-                    Arg::Null => JsValue::NULL,
-                })
-                .collect();
-            batch.push(db.prepare(st.sql).bind(&args).map_err(fail)?);
-        }
-        // One batch is one transaction: the change and the id's record commit together.
-        let results = self.batch(op, batch).await?;
-        let mut counts = [(0, 0); 3];
-        for (slot, result) in counts.iter_mut().zip(&results) {
-            *slot = *result;
-        }
-        if results.len() != counts.len() {
-            return Err(StoreError {
-                op,
-                detail: format!(
-                    "the batch answered {} results for 3 statements",
-                    results.len()
-                ),
-            });
-        }
-        Ok(applied(&counts))
-    }
-
-    async fn prior(&self, write: &EventWrite) -> Result<Prior, StoreError> {
-        use worker::wasm_bindgen::JsValue;
-        let op = "read what a pushed event changes";
-        let args: Vec<JsValue> = prior_args(write)
-            .iter()
-            .map(|a| match a {
-                Arg::Text(t) => JsValue::from_str(t),
-                Arg::Null => JsValue::NULL,
-            })
-            .collect();
-        let rows: Vec<Prior> = self.rows(op, PUSH_PRIOR, &args).await?;
-        Ok(rows.into_iter().next().unwrap_or_default())
-    }
 }
 
 #[cfg(test)]

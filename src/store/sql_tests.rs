@@ -9,7 +9,7 @@ use super::runs::{RELEASE_LOCK, TAKE_LOCK};
 use super::sqlite::query;
 use super::summary::SEAT_COUNTS;
 use super::users::{
-    ADD_PENDING_REMOVALS, APPLY_PENDING_REMOVALS, Position, Sort, SortKey, SqlArg, StatusFilter,
+    ADD_PENDING_REMOVALS, APPLY_PENDING_REMOVALS, Position, Sort, SortKey, StatusFilter,
     UPSERT_USERS, UsersQuery, list_users_sql, users_in_sql,
 };
 use crate::sync::mapping::user_row;
@@ -191,13 +191,7 @@ fn memberships_and_organizations_write_only_changes() {
 
 fn plan(conn: &Connection, q: &UsersQuery) -> String {
     let (sql, args) = list_users_sql(q);
-    let values: Vec<rusqlite::types::Value> = args
-        .into_iter()
-        .map(|a| match a {
-            SqlArg::Text(s) => rusqlite::types::Value::Text(s),
-            SqlArg::Int(n) => rusqlite::types::Value::Integer(n),
-        })
-        .collect();
+    let values = super::sqlite::bind(&args);
     let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
     let rows = stmt
         .query_map(params_from_iter(values), |r| r.get::<_, String>(3))
@@ -295,13 +289,7 @@ fn the_query_builder_filters_and_counts_as_documented() {
         .unwrap();
     let ids = |q: &UsersQuery| -> Vec<String> {
         let (sql, args) = list_users_sql(q);
-        let values: Vec<rusqlite::types::Value> = args
-            .into_iter()
-            .map(|a| match a {
-                SqlArg::Text(s) => s.into(),
-                SqlArg::Int(n) => n.into(),
-            })
-            .collect();
+        let values = super::sqlite::bind(&args);
         let mut stmt = conn.prepare(&sql).unwrap();
         stmt.query_map(params_from_iter(values), |r| r.get::<_, String>(0))
             .unwrap()
@@ -748,25 +736,6 @@ fn derived_events_in_sql_match_the_memory_store_and_the_rust_wording() {
     assert_eq!(sql[8].6, r#"[["run",8],"user_removed","c",null,null]"#);
 }
 
-fn values(args: Vec<SqlArg>) -> Vec<rusqlite::types::Value> {
-    args.into_iter()
-        .map(|a| match a {
-            SqlArg::Text(s) => rusqlite::types::Value::Text(s),
-            SqlArg::Int(n) => rusqlite::types::Value::Integer(n),
-        })
-        .collect()
-}
-
-/// The viewer queries' arguments as the SQL runner binds them.
-fn bound(args: Vec<SqlArg>) -> Vec<Arg> {
-    args.into_iter()
-        .map(|a| match a {
-            SqlArg::Text(s) => Arg::Text(s),
-            SqlArg::Int(n) => Arg::Int(n),
-        })
-        .collect()
-}
-
 /// Every row type D1 reads decodes, through `FromRow`, from what the store's own SQL answers in
 /// SQLite (the engine under D1): column names, 0/1 flags, NULLs and JSON-text lists included.
 #[test]
@@ -827,7 +796,7 @@ fn every_store_read_decodes_its_rows_by_column_name() {
         status: StatusFilter::All,
         ..UsersQuery::default()
     });
-    let listed: Vec<UserRecord> = query(&conn, "t", &sql, &bound(args)).unwrap();
+    let listed: Vec<UserRecord> = query(&conn, "t", &sql, &args).unwrap();
     let flags: Vec<_> = listed
         .iter()
         .map(|u| {
@@ -1040,13 +1009,15 @@ fn change_queries_answer_alike_in_sql_and_memory_and_use_an_index() {
         let q = ChangesQuery { limit: 7, ..q };
         let (sql, args) = list_changes_sql(&q);
         // Read as D1's rows are, through `FromRow`.
-        let from_sql: Vec<ChangeRecord> = query(&conn, "t", &sql, &bound(args.clone())).unwrap();
+        let from_sql: Vec<ChangeRecord> = query(&conn, "t", &sql, &args).unwrap();
         let from_memory = block_on(mem.list_changes(&q)).unwrap();
         assert!(!from_sql.is_empty(), "{q:?}");
         assert_eq!(from_sql, from_memory, "{q:?}");
         let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let plan: Vec<String> = plan
-            .query_map(params_from_iter(values(args)), |r| r.get::<_, String>(3))
+            .query_map(params_from_iter(super::sqlite::bind(&args)), |r| {
+                r.get::<_, String>(3)
+            })
             .unwrap()
             .map(Result::unwrap)
             .collect();

@@ -6,9 +6,9 @@ use std::cell::RefCell;
 use rusqlite::Connection;
 use rusqlite::types::{Value as Sql, ValueRef};
 
-use super::applications::{Arg, SqlRunner, Stmt};
+use super::StoreError;
 use super::row::{FromRow, read_rows};
-use super::{RowsWritten, StoreError};
+use super::sql::{Arg, Meter, SqlRunner, Stmt, Written};
 
 /// A fresh in-memory database with every migration applied.
 pub fn migrated() -> Connection {
@@ -51,16 +51,16 @@ fn fail(op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
 }
 
 /// Runs a query on `conn`, the rows made a JSON array of objects by column name as D1 gives
-/// them, each then read by [`FromRow`].
+/// them.
 ///
 /// # Errors
-/// SQLite's, or a row that does not read (`detail` names the field).
-pub fn query<T: FromRow>(
+/// SQLite's.
+pub fn query_json(
     conn: &Connection,
     op: &'static str,
     sql: &str,
     args: &[Arg],
-) -> Result<Vec<T>, StoreError> {
+) -> Result<serde_json::Value, StoreError> {
     let mut stmt = conn.prepare(sql).map_err(fail(op))?;
     let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
     let mut rows = stmt
@@ -81,18 +81,47 @@ pub fn query<T: FromRow>(
         }
         out.push(serde_json::Value::Object(obj));
     }
-    read_rows(op, &serde_json::Value::Array(out))
+    Ok(serde_json::Value::Array(out))
+}
+
+/// Runs a query on `conn` and reads its rows by [`FromRow`], held to D1's limits first.
+///
+/// # Errors
+/// A D1 limit, SQLite's, or a row that does not read (`detail` names the field).
+pub fn query<T: FromRow>(
+    conn: &Connection,
+    op: &'static str,
+    sql: &str,
+    args: &[Arg],
+) -> Result<Vec<T>, StoreError> {
+    super::sql::check(op, sql, args)?;
+    read_rows(op, &query_json(conn, op, sql, args)?)
+}
+
+/// One write on `conn`: the rows it changed, counted as both D1 figures (SQLite has no count
+/// of index entries written; `store::tests::rows_written` measures D1's own).
+fn write(
+    conn: &Connection,
+    op: &'static str,
+    sql: &str,
+    args: &[Arg],
+) -> Result<Written, StoreError> {
+    let n = conn
+        .execute(sql, rusqlite::params_from_iter(bind(args)))
+        .map_err(fail(op))? as u64;
+    Ok((n, n))
 }
 
 /// A SQLite database behind [`SqlRunner`]. The third field, when set to `Some(n)`, makes the
 /// batch that would run the `n+1`th batched statement from now fail there (rolled back, as D1
 /// rolls back a batch an invocation dies in); the fourth holds the length of the largest value
-/// bound so far.
+/// bound so far; the fifth counts queries and rows written.
 pub struct SqliteDb(
     pub RefCell<Connection>,
     pub std::cell::Cell<Option<[u64; 4]>>,
     pub std::cell::Cell<Option<usize>>,
     pub std::cell::Cell<usize>,
+    pub Meter,
 );
 
 impl Default for SqliteDb {
@@ -102,51 +131,53 @@ impl Default for SqliteDb {
             std::cell::Cell::new(None),
             std::cell::Cell::new(None),
             std::cell::Cell::new(0),
+            Meter::default(),
         )
     }
 }
 
 impl SqliteDb {
-    /// Binds `args`, noting the largest.
-    fn bound(&self, args: &[Arg]) -> Vec<Sql> {
-        let largest = args.iter().map(|a| match a {
-            Arg::Text(s) => s.len(),
-            _ => 8,
-        });
-        self.3.set(largest.fold(self.3.get(), usize::max));
-        bind(args)
+    /// Notes the largest of `args`.
+    fn bound(&self, args: &[Arg]) {
+        self.3
+            .set(args.iter().map(Arg::bytes).fold(self.3.get(), usize::max));
     }
 }
 
 impl SqlRunner for SqliteDb {
-    async fn sql_rows<T: FromRow>(
+    fn meter(&self) -> &Meter {
+        &self.4
+    }
+
+    async fn raw_rows(
         &self,
         op: &'static str,
         sql: &str,
         args: &[Arg],
-    ) -> Result<Vec<T>, StoreError> {
+    ) -> Result<serde_json::Value, StoreError> {
         self.bound(args);
-        query(&self.0.borrow(), op, sql, args)
+        query_json(&self.0.borrow(), op, sql, args)
     }
 
-    async fn sql_run(
+    async fn raw_write(
         &self,
         op: &'static str,
         sql: &str,
         args: &[Arg],
-    ) -> Result<RowsWritten, StoreError> {
-        let conn = self.0.borrow();
-        let n = conn
-            .execute(sql, rusqlite::params_from_iter(self.bound(args)))
-            .map_err(fail(op))?;
-        Ok(n as RowsWritten)
+    ) -> Result<Written, StoreError> {
+        self.bound(args);
+        write(&self.0.borrow(), op, sql, args)
     }
 
-    async fn sql_batch(&self, op: &'static str, stmts: &[Stmt]) -> Result<RowsWritten, StoreError> {
+    async fn raw_batch(
+        &self,
+        op: &'static str,
+        stmts: &[Stmt],
+    ) -> Result<Vec<Written>, StoreError> {
         let conn = self.0.borrow();
         // Dropped without a commit (any error below), the transaction rolls back: D1's batch.
         let tx = conn.unchecked_transaction().map_err(fail(op))?;
-        let mut n = 0;
+        let mut out = Vec::with_capacity(stmts.len());
         for (sql, args) in stmts {
             match self.2.get() {
                 Some(0) => {
@@ -159,11 +190,10 @@ impl SqlRunner for SqliteDb {
                 Some(left) => self.2.set(Some(left - 1)),
                 None => {}
             }
-            n += tx
-                .execute(sql, rusqlite::params_from_iter(self.bound(args)))
-                .map_err(fail(op))? as RowsWritten;
+            self.bound(args);
+            out.push(write(&tx, op, sql, args)?);
         }
         tx.commit().map_err(fail(op))?;
-        Ok(n)
+        Ok(out)
     }
 }

@@ -5,6 +5,7 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 
 use super::row::{FromRow, json_list};
+use super::sql::Arg;
 use crate::fields::{FieldError, Fields};
 
 /// A user as the sync writes it (without the columns the store sets itself).
@@ -227,21 +228,12 @@ pub struct Sort {
     pub desc: bool,
 }
 
-/// A bound SQL value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SqlArg {
-    /// TEXT.
-    Text(String),
-    /// INTEGER.
-    Int(i64),
-}
-
 /// Builds the statement for one page of users, with `?N` placeholders and their values.
 ///
 /// Every filter is a bound parameter: viewer input never becomes SQL text.
-pub fn list_users_sql(q: &UsersQuery) -> (String, Vec<SqlArg>) {
-    let mut args: Vec<SqlArg> = Vec::new();
-    let mut bind = |v: SqlArg| {
+pub fn list_users_sql(q: &UsersQuery) -> (String, Vec<Arg>) {
+    let mut args: Vec<Arg> = Vec::new();
+    let mut bind = |v: Arg| {
         args.push(v);
         format!("?{}", args.len())
     };
@@ -254,38 +246,32 @@ pub fn list_users_sql(q: &UsersQuery) -> (String, Vec<SqlArg>) {
         StatusFilter::All => {}
     }
     if let Some(c) = &q.connection {
-        conds.push(format!("connection = {}", bind(SqlArg::Text(c.clone()))));
+        conds.push(format!("connection = {}", bind(Arg::Text(c.clone()))));
     }
     if let Some(o) = &q.organization {
         conds.push(format!(
             "EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = users.user_id \
              AND m.org_id = {} AND m.removed_at IS NULL)",
-            bind(SqlArg::Text(o.clone()))
+            bind(Arg::Text(o.clone()))
         ));
     }
     if let Some(cutoff) = &q.inactive_before {
         conds.push(format!(
             "(last_login IS NULL OR last_login < {})",
-            bind(SqlArg::Text(cutoff.clone()))
+            bind(Arg::Text(cutoff.clone()))
         ));
     }
     if q.never_logged_in {
         conds.push("last_login IS NULL".into());
     }
     if let Some((from, before)) = &q.last_login_between {
-        conds.push(format!(
-            "last_login >= {}",
-            bind(SqlArg::Text(from.clone()))
-        ));
+        conds.push(format!("last_login >= {}", bind(Arg::Text(from.clone()))));
         if let Some(before) = before {
-            conds.push(format!(
-                "last_login < {}",
-                bind(SqlArg::Text(before.clone()))
-            ));
+            conds.push(format!("last_login < {}", bind(Arg::Text(before.clone()))));
         }
     }
     if let Some(s) = &q.search {
-        let p = bind(SqlArg::Text(s.clone()));
+        let p = bind(Arg::Text(s.clone()));
         conds.push(format!("instr(search_text, {p}) > 0"));
     }
     let key = q.sort.key.sql();
@@ -298,11 +284,11 @@ pub fn list_users_sql(q: &UsersQuery) -> (String, Vec<SqlArg>) {
         if q.sort.key == SortKey::UserId {
             conds.push(format!(
                 "user_id {cmp} {}",
-                bind(SqlArg::Text(pos.user_id.clone()))
+                bind(Arg::Text(pos.user_id.clone()))
             ));
         } else {
-            let k = bind(SqlArg::Text(pos.key.clone()));
-            let id = bind(SqlArg::Text(pos.user_id.clone()));
+            let k = bind(Arg::Text(pos.key.clone()));
+            let id = bind(Arg::Text(pos.user_id.clone()));
             conds.push(format!(
                 "({key} {cmp} {k} OR ({key} = {k} AND user_id {cmp} {id}))"
             ));
@@ -318,7 +304,7 @@ pub fn list_users_sql(q: &UsersQuery) -> (String, Vec<SqlArg>) {
     } else {
         format!(" WHERE {}", conds.join(" AND "))
     };
-    let limit = bind(SqlArg::Int(i64::from(q.limit)));
+    let limit = bind(Arg::Int(i64::from(q.limit)));
     let sql = format!(
         "SELECT {USER_COLUMNS}, {USER_ORGANIZATIONS} FROM users{filter} ORDER BY {order} LIMIT {limit}"
     );

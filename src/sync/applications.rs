@@ -32,7 +32,8 @@ use crate::store::applications::{
     UPSERT_APPS, UPSERT_CONNS, ids, reach_events_sql, snapshot_add_sql, snapshot_drop_sql,
     stored_apps, stored_connections,
 };
-use crate::store::{RowsWritten, RunRecord, StoreError, SyncStore};
+use crate::store::sql::{Meter, Written};
+use crate::store::{RunRecord, StoreError, SyncStore};
 use crate::sync::mapping::digest_hex;
 use crate::time::iso_from_ms;
 
@@ -154,36 +155,41 @@ pub(super) enum AppStep {
     Paused(AppState),
 }
 
-// Not `async`, as the `SyncStore` methods of `Counted` (see there).
+// Not `async`, as the `SyncStore` methods of `Counted` (see there). The checked calls of
+// `SqlRunner` hold each statement to D1's limits here, then reach the store's raw calls.
 impl<S: SyncStore + SqlRunner> SqlRunner for Counted<'_, S> {
-    fn sql_rows<T: crate::store::FromRow>(
+    fn meter(&self) -> &Meter {
+        self.inner().meter()
+    }
+
+    fn raw_rows(
         &self,
         op: &'static str,
         sql: &str,
         args: &[Arg],
-    ) -> impl Future<Output = Result<Vec<T>, StoreError>> {
+    ) -> impl Future<Output = Result<serde_json::Value, StoreError>> {
         self.tick(1);
-        self.inner().sql_rows(op, sql, args)
+        self.inner().raw_rows(op, sql, args)
     }
 
-    fn sql_run(
+    fn raw_write(
         &self,
         op: &'static str,
         sql: &str,
         args: &[Arg],
-    ) -> impl Future<Output = Result<RowsWritten, StoreError>> {
+    ) -> impl Future<Output = Result<Written, StoreError>> {
         self.tick(1);
-        self.inner().sql_run(op, sql, args)
+        self.inner().raw_write(op, sql, args)
     }
 
-    fn sql_batch(
+    fn raw_batch(
         &self,
         op: &'static str,
         stmts: &[Stmt],
-    ) -> impl Future<Output = Result<RowsWritten, StoreError>> {
-        // One batch is one D1 query.
-        self.tick(1);
-        self.inner().sql_batch(op, stmts)
+    ) -> impl Future<Output = Result<Vec<Written>, StoreError>> {
+        // One per statement: how D1 counts a batch is not documented (`store::sql::Meter`).
+        self.tick(u32::try_from(stmts.len()).unwrap_or(u32::MAX));
+        self.inner().raw_batch(op, stmts)
     }
 }
 

@@ -2,8 +2,8 @@
 //! users, organizations and memberships it keeps in memory are copied in before each statement.
 
 use super::MemoryStore;
-use crate::store::applications::{Arg, SqlRunner, Stmt};
 use crate::store::organizations::UPSERT_ORGS;
+use crate::store::sql::{Arg, Meter, SqlRunner, Stmt, Written};
 use crate::store::users::UPSERT_USERS;
 use crate::store::{RowsWritten, StoreError};
 
@@ -58,32 +58,40 @@ impl MemoryStore {
 }
 
 impl SqlRunner for MemoryStore {
-    async fn sql_rows<T: crate::store::FromRow>(
-        &self,
-        op: &'static str,
-        sql: &str,
-        args: &[Arg],
-    ) -> Result<Vec<T>, StoreError> {
-        self.mirror();
-        self.apps.sql_rows(op, sql, args).await
+    fn meter(&self) -> &Meter {
+        self.apps.meter()
     }
 
-    async fn sql_run(
+    async fn raw_rows(
         &self,
         op: &'static str,
         sql: &str,
         args: &[Arg],
-    ) -> Result<RowsWritten, StoreError> {
+    ) -> Result<serde_json::Value, StoreError> {
         self.mirror();
-        let n = self.apps.sql_run(op, sql, args).await?;
-        self.wrote(n);
+        self.apps.raw_rows(op, sql, args).await
+    }
+
+    async fn raw_write(
+        &self,
+        op: &'static str,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<Written, StoreError> {
+        self.mirror();
+        let n = self.apps.raw_write(op, sql, args).await?;
+        self.wrote(n.0);
         Ok(n)
     }
 
-    async fn sql_batch(&self, op: &'static str, stmts: &[Stmt]) -> Result<RowsWritten, StoreError> {
+    async fn raw_batch(
+        &self,
+        op: &'static str,
+        stmts: &[Stmt],
+    ) -> Result<Vec<Written>, StoreError> {
         self.mirror();
-        let n = self.apps.sql_batch(op, stmts).await?;
-        self.wrote(n);
+        let n = self.apps.raw_batch(op, stmts).await?;
+        self.wrote(n.iter().map(|w| w.0).sum());
         Ok(n)
     }
 }

@@ -6,7 +6,7 @@ use std::cell::Cell;
 use rusqlite::{Connection, params_from_iter};
 
 use super::{
-    Applied, Arg, Change, EventWrite, PUSH_PRIOR, Prior, PushStore, prior_args, push_statements,
+    Applied, Change, EventWrite, PUSH_PRIOR, Prior, PushStore, prior_args, push_statements,
 };
 use crate::changes::{EVENTS_PER_STATEMENT, INSERT_EVENTS, NewEvent, events_json};
 use crate::store::changes::ChangeStore;
@@ -36,15 +36,6 @@ impl Default for SqliteStore {
     }
 }
 
-fn sql_args(args: &[Arg]) -> Vec<Option<String>> {
-    args.iter()
-        .map(|a| match a {
-            Arg::Text(t) => Some(t.clone()),
-            Arg::Null => None,
-        })
-        .collect()
-}
-
 impl PushStore for SqliteStore {
     async fn apply_push(&self, write: &EventWrite, now: EpochMs) -> Result<Applied, StoreError> {
         let fail = |e: rusqlite::Error| StoreError {
@@ -60,10 +51,10 @@ impl PushStore for SqliteStore {
         self.conn.execute_batch("BEGIN").map_err(fail)?;
         let mut results = [(0, 0); 3];
         for (slot, st) in results.iter_mut().zip(push_statements(write, now)) {
-            match self
-                .conn
-                .execute(st.sql, params_from_iter(sql_args(&st.args)))
-            {
+            match self.conn.execute(
+                st.sql,
+                params_from_iter(crate::store::sqlite::bind(&st.args)),
+            ) {
                 Ok(n) => *slot = (n as RowsWritten, n as u64),
                 Err(e) => {
                     let _ = self.conn.execute_batch("ROLLBACK");
@@ -77,13 +68,7 @@ impl PushStore for SqliteStore {
 
     async fn prior(&self, write: &EventWrite) -> Result<Prior, StoreError> {
         // Read as D1's rows are, through `FromRow`.
-        let args: Vec<crate::store::applications::Arg> = prior_args(write)
-            .iter()
-            .map(|a| match a {
-                Arg::Text(t) => crate::store::applications::Arg::Text(t.clone()),
-                Arg::Null => crate::store::applications::Arg::Null,
-            })
-            .collect();
+        let args = prior_args(write);
         let rows: Vec<Prior> = crate::store::sqlite::query(
             &self.conn,
             "read what a pushed event changes",
@@ -385,7 +370,10 @@ fn the_order_checks_are_served_by_indexes() {
                 .conn
                 .prepare(&format!("EXPLAIN QUERY PLAN {}", st.sql))
                 .unwrap()
-                .query_map(params_from_iter(sql_args(&st.args)), |r| r.get(3))
+                .query_map(
+                    params_from_iter(crate::store::sqlite::bind(&st.args)),
+                    |r| r.get(3),
+                )
                 .unwrap()
                 .map(Result::unwrap)
                 .collect();
