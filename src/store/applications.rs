@@ -736,5 +736,4 @@ pub fn gaps<R: SqlRunner>(db: &R) -> impl Future<Output = Result<Vec<UsageGap>, 
 }
 
 #[cfg(test)]
-#[path = "tests/applications.rs"]
 mod tests;

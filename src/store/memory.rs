@@ -61,9 +61,9 @@ pub struct MemoryStore {
     /// The session epoch (`store::sessions`).
     pub session_epoch: Cell<u64>,
     /// Application usage and the log checkpoint: SQLite running the D1 statements.
-    pub usage: super::usage::sqlite::SqliteUsage,
+    pub usage: crate::testing::usage_sqlite::SqliteUsage,
     /// The application tables, in SQLite: see `memory/apps.rs`.
-    pub apps: super::sqlite::SqliteDb,
+    pub apps: crate::testing::sqlite::SqliteDb,
     /// The access change history (`store::changes`), in insertion order: an event's id is its
     /// index plus one.
     pub access_events: RefCell<Vec<NewEvent>>,
@@ -394,8 +394,13 @@ impl SyncStore for MemoryStore {
         // The signal facts live in the SQLite tables (scopes with the applications, the log with
         // usage): the same query reads them there; their sync_runs are empty.
         let read = |conn: &rusqlite::Connection| {
-            super::sqlite::query::<LastListings>(conn, "read the last listings", LAST_LISTINGS, &[])
-                .map(|rows| rows.into_iter().next().unwrap_or_default())
+            crate::testing::sqlite::query::<LastListings>(
+                conn,
+                "read the last listings",
+                LAST_LISTINGS,
+                &[],
+            )
+            .map(|rows| rows.into_iter().next().unwrap_or_default())
         };
         let apps = read(&self.apps.0.borrow())?;
         let usage = read(&self.usage.conn.borrow())?;

@@ -23,8 +23,6 @@ pub mod db;
 pub mod memory;
 #[cfg(test)]
 mod sql_tests;
-#[cfg(test)]
-pub mod sqlite;
 
 use std::fmt;
 
@@ -300,5 +298,4 @@ pub trait ViewStore {
 }
 
 #[cfg(test)]
-#[path = "tests/rows_written.rs"]
-mod rows_written_tests;
+mod tests;

@@ -291,7 +291,3 @@ pub trait PushStore {
     /// Any database failure.
     async fn prior(&self, write: &EventWrite) -> Result<Prior, StoreError>;
 }
-
-#[cfg(test)]
-#[path = "tests/push.rs"]
-pub mod sqlite;

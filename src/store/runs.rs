@@ -393,7 +393,7 @@ mod tests {
 
     #[test]
     fn a_paused_run_is_stored_found_and_keeps_its_held_removals() {
-        let conn = crate::store::sqlite::migrated();
+        let conn = crate::testing::sqlite::migrated();
         conn.execute_batch(
             "INSERT INTO sync_runs (id, started_at, finished_at, status, trigger, cursor) \
              VALUES (1, 't', 't1', 'paused', 'cron', '{}');

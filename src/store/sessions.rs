@@ -62,7 +62,7 @@ mod tests {
     use rusqlite::Connection;
 
     fn db() -> Connection {
-        crate::store::sqlite::migrated()
+        crate::testing::sqlite::migrated()
     }
 
     fn read(conn: &Connection) -> Option<u64> {

@@ -6,16 +6,16 @@ use rusqlite::{Connection, params_from_iter};
 use super::applications::Arg;
 use super::organizations::{ADD_MEMBERS, MARK_MEMBERS_REMOVED, UPSERT_ORGS};
 use super::runs::{RELEASE_LOCK, TAKE_LOCK};
-use super::sqlite::query;
 use super::summary::SEAT_COUNTS;
 use super::users::{
     ADD_PENDING_REMOVALS, APPLY_PENDING_REMOVALS, Position, Sort, SortKey, StatusFilter,
     UPSERT_USERS, UsersQuery, list_users_sql, users_in_sql,
 };
 use crate::sync::mapping::user_row;
+use crate::testing::sqlite::query;
 
 fn db() -> Connection {
-    super::sqlite::migrated()
+    crate::testing::sqlite::migrated()
 }
 
 fn rows_json(users: &[serde_json::Value]) -> String {
@@ -191,7 +191,7 @@ fn memberships_and_organizations_write_only_changes() {
 
 fn plan(conn: &Connection, q: &UsersQuery) -> String {
     let (sql, args) = list_users_sql(q);
-    let values = super::sqlite::bind(&args);
+    let values = crate::testing::sqlite::bind(&args);
     let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
     let rows = stmt
         .query_map(params_from_iter(values), |r| r.get::<_, String>(3))
@@ -289,7 +289,7 @@ fn the_query_builder_filters_and_counts_as_documented() {
         .unwrap();
     let ids = |q: &UsersQuery| -> Vec<String> {
         let (sql, args) = list_users_sql(q);
-        let values = super::sqlite::bind(&args);
+        let values = crate::testing::sqlite::bind(&args);
         let mut stmt = conn.prepare(&sql).unwrap();
         stmt.query_map(params_from_iter(values), |r| r.get::<_, String>(0))
             .unwrap()
@@ -911,8 +911,11 @@ fn every_store_read_decodes_its_rows_by_column_name() {
         t("{}"),
         Arg::Int(1),
     ];
-    conn.execute(UPDATE_RUN, params_from_iter(super::sqlite::bind(&save)))
-        .unwrap();
+    conn.execute(
+        UPDATE_RUN,
+        params_from_iter(crate::testing::sqlite::bind(&save)),
+    )
+    .unwrap();
     run.api_requests = 4;
     run.rows_written = 9;
     run.organizations_seen = 1;
@@ -1015,7 +1018,7 @@ fn change_queries_answer_alike_in_sql_and_memory_and_use_an_index() {
         assert_eq!(from_sql, from_memory, "{q:?}");
         let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let plan: Vec<String> = plan
-            .query_map(params_from_iter(super::sqlite::bind(&args)), |r| {
+            .query_map(params_from_iter(crate::testing::sqlite::bind(&args)), |r| {
                 r.get::<_, String>(3)
             })
             .unwrap()
@@ -1194,7 +1197,7 @@ fn the_last_listings_are_the_newest_proven_full_and_any() {
 fn pushes_add_up_in_one_row_per_hour() {
     use super::runs::{LIST_RUNS, PushTally, record_push};
     use super::{RunKind, RunRecord};
-    let db = super::sqlite::SqliteDb::default();
+    let db = crate::testing::sqlite::SqliteDb::default();
     let h = 1_767_225_600_000u64; // 2026-01-01T00:00:00.000Z
     let tally = |received, updated, removed| PushTally {
         received,

@@ -281,9 +281,4 @@ pub trait UsageStore {
 }
 
 #[cfg(test)]
-#[path = "usage_sqlite.rs"]
-pub mod sqlite;
-
-#[cfg(test)]
-#[path = "tests/usage.rs"]
 mod tests;

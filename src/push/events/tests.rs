@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::config::Settings;
-use crate::store::push::sqlite::SqliteStore;
+use crate::testing::push_sqlite::SqliteStore;
 use crate::testing::{block_on, settings};
 
 pub(super) const NOW: EpochMs = 1_750_000_000_000;

@@ -7,8 +7,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use serde_json::json;
 
 use super::*;
-use crate::store::usage::sqlite::{SqliteUsage, UsageRow};
 use crate::store::usage::{UsagePage, UsageStore};
+use crate::testing::usage_sqlite::{SqliteUsage, UsageRow};
 use crate::testing::{Rng, block_on, settings};
 
 const NOW: EpochMs = 1_750_000_000_000;

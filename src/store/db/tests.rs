@@ -5,10 +5,10 @@ use super::Db;
 use crate::auth0::types::Auth0Organization;
 use crate::store::organizations::UPSERT_ORGS;
 use crate::store::sql::{Arg, SqlRunner, limits};
-use crate::store::sqlite::SqliteDb;
 use crate::store::{OrgRow, SyncStore};
 use crate::sync::organizations::org_row;
 use crate::testing::block_on;
+use crate::testing::sqlite::SqliteDb;
 
 /// A B2B tenant's organizations, named as such tenants name them (issue 20's case: 15,000).
 fn b2b_orgs(n: usize) -> Vec<OrgRow> {
@@ -48,7 +48,7 @@ fn fifteen_thousand_organizations_unchunked_fail_d1s_value_limit_and_chunked_all
     .unwrap_err();
     assert!(
         e.detail
-            .contains(&format!("`write organizations` (INSERT INTO organizations"))
+            .contains("`write organizations` (INSERT INTO organizations")
             && e.detail.contains("D1 allows 2,000,000 per string or BLOB"),
         "{}",
         e.detail

@@ -19,7 +19,7 @@ impl TrendDb {
     /// The database, migrated on first use. Tests insert `app_usage` or `applications` rows here.
     pub fn conn(&self) -> RefMut<'_, Connection> {
         RefMut::map(self.0.borrow_mut(), |c| {
-            c.get_or_insert_with(crate::store::sqlite::migrated)
+            c.get_or_insert_with(crate::testing::sqlite::migrated)
         })
     }
 }
@@ -101,6 +101,6 @@ impl TrendStore for MemoryStore {
         let op = "read the trend snapshots";
         // Read as D1's rows are, through `FromRow`.
         let args = [Arg::text(scope.as_str()), Arg::text(from_day)];
-        crate::store::sqlite::query(&self.trends.conn(), op, TREND_ROWS, &args)
+        crate::testing::sqlite::query(&self.trends.conn(), op, TREND_ROWS, &args)
     }
 }

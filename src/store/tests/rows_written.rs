@@ -10,8 +10,8 @@
 
 use rusqlite::Connection;
 
-use crate::store::sqlite::{migrate, migrated};
 use crate::store::usage::{PRUNE_SEEN, RECORD_SEEN, UPSERT_USAGE};
+use crate::testing::sqlite::{migrate, migrated};
 
 /// Rows D1 counts for inserting one row into `table`.
 fn insert_cost(conn: &Connection, table: &str) -> usize {

@@ -10,9 +10,9 @@ use serde_json::Value;
 use crate::auth0::fake::FakeAuth0;
 use crate::clock::fake::FakeClock;
 use crate::store::memory::MemoryStore;
-use crate::store::usage::sqlite::UsageRow;
 use crate::store::{RunRecord, RunStatus};
 use crate::sync::{SyncConfig, SyncResult, Trigger, run_sync};
+use crate::testing::usage_sqlite::UsageRow;
 use crate::testing::{Rng, block_on, sync_config};
 
 const T0: u64 = 1_750_000_000_000;

@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::super::tests::{NOW, TOKEN, token};
 use super::super::*;
-use crate::store::push::sqlite::SqliteStore;
+use crate::testing::push_sqlite::SqliteStore;
 use crate::testing::{Rng, block_on};
 
 const METHODS: &[&str] = &["POST", "POST", "POST", "GET", "PUT", "HEAD", "", "post"];

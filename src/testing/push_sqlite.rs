@@ -5,11 +5,11 @@ use std::cell::Cell;
 
 use rusqlite::{Connection, params_from_iter};
 
-use super::{
-    Applied, Change, EventWrite, PUSH_PRIOR, Prior, PushStore, prior_args, push_statements,
-};
 use crate::changes::{EVENTS_PER_STATEMENT, INSERT_EVENTS, NewEvent, events_json};
 use crate::store::changes::ChangeStore;
+use crate::store::push::{
+    Applied, Change, EventWrite, PUSH_PRIOR, Prior, PushStore, prior_args, push_statements,
+};
 use crate::store::users::UPSERT_USERS;
 use crate::store::{RowsWritten, StoreError};
 use crate::sync::mapping::user_row;
@@ -27,7 +27,7 @@ pub struct SqliteStore {
 
 impl Default for SqliteStore {
     fn default() -> Self {
-        let conn = crate::store::sqlite::migrated();
+        let conn = crate::testing::sqlite::migrated();
         Self {
             conn,
             fail_next: Cell::new(false),
@@ -53,7 +53,7 @@ impl PushStore for SqliteStore {
         for (slot, st) in results.iter_mut().zip(push_statements(write, now)) {
             match self.conn.execute(
                 st.sql,
-                params_from_iter(crate::store::sqlite::bind(&st.args)),
+                params_from_iter(crate::testing::sqlite::bind(&st.args)),
             ) {
                 Ok(n) => *slot = (n as RowsWritten, n as u64),
                 Err(e) => {
@@ -63,13 +63,13 @@ impl PushStore for SqliteStore {
             }
         }
         self.conn.execute_batch("COMMIT").map_err(fail)?;
-        Ok(super::applied(&results))
+        Ok(crate::store::push::applied(&results))
     }
 
     async fn prior(&self, write: &EventWrite) -> Result<Prior, StoreError> {
         // Read as D1's rows are, through `FromRow`.
         let args = prior_args(write);
-        let rows: Vec<Prior> = crate::store::sqlite::query(
+        let rows: Vec<Prior> = crate::testing::sqlite::query(
             &self.conn,
             "read what a pushed event changes",
             PUSH_PRIOR,
@@ -343,7 +343,7 @@ fn membership_changes_apply_in_event_order_and_only_for_synced_organizations() {
 fn old_ids_are_pruned_after_the_retention() {
     let s = SqliteStore::default();
     apply(&s, &upsert("evt_1", "u1", "A", T1));
-    let later = NOW + super::RETENTION_MS + 1;
+    let later = NOW + crate::store::push::RETENTION_MS + 1;
     crate::testing::block_on(s.apply_push(&upsert("evt_2", "u2", "B", T1), later)).unwrap();
     let ids: Vec<String> = s
         .conn
@@ -371,7 +371,7 @@ fn the_order_checks_are_served_by_indexes() {
                 .prepare(&format!("EXPLAIN QUERY PLAN {}", st.sql))
                 .unwrap()
                 .query_map(
-                    params_from_iter(crate::store::sqlite::bind(&st.args)),
+                    params_from_iter(crate::testing::sqlite::bind(&st.args)),
                     |r| r.get(3),
                 )
                 .unwrap()

@@ -5,12 +5,12 @@ use std::cell::{Cell, RefCell};
 
 use rusqlite::{Connection, params};
 
-use super::{
+use crate::store::StoreError;
+use crate::store::usage::{
     INSERT_GAP, LogCursorRow, PRUNE_SEEN, PushedUsage, PushedWritten, READ_LOG_CURSOR,
     RECORD_DELETIONS, RECORD_SEEN, REMOVE_DELETED_USERS, SAVE_LOG_CURSOR, UPSERT_USAGE, UsagePage,
     UsageStore, UsageWritten, deletions_json,
 };
-use crate::store::StoreError;
 use crate::usage::Deletion;
 
 /// A private SQLite database with every migration applied.
@@ -25,7 +25,7 @@ pub struct SqliteUsage {
 
 impl Default for SqliteUsage {
     fn default() -> Self {
-        let conn = crate::store::sqlite::migrated();
+        let conn = crate::testing::sqlite::migrated();
         Self {
             conn: RefCell::new(conn),
             fail_write_in: Cell::new(0),
@@ -143,7 +143,7 @@ impl UsageStore for SqliteUsage {
         let op = "read the log checkpoint";
         // Read as D1's rows are, through `FromRow`.
         let rows: Vec<LogCursorRow> =
-            crate::store::sqlite::query(&self.conn.borrow(), op, READ_LOG_CURSOR, &[])?;
+            crate::testing::sqlite::query(&self.conn.borrow(), op, READ_LOG_CURSOR, &[])?;
         Ok(rows.into_iter().next())
     }
 

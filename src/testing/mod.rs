@@ -1,4 +1,9 @@
-//! Test support: drives the core's futures natively, where every fake is ready at once.
+//! Test support: drives the core's futures natively, where every fake is ready at once, and
+//! holds the test doubles (the SQLite runner and stores, with the real migrations).
+
+pub mod push_sqlite;
+pub mod sqlite;
+pub mod usage_sqlite;
 
 use std::future::Future;
 use std::pin::pin;

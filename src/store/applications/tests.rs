@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
-use crate::store::sqlite::{SqliteDb, query};
+use crate::testing::sqlite::{SqliteDb, query};
 use crate::testing::{Rng, block_on};
 
 fn exec(db: &SqliteDb, sql: &str, args: &[Arg]) -> u64 {

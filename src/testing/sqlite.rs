@@ -6,9 +6,9 @@ use std::cell::RefCell;
 use rusqlite::Connection;
 use rusqlite::types::{Value as Sql, ValueRef};
 
-use super::StoreError;
-use super::row::{FromRow, read_rows};
-use super::sql::{Arg, Meter, SqlRunner, Stmt, Written};
+use crate::store::StoreError;
+use crate::store::row::{FromRow, read_rows};
+use crate::store::sql::{Arg, Meter, SqlRunner, Stmt, Written};
 
 /// A fresh in-memory database with every migration applied.
 pub fn migrated() -> Connection {
@@ -94,7 +94,7 @@ pub fn query<T: FromRow>(
     sql: &str,
     args: &[Arg],
 ) -> Result<Vec<T>, StoreError> {
-    super::sql::check(op, sql, args)?;
+    crate::store::sql::check(op, sql, args)?;
     read_rows(op, &query_json(conn, op, sql, args)?)
 }
 

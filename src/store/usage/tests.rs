@@ -1,9 +1,9 @@
 //! The usage statements in SQLite against the real migrations: dates only move the right way,
 //! logins add up, and a page whose checkpoint is no longer the stored one writes nothing.
 
-use super::sqlite::SqliteUsage;
 use super::*;
 use crate::testing::block_on;
+use crate::testing::usage_sqlite::SqliteUsage;
 
 fn delta(user: &str, logins: u64, login: Option<&str>, seen: &str, first: &str) -> UsageDelta {
     UsageDelta {
