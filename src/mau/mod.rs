@@ -9,8 +9,11 @@
 pub mod active;
 pub mod alerts;
 pub mod api;
+pub mod compare;
 pub mod coverage;
+pub mod deliver;
 pub mod forecast;
+pub mod from_log;
 pub mod ledger;
 pub mod month;
 pub mod test_accounts;
