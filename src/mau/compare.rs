@@ -3,17 +3,19 @@
 
 use serde::Serialize;
 
-/// Why the figures differ. Sources: Auth0's Management API reference for
-/// `GET /api/v2/stats/active-users` ("Retrieve the number of active users that logged in
-/// during the last 30 days"), and Auth0's billing docs on MAU (a user counts once per calendar
-/// month per tenant when they log in or refresh a token); summarised in
-/// /work/shared/auth0-api-notes.md, "Billing: monthly active users".
+/// Why the figures differ. Sources: Auth0's Management API reference, "Get active users count"
+/// (<https://auth0.com/docs/api/management/v2/stats/get-active-users>: "Retrieve the number of
+/// active users that logged in during the last 30 days"; it does not say whether silent
+/// authentication or refresh-token exchanges count), and Auth0's billing definition of MAU (a
+/// user who logs in or refreshes a token within a calendar month, per tenant), as summarised in
+/// the project's Auth0 notes, "Billing: monthly active users".
 pub const WHY: &str = "Auth0 counts the users who logged in during the last 30 days (a rolling \
-window, from its own records). The ledger counts the users with a billable event (a login, \
+window). The ledger counts the users with a billable event (a login, \
 silent authentication or a refresh-token exchange) in the log events it has read in the same \
 30 days. They differ when the ledger has not read every event of the window (log retention, \
-a sync gap), when token refreshes or silent logins count for one and not the other, and \
-because Auth0 bills by calendar month, which neither figure is.";
+a sync gap), when token refreshes or silent logins count for one and not the other (Auth0 \
+does not document which events its figure counts), and because Auth0 bills by calendar \
+month, which neither figure is.";
 
 /// The two figures side by side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -19,8 +19,12 @@ pub fn activity(e: &LogEvent) -> ActivityEvent {
             .map(str::to_string),
         client_id: e.client_id.clone(),
         // The name is what the page shows; the id stands in when only it was sent.
-        connection: e.connection.clone().or_else(|| e.connection_id.clone()),
-        organization_id: e.organization_id.clone(),
+        connection: e
+            .connection
+            .as_deref()
+            .or(e.connection_id.as_deref())
+            .map(str::to_string),
+        organization_id: e.organization_id.as_deref().map(str::to_string),
     }
 }
 
