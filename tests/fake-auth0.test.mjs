@@ -734,6 +734,39 @@ describe("updated_at ranges, alone and with created_at (the incremental listing)
   });
 });
 
+describe("stats (/api/v2/stats, read:stats)", () => {
+  const dailyStats = [1, 2, 3].map((d) => ({ date: `2026-11-0${d}T00:00:00.000Z`, logins: d * 10, signups: d, leaked_passwords: 0 }));
+
+  test("with read:stats: active users is a bare number, daily is filtered by from/to", async () => {
+    const fake = await startFakeAuth0({ scopes: ["read:users", "read:stats"], activeUsers: 1234, dailyStats });
+    try {
+      const t = (await getToken(fake)).body.access_token;
+      const active = await api(fake, t, "/api/v2/stats/active-users");
+      assert.equal(active.status, 200);
+      assert.equal(active.body, 1234);
+      const daily = await api(fake, t, "/api/v2/stats/daily?from=20261102&to=20261103");
+      assert.equal(daily.status, 200);
+      assert.deepEqual(daily.body.map((d) => d.logins), [20, 30]);
+      const bad = await api(fake, t, "/api/v2/stats/daily?from=2026-11-02");
+      assert.equal(bad.status, 400);
+      assert.equal(fake.stats().stats, 3);
+    } finally { await fake.close(); }
+  });
+
+  test("without read:stats: 403 insufficient_scope on both", async () => {
+    const fake = await startFakeAuth0({ activeUsers: 5, dailyStats });
+    try {
+      const t = (await getToken(fake)).body.access_token;
+      for (const path of ["/api/v2/stats/active-users", "/api/v2/stats/daily?from=20261101&to=20261103"]) {
+        const r = await api(fake, t, path);
+        assert.equal(r.status, 403, path);
+        assert.equal(r.body.errorCode, "insufficient_scope");
+        assert.match(r.body.message, /read:stats/);
+      }
+    } finally { await fake.close(); }
+  });
+});
+
 describe("mutation helpers (a tenant changing under the sync)", () => {
   let fake, token;
   const scopes = ["read:users", "read:logs"];

@@ -62,6 +62,11 @@ pub struct FakeAuth0 {
     pub logs_kept_from: Cell<usize>,
     /// The largest `take` accepted (Auth0's overview names 50 for Public Cloud).
     pub logs_take_max: Cell<usize>,
+    /// `GET /api/v2/stats/active-users`'s answer.
+    pub active_users: Cell<u64>,
+    /// `GET /api/v2/stats/daily`'s days, each `{date, logins, signups, leaked_passwords}` with
+    /// `date` ISO-8601; answered for the days from `from` to `to`.
+    pub daily_stats: RefCell<Vec<Value>>,
     /// Applications, connections and their wiring (`fake/apps.rs`).
     pub apps: RefCell<FakeApps>,
 }
@@ -164,6 +169,8 @@ impl FakeAuth0 {
             logs: RefCell::new(Vec::new()),
             logs_kept_from: Cell::new(0),
             logs_take_max: Cell::new(100),
+            active_users: Cell::new(0),
+            daily_stats: RefCell::new(Vec::new()),
             apps: RefCell::new(FakeApps::default()),
         }
     }
@@ -444,6 +451,45 @@ impl FakeAuth0 {
         resp
     }
 
+    /// `GET /api/v2/stats/active-users` and `/daily?from=YYYYMMDD&to=YYYYMMDD` (`read:stats`).
+    fn stats(&self, path: &str, p: &HashMap<String, String>) -> HttpResponse {
+        if let Some(denied) = self.scope_needed("read:stats") {
+            return denied;
+        }
+        if path == "/api/v2/stats/active-users" {
+            return answer(200, json!(self.active_users.get()));
+        }
+        if path != "/api/v2/stats/daily" {
+            return answer(404, json!({"statusCode": 404, "message": "Not Found"}));
+        }
+        let key = |v: &Value| -> String {
+            v["date"]
+                .as_str()
+                .unwrap_or_default()
+                .chars()
+                .take(10)
+                .filter(|c| *c != '-')
+                .collect()
+        };
+        let within = |d: &str, bound: &str, after: bool| {
+            p.get(bound).is_none_or(|b| {
+                if after {
+                    d >= b.as_str()
+                } else {
+                    d <= b.as_str()
+                }
+            })
+        };
+        let days: Vec<Value> = self
+            .daily_stats
+            .borrow()
+            .iter()
+            .filter(|v| within(&key(v), "from", true) && within(&key(v), "to", false))
+            .cloned()
+            .collect();
+        answer(200, Value::Array(days))
+    }
+
     fn route(&self, req: &HttpRequest) -> HttpResponse {
         let (path, params) = split_url(&req.url);
         if path == "/oauth/token" {
@@ -478,6 +524,8 @@ impl FakeAuth0 {
             self.export(&path, req)
         } else if path == "/api/v2/logs" {
             self.logs(&req.url, &params)
+        } else if path.starts_with("/api/v2/stats/") {
+            self.stats(&path, &params)
         } else if path == "/api/v2/organizations" {
             self.organizations(&params)
         } else if let Some(rest) = path.strip_prefix("/api/v2/organizations/") {

@@ -8,6 +8,7 @@ pub mod export;
 pub mod fake;
 pub mod logs;
 pub mod organizations;
+pub mod stats;
 pub mod types;
 pub mod users;
 

@@ -13,6 +13,7 @@ fn event(id: u64, kind: &str, ms: u64, client: Option<&str>, user: Option<&str>)
         kind: Some(kind.into()),
         client_id: client.map(str::to_string),
         user_id: user.map(str::to_string),
+        ..LogEvent::default()
     }
 }
 

@@ -415,6 +415,7 @@ const API_SCOPES = {
   connections: "read:connections",
   connection_clients: "read:connections",
   org_connections: "read:organization_connections",
+  stats: "read:stats",
 };
 
 /**
@@ -440,6 +441,8 @@ const API_SCOPES = {
  * @param {boolean} [opts.emptyFinalPage=true] members checkpoint quirk (see notes)
  * @param {object[]} [opts.logs=[]] the tenant's log, oldest first (see `logEvent`)
  * @param {number} [opts.logsTakeMax=100] the largest `take` the log accepts (50: refuse 100 with a 400)
+ * @param {number} [opts.activeUsers=0] `GET /api/v2/stats/active-users`'s bare number (`read:stats`)
+ * @param {object[]} [opts.dailyStats=[]] `GET /api/v2/stats/daily`'s days: `{date (ISO), logins, signups, leaked_passwords}`
  * @param {{burst:number, perSecond:number}} [opts.rateLimit] default unlimited
  * @param {boolean|number} [opts.retryAfter] add Retry-After to 429s: a fixed number of seconds, or true = computed
  * @param {object} [opts.faults] initial fake.faults: `stormUntil` (ms on the clock) or
@@ -489,6 +492,8 @@ export async function startFakeAuth0(opts = {}) {
     // Retention: events before this index are gone; a checkpoint before the first kept is refused.
     logsKeptFrom: 0,
     logsTakeMax: opts.logsTakeMax ?? 100,
+    activeUsers: opts.activeUsers ?? 0,
+    dailyStats: opts.dailyStats ?? [],
     rateLimit: opts.rateLimit ?? { burst: 1e9, perSecond: 1e9 },
     retryAfter: opts.retryAfter ?? false,
     faults: opts.faults ?? {},
@@ -504,7 +509,7 @@ export async function startFakeAuth0(opts = {}) {
       Object.assign(out, kindCounts);
       out.logs = out.logs ?? 0;
       out.api = out.users + out.export + out.jobs + out.organizations + out.members + out.logs
-        + out.applications + out.connections + out.connection_clients + out.org_connections;
+        + out.applications + out.connections + out.connection_clients + out.org_connections + (out.stats ?? 0);
       out.rateLimited = count429;
       out.errors5xx = count5xx;
       return out;
@@ -891,6 +896,21 @@ export async function startFakeAuth0(opts = {}) {
     return { status: 200, body: page, headers: { link: `<${next}>; rel="next"` } };
   }
 
+  // -- /api/v2/stats (read:stats): active users in the last 30 days as a bare number; daily
+  // counts for the days from `from` to `to` (YYYYMMDD, inclusive) --------------------------------
+  function handleStats(path, query) {
+    if (path === "/api/v2/stats/active-users") return { status: 200, body: fake.activeUsers };
+    for (const k of ["from", "to"]) {
+      if (query[k] !== undefined && !/^\d{8}$/.test(query[k])) {
+        throw badQuery(`Query validation error: '${k}' must be a date as YYYYMMDD.`);
+      }
+    }
+    const day = (d) => String(d.date ?? "").slice(0, 10).replaceAll("-", "");
+    const days = fake.dailyStats.filter((d) => (query.from === undefined || day(d) >= query.from)
+      && (query.to === undefined || day(d) <= query.to));
+    return { status: 200, body: days };
+  }
+
   // -- applications, connections and their wiring ------------------------------------------------
   // Offset paging with totals (clients, organization connections), checkpoint paging for
   // connections and their enabled clients; secrets are only returned when `fields` allows.
@@ -952,6 +972,7 @@ export async function startFakeAuth0(opts = {}) {
     if (path === "/api/v2/organizations") return "organizations";
     if (/^\/api\/v2\/organizations\/[^/]+\/members$/.test(path)) return "members";
     if (path === "/api/v2/logs") return "logs";
+    if (path === "/api/v2/stats/active-users" || path === "/api/v2/stats/daily") return "stats";
     return "other";
   }
 
@@ -962,6 +983,7 @@ export async function startFakeAuth0(opts = {}) {
     if (kind === "organizations" && method === "GET") return handleOrganizations(query);
     if (kind === "members" && method === "GET") return handleMembers(decodeURIComponent(path.split("/")[4]), query);
     if (kind === "logs" && method === "GET") return handleLogs(query);
+    if (kind === "stats" && method === "GET") return handleStats(path, query);
     if (kind === "applications" && method === "GET") return handleApplications(query);
     if (kind === "connections" && method === "GET") return handleConnections(query);
     if (kind === "connection_clients" && method === "GET") return handleConnectionClients(decodeURIComponent(path.split("/")[4]), query);

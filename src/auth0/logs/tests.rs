@@ -244,6 +244,10 @@ fn junk_item(rng: &mut Rng) -> Value {
                 "type",
                 "client_id",
                 "user_id",
+                "connection",
+                "connection_id",
+                "organization_id",
+                "user_name",
                 "ip",
                 "details",
             ] {
