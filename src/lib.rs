@@ -14,6 +14,7 @@ pub mod http;
 pub mod lowercase;
 pub mod mau;
 pub mod push;
+pub mod reach;
 pub mod render;
 pub mod settings;
 pub mod store;

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
+use crate::reach::{M2M, ReachApp, ReachTenant, ReachUser, can_reach};
 use crate::testing::sqlite::{SqliteDb, query};
 use crate::testing::{Rng, block_on};
 

@@ -9,10 +9,9 @@ use serde_json::{Value, json};
 use super::super::*;
 use crate::auth0::fake::{FakeApps, FakeAuth0, FakeConnection};
 use crate::clock::fake::FakeClock;
+use crate::reach::{ReachApp, ReachTenant, ReachUser, can_reach};
 use crate::store::RunStatus;
-use crate::store::applications::{
-    ReachApp, ReachTenant, ReachUser, can_reach, ids, list_apps, scopes,
-};
+use crate::store::applications::{ids, list_apps, scopes};
 use crate::store::memory::MemoryStore;
 use crate::sync::{SyncConfig, SyncResult, Trigger, run_sync};
 use crate::testing::{Rng, block_on, sync_config};
