@@ -5,8 +5,8 @@ use crate::auth::origin::RequestSite;
 use crate::auth0::fake::FakeAuth0;
 use crate::clock::fake::FakeClock;
 use crate::config::ViewerToken;
-use crate::store::memory::MemoryStore;
 use crate::sync::{Trigger, run_sync};
+use crate::testing::memory::MemoryStore;
 use crate::testing::{block_on, sync_config};
 
 const NOW: u64 = 1_750_000_000_000;

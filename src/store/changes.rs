@@ -203,8 +203,8 @@ impl ChangesQuery {
 mod tests {
     use super::*;
     use crate::changes::{Origin, Subject};
-    use crate::store::memory::MemoryStore;
     use crate::testing::block_on;
+    use crate::testing::memory::MemoryStore;
 
     #[test]
     fn memory_skips_a_stored_key_as_the_sql_does() {

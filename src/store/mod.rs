@@ -1,8 +1,8 @@
 //! Storage: the row types, their SQL, and the narrow traits the sync and the API use.
 //!
 //! The traits are written once over a [`sql::SqlRunner`] ([`db::Db`]): D1 runs them on wasm
-//! (`runtime::d1`), SQLite in native tests; older native tests still use an in-memory store
-//! ([`memory`]).
+//! (`runtime::d1`), SQLite in native tests; older native tests still use an in-memory
+//! store (`testing::memory`).
 
 pub mod applications;
 pub mod changes;
@@ -19,8 +19,6 @@ pub mod usage;
 pub mod users;
 
 pub mod db;
-#[cfg(test)]
-pub mod memory;
 #[cfg(test)]
 mod sql_tests;
 

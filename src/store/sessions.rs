@@ -45,18 +45,6 @@ pub trait SessionStore {
 }
 
 #[cfg(test)]
-impl SessionStore for super::memory::MemoryStore {
-    async fn session_epoch(&self) -> Result<u64, StoreError> {
-        Ok(self.session_epoch.get())
-    }
-
-    async fn bump_session_epoch(&self) -> Result<u64, StoreError> {
-        self.session_epoch.set(self.session_epoch.get() + 1);
-        Ok(self.session_epoch.get())
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
     use rusqlite::Connection;

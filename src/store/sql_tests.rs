@@ -578,8 +578,8 @@ fn derived_events_in_sql_match_the_memory_store_and_the_rust_wording() {
         HELD_ADDED_EVENTS, HELD_REMOVED_EVENTS, MEMBERS_ADDED_EVENTS, MEMBERS_REMOVED_EVENTS,
         REMOVAL_EVENTS,
     };
-    use crate::store::memory::MemoryStore;
     use crate::testing::block_on;
+    use crate::testing::memory::MemoryStore;
     use rusqlite::params;
 
     let conn = db();
@@ -961,8 +961,8 @@ fn change_queries_answer_alike_in_sql_and_memory_and_use_an_index() {
     use super::{ChangePosition, ChangeRecord, ChangeView, ChangesQuery};
     use crate::changes::{EventType, INSERT_EVENTS, NewEvent, Origin, Subject, events_json};
     use crate::store::changes::list_changes_sql;
-    use crate::store::memory::MemoryStore;
     use crate::testing::block_on;
+    use crate::testing::memory::MemoryStore;
 
     let conn = db();
     let mem = MemoryStore::default();

@@ -87,8 +87,8 @@ impl Lease {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::memory::MemoryStore;
     use crate::testing::block_on;
+    use crate::testing::memory::MemoryStore;
 
     #[test]
     fn owners_differ_by_nonce_within_the_same_millisecond() {

@@ -1,6 +1,7 @@
 //! Test support: drives the core's futures natively, where every fake is ready at once, and
 //! holds the test doubles (the SQLite runner and stores, with the real migrations).
 
+pub mod memory;
 pub mod push_sqlite;
 pub mod sqlite;
 pub mod usage_sqlite;

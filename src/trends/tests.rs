@@ -5,9 +5,9 @@ use serde_json::{Value, json};
 use super::*;
 use crate::auth0::fake::FakeAuth0;
 use crate::clock::fake::FakeClock;
-use crate::store::memory::MemoryStore;
 use crate::store::{RunRecord, RunStatus};
 use crate::sync::{SyncResult, Trigger, run_sync};
+use crate::testing::memory::MemoryStore;
 use crate::testing::{block_on, sync_config};
 
 /// 2025-06-01T00:00:00Z.

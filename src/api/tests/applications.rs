@@ -9,8 +9,8 @@ use crate::api::params::encode_cursor;
 use crate::auth::origin::RequestSite;
 use crate::auth0::fake::{FakeApps, FakeAuth0, FakeConnection};
 use crate::clock::fake::FakeClock;
-use crate::store::memory::MemoryStore;
 use crate::sync::{Trigger, run_sync};
+use crate::testing::memory::MemoryStore;
 use crate::testing::{block_on, sync_config};
 
 const NOW: u64 = 1_750_000_000_000;

@@ -5,8 +5,8 @@ use super::super::*;
 use crate::auth::origin::RequestSite;
 use crate::changes::{EventType, NewEvent, Origin, Subject};
 use crate::config::ViewerToken;
-use crate::store::memory::MemoryStore;
 use crate::testing::block_on;
+use crate::testing::memory::MemoryStore;
 
 const NOW: u64 = 1_750_000_000_000;
 

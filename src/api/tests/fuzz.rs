@@ -12,8 +12,8 @@ use crate::auth::session::{SessionKey, SessionSigner, issue};
 use crate::auth0::fake::FakeAuth0;
 use crate::clock::fake::FakeClock;
 use crate::config::ViewerToken;
-use crate::store::memory::MemoryStore;
 use crate::sync::{Trigger, run_sync};
+use crate::testing::memory::MemoryStore;
 use crate::testing::{Rng, block_on, sync_config};
 
 const NOW: u64 = 1_750_000_000_000;

@@ -12,9 +12,9 @@ use crate::auth0::fake::{FakeApps, FakeAuth0, FakeConnection};
 use crate::clock::fake::FakeClock;
 use crate::render::applications::{Coverage, NotEnabled};
 use crate::store::applications::{AppSummary, AppUser, UsageGap, UserApp};
-use crate::store::memory::MemoryStore;
 use crate::store::{ChangeRecord, ConnectionCount, OrgRecord, RunStatus, SeatCounts};
 use crate::sync::{Trigger, run_sync};
+use crate::testing::memory::MemoryStore;
 use crate::testing::{block_on, sync_config};
 use crate::trends::{Bucket, By, Point, Reclaim, Series, Trends, Week};
 

@@ -492,7 +492,7 @@ fn receipts_and_log_lines_name_the_event_and_never_the_token() {
 fn the_route_is_not_behind_the_viewer_auth_or_the_cross_site_check() {
     use crate::api::{AccessOutcome, ApiRequest, Handled, ViewerAuth, handle};
     use crate::auth::origin::RequestSite;
-    let store = crate::store::memory::MemoryStore::default();
+    let store = crate::testing::memory::MemoryStore::default();
     let auth = ViewerAuth {
         token: None,
         token_problem: None,

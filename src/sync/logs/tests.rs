@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use crate::auth0::fake::FakeAuth0;
 use crate::clock::fake::FakeClock;
-use crate::store::memory::MemoryStore;
 use crate::store::{RunRecord, RunStatus};
 use crate::sync::{SyncConfig, SyncResult, Trigger, run_sync};
+use crate::testing::memory::MemoryStore;
 use crate::testing::usage_sqlite::UsageRow;
 use crate::testing::{Rng, block_on, sync_config};
 

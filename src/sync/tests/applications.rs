@@ -12,8 +12,8 @@ use crate::clock::fake::FakeClock;
 use crate::reach::{ReachApp, ReachTenant, ReachUser, can_reach};
 use crate::store::RunStatus;
 use crate::store::applications::{ids, list_apps, scopes};
-use crate::store::memory::MemoryStore;
 use crate::sync::{SyncConfig, SyncResult, Trigger, run_sync};
+use crate::testing::memory::MemoryStore;
 use crate::testing::{Rng, block_on, sync_config};
 
 const T0: u64 = 1_750_000_000_000;

@@ -499,9 +499,9 @@ fn fuzz_mangled_cursors_read_as_the_derive_read_them() {
 fn fuzz_a_run_with_an_unreadable_cursor_is_given_up_and_loses_nothing() {
     use crate::auth0::fake::FakeAuth0;
     use crate::clock::fake::FakeClock;
-    use crate::store::memory::MemoryStore;
     use crate::store::{RunRecord, RunStatus, SyncStore};
     use crate::sync::{SyncResult, Trigger, run_sync};
+    use crate::testing::memory::MemoryStore;
     use crate::testing::{block_on, sync_config};
 
     let fake = FakeAuth0::with_users(FakeAuth0::generate(40, 5));

@@ -6,7 +6,7 @@ use super::super::*;
 use crate::auth0::fake::FakeAuth0;
 use crate::changes::NewEvent;
 use crate::clock::fake::FakeClock;
-use crate::store::memory::MemoryStore;
+use crate::testing::memory::MemoryStore;
 use crate::testing::{block_on, sync_config};
 use serde_json::json;
 

@@ -5,7 +5,7 @@
 use super::super::*;
 use crate::auth0::fake::FakeAuth0;
 use crate::clock::fake::FakeClock;
-use crate::store::memory::MemoryStore;
+use crate::testing::memory::MemoryStore;
 use crate::testing::{block_on, sync_config};
 use crate::time::iso_from_ms;
 use crate::usage::Deletion;

@@ -4,7 +4,7 @@
 use super::super::*;
 use crate::auth0::fake::FakeAuth0;
 use crate::clock::fake::FakeClock;
-use crate::store::memory::MemoryStore;
+use crate::testing::memory::MemoryStore;
 use crate::testing::{block_on, sync_config};
 
 /// 2025-06-15T15:06:40Z.

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use super::super::*;
 use crate::auth0::fake::FakeAuth0;
 use crate::clock::fake::FakeClock;
-use crate::store::memory::MemoryStore;
+use crate::testing::memory::MemoryStore;
 use crate::testing::{Rng, block_on, sync_config};
 use serde_json::Value;
 

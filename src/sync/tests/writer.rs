@@ -7,7 +7,7 @@ use std::rc::Rc;
 use super::super::*;
 use crate::auth0::fake::FakeAuth0;
 use crate::clock::fake::FakeClock;
-use crate::store::memory::MemoryStore;
+use crate::testing::memory::MemoryStore;
 use crate::testing::{block_on, sync_config};
 
 const T0: u64 = 1_750_000_000_000;

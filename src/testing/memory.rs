@@ -4,16 +4,16 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::ops::RangeBounds;
 
-use super::ChangeStore;
-use super::runs::{LAST_LISTINGS, LastListings, RunKind};
-use super::users::StatusFilter;
-use super::{
+use crate::changes::{
+    EventType, NewEvent, Origin, Subject, membership_detail, org_label, user_detail, who,
+};
+use crate::store::ChangeStore;
+use crate::store::runs::{LAST_LISTINGS, LastListings, RunKind};
+use crate::store::users::StatusFilter;
+use crate::store::{
     ConnectionCount, CreatedRange, OrgRecord, OrgRow, RowsWritten, RunRecord, RunStatus,
     SeatCounts, StoreError, StoredMember, StoredOrg, StoredUser, SyncStore, UserRecord, UserRow,
     UsersQuery, ViewStore,
-};
-use crate::changes::{
-    EventType, NewEvent, Origin, Subject, membership_detail, org_label, user_detail, who,
 };
 use crate::time::EpochMs;
 
@@ -122,14 +122,14 @@ impl MemoryStore {
     }
 }
 
-impl super::usage::UsageStore for MemoryStore {
-    async fn log_cursor(&self) -> Result<Option<super::usage::LogCursorRow>, StoreError> {
+impl crate::store::usage::UsageStore for MemoryStore {
+    async fn log_cursor(&self) -> Result<Option<crate::store::usage::LogCursorRow>, StoreError> {
         self.usage.log_cursor().await
     }
     async fn write_usage_page(
         &self,
-        page: &super::usage::UsagePage<'_>,
-    ) -> Result<super::usage::UsageWritten, StoreError> {
+        page: &crate::store::usage::UsagePage<'_>,
+    ) -> Result<crate::store::usage::UsageWritten, StoreError> {
         let mut written = self.usage.write_usage_page(page).await?;
         self.count(written.rows);
         // The users live here, not in the SQLite tables.
@@ -147,8 +147,8 @@ impl super::usage::UsageStore for MemoryStore {
     }
     async fn write_pushed_usage(
         &self,
-        push: &super::usage::PushedUsage<'_>,
-    ) -> Result<super::usage::PushedWritten, StoreError> {
+        push: &crate::store::usage::PushedUsage<'_>,
+    ) -> Result<crate::store::usage::PushedWritten, StoreError> {
         let mut written = self.usage.write_pushed_usage(push).await?;
         self.count(written.rows);
         written.removed = self.apply_deletions(push.deletions, push.now);
@@ -193,17 +193,17 @@ impl ChangeStore for MemoryStore {
     }
 }
 
-impl super::ChangeView for MemoryStore {
+impl crate::store::ChangeView for MemoryStore {
     async fn list_changes(
         &self,
-        q: &super::ChangesQuery,
-    ) -> Result<Vec<super::ChangeRecord>, StoreError> {
-        let mut out: Vec<super::ChangeRecord> = self
+        q: &crate::store::ChangesQuery,
+    ) -> Result<Vec<crate::store::ChangeRecord>, StoreError> {
+        let mut out: Vec<crate::store::ChangeRecord> = self
             .access_events
             .borrow()
             .iter()
             .enumerate()
-            .map(|(i, e)| super::ChangeRecord {
+            .map(|(i, e)| crate::store::ChangeRecord {
                 id: i as i64 + 1,
                 at: e.at.clone(),
                 run_id: e.run_id,
@@ -901,5 +901,16 @@ impl ViewStore for MemoryStore {
             .collect();
         out.sort_by(|a, b| b.users.cmp(&a.users).then(a.connection.cmp(&b.connection)));
         Ok(out)
+    }
+}
+
+impl crate::store::SessionStore for MemoryStore {
+    async fn session_epoch(&self) -> Result<u64, StoreError> {
+        Ok(self.session_epoch.get())
+    }
+
+    async fn bump_session_epoch(&self) -> Result<u64, StoreError> {
+        self.session_epoch.set(self.session_epoch.get() + 1);
+        Ok(self.session_epoch.get())
     }
 }
