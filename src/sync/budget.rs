@@ -49,6 +49,11 @@ impl Budget {
     }
 }
 
+/// The statements a bulk write of `items` takes.
+fn chunk_count<T: serde::Serialize>(items: &[T]) -> u32 {
+    u32::try_from(crate::store::sql::chunks(items, usize::MAX).len()).unwrap_or(u32::MAX)
+}
+
 /// A store that counts the queries made through it.
 pub struct Counted<'s, S> {
     inner: &'s S,
@@ -189,7 +194,8 @@ impl<S: SyncStore> SyncStore for Counted<'_, S> {
         rows: &[OrgRow],
         now_iso: &str,
     ) -> impl Future<Output = Result<RowsWritten, StoreError>> {
-        self.tick(1);
+        // One statement per chunk (`store::sql::chunks`): 15,000 organizations take three.
+        self.tick(chunk_count(rows));
         self.inner.upsert_organizations(rows, now_iso)
     }
     fn mark_organizations_removed(
@@ -197,7 +203,7 @@ impl<S: SyncStore> SyncStore for Counted<'_, S> {
         ids: &[String],
         now_iso: &str,
     ) -> impl Future<Output = Result<RowsWritten, StoreError>> {
-        self.tick(1);
+        self.tick(chunk_count(ids));
         self.inner.mark_organizations_removed(ids, now_iso)
     }
     fn members(&self, org_id: &str) -> impl Future<Output = Result<Vec<StoredMember>, StoreError>> {
