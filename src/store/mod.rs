@@ -11,6 +11,7 @@ pub mod row;
 pub mod runs;
 pub mod sessions;
 pub mod summary;
+pub mod tenants;
 pub mod trends;
 pub mod usage;
 pub mod users;
