@@ -5,5 +5,6 @@ pub mod changes;
 pub mod charts;
 pub mod csv;
 pub mod html;
+pub mod settings;
 pub mod svg;
 pub mod users;

@@ -14,6 +14,7 @@ pub mod runs;
 pub mod sessions;
 pub mod sql;
 pub mod summary;
+pub mod tenants;
 pub mod trends;
 pub mod usage;
 pub mod users;
