@@ -532,10 +532,6 @@ impl FakeAuth0 {
             // Auth0 decodes the path: the client percent-encodes the id.
             let org = crate::http::decode_path_segment(rest.trim_end_matches("/members"));
             self.members(&org.unwrap_or_default(), &params)
-        } else if path == "/api/v2/stats/active-users" {
-            // One number: the users the tenant holds stand in for its active users.
-            self.scope_needed("read:stats")
-                .unwrap_or_else(|| answer(200, json!(self.users.borrow().len())))
         } else {
             answer(404, json!({"statusCode": 404, "message": "Not Found"}))
         }

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 use super::*;
-use crate::store::sqlite::{bind, migrated, query};
+use crate::testing::sqlite::{bind, migrated, query};
 
 fn run(conn: &Connection, sql: &str, args: &[Arg]) -> rusqlite::Result<usize> {
     conn.execute(sql, rusqlite::params_from_iter(bind(args)))
