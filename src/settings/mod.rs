@@ -1,3 +1,4 @@
 //! Tenant settings managed from the dashboard (issue 21): pure parts, not yet wired to routes.
 
 pub mod audit;
+pub mod secret_box;
