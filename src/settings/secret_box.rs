@@ -151,13 +151,41 @@ impl fmt::Debug for OpenedSecret {
     }
 }
 
-/// Seals `secret` for `tenant_id`: `v1:` + base64(nonce ‖ ciphertext ‖ tag).
+/// What a sealed value is for: bound with the tenant id as associated data, so a tenant's sealed
+/// client secret cannot be swapped in for its stream token, or for another tenant's anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The M2M application's client secret.
+    ClientSecret,
+    /// The Log Stream's bearer token.
+    LogStreamToken,
+    /// The Event Streams webhook's token.
+    EventStreamToken,
+}
+
+impl Purpose {
+    fn label(self) -> &'static str {
+        match self {
+            Self::ClientSecret => "client_secret",
+            Self::LogStreamToken => "log_stream_token",
+            Self::EventStreamToken => "event_stream_token",
+        }
+    }
+}
+
+/// The associated data: the tenant id and the purpose, apart by a byte no id holds.
+fn associated(tenant_id: &str, purpose: Purpose) -> Vec<u8> {
+    [tenant_id.as_bytes(), b"\0", purpose.label().as_bytes()].concat()
+}
+
+/// Seals `secret` for `tenant_id` and `purpose`: `v1:` + base64(nonce ‖ ciphertext ‖ tag).
 ///
 /// # Errors
 /// No random source, or an absurdly long secret.
 pub fn seal(
     key: &SettingsKey,
     tenant_id: &str,
+    purpose: Purpose,
     secret: &str,
     nonces: &mut impl NonceSource,
 ) -> Result<String, SealError> {
@@ -169,7 +197,7 @@ pub fn seal(
             Nonce::from_slice(&nonce),
             Payload {
                 msg: secret.as_bytes(),
-                aad: tenant_id.as_bytes(),
+                aad: &associated(tenant_id, purpose),
             },
         )
         .map_err(|_| SealError::TooLong)?;
@@ -179,12 +207,17 @@ pub fn seal(
     Ok(format!("{PREFIX_V1}{}", Base64::encode_string(&record)))
 }
 
-/// Opens a record [`seal`] wrote for the same `tenant_id` under the same key.
+/// Opens a record [`seal`] wrote for the same `tenant_id` and `purpose` under the same key.
 ///
 /// # Errors
 /// [`OpenError::Malformed`] for text that is not a record; [`OpenError::Rejected`] for a wrong
-/// key, a wrong tenant id or any altered byte.
-pub fn open(key: &SettingsKey, tenant_id: &str, stored: &str) -> Result<OpenedSecret, OpenError> {
+/// key, a wrong tenant id or purpose, or any altered byte.
+pub fn open(
+    key: &SettingsKey,
+    tenant_id: &str,
+    purpose: Purpose,
+    stored: &str,
+) -> Result<OpenedSecret, OpenError> {
     let body = stored.strip_prefix(PREFIX_V1).ok_or(OpenError::Malformed)?;
     let record = Base64::decode_vec(body).map_err(|_| OpenError::Malformed)?;
     if record.len() < NONCE_LEN + TAG_LEN {
@@ -197,7 +230,7 @@ pub fn open(key: &SettingsKey, tenant_id: &str, stored: &str) -> Result<OpenedSe
             Nonce::from_slice(nonce),
             Payload {
                 msg: sealed,
-                aad: tenant_id.as_bytes(),
+                aad: &associated(tenant_id, purpose),
             },
         )
         .map_err(|_| OpenError::Rejected)?;
