@@ -6,6 +6,7 @@ use std::cell::Cell;
 use crate::auth0::RequestStats;
 use crate::changes::{EVENTS_PER_STATEMENT, NewEvent};
 use crate::store::runs::LastListings;
+use crate::store::sql::{Arg, Meter, SqlRunner, Stmt, Written};
 use crate::store::{
     ChangeStore, CreatedRange, OrgRow, RowsWritten, RunKind, RunRecord, StoreError, StoredMember,
     StoredOrg, StoredUser, SyncStore, UserRow,
@@ -274,6 +275,44 @@ impl<S: SyncStore> ChangeStore for Counted<'_, S> {
     fn baseline_recorded(&self) -> impl Future<Output = Result<bool, StoreError>> {
         self.tick(1);
         self.inner.baseline_recorded()
+    }
+}
+
+// Not `async`, as the `SyncStore` methods of `Counted` (see there). The checked calls of
+// `SqlRunner` hold each statement to D1's limits here, then reach the store's raw calls.
+impl<S: SyncStore + SqlRunner> SqlRunner for Counted<'_, S> {
+    fn meter(&self) -> &Meter {
+        self.inner().meter()
+    }
+
+    fn raw_rows(
+        &self,
+        op: &'static str,
+        sql: &str,
+        args: &[Arg],
+    ) -> impl Future<Output = Result<serde_json::Value, StoreError>> {
+        self.tick(1);
+        self.inner().raw_rows(op, sql, args)
+    }
+
+    fn raw_write(
+        &self,
+        op: &'static str,
+        sql: &str,
+        args: &[Arg],
+    ) -> impl Future<Output = Result<Written, StoreError>> {
+        self.tick(1);
+        self.inner().raw_write(op, sql, args)
+    }
+
+    fn raw_batch(
+        &self,
+        op: &'static str,
+        stmts: &[Stmt],
+    ) -> impl Future<Output = Result<Vec<Written>, StoreError>> {
+        // One per statement: how D1 counts a batch is not documented (`store::sql::Meter`).
+        self.tick(u32::try_from(stmts.len()).unwrap_or(u32::MAX));
+        self.inner().raw_batch(op, stmts)
     }
 }
 
