@@ -143,6 +143,22 @@ impl<R: SqlRunner> Db<R> {
         self.0.sql_batch_each(op, statements)
     }
 
+    /// Runs `sql` once per chunk of `items` (by count and bytes: [`chunks`]), `args` making each
+    /// run's arguments from the chunk's JSON; returns the rows written.
+    async fn each_chunk<T: serde::Serialize>(
+        &self,
+        op: &'static str,
+        sql: &str,
+        items: &[T],
+        args: impl Fn(Arg) -> Vec<Arg>,
+    ) -> Result<RowsWritten, StoreError> {
+        let mut written = 0;
+        for chunk in chunks(items, usize::MAX) {
+            written += self.written(op, sql, &args(json(&chunk))).await?;
+        }
+        Ok(written)
+    }
+
     /// A membership write (`sql` with `[org, ids, now]`) per chunk of `ids`, each preceded in
     /// one batch by the events of `events_sql` (`[run, org, now, ids]`) when `events_of_run` is
     /// set: a chunk's rows and events land together.
@@ -349,14 +365,10 @@ impl<R: SqlRunner> SyncStore for Db<R> {
         run_id: i64,
         ids: &[String],
     ) -> Result<RowsWritten, StoreError> {
-        let mut written = 0;
-        for chunk in chunks(ids, usize::MAX) {
-            let args = [Arg::Int(run_id), json(&chunk)];
-            written += self
-                .written("hold removed users", ADD_PENDING_REMOVALS, &args)
-                .await?;
-        }
-        Ok(written)
+        self.each_chunk("hold removed users", ADD_PENDING_REMOVALS, ids, |ids| {
+            vec![Arg::Int(run_id), ids]
+        })
+        .await
     }
 
     async fn apply_pending_removals(
@@ -414,17 +426,10 @@ impl<R: SqlRunner> SyncStore for Db<R> {
         now_iso: &str,
     ) -> Result<RowsWritten, StoreError> {
         // A B2B tenant's 15,000 organizations are 2.45 MB of JSON: one value per chunk.
-        let mut written = 0;
-        for chunk in chunks(rows, usize::MAX) {
-            written += self
-                .written(
-                    "write organizations",
-                    UPSERT_ORGS,
-                    &[json(&chunk), text(now_iso)],
-                )
-                .await?;
-        }
-        Ok(written)
+        self.each_chunk("write organizations", UPSERT_ORGS, rows, |rows| {
+            vec![rows, text(now_iso)]
+        })
+        .await
     }
 
     async fn mark_organizations_removed(
@@ -432,17 +437,13 @@ impl<R: SqlRunner> SyncStore for Db<R> {
         ids: &[String],
         now_iso: &str,
     ) -> Result<RowsWritten, StoreError> {
-        let mut written = 0;
-        for chunk in chunks(ids, usize::MAX) {
-            written += self
-                .written(
-                    "mark organizations removed",
-                    MARK_ORGS_REMOVED,
-                    &[json(&chunk), text(now_iso)],
-                )
-                .await?;
-        }
-        Ok(written)
+        self.each_chunk(
+            "mark organizations removed",
+            MARK_ORGS_REMOVED,
+            ids,
+            |ids| vec![ids, text(now_iso)],
+        )
+        .await
     }
 
     async fn members(&self, org_id: &str) -> Result<Vec<StoredMember>, StoreError> {
@@ -479,14 +480,10 @@ impl<R: SqlRunner> SyncStore for Db<R> {
         org_id: &str,
         ids: &[String],
     ) -> Result<RowsWritten, StoreError> {
-        let mut written = 0;
-        for chunk in chunks(ids, usize::MAX) {
-            let args = [Arg::Int(run_id), text(org_id), json(&chunk)];
-            written += self
-                .written("hold read members", HOLD_SEEN_MEMBERS, &args)
-                .await?;
-        }
-        Ok(written)
+        self.each_chunk("hold read members", HOLD_SEEN_MEMBERS, ids, |ids| {
+            vec![Arg::Int(run_id), text(org_id), ids]
+        })
+        .await
     }
 
     async fn apply_seen_members(
