@@ -238,11 +238,23 @@ function groupIntoRuns(users, clusterAt, max, rnd) {
   }
 }
 
+// Parts of a B2B tenant's customer organizations (makeOrganizations' `style: "customers"`).
+const CUSTOMER_WORDS = ["Northwind", "Contoso", "Fabrikam", "Tailspin", "Adventure", "Litware", "Proseware",
+  "Wingtip", "Woodgrove", "Coho", "Alpine", "Blue Yonder", "Lucerne", "Margie's", "Trey", "Humongous",
+  "Fourth Coffee", "Graphic Design", "Wide World", "Southridge"];
+const CUSTOMER_TRADES = ["Logistics", "Insurance", "Healthcare", "Retail", "Manufacturing", "Energy",
+  "Publishing", "Airlines", "Banking", "Pharma", "Telecom", "Consulting"];
+const CUSTOMER_SITES = [["EMEA", "Frankfurt"], ["EMEA", "Dublin"], ["EMEA", "Paris"], ["AMER", "Chicago"],
+  ["AMER", "São Paulo"], ["AMER", "Toronto"], ["APAC", "Singapore"], ["APAC", "Sydney"], ["APAC", "Tokyo"]];
+
 /**
  * Deterministic organizations and memberships.
  * @param {number} n number of organizations
- * @param {{seed?: number, users?: object[], sizes?: number[]}} [opts] sizes[i] = member count of org i
- *   (capped at users.length; default 0..min(50, users)). Members are distinct users of `users`.
+ * @param {{seed?: number, users?: object[], sizes?: number[], minMembers?: number, maxMembers?: number,
+ *   style?: "brands"|"customers"}} [opts] sizes[i] = member count of org i (capped at users.length);
+ *   the others draw minMembers..maxMembers (default 0..min(50, users)). Members are distinct users of
+ *   `users`. style "customers" names them like a B2B tenant's customers:
+ *   `customer-00042-northwind-logistics-emea` / `Customer 00042: Northwind Logistics EMEA (Frankfurt)`.
  * @returns {{organizations: {id,name,display_name}[], members: Map<string, string[]>}}
  */
 export function makeOrganizations(n, opts = {}) {
@@ -254,21 +266,37 @@ export function makeOrganizations(n, opts = {}) {
   const organizations = [];
   const members = new Map();
   const names = new Set();
+  const minMembers = Math.min(opts.minMembers ?? 0, users.length);
+  const maxMembers = Math.min(opts.maxMembers ?? 50, users.length);
+  // One index array, shuffled partially per organization and then restored by undoing the swaps:
+  // the same draws as a fresh array each time, without 15,000 copies of it.
+  const idx = users.map((_, k) => k);
   for (let i = 0; i < n; i++) {
-    let display;
-    do display = `${rnd.pick(words)} ${rnd.pick(suffix)}${names.size >= words.length * suffix.length / 2 ? ` ${i}` : ""}`;
-    while (names.has(display));
-    names.add(display);
-    const org = { id: `org_${rnd.alnum(16)}`, name: display.toLowerCase().replace(/[^a-z0-9]+/g, "-"), display_name: display };
+    let display, name;
+    if (opts.style === "customers") {
+      const num = String(i + 1).padStart(5, "0");
+      const [region, city] = rnd.pick(CUSTOMER_SITES);
+      display = `Customer ${num}: ${rnd.pick(CUSTOMER_WORDS)} ${rnd.pick(CUSTOMER_TRADES)} ${region} (${city})`;
+      name = `customer-${num}-${display.slice(display.indexOf(": ") + 2, display.indexOf(" ("))}`
+        .toLowerCase().replace(/[^a-z0-9]+/g, "-");
+    } else {
+      do display = `${rnd.pick(words)} ${rnd.pick(suffix)}${names.size >= words.length * suffix.length / 2 ? ` ${i}` : ""}`;
+      while (names.has(display));
+      names.add(display);
+      name = display.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+    }
+    const org = { id: `org_${rnd.alnum(16)}`, name, display_name: display };
     organizations.push(org);
-    const size = Math.min(opts.sizes?.[i] ?? rnd.int(0, Math.min(50, users.length)), users.length);
+    const size = Math.min(opts.sizes?.[i] ?? rnd.int(minMembers, maxMembers), users.length);
     // Partial Fisher-Yates over indices gives `size` distinct members.
-    const idx = users.map((_, k) => k);
+    const swaps = [];
     for (let k = 0; k < size; k++) {
       const j = k + Math.floor(rnd.float() * (idx.length - k));
       [idx[k], idx[j]] = [idx[j], idx[k]];
+      swaps.push(j);
     }
     members.set(org.id, idx.slice(0, size).map((k) => users[k].user_id));
+    for (let k = size - 1; k >= 0; k--) [idx[k], idx[swaps[k]]] = [idx[swaps[k]], idx[k]];
   }
   return { organizations, members };
 }
@@ -851,13 +879,33 @@ export async function startFakeAuth0(opts = {}) {
     return { status: 200, body: { organizations, start: page * perPage, limit: perPage, total } };
   }
 
+  // Lookups by id (and organization name) through indexes rebuilt whenever they miss or are stale:
+  // tests replace and mutate fake.organizations and fake.users freely, and a linear find per members
+  // request is quadratic for a tenant of 15,000 organizations. A hit is checked against the array.
+  const indexes = new Map(); // key -> {arr, map: Map<key, position>}
+  function lookUp(key, arr, keysOf, want, matches) {
+    const hit = (ix) => {
+      const at = ix?.arr === arr ? ix.map.get(want) : undefined;
+      return at !== undefined && arr[at] && matches(arr[at]) ? arr[at] : undefined;
+    };
+    const found = hit(indexes.get(key));
+    if (found) return found;
+    // Keys map to their first position, so a hit is what arr.find(matches) would give.
+    const map = new Map();
+    arr.forEach((it, at) => { for (const k of keysOf(it)) if (k !== undefined && !map.has(k)) map.set(k, at); });
+    indexes.set(key, { arr, map });
+    return hit(indexes.get(key));
+  }
+  const findOrganization = (orgId, byName) => lookUp(byName ? "orgs by id or name" : "orgs by id", fake.organizations,
+    (o) => (byName ? [o.id, o.name] : [o.id]), orgId, (o) => o.id === orgId || (byName && o.name === orgId));
+  const findUser = (id) => lookUp("users by id", fake.users, (u) => [u.user_id], id, (u) => u.user_id === id);
+
   function handleMembers(orgId, query) {
-    const org = fake.organizations.find((o) => o.id === orgId || o.name === orgId);
+    const org = findOrganization(orgId, true);
     if (!org) throw boom(404, "Not Found", "No organization found by that id or name", "inexistent_organization");
-    const byId = new Map(fake.users.map((u) => [u.user_id, u]));
     const ids = [...new Set(fake.members.get(org.id) ?? [])].sort();
     const toMember = (id) => {
-      const u = byId.get(id) ?? {};
+      const u = findUser(id) ?? {};
       const m = { user_id: id };
       for (const k of ["email", "picture", "name"]) if (u[k] !== undefined) m[k] = u[k];
       return m;
@@ -945,7 +993,7 @@ export async function startFakeAuth0(opts = {}) {
   }
 
   function handleOrgConnections(orgId, query) {
-    const org = fake.organizations.find((o) => o.id === orgId);
+    const org = findOrganization(orgId, false);
     if (!org) throw boom(404, "Not Found", "No organization found by that id", "inexistent_organization");
     const ids = [...new Set(fake.orgConnections.get(org.id) ?? [])].sort();
     const { page, perPage } = offsetPaging(query);
